@@ -1,0 +1,197 @@
+#include "client/eval_command.h"
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "client/json.h"
+#include "core/dataset.h"
+#include "core/encoder.h"
+
+namespace dwae {
+namespace {
+
+using RunsByRule = std::vector<std::pair<RuleKind, std::vector<RunResult>>>;
+
+std::string ShapeString(NetworkShape shape) {
+  if (shape.input_dim == 0) shape.input_dim = kInputDim;
+  return shape.ToString();
+}
+
+void WriteConfig(const EvalCommandOptions& o, JsonWriter& w) {
+  const EvalOptions& e = o.eval;
+  w.Key("model");
+  w.BeginObject();
+  w.Key("shape");
+  const NetworkShape& shape = e.model.shape;
+  w.String(ShapeString(shape));
+  w.Key("hidden_activation");
+  w.String(ActivationName(shape.hidden_activation));
+  w.Key("output_activation");
+  w.String("sigmoid");
+  w.Key("epochs");
+  w.Int(e.epochs);
+  w.Key("holdout_fraction");
+  w.Number(e.holdout_fraction);
+  w.Key("learning_rates");
+  w.BeginObject();
+  for (RuleKind kind : o.rules) {
+    RuleConfig rc = e.model.rule;
+    rc.kind = kind;
+    rc.learning_rate = o.learning_rates[int(kind)];
+    w.Key(RuleName(kind));
+    w.Number(rc.EffectiveLearningRate());
+  }
+  w.EndObject();
+  w.Key("weight_alpha_gain");
+  w.Number(e.model.rule.weight_alpha_gain);
+  w.Key("bias_alpha");
+  w.Number(e.model.rule.bias_alpha);
+  w.Key("shadow_margin");
+  w.Number(e.model.rule.shadow_margin);
+  w.Key("threshold_mode");
+  w.String(ThresholdModeName(e.threshold_mode));
+  w.Key("quantile");
+  w.Number(e.quantile);
+  w.Key("adaptive_bounds_quantiles");
+  w.BeginArray();
+  w.Number(e.adaptive_lower_quantile);
+  w.Number(e.adaptive_upper_quantile);
+  w.EndArray();
+  w.EndObject();
+  const DeviceParams& d = e.model.rule.device;
+  w.Key("device");
+  w.BeginObject();
+  w.Key("num_levels");
+  w.Int(d.num_levels);
+  w.Key("p_move");
+  w.Number(d.p_move());
+  w.Key("p_fail");
+  w.Number(d.p_fail);
+  w.Key("p_over");
+  w.Number(d.p_over);
+  w.Key("level_sigma");
+  w.Number(d.level_sigma);
+  w.Key("energy_per_pulse_joules");
+  w.Number(d.energy_per_pulse_joules);
+  w.EndObject();
+}
+
+void PrintJson(const EvalCommandOptions& o, const RunsByRule& runs) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("train");
+  w.String(o.train_path);
+  w.Key("test");
+  w.String(o.test_path);
+  w.Key("seeds");
+  w.BeginArray();
+  for (uint64_t s : o.seeds) w.Int(static_cast<long long>(s));
+  w.EndArray();
+  WriteConfig(o, w);
+  w.Key("results");
+  w.BeginObject();
+  for (const auto& [kind, rule_runs] : runs) {
+    const std::vector<MetricSummary> summary = Summarize(rule_runs);
+    w.Key(RuleName(kind));
+    w.BeginObject();
+    for (const char* part : {"mean", "std"}) {
+      w.Key(part);
+      w.BeginObject();
+      for (const MetricSummary& m : summary) {
+        w.Key(m.name);
+        w.Number(part[0] == 'm' ? m.mean : m.stddev);
+      }
+      w.EndObject();
+    }
+    w.EndObject();
+  }
+  w.EndObject();
+  w.EndObject();
+  std::printf("%s\n", w.str().c_str());
+}
+
+void PrintTable(const EvalCommandOptions& o, const RunsByRule& runs) {
+  std::printf("dwae eval: train %s, test %s, %d seed(s), model %s, %d epochs\n",
+              o.train_path.c_str(), o.test_path.c_str(), int(o.seeds.size()),
+              ShapeString(o.eval.model.shape).c_str(), o.eval.epochs);
+  std::printf("threshold: %s (label-free); oracle_accuracy uses test labels "
+              "and is a reference only\n\n",
+              ThresholdModeName(o.eval.threshold_mode));
+  std::printf("%-26s", "metric (mean +- std)");
+  for (const auto& entry : runs) std::printf("%28s", RuleName(entry.first));
+  std::printf("\n");
+  std::vector<std::vector<MetricSummary>> summaries;
+  for (const auto& entry : runs) summaries.push_back(Summarize(entry.second));
+  for (size_t m = 0; m < summaries[0].size(); ++m) {
+    std::printf("%-26s", summaries[0][m].name.c_str());
+    for (const auto& s : summaries) {
+      std::printf("%28s", absl::StrFormat("%.6g +- %.3g", s[m].mean,
+                                          s[m].stddev).c_str());
+    }
+    std::printf("\n");
+  }
+}
+
+absl::Status WriteScores(const std::string& path,
+                         const std::vector<Record>& test,
+                         const RunsByRule& runs) {
+  std::ofstream out(path);
+  if (!out) return absl::UnavailableError(absl::StrCat(path, ": cannot write"));
+  out << "rule,index,score,threshold,label\n";
+  for (const auto& [kind, rule_runs] : runs) {
+    const RunResult& first = rule_runs.front();
+    for (size_t i = 0; i < first.test_scores.size(); ++i) {
+      out << absl::StrFormat("%s,%d,%.9g,%.9g,%s\n", RuleName(kind), i,
+                             first.test_scores[i], first.threshold,
+                             test[i].label);
+    }
+  }
+  out.close();
+  if (!out) return absl::DataLossError(absl::StrCat(path, ": write failed"));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RunEvalCommand(const EvalCommandOptions& o) {
+  if (o.rules.empty() || o.seeds.empty()) {
+    return absl::InvalidArgumentError("eval: no rule or no seed to run");
+  }
+  absl::StatusOr<std::vector<Record>> train = LoadRecords(o.train_path, o.format);
+  if (!train.ok()) return train.status();
+  absl::StatusOr<std::vector<Record>> test = LoadRecords(o.test_path, o.format);
+  if (!test.ok()) return test.status();
+  absl::StatusOr<EvalData> data = PrepareEvalData(*train, *test, o.eval);
+  if (!data.ok()) return data.status();
+
+  RunsByRule runs;
+  for (RuleKind kind : o.rules) {
+    EvalOptions eval = o.eval;
+    eval.model.rule.learning_rate = o.learning_rates[int(kind)];
+    runs.push_back({kind, {}});
+    for (uint64_t seed : o.seeds) {
+      absl::StatusOr<RunResult> run = TrainAndEvaluate(*data, kind, seed, eval);
+      if (!run.ok()) return run.status();
+      std::fprintf(stderr, "  %-14s seed %llu: accuracy %.4f auc %.4f\n",
+                   RuleName(kind), static_cast<unsigned long long>(seed),
+                   run->metrics[0].second, run->metrics[4].second);
+      runs.back().second.push_back(*std::move(run));
+    }
+  }
+  if (!o.scores_out.empty()) {
+    if (absl::Status s = WriteScores(o.scores_out, *test, runs); !s.ok()) {
+      return s;
+    }
+  }
+  if (o.json) {
+    PrintJson(o, runs);
+  } else {
+    PrintTable(o, runs);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace dwae

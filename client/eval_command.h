@@ -1,0 +1,35 @@
+// `dwae eval`: trains each learning rule on the normal rows of a training
+// file, scores a test file and prints the metrics (evaluate.h) as a table or
+// one JSON object. Links core directly; no daemon involved.
+#ifndef DWAE_CLIENT_EVAL_COMMAND_H_
+#define DWAE_CLIENT_EVAL_COMMAND_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "core/evaluate.h"
+#include "core/record.h"
+
+namespace dwae {
+
+struct EvalCommandOptions {
+  std::string train_path;
+  std::string test_path;
+  RecordFormat format = RecordFormat::kNslKdd;
+  std::vector<RuleKind> rules;  // in output order
+  std::vector<uint64_t> seeds;
+  // Learning rate per rule, < 0 for the rule's default; indexed by RuleKind.
+  float learning_rates[3] = {-1, -1, -1};
+  EvalOptions eval;
+  bool json = false;
+  std::string scores_out;  // empty: none
+};
+
+// Runs the evaluation and prints to stdout. Progress goes to stderr.
+absl::Status RunEvalCommand(const EvalCommandOptions& options);
+
+}  // namespace dwae
+
+#endif  // DWAE_CLIENT_EVAL_COMMAND_H_

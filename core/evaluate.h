@@ -1,0 +1,91 @@
+// The offline evaluation protocol behind `dwae eval`.
+//
+// 1. The normal rows of the training file are split (fixed split seed) into
+//    fit rows and held-out normal rows; the training file's attack rows are
+//    never trained on.
+// 2. The encoder is fitted on the fit rows; the model trains online on them
+//    for `epochs` passes in a seed-shuffled order.
+// 3. Label-free thresholds: the `quantile` of the held-out normal scores, and
+//    the adaptive Otsu split of the unlabeled test-score distribution bounded
+//    by two held-out quantiles (threshold.h). `threshold_mode` picks the
+//    headline one; both are reported.
+// 4. Validation metrics (held-out normal rows against the training file's
+//    attack rows) are what model and hyper-parameter choices are made on.
+//    The test labels are used only to compute the reported metrics and the
+//    oracle accuracy, never to choose anything.
+//
+// Thread-safety: pure functions over their arguments.
+#ifndef DWAE_CORE_EVALUATE_H_
+#define DWAE_CORE_EVALUATE_H_
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/model.h"
+#include "core/record.h"
+#include "core/threshold.h"
+
+namespace dwae {
+
+enum class ThresholdMode { kQuantile, kAdaptive };
+absl::StatusOr<ThresholdMode> ParseThresholdMode(absl::string_view name);
+const char* ThresholdModeName(ThresholdMode mode);
+
+struct EvalOptions {
+  // Shape and rule settings; rule.kind and seed are set per run.
+  ModelConfig model;
+  int epochs = 10;
+  double holdout_fraction = 0.2;
+  uint64_t split_seed = 0;
+  ThresholdMode threshold_mode = ThresholdMode::kAdaptive;
+  double quantile = 0.95;
+  double adaptive_lower_quantile = 0.80;
+  double adaptive_upper_quantile = 0.99;
+
+  absl::Status Validate() const;
+};
+
+// Encoded data shared by every run of one evaluation.
+struct EvalData {
+  int dim = 0;
+  std::vector<float> fit;             // rows x dim, row-major
+  std::vector<float> holdout_normal;  // held-out normal training rows
+  std::vector<float> train_attacks;   // attack rows of the training file
+  std::vector<float> test;
+  std::vector<bool> test_is_anomaly;
+  size_t rows(const std::vector<float>& m) const { return m.size() / dim; }
+};
+
+absl::StatusOr<EvalData> PrepareEvalData(const std::vector<Record>& train,
+                                         const std::vector<Record>& test,
+                                         const EvalOptions& options);
+
+// Named metrics of one run, in output order.
+using Metrics = std::vector<std::pair<std::string, double>>;
+
+struct RunResult {
+  RuleKind rule;
+  uint64_t seed;
+  Metrics metrics;
+  double threshold = 0;
+  std::vector<float> test_scores;
+};
+
+absl::StatusOr<RunResult> TrainAndEvaluate(const EvalData& data,
+                                           RuleKind rule, uint64_t seed,
+                                           const EvalOptions& options);
+
+// Mean and sample standard deviation of each metric over runs.
+struct MetricSummary {
+  std::string name;
+  double mean = 0;
+  double stddev = 0;
+};
+std::vector<MetricSummary> Summarize(const std::vector<RunResult>& runs);
+
+}  // namespace dwae
+
+#endif  // DWAE_CORE_EVALUATE_H_

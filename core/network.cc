@@ -1,0 +1,147 @@
+#include "core/network.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace dwae {
+namespace {
+
+void Activate(Activation activation, Eigen::VectorXf* z) {
+  switch (activation) {
+    case Activation::kSigmoid:
+      *z = (1.0f + (-z->array()).exp()).inverse().matrix();
+      break;
+    case Activation::kRelu:
+      *z = z->cwiseMax(0.0f);
+      break;
+    case Activation::kTanh:
+      *z = z->array().tanh().matrix();
+      break;
+  }
+}
+
+// Multiplies *delta (dLoss/dy) by dy/dz, written in terms of the output y.
+void ScaleByDerivative(Activation activation, const Eigen::VectorXf& y,
+                       Eigen::VectorXf* delta) {
+  switch (activation) {
+    case Activation::kSigmoid:
+      delta->array() *= y.array() * (1.0f - y.array());
+      break;
+    case Activation::kRelu:
+      delta->array() *= (y.array() > 0.0f).cast<float>();
+      break;
+    case Activation::kTanh:
+      delta->array() *= 1.0f - y.array().square();
+      break;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<Activation> ParseActivation(absl::string_view name) {
+  if (name == "sigmoid") return Activation::kSigmoid;
+  if (name == "relu") return Activation::kRelu;
+  if (name == "tanh") return Activation::kTanh;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "activation: unknown '", name, "' (expected sigmoid, relu or tanh)"));
+}
+
+const char* ActivationName(Activation activation) {
+  switch (activation) {
+    case Activation::kSigmoid:
+      return "sigmoid";
+    case Activation::kRelu:
+      return "relu";
+    case Activation::kTanh:
+      return "tanh";
+  }
+  return "?";
+}
+
+std::string NetworkShape::ToString() const {
+  return absl::StrCat(input_dim, "-", absl::StrJoin(hidden, "-"), "-",
+                      input_dim);
+}
+
+absl::Status NetworkShape::Validate() const {
+  if (input_dim <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("model.input_dim: %d must be positive", input_dim));
+  }
+  if (hidden.empty()) {
+    return absl::InvalidArgumentError(
+        "model.hidden: at least one hidden layer is required");
+  }
+  for (int width : hidden) {
+    if (width <= 0 || width > 4096) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "model.hidden: width %d is outside [1, 4096]", width));
+    }
+  }
+  return absl::OkStatus();
+}
+
+Network::Network(const NetworkShape& shape) : shape_(shape) {
+  int in = shape.input_dim;
+  for (int width : shape.hidden) {
+    layers_.push_back({Eigen::MatrixXf::Zero(width, in),
+                       Eigen::VectorXf::Zero(width), shape.hidden_activation});
+    in = width;
+  }
+  layers_.push_back({Eigen::MatrixXf::Zero(shape.input_dim, in),
+                     Eigen::VectorXf::Zero(shape.input_dim),
+                     Activation::kSigmoid});
+}
+
+int64_t Network::num_parameters() const {
+  int64_t n = 0;
+  for (const DenseLayer& layer : layers_) {
+    n += layer.weight.size() + layer.bias.size();
+  }
+  return n;
+}
+
+Workspace Network::MakeWorkspace() const {
+  Workspace ws;
+  ws.activations.emplace_back(shape_.input_dim);
+  for (const DenseLayer& layer : layers_) {
+    ws.activations.emplace_back(layer.out());
+    ws.deltas.emplace_back(layer.out());
+  }
+  return ws;
+}
+
+float Network::Forward(const float* x, Workspace* ws) const {
+  ws->activations[0] = Eigen::Map<const Eigen::VectorXf>(x, shape_.input_dim);
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const DenseLayer& layer = layers_[l];
+    const Eigen::VectorXf& in = ws->activations[l];
+    Eigen::VectorXf& z = ws->activations[l + 1];
+    z = layer.bias;
+    // Column-by-column so that zero inputs (most of a one-hot encoded
+    // record) cost nothing.
+    for (int j = 0; j < layer.in(); ++j) {
+      if (in[j] != 0.0f) z.noalias() += in[j] * layer.weight.col(j);
+    }
+    Activate(layer.activation, &z);
+  }
+  return (ws->activations.back() - ws->activations[0]).squaredNorm() /
+         static_cast<float>(shape_.input_dim);
+}
+
+void Network::Backward(Workspace* ws) const {
+  const int last = num_layers() - 1;
+  ws->deltas[last] = (ws->activations.back() - ws->activations[0]) *
+                     (2.0f / static_cast<float>(shape_.input_dim));
+  for (int l = last; l >= 0; --l) {
+    ScaleByDerivative(layers_[l].activation, ws->activations[l + 1],
+                      &ws->deltas[l]);
+    if (l > 0) {
+      ws->deltas[l - 1].noalias() =
+          layers_[l].weight.transpose() * ws->deltas[l];
+    }
+  }
+}
+
+}  // namespace dwae

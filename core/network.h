@@ -1,0 +1,98 @@
+// The autoencoder's arithmetic: dense layers, forward pass, back-propagation.
+//
+// A Network is a stack of DenseLayers, input kInputDim wide (or any width),
+// hidden layers with a configurable activation and a sigmoid output layer as
+// wide as the input. The loss of a record is the mean squared reconstruction
+// error; it is also the record's anomaly score. Each layer holds the weight
+// values the forward pass reads: for float training the weights themselves,
+// for domain-wall training a read-out of what the devices hold (rules.h owns
+// the devices and keeps the read-out current).
+//
+// Back-propagation yields, per layer, the error signal `delta` (dLoss/dz, z
+// the pre-activation) and the layer's input `a`: the weight gradient is the
+// rank-1 product delta * a^T and the bias gradient is delta. Rules use that
+// form directly, which keeps an online step O(nonzeros) on sparse inputs.
+//
+// Thread-safety: a const Network may be read by many threads at once, each
+// with its own Workspace. Mutation needs exclusive access.
+#ifndef DWAE_CORE_NETWORK_H_
+#define DWAE_CORE_NETWORK_H_
+
+#include <string>
+#include <vector>
+
+#include "Eigen/Core"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace dwae {
+
+enum class Activation { kSigmoid, kRelu, kTanh };
+
+absl::StatusOr<Activation> ParseActivation(absl::string_view name);
+const char* ActivationName(Activation activation);
+
+// Shape of the autoencoder: input width, hidden widths, hidden activation.
+// The output layer always has `input_dim` sigmoid units.
+struct NetworkShape {
+  int input_dim = 0;
+  std::vector<int> hidden = {32};
+  Activation hidden_activation = Activation::kSigmoid;
+
+  // "125-32-125" style, e.g. for logs and JSON.
+  std::string ToString() const;
+  absl::Status Validate() const;
+};
+
+struct DenseLayer {
+  // out x in, column-major: column j holds the weights from input j.
+  Eigen::MatrixXf weight;
+  Eigen::VectorXf bias;
+  Activation activation = Activation::kSigmoid;
+
+  int in() const { return static_cast<int>(weight.cols()); }
+  int out() const { return static_cast<int>(weight.rows()); }
+};
+
+// Per-call scratch space: activations and error signals of every layer.
+struct Workspace {
+  // activations[0] is the input, activations[l + 1] the output of layer l.
+  std::vector<Eigen::VectorXf> activations;
+  // deltas[l] is dLoss/dz of layer l.
+  std::vector<Eigen::VectorXf> deltas;
+};
+
+class Network {
+ public:
+  // Zero weights and biases of the given shape.
+  explicit Network(const NetworkShape& shape);
+
+  const NetworkShape& shape() const { return shape_; }
+  int num_layers() const { return static_cast<int>(layers_.size()); }
+  DenseLayer& layer(int l) { return layers_[l]; }
+  const DenseLayer& layer(int l) const { return layers_[l]; }
+  // Weights plus biases.
+  int64_t num_parameters() const;
+
+  // A workspace sized for this network.
+  Workspace MakeWorkspace() const;
+
+  // Runs the forward pass on `x` (input_dim floats, copied into the
+  // workspace) and returns the mean squared reconstruction error.
+  float Forward(const float* x, Workspace* ws) const;
+  // After Forward on the same workspace: fills ws->deltas.
+  void Backward(Workspace* ws) const;
+
+  // The reconstruction after Forward.
+  static const Eigen::VectorXf& Output(const Workspace& ws) {
+    return ws.activations.back();
+  }
+
+ private:
+  NetworkShape shape_;
+  std::vector<DenseLayer> layers_;
+};
+
+}  // namespace dwae
+
+#endif  // DWAE_CORE_NETWORK_H_
