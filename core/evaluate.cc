@@ -38,16 +38,27 @@ void Shuffle(std::vector<int>* order, Rng* rng) {
   }
 }
 
-// Trains `model` online for `epochs` passes over `rows`.
-void Train(const std::vector<float>& rows, int dim, int epochs, uint64_t seed,
-           Autoencoder* model) {
+// Trains `model` online for `epochs` passes over `rows`, decaying the
+// learning rate linearly to `final_lr_fraction` of its initial value.
+void Train(const std::vector<float>& rows, int dim, int epochs,
+           double final_lr_fraction, uint64_t seed, Autoencoder* model) {
   std::vector<int> order(rows.size() / dim);
   std::iota(order.begin(), order.end(), 0);
   Rng rng(HashPair(seed, 0x5f1e));
   Workspace ws = model->MakeWorkspace();
+  const double lr0 = model->rule().learning_rate();
+  const double total = double(order.size()) * epochs;
+  double step = 0;
   for (int epoch = 0; epoch < epochs; ++epoch) {
     Shuffle(&order, &rng);
-    for (int i : order) model->Learn(&rows[size_t(i) * dim], &ws);
+    for (int i : order) {
+      if (final_lr_fraction != 1.0) {
+        const double scale = 1.0 - (1.0 - final_lr_fraction) * (step / total);
+        model->set_learning_rate(float(lr0 * scale));
+      }
+      model->Learn(&rows[size_t(i) * dim], &ws);
+      step += 1;
+    }
   }
 }
 
@@ -68,6 +79,10 @@ absl::Status EvalOptions::Validate() const {
   if (epochs < 1 || epochs > 10000) {
     return absl::InvalidArgumentError(
         absl::StrFormat("epochs: %d is outside [1, 10000]", epochs));
+  }
+  if (!(final_lr_fraction >= 0 && final_lr_fraction <= 1)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "final_lr_fraction: %g is outside [0, 1]", final_lr_fraction));
   }
   if (!(holdout_fraction > 0 && holdout_fraction < 1)) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -139,7 +154,8 @@ absl::StatusOr<RunResult> TrainAndEvaluate(const EvalData& data,
   Autoencoder& model = **created;
 
   const auto start = std::chrono::steady_clock::now();
-  Train(data.fit, data.dim, options.epochs, seed, &model);
+  Train(data.fit, data.dim, options.epochs, options.final_lr_fraction, seed,
+        &model);
   const double train_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
@@ -165,6 +181,10 @@ absl::StatusOr<RunResult> TrainAndEvaluate(const EvalData& data,
     val_scores.push_back(s);
     val_is_anomaly.push_back(true);
   }
+
+  ScoreHistogram val_histogram;
+  for (float s : val_scores) val_histogram.Add(s);
+  const double val_adaptive_threshold = AdaptiveThreshold(val_histogram, bounds);
 
   const Confusion c = Classify(scores, data.test_is_anomaly, result.threshold);
   const LearningRule& r = model.rule();
@@ -199,6 +219,8 @@ absl::StatusOr<RunResult> TrainAndEvaluate(const EvalData& data,
       {"val_auc", RocAuc(val_scores, val_is_anomaly)},
       {"val_accuracy_quantile",
        Classify(val_scores, val_is_anomaly, quantile_threshold).accuracy()},
+      {"val_accuracy_adaptive",
+       Classify(val_scores, val_is_anomaly, val_adaptive_threshold).accuracy()},
       {"pulse_failures", double(devices.failures)},
       {"pulse_overshoots", double(devices.overshoots)},
       {"steps", double(model.steps())},

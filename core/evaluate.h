@@ -38,6 +38,9 @@ struct EvalOptions {
   // Shape and rule settings; rule.kind and seed are set per run.
   ModelConfig model;
   int epochs = 10;
+  // The learning rate decays linearly over the whole schedule from its
+  // initial value to this fraction of it (1: constant).
+  double final_lr_fraction = 1.0;
   double holdout_fraction = 0.2;
   uint64_t split_seed = 0;
   ThresholdMode threshold_mode = ThresholdMode::kAdaptive;

@@ -49,6 +49,11 @@ class Autoencoder {
   // Squared error of each input dimension from the last Score/Learn on `ws`.
   static void SquaredErrors(const Workspace& ws, float* out);
 
+  // Changes the rule's step size (learning-rate schedules).
+  void set_learning_rate(float learning_rate) {
+    rule_->set_learning_rate(learning_rate);
+  }
+
   uint64_t steps() const { return steps_; }
   // What float training of the same network on the same schedule would have
   // written: parameters x steps.

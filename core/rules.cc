@@ -22,7 +22,7 @@ float InitBound(int fan_in) { return 1.0f / std::sqrt(float(fan_in)); }
 class FloatRule final : public LearningRule {
  public:
   FloatRule(const RuleConfig& config, uint64_t seed, Network* net)
-      : config_(config), lr_(config.EffectiveLearningRate()) {
+      : LearningRule(config.EffectiveLearningRate()), config_(config) {
     Rng rng(HashPair(seed, kInitStream));
     for (int l = 0; l < net->num_layers(); ++l) {
       DenseLayer& layer = net->layer(l);
@@ -48,7 +48,7 @@ class FloatRule final : public LearningRule {
     const float b1 = config_.adam_beta1, b2 = config_.adam_beta2;
     const float c1 = 1.0f - std::pow(b1, float(steps_));
     const float c2 = 1.0f - std::pow(b2, float(steps_));
-    const float step = lr_ * std::sqrt(c2) / c1;
+    const float step = learning_rate_ * std::sqrt(c2) / c1;
     const float eps = config_.adam_epsilon * std::sqrt(c2);
     for (int l = 0; l < net->num_layers(); ++l) {
       DenseLayer& layer = net->layer(l);
@@ -86,7 +86,6 @@ class FloatRule final : public LearningRule {
     Eigen::VectorXf b1, b2;
   };
   RuleConfig config_;
-  float lr_;
   std::vector<Moments> moments_;
   int64_t num_parameters_ = 0;
   uint64_t steps_ = 0;
@@ -98,8 +97,8 @@ class FloatRule final : public LearningRule {
 class DeviceRule : public LearningRule {
  public:
   DeviceRule(const RuleConfig& config, uint64_t seed, Network* net)
-      : config_(config),
-        lr_(config.EffectiveLearningRate()),
+      : LearningRule(config.EffectiveLearningRate()),
+        config_(config),
         write_rng_(HashPair(seed, kWriteStream)) {
     const uint64_t fab = HashPair(seed, kFabricationStream);
     for (int l = 0; l < net->num_layers(); ++l) {
@@ -172,7 +171,6 @@ class DeviceRule : public LearningRule {
   }
 
   RuleConfig config_;
-  float lr_;
   Rng write_rng_;
   std::vector<SynapseArray> weights_;
   std::vector<SynapseArray> biases_;
@@ -200,9 +198,9 @@ class DwShadowRule final : public DeviceRule {
       const Eigen::VectorXf& a = ws.activations[l];
       Eigen::MatrixXf& sw = shadow_w_[l];
       for (int j = 0; j < layer.in(); ++j) {
-        if (a[j] != 0.0f) sw.col(j) -= (lr_ * a[j]) * delta;
+        if (a[j] != 0.0f) sw.col(j) -= (learning_rate_ * a[j]) * delta;
       }
-      shadow_b_[l] -= lr_ * delta;
+      shadow_b_[l] -= learning_rate_ * delta;
       Follow(weights_[l], sw.data(), layer.weight.data());
       Follow(biases_[l], shadow_b_[l].data(), layer.bias.data());
     }
@@ -258,10 +256,10 @@ class DwStochasticRule final : public DeviceRule {
       const int rows = layer.out();
       for (int j = 0; j < layer.in(); ++j) {
         if (a[j] == 0.0f) continue;
-        PulseColumn(delta, max_delta, lr_ * a[j] / w.alpha(), w, j * rows,
+        PulseColumn(delta, max_delta, learning_rate_ * a[j] / w.alpha(), w, j * rows,
                     layer.weight.data());
       }
-      PulseColumn(delta, max_delta, lr_ / biases_[l].alpha(), biases_[l], 0,
+      PulseColumn(delta, max_delta, learning_rate_ / biases_[l].alpha(), biases_[l], 0,
                   layer.bias.data());
     }
   }
@@ -330,7 +328,7 @@ float DefaultLearningRate(RuleKind kind) {
     case RuleKind::kFloat:
       return 1e-3f;
     case RuleKind::kDwShadow:
-      return 0.5f;
+      return 2.0f;
     case RuleKind::kDwStochastic:
       return 1.0f;
   }

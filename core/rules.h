@@ -55,11 +55,11 @@ struct RuleConfig {
   float adam_epsilon = 1e-8f;
   // Device level spacing: weights alpha_l = weight_alpha_gain / sqrt(fan_in)
   // of layer l; biases bias_alpha.
-  float weight_alpha_gain = 2.0f;
+  float weight_alpha_gain = 4.0f;
   float bias_alpha = 1.0f;
   // dw-shadow hysteresis, in units of alpha (0: pulse as soon as the nearest
-  // level differs).
-  float shadow_margin = 0.0f;
+  // level differs). 0.2 cut pulses ~100x at equal validation AUC.
+  float shadow_margin = 0.2f;
   DeviceParams device;
 
   float EffectiveLearningRate() const;
@@ -98,6 +98,16 @@ class LearningRule {
   virtual int64_t model_bytes() const = 0;
   // Level spacing of layer l's weights (0 for float).
   virtual float weight_alpha(int layer) const = 0;
+
+  // The step size in force; a schedule may change it between steps.
+  float learning_rate() const { return learning_rate_; }
+  void set_learning_rate(float learning_rate) {
+    learning_rate_ = learning_rate;
+  }
+
+ protected:
+  explicit LearningRule(float learning_rate) : learning_rate_(learning_rate) {}
+  float learning_rate_;
 };
 
 // Creates the rule for `net` and initializes `net`'s weights from `seed`

@@ -1,0 +1,229 @@
+// Benchmarks of the core scoring and learning path on NSL-KDD data.
+//
+//   BM_ParseLine         ParseRecordLine on raw KDDTest+ lines
+//   BM_EncodeOne         FeatureEncoder::Encode of one parsed record
+//   BM_ScoreOne          encode + Autoencoder::Score of one parsed record
+//                        (the server's path after parsing)
+//   BM_ScoreBatch/1024   the same for 1024 records per iteration
+//   BM_LearnOne/<rule>   one Autoencoder::Learn step on an encoded normal
+//                        training row, for float, dw-shadow, dw-stochastic
+//
+// Data are looked up as data/nsl-kdd/... relative to the working directory,
+// then under DWAE_SOURCE_DIR. All benchmarks are single-threaded and measure
+// items (records) per second.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "benchmark/benchmark.h"
+#include "core/dataset.h"
+#include "core/encoder.h"
+#include "core/model.h"
+#include "core/record.h"
+#include "core/rules.h"
+
+#ifndef DWAE_SOURCE_DIR
+#define DWAE_SOURCE_DIR "."
+#endif
+
+namespace dwae {
+namespace {
+
+constexpr char kTrainFile[] = "KDDTrain+_20Percent.txt";
+constexpr char kTestFile[] = "KDDTest+.txt";
+
+[[noreturn]] void Die(const std::string& message) {
+  std::fprintf(stderr, "dwae_core_bench: %s\n", message.c_str());
+  std::exit(1);
+}
+
+// Path of data/nsl-kdd/`name`: relative to the working directory if it
+// exists there, else under the source tree.
+std::string DataPath(const std::string& name) {
+  const std::string relative = absl::StrCat("data/nsl-kdd/", name);
+  if (std::ifstream(relative).good()) return relative;
+  const std::string in_source =
+      absl::StrCat(DWAE_SOURCE_DIR, "/data/nsl-kdd/", name);
+  if (std::ifstream(in_source).good()) return in_source;
+  Die(absl::StrCat("cannot find ", name, ": tried ./", relative, " and ",
+                   in_source, "; run from the repository root"));
+}
+
+std::vector<Record> Load(const std::string& name) {
+  absl::StatusOr<std::vector<Record>> rows =
+      LoadRecords(DataPath(name), RecordFormat::kNslKdd);
+  if (!rows.ok()) Die(std::string(rows.status().message()));
+  if (rows->empty()) Die(absl::StrCat(name, ": no records"));
+  return *std::move(rows);
+}
+
+std::unique_ptr<Autoencoder> MakeModel(RuleKind kind) {
+  ModelConfig config;
+  config.shape.input_dim = kInputDim;
+  config.shape.hidden = {32};
+  config.shape.hidden_activation = Activation::kSigmoid;
+  config.rule.kind = kind;
+  config.seed = 1;
+  absl::StatusOr<std::unique_ptr<Autoencoder>> model =
+      Autoencoder::Create(config);
+  if (!model.ok()) Die(std::string(model.status().message()));
+  return *std::move(model);
+}
+
+// Everything loaded once, on first use.
+struct Data {
+  std::vector<std::string> test_lines;  // non-blank lines of KDDTest+
+  std::vector<Record> test_rows;        // parsed KDDTest+
+  std::vector<Record> normal_train;     // normal rows of KDDTrain+_20Percent
+  std::vector<float> normal_encoded;    // normal_train encoded, row-major
+  FeatureEncoder encoder;               // fitted on normal_train
+
+  int num_normal() const { return static_cast<int>(normal_train.size()); }
+  const float* normal_row(int i) const {
+    return normal_encoded.data() + static_cast<size_t>(i) * kInputDim;
+  }
+};
+
+const Data& GetData() {
+  static const Data* const data = [] {
+    auto* d = new Data;
+    d->normal_train = NormalRows(Load(kTrainFile));
+    if (d->normal_train.empty()) Die("no normal rows in the training file");
+    d->test_rows = Load(kTestFile);
+    std::ifstream in(DataPath(kTestFile));
+    for (std::string line; std::getline(in, line);) {
+      if (!absl::StripAsciiWhitespace(line).empty()) {
+        d->test_lines.push_back(std::move(line));
+      }
+    }
+    d->encoder.Fit(d->normal_train);
+    d->normal_encoded.resize(d->normal_train.size() * kInputDim);
+    for (int i = 0; i < d->num_normal(); ++i) {
+      d->encoder.Encode(
+          d->normal_train[i],
+          d->normal_encoded.data() + static_cast<size_t>(i) * kInputDim);
+    }
+    return d;
+  }();
+  return *data;
+}
+
+// A model of `kind` after one learning pass over the normal training rows.
+std::unique_ptr<Autoencoder> MakeWarmModel(RuleKind kind) {
+  const Data& data = GetData();
+  std::unique_ptr<Autoencoder> model = MakeModel(kind);
+  Workspace ws = model->MakeWorkspace();
+  for (int i = 0; i < data.num_normal(); ++i) {
+    model->Learn(data.normal_row(i), &ws);
+  }
+  return model;
+}
+
+// The scoring model: default rule (dw-stochastic), warmed up.
+const Autoencoder& ScoringModel() {
+  static const Autoencoder* const model =
+      MakeWarmModel(ModelConfig().rule.kind).release();
+  return *model;
+}
+
+void BM_ParseLine(benchmark::State& state) {
+  const std::vector<std::string>& lines = GetData().test_lines;
+  size_t i = 0;
+  for (auto _ : state) {
+    absl::StatusOr<Record> record =
+        ParseRecordLine(lines[i], RecordFormat::kNslKdd);
+    benchmark::DoNotOptimize(record);
+    if (++i == lines.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ParseLine);
+
+void BM_EncodeOne(benchmark::State& state) {
+  const Data& data = GetData();
+  std::vector<float> x(kInputDim);
+  size_t i = 0;
+  for (auto _ : state) {
+    data.encoder.Encode(data.test_rows[i], x.data());
+    benchmark::DoNotOptimize(x.data());
+    benchmark::ClobberMemory();
+    if (++i == data.test_rows.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_EncodeOne);
+
+void BM_ScoreOne(benchmark::State& state) {
+  const Data& data = GetData();
+  const Autoencoder& model = ScoringModel();
+  Workspace ws = model.MakeWorkspace();
+  std::vector<float> x(kInputDim);
+  size_t i = 0;
+  for (auto _ : state) {
+    data.encoder.Encode(data.test_rows[i], x.data());
+    float score = model.Score(x.data(), &ws);
+    benchmark::DoNotOptimize(score);
+    if (++i == data.test_rows.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ScoreOne);
+
+void BM_ScoreBatch(benchmark::State& state) {
+  const Data& data = GetData();
+  const Autoencoder& model = ScoringModel();
+  const int batch = static_cast<int>(state.range(0));
+  Workspace ws = model.MakeWorkspace();
+  std::vector<float> x(static_cast<size_t>(batch) * kInputDim);
+  std::vector<float> scores(batch);
+  size_t next = 0;
+  for (auto _ : state) {
+    for (int b = 0; b < batch; ++b) {
+      data.encoder.Encode(data.test_rows[next],
+                          x.data() + static_cast<size_t>(b) * kInputDim);
+      if (++next == data.test_rows.size()) next = 0;
+    }
+    for (int b = 0; b < batch; ++b) {
+      scores[b] =
+          model.Score(x.data() + static_cast<size_t>(b) * kInputDim, &ws);
+    }
+    benchmark::DoNotOptimize(scores.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+BENCHMARK(BM_ScoreBatch)->Arg(1024);
+
+void BM_LearnOne(benchmark::State& state, RuleKind kind) {
+  const Data& data = GetData();
+  std::unique_ptr<Autoencoder> model = MakeWarmModel(kind);
+  Workspace ws = model->MakeWorkspace();
+  int i = 0;
+  for (auto _ : state) {
+    float loss = model->Learn(data.normal_row(i), &ws);
+    benchmark::DoNotOptimize(loss);
+    if (++i == data.num_normal()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+const bool kLearnRegistered = [] {
+  for (RuleKind kind :
+       {RuleKind::kFloat, RuleKind::kDwShadow, RuleKind::kDwStochastic}) {
+    benchmark::RegisterBenchmark(
+        absl::StrCat("BM_LearnOne/", RuleName(kind)).c_str(),
+        [kind](benchmark::State& state) { BM_LearnOne(state, kind); });
+  }
+  return true;
+}();
+
+}  // namespace
+}  // namespace dwae
+
+BENCHMARK_MAIN();
