@@ -177,7 +177,8 @@ absl::Status RunEvalCommand(const EvalCommandOptions& o) {
       if (!run.ok()) return run.status();
       std::fprintf(stderr, "  %-14s seed %llu: accuracy %.4f auc %.4f\n",
                    RuleName(kind), static_cast<unsigned long long>(seed),
-                   run->metrics[0].second, run->metrics[4].second);
+                   MetricValue(run->metrics, "accuracy"),
+                   MetricValue(run->metrics, "auc"));
       runs.back().second.push_back(*std::move(run));
     }
   }

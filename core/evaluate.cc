@@ -229,6 +229,13 @@ absl::StatusOr<RunResult> TrainAndEvaluate(const EvalData& data,
   return result;
 }
 
+double MetricValue(const Metrics& metrics, absl::string_view name) {
+  for (const auto& [key, value] : metrics) {
+    if (key == name) return value;
+  }
+  return std::nan("");
+}
+
 std::vector<MetricSummary> Summarize(const std::vector<RunResult>& runs) {
   std::vector<MetricSummary> out;
   if (runs.empty()) return out;

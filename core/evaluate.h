@@ -68,6 +68,8 @@ absl::StatusOr<EvalData> PrepareEvalData(const std::vector<Record>& train,
 
 // Named metrics of one run, in output order.
 using Metrics = std::vector<std::pair<std::string, double>>;
+// The value named `name`; NaN when absent.
+double MetricValue(const Metrics& metrics, absl::string_view name);
 
 struct RunResult {
   RuleKind rule;

@@ -119,10 +119,14 @@ float Network::Forward(const float* x, Workspace* ws) const {
     const Eigen::VectorXf& in = ws->activations[l];
     Eigen::VectorXf& z = ws->activations[l + 1];
     z = layer.bias;
-    // Column-by-column so that zero inputs (most of a one-hot encoded
-    // record) cost nothing.
-    for (int j = 0; j < layer.in(); ++j) {
-      if (in[j] != 0.0f) z.noalias() += in[j] * layer.weight.col(j);
+    if (l == 0) {
+      // Column by column, so that zero inputs (most of a one-hot encoded
+      // record) cost nothing.
+      for (int j = 0; j < layer.in(); ++j) {
+        if (in[j] != 0.0f) z.noalias() += in[j] * layer.weight.col(j);
+      }
+    } else {
+      z.noalias() += layer.weight * in;  // hidden activations are dense
     }
     Activate(layer.activation, &z);
   }
