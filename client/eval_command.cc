@@ -117,9 +117,10 @@ void PrintTable(const EvalCommandOptions& o, const RunsByRule& runs) {
   std::printf("dwae eval: train %s, test %s, %d seed(s), model %s, %d epochs\n",
               o.train_path.c_str(), o.test_path.c_str(), int(o.seeds.size()),
               ShapeString(o.eval.model.shape).c_str(), o.eval.epochs);
-  std::printf("threshold: %s (label-free); oracle_accuracy uses test labels "
-              "and is a reference only\n\n",
-              ThresholdModeName(o.eval.threshold_mode));
+  std::printf(
+      "threshold: %s (label-free); oracle_accuracy uses test labels "
+      "and is a reference only\n\n",
+      ThresholdModeName(o.eval.threshold_mode));
   std::printf("%-26s", "metric (mean +- std)");
   for (const auto& entry : runs) std::printf("%28s", RuleName(entry.first));
   std::printf("\n");
@@ -128,8 +129,9 @@ void PrintTable(const EvalCommandOptions& o, const RunsByRule& runs) {
   for (size_t m = 0; m < summaries[0].size(); ++m) {
     std::printf("%-26s", summaries[0][m].name.c_str());
     for (const auto& s : summaries) {
-      std::printf("%28s", absl::StrFormat("%.6g +- %.3g", s[m].mean,
-                                          s[m].stddev).c_str());
+      std::printf(
+          "%28s",
+          absl::StrFormat("%.6g +- %.3g", s[m].mean, s[m].stddev).c_str());
     }
     std::printf("\n");
   }
@@ -160,7 +162,8 @@ absl::Status RunEvalCommand(const EvalCommandOptions& o) {
   if (o.rules.empty() || o.seeds.empty()) {
     return absl::InvalidArgumentError("eval: no rule or no seed to run");
   }
-  absl::StatusOr<std::vector<Record>> train = LoadRecords(o.train_path, o.format);
+  absl::StatusOr<std::vector<Record>> train =
+      LoadRecords(o.train_path, o.format);
   if (!train.ok()) return train.status();
   absl::StatusOr<std::vector<Record>> test = LoadRecords(o.test_path, o.format);
   if (!test.ok()) return test.status();

@@ -22,7 +22,8 @@ ABSL_FLAG(int, seeds, 1, "eval: number of seeds (1..N)");
 ABSL_FLAG(bool, json, false, "print one JSON object");
 ABSL_FLAG(std::string, scores_out, "",
           "eval: CSV of the first seed's test scores per rule");
-ABSL_FLAG(int, epochs, dwae::EvalOptions().epochs, "eval: passes over the normal training rows");
+ABSL_FLAG(int, epochs, dwae::EvalOptions().epochs,
+          "eval: passes over the normal training rows");
 ABSL_FLAG(std::string, hidden, "32", "hidden layer widths, e.g. 32 or 64,32");
 ABSL_FLAG(std::string, activation, "sigmoid",
           "hidden activation: sigmoid, relu or tanh");
@@ -32,11 +33,15 @@ ABSL_FLAG(double, lr_stochastic, -1,
           "dw-stochastic learning rate (<0: default)");
 ABSL_FLAG(double, alpha_gain, dwae::RuleConfig().weight_alpha_gain,
           "device level spacing of layer l: alpha_gain / sqrt(fan_in)");
-ABSL_FLAG(double, bias_alpha, dwae::RuleConfig().bias_alpha, "device level spacing of biases");
-ABSL_FLAG(double, shadow_margin, dwae::RuleConfig().shadow_margin, "dw-shadow hysteresis, units of alpha");
+ABSL_FLAG(double, bias_alpha, dwae::RuleConfig().bias_alpha,
+          "device level spacing of biases");
+ABSL_FLAG(double, shadow_margin, dwae::RuleConfig().shadow_margin,
+          "dw-shadow hysteresis, units of alpha");
 ABSL_FLAG(int, levels, dwae::DeviceParams().num_levels, "device notches");
-ABSL_FLAG(double, p_fail, dwae::DeviceParams().p_fail, "probability a pulse fails to depin");
-ABSL_FLAG(double, p_over, dwae::DeviceParams().p_over, "probability a pulse overshoots a notch");
+ABSL_FLAG(double, p_fail, dwae::DeviceParams().p_fail,
+          "probability a pulse fails to depin");
+ABSL_FLAG(double, p_over, dwae::DeviceParams().p_over,
+          "probability a pulse overshoots a notch");
 ABSL_FLAG(double, level_sigma, dwae::DeviceParams().level_sigma,
           "device-to-device level spread, units of alpha");
 ABSL_FLAG(double, energy_per_pulse,
@@ -45,15 +50,14 @@ ABSL_FLAG(std::string, threshold, "adaptive",
           "headline threshold: quantile or adaptive");
 ABSL_FLAG(double, quantile, dwae::EvalOptions().quantile,
           "quantile of held-out normal scores for the quantile threshold");
-ABSL_FLAG(double, adaptive_lower,
-          dwae::EvalOptions().adaptive_lower_quantile,
+ABSL_FLAG(double, adaptive_lower, dwae::EvalOptions().adaptive_lower_quantile,
           "adaptive threshold lower bound, as a held-out quantile");
-ABSL_FLAG(double, adaptive_upper,
-          dwae::EvalOptions().adaptive_upper_quantile,
+ABSL_FLAG(double, adaptive_upper, dwae::EvalOptions().adaptive_upper_quantile,
           "adaptive threshold upper bound, as a held-out quantile");
 ABSL_FLAG(double, final_lr, dwae::EvalOptions().final_lr_fraction,
           "eval: learning rate decays linearly to this fraction of itself");
-ABSL_FLAG(double, holdout, dwae::EvalOptions().holdout_fraction, "fraction of normal training rows held out");
+ABSL_FLAG(double, holdout, dwae::EvalOptions().holdout_fraction,
+          "fraction of normal training rows held out");
 
 namespace dwae {
 namespace {
@@ -146,9 +150,11 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (command == "eval") {
-    if (args.size() > 2) return UsageError("eval takes no positional arguments");
+    if (args.size() > 2)
+      return UsageError("eval takes no positional arguments");
     absl::StatusOr<EvalCommandOptions> options = EvalOptionsFromFlags();
-    if (!options.ok()) return UsageError(std::string(options.status().message()));
+    if (!options.ok())
+      return UsageError(std::string(options.status().message()));
     absl::Status s = RunEvalCommand(*options);
     if (!s.ok()) {
       std::fprintf(stderr, "dwae eval: %s\n", std::string(s.message()).c_str());

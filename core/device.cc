@@ -15,8 +15,8 @@ absl::Status ProbabilityError(const char* field, double value) {
 
 // A standard normal that is a fixed function of (seed, index, level).
 double FabricationNormal(uint64_t seed, int index, int level) {
-  const uint64_t h = HashPair(seed, (static_cast<uint64_t>(index) << 8) |
-                                        static_cast<uint64_t>(level));
+  const uint64_t h = HashPair(
+      seed, (static_cast<uint64_t>(index) << 8) | static_cast<uint64_t>(level));
   const double u1 = ((h >> 11) + 1) * 0x1.0p-53;
   const double u2 = (HashPair(h, 0x5eed) >> 11) * 0x1.0p-53;
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);

@@ -39,10 +39,10 @@
 namespace dwae {
 
 struct DeviceParams {
-  int num_levels = 5;       // notches on the track, >= 2
-  double p_fail = 0.10;     // pulse fails to depin the wall
-  double p_over = 0.05;     // pulse overshoots one extra notch
-  double level_sigma = 0.0; // device-to-device spread, in units of alpha
+  int num_levels = 5;        // notches on the track, >= 2
+  double p_fail = 0.10;      // pulse fails to depin the wall
+  double p_over = 0.05;      // pulse overshoots one extra notch
+  double level_sigma = 0.0;  // device-to-device spread, in units of alpha
   double energy_per_pulse_joules = 2e-15;
 
   double p_move() const { return 1.0 - p_fail - p_over; }

@@ -88,7 +88,8 @@ absl::Status EvalOptions::Validate() const {
     return absl::InvalidArgumentError(absl::StrFormat(
         "holdout_fraction: %g is outside (0, 1)", holdout_fraction));
   }
-  for (double q : {quantile, adaptive_lower_quantile, adaptive_upper_quantile}) {
+  for (double q :
+       {quantile, adaptive_lower_quantile, adaptive_upper_quantile}) {
     if (!(q >= 0 && q <= 1)) {
       return absl::InvalidArgumentError(
           absl::StrFormat("quantile: %g is outside [0, 1]", q));
@@ -107,7 +108,8 @@ absl::StatusOr<EvalData> PrepareEvalData(const std::vector<Record>& train,
                                          const std::vector<Record>& test,
                                          const EvalOptions& options) {
   std::vector<const Record*> normal, attacks, test_rows;
-  for (const Record& r : train) (r.is_normal() ? normal : attacks).push_back(&r);
+  for (const Record& r : train)
+    (r.is_normal() ? normal : attacks).push_back(&r);
   if (normal.size() < 10) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "train: %d normal rows; at least 10 are needed", normal.size()));
@@ -118,7 +120,8 @@ absl::StatusOr<EvalData> PrepareEvalData(const std::vector<Record>& train,
     std::swap(normal[i - 1], normal[rng.Below(i)]);
   }
   const size_t holdout = std::max<size_t>(
-      1, static_cast<size_t>(std::lround(normal.size() * options.holdout_fraction)));
+      1, static_cast<size_t>(
+             std::lround(normal.size() * options.holdout_fraction)));
   std::vector<const Record*> holdout_rows(normal.end() - holdout, normal.end());
   normal.resize(normal.size() - holdout);
 
@@ -140,8 +143,8 @@ absl::StatusOr<EvalData> PrepareEvalData(const std::vector<Record>& train,
   return data;
 }
 
-absl::StatusOr<RunResult> TrainAndEvaluate(const EvalData& data,
-                                           RuleKind rule, uint64_t seed,
+absl::StatusOr<RunResult> TrainAndEvaluate(const EvalData& data, RuleKind rule,
+                                           uint64_t seed,
                                            const EvalOptions& options) {
   if (absl::Status s = options.Validate(); !s.ok()) return s;
   ModelConfig config = options.model;
@@ -160,15 +163,17 @@ absl::StatusOr<RunResult> TrainAndEvaluate(const EvalData& data,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
 
-  const std::vector<float> holdout = ScoreRows(model, data.holdout_normal, data.dim);
+  const std::vector<float> holdout =
+      ScoreRows(model, data.holdout_normal, data.dim);
   RunResult result{rule, seed, {}, 0, ScoreRows(model, data.test, data.dim)};
   const std::vector<float>& scores = result.test_scores;
 
   const double quantile_threshold = Quantile(holdout, options.quantile);
   ScoreHistogram histogram;
   for (float s : scores) histogram.Add(s);
-  const AdaptiveBounds bounds{Quantile(holdout, options.adaptive_lower_quantile),
-                              Quantile(holdout, options.adaptive_upper_quantile)};
+  const AdaptiveBounds bounds{
+      Quantile(holdout, options.adaptive_lower_quantile),
+      Quantile(holdout, options.adaptive_upper_quantile)};
   const double adaptive_threshold = AdaptiveThreshold(histogram, bounds);
   result.threshold = options.threshold_mode == ThresholdMode::kQuantile
                          ? quantile_threshold
@@ -184,7 +189,8 @@ absl::StatusOr<RunResult> TrainAndEvaluate(const EvalData& data,
 
   ScoreHistogram val_histogram;
   for (float s : val_scores) val_histogram.Add(s);
-  const double val_adaptive_threshold = AdaptiveThreshold(val_histogram, bounds);
+  const double val_adaptive_threshold =
+      AdaptiveThreshold(val_histogram, bounds);
 
   const Confusion c = Classify(scores, data.test_is_anomaly, result.threshold);
   const LearningRule& r = model.rule();
@@ -202,7 +208,8 @@ absl::StatusOr<RunResult> TrainAndEvaluate(const EvalData& data,
       {"auc", RocAuc(scores, data.test_is_anomaly)},
       {"fpr", c.fpr()},
       {"threshold", result.threshold},
-      {"oracle_accuracy", OracleAccuracy(scores, data.test_is_anomaly).accuracy},
+      {"oracle_accuracy",
+       OracleAccuracy(scores, data.test_is_anomaly).accuracy},
       {"weight_updates", updates},
       {"update_reduction", updates > 0 ? baseline / updates : 0.0},
       {"level_changes", double(devices.level_changes)},

@@ -79,8 +79,8 @@ struct RunResult {
   std::vector<float> test_scores;
 };
 
-absl::StatusOr<RunResult> TrainAndEvaluate(const EvalData& data,
-                                           RuleKind rule, uint64_t seed,
+absl::StatusOr<RunResult> TrainAndEvaluate(const EvalData& data, RuleKind rule,
+                                           uint64_t seed,
                                            const EvalOptions& options);
 
 // Mean and sample standard deviation of each metric over runs.

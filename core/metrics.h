@@ -1,7 +1,8 @@
 // Detection metrics: confusion counts, ROC AUC and the oracle accuracy.
 //
 // "Positive" means anomalous (an attack). A record is predicted anomalous
-// when its score is strictly above the threshold.
+// when its score is strictly above the threshold; a NaN score (a diverged
+// model) counts as the most anomalous.
 //
 // Thread-safety: values and pure functions.
 #ifndef DWAE_CORE_METRICS_H_
@@ -21,7 +22,7 @@ struct Confusion {
   double precision() const;  // 0 when nothing was flagged
   double recall() const;     // detection rate; 0 without attacks
   double f1() const;
-  double fpr() const;        // false-alarm rate; 0 without normal rows
+  double fpr() const;  // false-alarm rate; 0 without normal rows
 };
 
 Confusion Classify(const std::vector<float>& scores,

@@ -60,8 +60,8 @@ class Rng {
   // Uniform integer in [0, n), n > 0 (Lemire's multiply-shift; the bias is
   // below 2^-32 for the sizes used here).
   uint64_t Below(uint64_t n) {
-    return static_cast<uint64_t>(
-        (static_cast<unsigned __int128>(Next()) * n) >> 64);
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >>
+                                 64);
   }
   // Standard normal (Box-Muller; one value per call, simple over fast).
   double Normal() {

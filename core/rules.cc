@@ -103,7 +103,8 @@ class DeviceRule : public LearningRule {
     const uint64_t fab = HashPair(seed, kFabricationStream);
     for (int l = 0; l < net->num_layers(); ++l) {
       const DenseLayer& layer = net->layer(l);
-      const float alpha = config.weight_alpha_gain / std::sqrt(float(layer.in()));
+      const float alpha =
+          config.weight_alpha_gain / std::sqrt(float(layer.in()));
       weights_.emplace_back(layer.out() * layer.in(), alpha, config.device,
                             HashPair(fab, 2 * l));
       biases_.emplace_back(layer.out(), config.bias_alpha, config.device,
@@ -226,7 +227,8 @@ class DwShadowRule final : public DeviceRule {
       shadow[i] = std::clamp(shadow[i], -limit, limit);
       const float nominal = (array.notch(i) - center) * alpha;
       const float gap = shadow[i] - nominal;
-      if (std::abs(gap) > trigger) PulseToward(array, i, gap > 0 ? 1 : -1, mirror);
+      if (std::abs(gap) > trigger)
+        PulseToward(array, i, gap > 0 ? 1 : -1, mirror);
     }
   }
 
@@ -256,11 +258,11 @@ class DwStochasticRule final : public DeviceRule {
       const int rows = layer.out();
       for (int j = 0; j < layer.in(); ++j) {
         if (a[j] == 0.0f) continue;
-        PulseColumn(delta, max_delta, learning_rate_ * a[j] / w.alpha(), w, j * rows,
-                    layer.weight.data());
+        PulseColumn(delta, max_delta, learning_rate_ * a[j] / w.alpha(), w,
+                    j * rows, layer.weight.data());
       }
-      PulseColumn(delta, max_delta, learning_rate_ / biases_[l].alpha(), biases_[l], 0,
-                  layer.bias.data());
+      PulseColumn(delta, max_delta, learning_rate_ / biases_[l].alpha(),
+                  biases_[l], 0, layer.bias.data());
     }
   }
 
@@ -354,9 +356,11 @@ absl::Status RuleConfig::Validate() const {
   if (!(adam_beta2 >= 0 && adam_beta2 < 1)) {
     return bad("adam_beta2", adam_beta2, "must be in [0, 1)");
   }
-  if (!(adam_epsilon > 0)) return bad("adam_epsilon", adam_epsilon, "must be > 0");
+  if (!(adam_epsilon > 0))
+    return bad("adam_epsilon", adam_epsilon, "must be > 0");
   if (!(weight_alpha_gain > 0 && std::isfinite(weight_alpha_gain))) {
-    return bad("weight_alpha_gain", weight_alpha_gain, "must be finite and > 0");
+    return bad("weight_alpha_gain", weight_alpha_gain,
+               "must be finite and > 0");
   }
   if (!(bias_alpha > 0 && std::isfinite(bias_alpha))) {
     return bad("bias_alpha", bias_alpha, "must be finite and > 0");

@@ -7,7 +7,7 @@ namespace dwae {
 
 double Quantile(std::vector<float> values, double q) {
   if (values.empty()) return 0.0;
-  q = std::clamp(q, 0.0, 1.0);
+  q = q >= 0 ? std::min(q, 1.0) : 0.0;  // NaN -> 0
   const double pos = q * double(values.size() - 1);
   const size_t lo = static_cast<size_t>(std::floor(pos));
   const size_t hi = std::min(lo + 1, values.size() - 1);
@@ -21,9 +21,13 @@ double Quantile(std::vector<float> values, double q) {
 ScoreHistogram::ScoreHistogram() : counts_(kNumBins, 0.0) {}
 
 void ScoreHistogram::Add(double score, double weight) {
-  const double log10 = score > 0 ? std::log10(score) : kMinLog10;
-  const int bin = std::clamp(
-      static_cast<int>(std::floor((log10 - kMinLog10) * kBinsPerDecade)), 0,
+  // NaN and +inf land in the top bin, zero and negatives in the bottom one.
+  double log10 = std::isnan(score) ? kMaxLog10
+                 : score > 0       ? std::log10(score)
+                                   : kMinLog10;
+  log10 = std::clamp(log10, kMinLog10, kMaxLog10);
+  const int bin = std::min(
+      static_cast<int>(std::floor((log10 - kMinLog10) * kBinsPerDecade)),
       kNumBins - 1);
   counts_[bin] += weight;
   total_ += weight;

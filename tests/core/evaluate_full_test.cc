@@ -12,8 +12,9 @@ namespace dwae {
 namespace {
 
 TEST(EvaluateFullTest, FiveSeedsEveryRule) {
-  auto train = LoadRecords(DWAE_SOURCE_DIR "/data/nsl-kdd/KDDTrain+_20Percent.txt",
-                           RecordFormat::kNslKdd);
+  auto train =
+      LoadRecords(DWAE_SOURCE_DIR "/data/nsl-kdd/KDDTrain+_20Percent.txt",
+                  RecordFormat::kNslKdd);
   auto test = LoadRecords(DWAE_SOURCE_DIR "/data/nsl-kdd/KDDTest+.txt",
                           RecordFormat::kNslKdd);
   ASSERT_TRUE(train.ok() && test.ok());

@@ -11,7 +11,8 @@
 namespace dwae {
 namespace {
 
-constexpr char kTrain[] = DWAE_SOURCE_DIR "/data/nsl-kdd/KDDTrain+_20Percent.txt";
+constexpr char kTrain[] =
+    DWAE_SOURCE_DIR "/data/nsl-kdd/KDDTrain+_20Percent.txt";
 constexpr char kTest[] = DWAE_SOURCE_DIR "/data/nsl-kdd/KDDTest+.txt";
 
 class EvaluateTest : public ::testing::Test {
