@@ -87,7 +87,7 @@ void JsonWriter::String(absl::string_view value) {
 void JsonWriter::Number(double value) {
   BeforeValue();
   if (std::isfinite(value)) {
-    absl::StrAppendFormat(&out_, "%.10g", value);
+    absl::StrAppendFormat(&out_, "%.17g", value);
   } else {
     out_ += "null";
   }

@@ -137,6 +137,8 @@ absl::StatusOr<EvalCommandOptions> EvalOptionsFromFlags() {
   r.device.p_over = absl::GetFlag(FLAGS_p_over);
   r.device.level_sigma = absl::GetFlag(FLAGS_level_sigma);
   r.device.energy_per_pulse_joules = absl::GetFlag(FLAGS_energy_per_pulse);
+  // Every value is checked before any file is read.
+  if (absl::Status s = e.Validate(); !s.ok()) return s;
   return o;
 }
 

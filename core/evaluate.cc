@@ -107,6 +107,7 @@ absl::Status EvalOptions::Validate() const {
 absl::StatusOr<EvalData> PrepareEvalData(const std::vector<Record>& train,
                                          const std::vector<Record>& test,
                                          const EvalOptions& options) {
+  if (absl::Status s = options.Validate(); !s.ok()) return s;
   std::vector<const Record*> normal, attacks, test_rows;
   for (const Record& r : train)
     (r.is_normal() ? normal : attacks).push_back(&r);

@@ -1,0 +1,381 @@
+#include "tests/testing/json_value.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "client/json.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace dwae {
+namespace testutil {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+JsonValue MustParse(absl::string_view text) {
+  absl::StatusOr<JsonValue> v = ParseJson(text);
+  EXPECT_TRUE(v.ok()) << text << ": " << v.status();
+  return v.ok() ? *std::move(v) : JsonValue();
+}
+
+TEST(JsonValueTest, ParsesScalars) {
+  EXPECT_TRUE(MustParse("null").is_null());
+  EXPECT_TRUE(MustParse("true").as_bool());
+  EXPECT_TRUE(MustParse("false").is_bool());
+  EXPECT_FALSE(MustParse("false").as_bool());
+  EXPECT_EQ(MustParse("0").as_number(), 0);
+  EXPECT_EQ(MustParse("-0").as_number(), 0);
+  EXPECT_EQ(MustParse("42").as_number(), 42);
+  EXPECT_EQ(MustParse("-17").as_number(), -17);
+  EXPECT_EQ(MustParse("3.25").as_number(), 3.25);
+  EXPECT_EQ(MustParse("1e3").as_number(), 1000);
+  EXPECT_EQ(MustParse("1E+3").as_number(), 1000);
+  EXPECT_EQ(MustParse("2.5e-3").as_number(), 0.0025);
+  EXPECT_EQ(MustParse("0.1").as_number(), 0.1);
+  EXPECT_EQ(MustParse("1.7976931348623157e308").as_number(),
+            std::numeric_limits<double>::max());
+  EXPECT_EQ(MustParse("\"hi\"").as_string(), "hi");
+  EXPECT_EQ(MustParse("  \t\r\n 7 \n").as_number(), 7);
+}
+
+TEST(JsonValueTest, ParsesStringEscapes) {
+  EXPECT_EQ(MustParse(R"("a\"b\\c\/d")").as_string(), "a\"b\\c/d");
+  EXPECT_EQ(MustParse(R"("\b\f\n\r\t")").as_string(), "\b\f\n\r\t");
+  EXPECT_EQ(MustParse(R"("\u0041\u00e9\u20AC")").as_string(),
+            "A\xC3\xA9\xE2\x82\xAC");
+  EXPECT_EQ(MustParse(R"("\u0000")").as_string(), std::string(1, '\0'));
+  // U+1F600 as a surrogate pair.
+  EXPECT_EQ(MustParse(R"("\ud83d\ude00")").as_string(), "\xF0\x9F\x98\x80");
+  // Raw UTF-8 passes through.
+  EXPECT_EQ(MustParse("\"\xC3\xA9\"").as_string(), "\xC3\xA9");
+}
+
+TEST(JsonValueTest, ParsesNestedDocument) {
+  const JsonValue doc = MustParse(R"({
+    "name": "dwae",
+    "seeds": [1, 2, 3],
+    "empty_object": {},
+    "empty_array": [],
+    "nested": {"a": {"b": [true, null, {"c": -1.5}]}},
+    "z": 0
+  })");
+  ASSERT_TRUE(doc.is_object());
+  EXPECT_THAT(doc.keys(), ElementsAre("name", "seeds", "empty_object",
+                                      "empty_array", "nested", "z"));
+  EXPECT_EQ(doc.size(), 6u);
+  EXPECT_TRUE(doc.has("seeds"));
+  EXPECT_FALSE(doc.has("missing"));
+  EXPECT_EQ(doc["name"].as_string(), "dwae");
+  ASSERT_TRUE(doc["seeds"].is_array());
+  ASSERT_EQ(doc["seeds"].items().size(), 3u);
+  EXPECT_EQ(doc["seeds"].items()[2].as_number(), 3);
+  EXPECT_EQ(doc["seeds"].at(0).as_number(), 1);
+  EXPECT_TRUE(doc["seeds"].at(3).is_null());
+  EXPECT_TRUE(doc["empty_object"].is_object());
+  EXPECT_EQ(doc["empty_object"].size(), 0u);
+  EXPECT_TRUE(doc["empty_array"].is_array());
+  EXPECT_TRUE(doc["empty_array"].items().empty());
+  EXPECT_EQ(doc["nested"]["a"]["b"].at(2)["c"].as_number(), -1.5);
+  EXPECT_TRUE(doc["nested"]["a"]["b"].at(1).is_null());
+}
+
+TEST(JsonValueTest, MissingKeysAndWrongTypesAreForgiving) {
+  const JsonValue doc = MustParse(R"({"a": 1, "s": "x"})");
+  EXPECT_TRUE(doc["missing"].is_null());
+  EXPECT_TRUE(doc["missing"]["deeper"]["still"].is_null());
+  EXPECT_TRUE(doc["a"]["not an object"].is_null());
+  EXPECT_TRUE(std::isnan(doc["s"].as_number()));
+  EXPECT_EQ(doc["a"].as_string(), "");
+  EXPECT_TRUE(doc["a"].keys().empty());
+  EXPECT_TRUE(doc.items().empty());
+}
+
+TEST(JsonValueTest, EqualityAndToStringRoundTrip) {
+  const std::string text =
+      R"({"a":[1,2.5,-3e-07],"b":{"c":"q\"\\\n\u0001"},"d":true,"e":null})";
+  const JsonValue doc = MustParse(text);
+  EXPECT_EQ(MustParse(doc.ToString()), doc);
+  EXPECT_NE(MustParse(R"({"a":1})"), MustParse(R"({"a":2})"));
+  EXPECT_NE(MustParse(R"({"a":1,"b":2})"), MustParse(R"({"b":2,"a":1})"));
+  EXPECT_NE(MustParse("[1]"), MustParse("[1,1]"));
+  EXPECT_NE(MustParse("1"), MustParse("\"1\""));
+}
+
+void ExpectRejected(absl::string_view text, absl::string_view why) {
+  absl::StatusOr<JsonValue> v = ParseJson(text);
+  EXPECT_FALSE(v.ok()) << "accepted: " << text;
+  if (!v.ok()) {
+    EXPECT_EQ(v.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(v.status().message(), HasSubstr(why)) << "for: " << text;
+  }
+}
+
+TEST(JsonValueTest, RejectsTrailingGarbage) {
+  ExpectRejected("{} x", "trailing characters");
+  ExpectRejected("1 2", "trailing characters");
+  ExpectRejected("[1]]", "trailing characters");
+  ExpectRejected("{}{}", "trailing characters");
+  ExpectRejected("nullx", "trailing characters");
+  ExpectRejected("\"a\"\"b\"", "trailing characters");
+}
+
+TEST(JsonValueTest, RejectsEmptyAndTruncatedInput) {
+  ExpectRejected("", "expected a value");
+  ExpectRejected("   ", "expected a value");
+  ExpectRejected("{", "expected a key");
+  ExpectRejected("[", "expected a value");
+  ExpectRejected("[1", "unterminated array");
+  ExpectRejected(R"({"a":1)", "unterminated object");
+  ExpectRejected(R"({"a")", "expected ':'");
+  ExpectRejected(R"({"a":})", "expected a value");
+  ExpectRejected("tru", "invalid literal");
+  ExpectRejected("nul", "invalid literal");
+  ExpectRejected("True", "expected a value");
+}
+
+TEST(JsonValueTest, RejectsUnterminatedAndInvalidStrings) {
+  ExpectRejected("\"abc", "unterminated string");
+  ExpectRejected("\"abc\\", "unterminated string");
+  ExpectRejected("\"abc\\\"", "unterminated string");
+  ExpectRejected(R"({"key": "value)", "unterminated string");
+  ExpectRejected("\"a\nb\"", "unescaped control character");
+  ExpectRejected("\"a\tb\"", "unescaped control character");
+  ExpectRejected(R"("\x41")", "invalid escape");
+  ExpectRejected(R"("\'")", "invalid escape");
+  ExpectRejected(R"("\u12")", "truncated \\u escape");
+  ExpectRejected(R"("\u12G4")", "bad hex digit");
+  ExpectRejected(R"("\ud83d")", "high surrogate without low surrogate");
+  ExpectRejected(R"("\ud83dx")", "high surrogate without low surrogate");
+  ExpectRejected(R"("\ud83d\u0041")", "high surrogate without low surrogate");
+  ExpectRejected(R"("\ude00")", "lone low surrogate");
+  ExpectRejected("'single'", "expected a value");
+}
+
+TEST(JsonValueTest, RejectsBadNumbers) {
+  ExpectRejected("01", "leading zero");
+  ExpectRejected("-01", "leading zero");
+  ExpectRejected("+1", "expected a value");
+  ExpectRejected(".5", "expected a value");
+  ExpectRejected("1.", "expected a digit after '.'");
+  ExpectRejected("1.e5", "expected a digit after '.'");
+  ExpectRejected("1e", "expected a digit in exponent");
+  ExpectRejected("1e+", "expected a digit in exponent");
+  ExpectRejected("-", "expected a digit in number");
+  ExpectRejected("-a", "expected a digit in number");
+  ExpectRejected("0x10", "trailing characters");
+  ExpectRejected("1.5.2", "trailing characters");
+  ExpectRejected("NaN", "expected a value");
+  ExpectRejected("Infinity", "expected a value");
+  ExpectRejected("-Infinity", "expected a digit in number");
+  ExpectRejected("1e400", "out of range");
+  ExpectRejected("[1,2 3]", "expected ',' or ']'");
+}
+
+TEST(JsonValueTest, RejectsTrailingCommas) {
+  ExpectRejected("[1,]", "trailing comma");
+  ExpectRejected("[1,2,]", "trailing comma");
+  ExpectRejected("[,]", "expected a value");
+  ExpectRejected("[,1]", "expected a value");
+  ExpectRejected(R"({"a":1,})", "expected a key after ','");
+  ExpectRejected("{,}", "expected a key");
+  ExpectRejected(R"({"a":1,,"b":2})", "expected a key after ','");
+}
+
+TEST(JsonValueTest, RejectsStructuralErrors) {
+  ExpectRejected(R"({"a" 1})", "expected ':'");
+  ExpectRejected(R"({a: 1})", "expected a key");
+  ExpectRejected(R"({"a":1 "b":2})", "expected ',' or '}'");
+  ExpectRejected(R"({"a":1,"a":2})", "duplicate key \"a\"");
+  ExpectRejected(R"([1}])", "expected ',' or ']'");
+}
+
+TEST(JsonValueTest, RejectsExcessiveNesting) {
+  const int depth = JsonValue::kMaxDepth;
+  EXPECT_TRUE(
+      ParseJson(std::string(depth, '[') + std::string(depth, ']')).ok());
+  ExpectRejected(std::string(depth + 1, '[') + std::string(depth + 1, ']'),
+                 "nesting too deep");
+  ExpectRejected(std::string(100000, '['), "nesting too deep");
+}
+
+TEST(JsonValueTest, ErrorsReportLineAndColumn) {
+  absl::StatusOr<JsonValue> v = ParseJson("{\n  \"a\": 1,\n  \"b\": tru\n}");
+  ASSERT_FALSE(v.ok());
+  EXPECT_THAT(v.status().message(), HasSubstr("line 3, column 8"));
+}
+
+// dwae::JsonWriter (client/json.h) output parses back to what was written.
+
+TEST(JsonWriterRoundTripTest, NestedDocument) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("name");
+  w.String("dwae");
+  w.Key("seeds");
+  w.BeginArray();
+  for (int s = 1; s <= 3; ++s) w.Int(s);
+  w.EndArray();
+  w.Key("nested");
+  w.BeginObject();
+  w.Key("empty_array");
+  w.BeginArray();
+  w.EndArray();
+  w.Key("empty_object");
+  w.BeginObject();
+  w.EndObject();
+  w.Key("matrix");
+  w.BeginArray();
+  w.BeginArray();
+  w.Number(0.5);
+  w.Number(-2);
+  w.EndArray();
+  w.BeginArray();
+  w.Bool(true);
+  w.Bool(false);
+  w.Null();
+  w.EndArray();
+  w.EndArray();
+  w.EndObject();
+  w.Key("big");
+  w.Int(-9007199254740993LL);
+  w.EndObject();
+
+  absl::StatusOr<JsonValue> doc = ParseJson(w.str());
+  ASSERT_TRUE(doc.ok()) << doc.status() << "\n" << w.str();
+  const JsonValue expected = JsonValue::Object({
+      {"name", JsonValue::String("dwae")},
+      {"seeds", JsonValue::Array({JsonValue::Number(1), JsonValue::Number(2),
+                                  JsonValue::Number(3)})},
+      {"nested", JsonValue::Object({
+                     {"empty_array", JsonValue::Array({})},
+                     {"empty_object", JsonValue::Object({})},
+                     {"matrix", JsonValue::Array(
+                                    {JsonValue::Array({JsonValue::Number(0.5),
+                                                       JsonValue::Number(-2)}),
+                                     JsonValue::Array({JsonValue::Bool(true),
+                                                       JsonValue::Bool(false),
+                                                       JsonValue()})})},
+                 })},
+      {"big", JsonValue::Number(-9007199254740993.0)},
+  });
+  EXPECT_EQ(*doc, expected) << w.str();
+  // Exact integer text, even past 2^53.
+  EXPECT_THAT(w.str(), HasSubstr("\"big\":-9007199254740993}"));
+}
+
+TEST(JsonWriterRoundTripTest, TopLevelScalarsAndArrays) {
+  {
+    JsonWriter w;
+    w.Number(1.5);
+    EXPECT_EQ(MustParse(w.str()).as_number(), 1.5);
+  }
+  {
+    JsonWriter w;
+    w.BeginArray();
+    w.EndArray();
+    EXPECT_EQ(MustParse(w.str()), JsonValue::Array({}));
+  }
+  {
+    JsonWriter w;
+    w.String("x");
+    EXPECT_EQ(MustParse(w.str()).as_string(), "x");
+  }
+}
+
+TEST(JsonWriterRoundTripTest, StringEscaping) {
+  std::string every_control;
+  for (int c = 0; c < 0x20; ++c) every_control.push_back(static_cast<char>(c));
+  const std::string cases[] = {
+      "",
+      "plain",
+      "say \"hi\"",
+      "back\\slash",
+      "\\\"",
+      "\"\\\\\"",
+      "line\nbreak\r\ttab",
+      every_control,
+      std::string("nul\0byte", 8),
+      "\x7f del",
+      "/slash/",
+      "utf8 \xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80",
+      "trailing backslash \\",
+  };
+  for (const std::string& s : cases) {
+    const std::string quoted = JsonWriter::Quote(s);
+    absl::StatusOr<JsonValue> v = ParseJson(quoted);
+    ASSERT_TRUE(v.ok()) << v.status() << " for " << quoted;
+    EXPECT_EQ(v->as_string(), s) << quoted;
+    // No raw control character may reach the output.
+    for (char c : quoted) {
+      EXPECT_GE(static_cast<unsigned char>(c), 0x20) << quoted;
+    }
+
+    // Keys escape the same way.
+    JsonWriter w;
+    w.BeginObject();
+    w.Key(s);
+    w.String(s);
+    w.EndObject();
+    absl::StatusOr<JsonValue> obj = ParseJson(w.str());
+    ASSERT_TRUE(obj.ok()) << obj.status() << " for " << w.str();
+    ASSERT_EQ(obj->keys().size(), 1u);
+    EXPECT_EQ(obj->keys()[0], s);
+    EXPECT_EQ((*obj)[s].as_string(), s);
+  }
+  EXPECT_EQ(JsonWriter::Quote("a\"b\\c"), R"("a\"b\\c")");
+  EXPECT_EQ(JsonWriter::Quote("\n\r\t"), R"("\n\r\t")");
+  EXPECT_EQ(JsonWriter::Quote(std::string("\x01\x1f", 2)), R"("\u0001\u001f")");
+}
+
+TEST(JsonWriterRoundTripTest, NumbersKeepTenSignificantDigits) {
+  const double values[] = {0,        -0.0,   1,         -1,           0.1,
+                           1e-300,   1e300,  123456789, 0.8576339603, 2e-15,
+                           4.9e-324, 1.5e308};
+  for (double x : values) {
+    JsonWriter w;
+    w.Number(x);
+    absl::StatusOr<JsonValue> v = ParseJson(w.str());
+    ASSERT_TRUE(v.ok()) << v.status() << " for " << w.str();
+    ASSERT_TRUE(v->is_number()) << w.str();
+    // The writer uses %.10g: exact to 10 significant digits.
+    EXPECT_NEAR(v->as_number(), x, std::abs(x) * 1e-9) << w.str();
+  }
+}
+
+TEST(JsonWriterRoundTripTest, NonFiniteNumbersBecomeNull) {
+  JsonWriter w;
+  w.BeginArray();
+  w.Number(std::numeric_limits<double>::quiet_NaN());
+  w.Number(std::numeric_limits<double>::infinity());
+  w.Number(-std::numeric_limits<double>::infinity());
+  w.Number(2);
+  w.EndArray();
+  EXPECT_EQ(w.str(), "[null,null,null,2]");
+  absl::StatusOr<JsonValue> v = ParseJson(w.str());
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_EQ(v->items().size(), 4u);
+  EXPECT_TRUE(v->at(0).is_null());
+  EXPECT_TRUE(v->at(1).is_null());
+  EXPECT_TRUE(v->at(2).is_null());
+  EXPECT_EQ(v->at(3).as_number(), 2);
+
+  JsonWriter obj;
+  obj.BeginObject();
+  obj.Key("nan");
+  obj.Number(std::nan(""));
+  obj.Key("after");
+  obj.Int(1);
+  obj.EndObject();
+  absl::StatusOr<JsonValue> o = ParseJson(obj.str());
+  ASSERT_TRUE(o.ok()) << o.status() << " for " << obj.str();
+  EXPECT_TRUE((*o).has("nan"));
+  EXPECT_TRUE((*o)["nan"].is_null());
+  EXPECT_EQ((*o)["after"].as_number(), 1);
+}
+
+}  // namespace
+}  // namespace testutil
+}  // namespace dwae
