@@ -110,6 +110,7 @@ class DeviceRule : public LearningRule {
       biases_.emplace_back(layer.out(), config.bias_alpha, config.device,
                            HashPair(fab, 2 * l + 1));
     }
+    InitializeDevices(seed, net);
   }
 
   std::vector<LayerDeviceCounters> device_counters() const override {
@@ -135,7 +136,7 @@ class DeviceRule : public LearningRule {
     return weights_[layer].alpha();
   }
 
- protected:
+ private:
   // Places every device at a stochastic rounding of uniform(+-1/sqrt(fan_in))
   // for weights, at the center for biases; copies the read-out into `net`.
   void InitializeDevices(uint64_t seed, Network* net) {
@@ -161,6 +162,7 @@ class DeviceRule : public LearningRule {
     std::copy_n(biases_[l].values(), biases_[l].size(), layer.bias.data());
   }
 
+ protected:
   // Pulses device i of `array` toward `direction` unless the wall already
   // sits at that end; mirrors the new level into `mirror[i]`.
   void PulseToward(SynapseArray& array, int i, int direction, float* mirror) {
@@ -183,7 +185,6 @@ class DwShadowRule final : public DeviceRule {
  public:
   DwShadowRule(const RuleConfig& config, uint64_t seed, Network* net)
       : DeviceRule(config, seed, net) {
-    InitializeDevices(seed, net);
     for (int l = 0; l < net->num_layers(); ++l) {
       shadow_w_.push_back(net->layer(l).weight);
       shadow_b_.push_back(net->layer(l).bias);
@@ -241,9 +242,7 @@ class DwShadowRule final : public DeviceRule {
 class DwStochasticRule final : public DeviceRule {
  public:
   DwStochasticRule(const RuleConfig& config, uint64_t seed, Network* net)
-      : DeviceRule(config, seed, net) {
-    InitializeDevices(seed, net);
-  }
+      : DeviceRule(config, seed, net) {}
 
   RuleKind kind() const override { return RuleKind::kDwStochastic; }
 
