@@ -64,17 +64,6 @@ void Train(const std::vector<float>& rows, int dim, int epochs,
 
 }  // namespace
 
-absl::StatusOr<ThresholdMode> ParseThresholdMode(absl::string_view name) {
-  if (name == "quantile") return ThresholdMode::kQuantile;
-  if (name == "adaptive") return ThresholdMode::kAdaptive;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "threshold: unknown mode '", name, "' (expected quantile or adaptive)"));
-}
-
-const char* ThresholdModeName(ThresholdMode mode) {
-  return mode == ThresholdMode::kQuantile ? "quantile" : "adaptive";
-}
-
 absl::Status EvalOptions::Validate() const {
   if (epochs < 1 || epochs > 10000) {
     return absl::InvalidArgumentError(

@@ -30,10 +30,6 @@
 
 namespace dwae {
 
-enum class ThresholdMode { kQuantile, kAdaptive };
-absl::StatusOr<ThresholdMode> ParseThresholdMode(absl::string_view name);
-const char* ThresholdModeName(ThresholdMode mode);
-
 struct EvalOptions {
   // Shape and rule settings; rule.kind and seed are set per run.
   ModelConfig model;

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "core/encoder.h"
+#include "dwae/v1/checkpoint.pb.h"
 
 namespace dwae {
 
@@ -34,6 +35,12 @@ float Autoencoder::Learn(const float* x, Workspace* ws) {
   rule_->Step(*ws, &network_);
   ++steps_;
   return loss;
+}
+
+absl::Status Autoencoder::LoadState(const v1::RuleState& state) {
+  if (absl::Status s = rule_->LoadState(state, &network_); !s.ok()) return s;
+  steps_ = state.steps();
+  return absl::OkStatus();
 }
 
 void Autoencoder::SquaredErrors(const Workspace& ws, float* out) {

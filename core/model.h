@@ -54,6 +54,12 @@ class Autoencoder {
     rule_->set_learning_rate(learning_rate);
   }
 
+  // Checkpoint support (rules.h): the rule's state including the step count.
+  void SaveState(v1::RuleState* state) const {
+    rule_->SaveState(network_, steps_, state);
+  }
+  absl::Status LoadState(const v1::RuleState& state);
+
   uint64_t steps() const { return steps_; }
   // What float training of the same network on the same schedule would have
   // written: parameters x steps.

@@ -9,6 +9,7 @@
 #ifndef DWAE_CORE_RNG_H_
 #define DWAE_CORE_RNG_H_
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 
@@ -68,6 +69,12 @@ class Rng {
     const double u1 = UniformOpen();
     const double u2 = Uniform();
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+  }
+
+  // The full generator state, for checkpoints.
+  std::array<uint64_t, 4> state() const { return {s_[0], s_[1], s_[2], s_[3]}; }
+  void set_state(const std::array<uint64_t, 4>& state) {
+    for (int i = 0; i < 4; ++i) s_[i] = state[i];
   }
 
  private:

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/rng.h"
+#include "core/rule_state.h"
+#include "dwae/v1/checkpoint.pb.h"
 
 namespace dwae {
 namespace {
@@ -16,6 +19,47 @@ constexpr uint64_t kWriteStream = 2;
 constexpr uint64_t kFabricationStream = 3;
 
 float InitBound(int fan_in) { return 1.0f / std::sqrt(float(fan_in)); }
+
+void SaveCommon(RuleKind kind, float learning_rate, uint64_t steps,
+                const Network& net, v1::RuleState* state) {
+  state->Clear();
+  state->set_rule(RuleName(kind));
+  state->set_learning_rate(learning_rate);
+  state->set_steps(steps);
+  for (int l = 0; l < net.num_layers(); ++l) {
+    v1::LayerState* layer = state->add_layers();
+    layer->set_inputs(net.layer(l).in());
+    layer->set_outputs(net.layer(l).out());
+  }
+}
+
+// The rule's name and every layer's shape must match.
+absl::Status CheckCommon(const v1::RuleState& state, RuleKind kind,
+                         const Network& net) {
+  if (state.rule() != RuleName(kind)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "rule: state is for '", state.rule(), "', model uses '",
+        RuleName(kind), "'"));
+  }
+  if (!(std::isfinite(state.learning_rate()) && state.learning_rate() >= 0)) {
+    return absl::InvalidArgumentError("rule: learning_rate is not valid");
+  }
+  if (state.layers_size() != net.num_layers()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("rule: %d layers, model has %d", state.layers_size(),
+                        net.num_layers()));
+  }
+  for (int l = 0; l < net.num_layers(); ++l) {
+    const v1::LayerState& layer = state.layers(l);
+    if (layer.inputs() != net.layer(l).in() ||
+        layer.outputs() != net.layer(l).out()) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "layer %d: shape %dx%d, model has %dx%d", l, layer.outputs(),
+          layer.inputs(), net.layer(l).out(), net.layer(l).in()));
+    }
+  }
+  return absl::OkStatus();
+}
 
 // ---------------------------------------------------------------- float ---
 
@@ -68,6 +112,54 @@ class FloatRule final : public LearningRule {
     }
   }
 
+  void SaveState(const Network& net, uint64_t steps,
+                 v1::RuleState* state) const override {
+    SaveCommon(kind(), learning_rate_, steps, net, state);
+    for (int l = 0; l < net.num_layers(); ++l) {
+      const DenseLayer& layer = net.layer(l);
+      const Moments& m = moments_[l];
+      v1::LayerState* out = state->mutable_layers(l);
+      const int nw = int(layer.weight.size()), nb = int(layer.bias.size());
+      SaveFloats(layer.weight.data(), nw, out->mutable_weights());
+      SaveFloats(layer.bias.data(), nb, out->mutable_biases());
+      SaveFloats(m.w1.data(), nw, out->mutable_adam_m_weights());
+      SaveFloats(m.w2.data(), nw, out->mutable_adam_v_weights());
+      SaveFloats(m.b1.data(), nb, out->mutable_adam_m_biases());
+      SaveFloats(m.b2.data(), nb, out->mutable_adam_v_biases());
+    }
+  }
+
+  absl::Status LoadState(const v1::RuleState& state, Network* net) override {
+    if (absl::Status s = CheckCommon(state, kind(), *net); !s.ok()) return s;
+    for (int l = 0; l < net->num_layers(); ++l) {
+      const v1::LayerState& in = state.layers(l);
+      const int nw = int(net->layer(l).weight.size());
+      const int nb = int(net->layer(l).bias.size());
+      for (auto [field, n, name] :
+           {std::tuple{&in.weights(), nw, "weights"},
+            {&in.biases(), nb, "biases"},
+            {&in.adam_m_weights(), nw, "adam_m_weights"},
+            {&in.adam_v_weights(), nw, "adam_v_weights"},
+            {&in.adam_m_biases(), nb, "adam_m_biases"},
+            {&in.adam_v_biases(), nb, "adam_v_biases"}}) {
+        if (absl::Status s = CheckFloats(*field, n, l, name); !s.ok()) return s;
+      }
+    }
+    for (int l = 0; l < net->num_layers(); ++l) {
+      const v1::LayerState& in = state.layers(l);
+      Moments& m = moments_[l];
+      LoadFloats(in.weights(), net->layer(l).weight.data());
+      LoadFloats(in.biases(), net->layer(l).bias.data());
+      LoadFloats(in.adam_m_weights(), m.w1.data());
+      LoadFloats(in.adam_v_weights(), m.w2.data());
+      LoadFloats(in.adam_m_biases(), m.b1.data());
+      LoadFloats(in.adam_v_biases(), m.b2.data());
+    }
+    steps_ = state.steps();
+    learning_rate_ = state.learning_rate();
+    return absl::OkStatus();
+  }
+
   std::vector<LayerDeviceCounters> device_counters() const override {
     return std::vector<LayerDeviceCounters>(moments_.size());
   }
@@ -111,6 +203,48 @@ class DeviceRule : public LearningRule {
                            HashPair(fab, 2 * l + 1));
     }
     InitializeDevices(seed, net);
+  }
+
+  void SaveState(const Network& net, uint64_t steps,
+                 v1::RuleState* state) const override {
+    SaveCommon(kind(), learning_rate_, steps, net, state);
+    for (uint64_t word : write_rng_.state()) state->add_write_rng(word);
+    for (int l = 0; l < net.num_layers(); ++l) {
+      v1::LayerState* out = state->mutable_layers(l);
+      SaveDevices(weights_[l], out->mutable_weight_notches(),
+                  out->mutable_weight_devices());
+      SaveDevices(biases_[l], out->mutable_bias_notches(),
+                  out->mutable_bias_devices());
+      SaveExtra(l, out);
+    }
+  }
+
+  absl::Status LoadState(const v1::RuleState& state, Network* net) override {
+    if (absl::Status s = CheckCommon(state, kind(), *net); !s.ok()) return s;
+    if (state.write_rng_size() != 4) {
+      return absl::InvalidArgumentError("rule: write_rng must hold 4 words");
+    }
+    for (int l = 0; l < net->num_layers(); ++l) {
+      const v1::LayerState& in = state.layers(l);
+      absl::Status s =
+          CheckDevices(in.weight_notches(), weights_[l], l, "weight_notches");
+      if (s.ok()) {
+        s = CheckDevices(in.bias_notches(), biases_[l], l, "bias_notches");
+      }
+      if (s.ok()) s = CheckExtra(l, in);
+      if (!s.ok()) return s;
+    }
+    for (int l = 0; l < net->num_layers(); ++l) {
+      const v1::LayerState& in = state.layers(l);
+      LoadDevices(in.weight_notches(), in.weight_devices(), &weights_[l]);
+      LoadDevices(in.bias_notches(), in.bias_devices(), &biases_[l]);
+      LoadExtra(l, in);
+      SyncLayer(l, net);
+    }
+    write_rng_.set_state({state.write_rng(0), state.write_rng(1),
+                          state.write_rng(2), state.write_rng(3)});
+    learning_rate_ = state.learning_rate();
+    return absl::OkStatus();
   }
 
   std::vector<LayerDeviceCounters> device_counters() const override {
@@ -163,6 +297,14 @@ class DeviceRule : public LearningRule {
   }
 
  protected:
+  // Rule-specific per-layer state (dw-shadow's shadow weights).
+  virtual void SaveExtra(int /*layer*/, v1::LayerState* /*out*/) const {}
+  virtual absl::Status CheckExtra(int /*layer*/,
+                                  const v1::LayerState& /*in*/) const {
+    return absl::OkStatus();
+  }
+  virtual void LoadExtra(int /*layer*/, const v1::LayerState& /*in*/) {}
+
   // Pulses device i of `array` toward `direction` unless the wall already
   // sits at that end; mirrors the new level into `mirror[i]`.
   void PulseToward(SynapseArray& array, int i, int direction, float* mirror) {
@@ -206,6 +348,24 @@ class DwShadowRule final : public DeviceRule {
       Follow(weights_[l], sw.data(), layer.weight.data());
       Follow(biases_[l], shadow_b_[l].data(), layer.bias.data());
     }
+  }
+
+  void SaveExtra(int l, v1::LayerState* out) const override {
+    SaveFloats(shadow_w_[l].data(), int(shadow_w_[l].size()),
+               out->mutable_shadow_weights());
+    SaveFloats(shadow_b_[l].data(), int(shadow_b_[l].size()),
+               out->mutable_shadow_biases());
+  }
+  absl::Status CheckExtra(int l, const v1::LayerState& in) const override {
+    absl::Status s = CheckFloats(in.shadow_weights(),
+                                 int(shadow_w_[l].size()), l, "shadow_weights");
+    if (!s.ok()) return s;
+    return CheckFloats(in.shadow_biases(), int(shadow_b_[l].size()), l,
+                       "shadow_biases");
+  }
+  void LoadExtra(int l, const v1::LayerState& in) override {
+    LoadFloats(in.shadow_weights(), shadow_w_[l].data());
+    LoadFloats(in.shadow_biases(), shadow_b_[l].data());
   }
 
   int64_t state_bytes() const override {

@@ -38,6 +38,9 @@
 #include "core/network.h"
 
 namespace dwae {
+namespace v1 {
+class RuleState;
+}  // namespace v1
 
 enum class RuleKind { kFloat, kDwShadow, kDwStochastic };
 
@@ -98,6 +101,15 @@ class LearningRule {
   virtual int64_t model_bytes() const = 0;
   // Level spacing of layer l's weights (0 for float).
   virtual float weight_alpha(int layer) const = 0;
+
+  // Writes everything needed to continue training bit for bit: `net`'s
+  // parameters or the devices' notches and counters, shadow weights,
+  // optimizer moments, the write random stream, `steps`.
+  virtual void SaveState(const Network& net, uint64_t steps,
+                         v1::RuleState* state) const = 0;
+  // Restores what SaveState wrote for the same rule and network shape into
+  // this rule and `net`. Checks everything first: on error nothing changed.
+  virtual absl::Status LoadState(const v1::RuleState& state, Network* net) = 0;
 
   // The step size in force; a schedule may change it between steps.
   float learning_rate() const { return learning_rate_; }

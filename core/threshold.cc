@@ -3,7 +3,20 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/str_cat.h"
+
 namespace dwae {
+
+absl::StatusOr<ThresholdMode> ParseThresholdMode(absl::string_view name) {
+  if (name == "quantile") return ThresholdMode::kQuantile;
+  if (name == "adaptive") return ThresholdMode::kAdaptive;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "threshold: unknown mode '", name, "' (expected quantile or adaptive)"));
+}
+
+const char* ThresholdModeName(ThresholdMode mode) {
+  return mode == ThresholdMode::kQuantile ? "quantile" : "adaptive";
+}
 
 double Quantile(std::vector<float> values, double q) {
   if (values.empty()) return 0.0;

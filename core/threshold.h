@@ -16,7 +16,16 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
 namespace dwae {
+
+// Which label-free threshold is in force.
+enum class ThresholdMode { kQuantile, kAdaptive };
+// "quantile" or "adaptive".
+absl::StatusOr<ThresholdMode> ParseThresholdMode(absl::string_view name);
+const char* ThresholdModeName(ThresholdMode mode);
 
 // Linear-interpolation quantile (numpy's default), q in [0, 1]. 0 for an
 // empty input.

@@ -1,0 +1,66 @@
+// DetectorConfig: every setting of a live detector (model, devices,
+// learning policy, threshold, serving limits), resolved from the
+// dwae.v1.DaemonConfig message (proto/dwae/v1/config.proto) that operators
+// write as text and that every checkpoint carries. Unset proto fields take
+// the defaults of the structs below, which are the defaults of core/.
+//
+// Thread-safety: values and pure functions.
+#ifndef DWAE_CORE_CONFIG_H_
+#define DWAE_CORE_CONFIG_H_
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "core/model.h"
+#include "core/threshold.h"
+#include "dwae/v1/config.pb.h"
+
+namespace dwae {
+
+struct LearningPolicy {
+  uint64_t warmup_records = 10000;
+  int warmup_epochs = 10;
+  double warmup_holdout_fraction = 0.2;
+  uint32_t queue_capacity = 65536;
+  bool drop_when_full = false;
+  double publish_interval_seconds = 0.05;
+};
+
+struct ThresholdPolicy {
+  ThresholdMode mode = ThresholdMode::kAdaptive;
+  double quantile = 0.95;
+  double adaptive_lower_quantile = 0.80;
+  double adaptive_upper_quantile = 0.99;
+  double half_life_records = 20000;
+};
+
+struct ServingPolicy {
+  uint32_t max_batch_records = 4096;
+  uint32_t default_top_k = 3;
+  uint32_t verdict_window = 100000;
+};
+
+struct DetectorConfig {
+  DetectorConfig();  // dw-shadow, the best rule of the offline evaluation
+  ModelConfig model;
+  LearningPolicy learning;
+  ThresholdPolicy threshold;
+  ServingPolicy serving;
+
+  // Errors name the setting, e.g. "learning.warmup_records: ...".
+  absl::Status Validate() const;
+};
+
+// Resolves `proto` over the defaults and validates the result.
+absl::StatusOr<DetectorConfig> DetectorConfigFromProto(
+    const v1::DaemonConfig& proto);
+// The fully resolved settings, every field set.
+v1::DaemonConfig DetectorConfigToProto(const DetectorConfig& config);
+// Parses the text format of dwae.v1.DaemonConfig; errors carry the line and
+// column of the problem.
+absl::StatusOr<v1::DaemonConfig> ParseDaemonConfigText(absl::string_view text);
+
+}  // namespace dwae
+
+#endif  // DWAE_CORE_CONFIG_H_

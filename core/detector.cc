@@ -1,0 +1,279 @@
+#include "core/detector.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/record_proto.h"
+#include "core/rng.h"
+
+namespace dwae {
+namespace {
+
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+// Below this much histogram mass the adaptive threshold falls back to the
+// quantile one.
+constexpr double kMinAdaptiveMass = 200;
+// The histogram decays in this many small steps per half-life.
+constexpr int kDecayStepsPerHalfLife = 20;
+constexpr uint64_t kWarmupShuffleStream = 0x3a2b;
+
+bool ErrorGreater(const FeatureDeviation& a, const FeatureDeviation& b) {
+  return a.squared_error > b.squared_error;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------- ScoringModel ---
+
+ScoringModel::ScoringModel(const FeatureEncoder& encoder,
+                           const Network& network, double threshold,
+                           std::string threshold_source, uint64_t version,
+                           bool warming_up)
+    : encoder_(encoder),
+      network_(network),
+      threshold_(threshold),
+      threshold_source_(std::move(threshold_source)),
+      version_(version),
+      warming_up_(warming_up) {}
+
+ScoringScratch ScoringModel::MakeScratch() const {
+  return {network_.MakeWorkspace(),
+          std::vector<float>(network_.shape().input_dim),
+          std::vector<float>(network_.shape().input_dim)};
+}
+
+void ScoringModel::Score(const Record& record, int top_k,
+                         ScoringScratch* scratch, ScoreResult* out) const {
+  encoder_.Encode(record, scratch->input.data());
+  out->score = network_.Forward(scratch->input.data(), &scratch->ws);
+  // Written so that a NaN score (a diverged model) is flagged.
+  out->anomalous = !(out->score <= threshold_);
+  out->num_top = std::clamp(top_k, 0, kMaxTopK);
+  if (out->num_top == 0) return;
+  Autoencoder::SquaredErrors(scratch->ws, scratch->errors.data());
+  const Eigen::VectorXf& y = Network::Output(scratch->ws);
+  // Keep the k largest errors in out->top, a small min-heap.
+  auto* top = out->top.data();
+  int size = 0;
+  for (int d = 0; d < static_cast<int>(scratch->errors.size()); ++d) {
+    const FeatureDeviation dev{d, scratch->errors[d], scratch->input[d], y[d]};
+    if (size < out->num_top) {
+      top[size++] = dev;
+      std::push_heap(top, top + size, ErrorGreater);
+    } else if (dev.squared_error > top[0].squared_error) {
+      std::pop_heap(top, top + size, ErrorGreater);
+      top[size - 1] = dev;
+      std::push_heap(top, top + size, ErrorGreater);
+    }
+  }
+  std::sort_heap(top, top + size, ErrorGreater);
+  out->num_top = size;
+}
+
+// -------------------------------------------------------------- Detector ---
+
+absl::StatusOr<std::unique_ptr<Detector>> Detector::Create(
+    const DetectorConfig& config) {
+  if (absl::Status s = config.Validate(); !s.ok()) return s;
+  absl::StatusOr<std::unique_ptr<Autoencoder>> model =
+      Autoencoder::Create(config.model);
+  if (!model.ok()) return model.status();
+  return std::unique_ptr<Detector>(new Detector(config, *std::move(model)));
+}
+
+Detector::Detector(const DetectorConfig& config,
+                   std::unique_ptr<Autoencoder> model)
+    : config_(config),
+      model_(std::move(model)),
+      ws_(model_->MakeWorkspace()),
+      input_(config.model.shape.input_dim),
+      mode_(config.threshold.mode) {}
+
+void Detector::Observe(double score) {
+  histogram_.Add(score);
+  const double step = config_.threshold.half_life_records /
+                      kDecayStepsPerHalfLife;
+  if (++observed_since_decay_ >= step) {
+    histogram_.Decay(std::pow(0.5, 1.0 / kDecayStepsPerHalfLife));
+    observed_since_decay_ = 0;
+  }
+}
+
+void Detector::Learn(const Record& record) {
+  if (warming_up()) {
+    warmup_buffer_.push_back(record);
+    encoder_.Update(record);
+  }
+  encoder_.Encode(record, input_.data());
+  model_->Learn(input_.data(), &ws_);
+  ++records_learned_;
+  if (records_learned_ == config_.learning.warmup_records) Consolidate();
+}
+
+std::vector<float> Detector::EncodeAll(
+    const std::vector<const Record*>& rows) const {
+  const int dim = config_.model.shape.input_dim;
+  std::vector<float> out(rows.size() * dim);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    encoder_.Encode(*rows[i], &out[i * dim]);
+  }
+  return out;
+}
+
+void Detector::Consolidate() {
+  std::vector<const Record*> rows;
+  for (const Record& r : warmup_buffer_) rows.push_back(&r);
+  Rng rng(HashPair(config_.model.seed, kWarmupShuffleStream));
+  for (size_t i = rows.size(); i > 1; --i) {
+    std::swap(rows[i - 1], rows[rng.Below(i)]);
+  }
+  const size_t holdout = std::clamp<size_t>(
+      std::lround(rows.size() * config_.learning.warmup_holdout_fraction), 1,
+      rows.size() - 1);
+  std::vector<const Record*> held(rows.end() - holdout, rows.end());
+  rows.resize(rows.size() - holdout);
+
+  std::vector<Record> fit;
+  for (const Record* r : rows) fit.push_back(*r);
+  encoder_.Fit(fit);
+  const int dim = config_.model.shape.input_dim;
+  const std::vector<float> x = EncodeAll(rows);
+  std::vector<size_t> order(rows.size());
+  std::iota(order.begin(), order.end(), 0);
+  for (int epoch = 0; epoch < config_.learning.warmup_epochs; ++epoch) {
+    for (size_t i = order.size(); i > 1; --i) {
+      std::swap(order[i - 1], order[rng.Below(i)]);
+    }
+    for (size_t i : order) model_->Learn(&x[i * dim], &ws_);
+  }
+  const std::vector<float> h = EncodeAll(held);
+  reference_scores_.clear();
+  for (size_t i = 0; i < held.size(); ++i) {
+    reference_scores_.push_back(model_->Score(&h[i * dim], &ws_));
+  }
+  std::sort(reference_scores_.begin(), reference_scores_.end());
+  warmup_buffer_.clear();
+  warmup_buffer_.shrink_to_fit();
+}
+
+double Detector::AdaptiveBoundsQuantile(double q) const {
+  return Quantile(reference_scores_, q);
+}
+
+double Detector::threshold() const {
+  if (fixed_threshold_) return *fixed_threshold_;
+  if (warming_up() || reference_scores_.empty()) return kInfinity;
+  const ThresholdPolicy& t = config_.threshold;
+  if (mode_ == ThresholdMode::kQuantile ||
+      histogram_.total() < kMinAdaptiveMass) {
+    return AdaptiveBoundsQuantile(t.quantile);
+  }
+  return AdaptiveThreshold(
+      histogram_, {AdaptiveBoundsQuantile(t.adaptive_lower_quantile),
+                   AdaptiveBoundsQuantile(t.adaptive_upper_quantile)});
+}
+
+std::string Detector::threshold_source() const {
+  if (fixed_threshold_) return "fixed";
+  if (warming_up() || reference_scores_.empty()) return "warmup";
+  if (mode_ == ThresholdMode::kQuantile ||
+      histogram_.total() < kMinAdaptiveMass) {
+    return "quantile";
+  }
+  return "adaptive";
+}
+
+std::shared_ptr<const ScoringModel> Detector::Publish() {
+  ++version_;
+  return std::make_shared<const ScoringModel>(
+      encoder_, model_->network(), threshold(), threshold_source(), version_,
+      warming_up());
+}
+
+void Detector::SetFixedThreshold(double threshold) {
+  fixed_threshold_ = threshold;
+}
+
+void Detector::SetAutomaticThreshold(ThresholdMode mode) {
+  fixed_threshold_.reset();
+  mode_ = mode;
+}
+
+// ------------------------------------------------------------ checkpoint ---
+
+void Detector::Save(v1::ModelState* state) const {
+  *state->mutable_config() = DetectorConfigToProto(config_);
+  v1::EncoderState* enc = state->mutable_encoder();
+  enc->mutable_min()->Add(encoder_.mins().begin(), encoder_.mins().end());
+  enc->mutable_max()->Add(encoder_.maxs().begin(), encoder_.maxs().end());
+  model_->SaveState(state->mutable_rule());
+  v1::ThresholdState* t = state->mutable_threshold();
+  t->mutable_warmup_scores()->Add(reference_scores_.begin(),
+                                  reference_scores_.end());
+  t->mutable_histogram()->Add(histogram_.counts().begin(),
+                              histogram_.counts().end());
+  if (fixed_threshold_) t->set_fixed(*fixed_threshold_);
+  t->set_current(threshold());
+  t->set_source(threshold_source());
+  t->set_mode(mode_ == ThresholdMode::kQuantile ? v1::THRESHOLD_MODE_QUANTILE
+                                                : v1::THRESHOLD_MODE_ADAPTIVE);
+  t->set_observed_since_decay(observed_since_decay_);
+  state->set_records_learned(records_learned_);
+  state->set_model_version(version_);
+  for (const Record& r : warmup_buffer_) {
+    *state->add_warmup_buffer() = RecordToProto(r, "", "");
+  }
+}
+
+absl::StatusOr<std::unique_ptr<Detector>> Detector::Restore(
+    const v1::ModelState& state) {
+  absl::StatusOr<DetectorConfig> config =
+      DetectorConfigFromProto(state.config());
+  if (!config.ok()) return config.status();
+  absl::StatusOr<std::unique_ptr<Detector>> created = Create(*config);
+  if (!created.ok()) return created.status();
+  Detector& d = **created;
+  const v1::EncoderState& enc = state.encoder();
+  absl::Status s = d.encoder_.Restore({enc.min().begin(), enc.min().end()},
+                                      {enc.max().begin(), enc.max().end()});
+  if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("encoder: ", s.message()));
+  if (s = d.model_->LoadState(state.rule()); !s.ok()) return s;
+  const v1::ThresholdState& t = state.threshold();
+  if (t.histogram_size() != ScoreHistogram::kNumBins) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "threshold: histogram has %d bins, expected %d", t.histogram_size(),
+        ScoreHistogram::kNumBins));
+  }
+  d.histogram_.set_counts({t.histogram().begin(), t.histogram().end()});
+  d.reference_scores_.assign(t.warmup_scores().begin(), t.warmup_scores().end());
+  std::sort(d.reference_scores_.begin(), d.reference_scores_.end());
+  if (t.has_fixed()) d.fixed_threshold_ = t.fixed();
+  d.mode_ = t.mode() == v1::THRESHOLD_MODE_QUANTILE ? ThresholdMode::kQuantile
+                                                     : ThresholdMode::kAdaptive;
+  d.observed_since_decay_ = t.observed_since_decay();
+  d.records_learned_ = state.records_learned();
+  d.version_ = state.model_version();
+  for (const v1::Record& r : state.warmup_buffer()) {
+    absl::StatusOr<Record> record = RecordFromProto(r);
+    if (!record.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("warmup_buffer: ", record.status().message()));
+    }
+    d.warmup_buffer_.push_back(*std::move(record));
+  }
+  const uint64_t expected = std::min(d.records_learned_,
+                                     d.config_.learning.warmup_records);
+  if (d.warmup_buffer_.size() != (d.warming_up() ? expected : 0)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "warmup_buffer: %d records for %d learned", d.warmup_buffer_.size(),
+        d.records_learned_));
+  }
+  return created;
+}
+
+}  // namespace dwae

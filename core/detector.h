@@ -1,0 +1,150 @@
+// A live detector: the model that a daemon scores with and keeps learning.
+//
+// Two types split the work between threads:
+//   ScoringModel  an immutable snapshot (encoder, network, threshold) that
+//                 any number of threads score with concurrently; published
+//                 by the learner, shared through std::shared_ptr.
+//   Detector      the learner's mutable state: encoder, autoencoder and
+//                 rule, warm-up buffer, threshold statistics. One thread
+//                 (the learner) calls everything; Publish() hands snapshots
+//                 to the others.
+//
+// Life of a detector. Warm-up: the first `warmup_records` learned records
+// are learned online (the encoder's min-max statistics widen with each) and
+// buffered; scoring reports them normal (threshold +inf, source "warmup").
+// At the end of warm-up the buffer is consolidated exactly like the offline
+// evaluation (evaluate.h): split into fit and held-out rows, the encoder is
+// refitted on the fit rows and frozen, the model trains `warmup_epochs`
+// passes, and the held-out scores become the threshold's reference. After
+// that, every learned record is one online step.
+//
+// Thresholds (label-free): "quantile" of the held-out warm-up scores, or
+// "adaptive": Otsu's split of an exponentially forgetting histogram of the
+// scores the daemon observed, clamped to two held-out quantiles; "fixed"
+// when an operator set one.
+#ifndef DWAE_CORE_DETECTOR_H_
+#define DWAE_CORE_DETECTOR_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/config.h"
+#include "core/encoder.h"
+#include "core/model.h"
+#include "core/record.h"
+#include "core/threshold.h"
+#include "dwae/v1/checkpoint.pb.h"
+
+namespace dwae {
+
+inline constexpr int kMaxTopK = 32;
+
+struct FeatureDeviation {
+  int dimension = 0;  // FeatureEncoder::DimensionName(dimension)
+  float squared_error = 0;
+  float value = 0;
+  float reconstruction = 0;
+};
+
+struct ScoreResult {
+  float score = 0;
+  bool anomalous = false;
+  int num_top = 0;
+  std::array<FeatureDeviation, kMaxTopK> top;  // largest error first
+};
+
+// Per-thread scratch space for ScoringModel::Score.
+struct ScoringScratch {
+  Workspace ws;
+  std::vector<float> input;
+  std::vector<float> errors;
+};
+
+class ScoringModel {
+ public:
+  ScoringModel(const FeatureEncoder& encoder, const Network& network,
+               double threshold, std::string threshold_source,
+               uint64_t version, bool warming_up);
+
+  ScoringScratch MakeScratch() const;
+  // Scores a valid record; fills the `top_k` (<= kMaxTopK) largest
+  // per-dimension errors.
+  void Score(const Record& record, int top_k, ScoringScratch* scratch,
+             ScoreResult* out) const;
+
+  double threshold() const { return threshold_; }
+  const std::string& threshold_source() const { return threshold_source_; }
+  uint64_t version() const { return version_; }
+  bool warming_up() const { return warming_up_; }
+
+ private:
+  FeatureEncoder encoder_;
+  Network network_;
+  double threshold_;
+  std::string threshold_source_;
+  uint64_t version_;
+  bool warming_up_;
+};
+
+class Detector {
+ public:
+  static absl::StatusOr<std::unique_ptr<Detector>> Create(
+      const DetectorConfig& config);
+  // Rebuilds a detector from a checkpoint's ModelState. Everything is
+  // checked; an error names the part that is wrong.
+  static absl::StatusOr<std::unique_ptr<Detector>> Restore(
+      const v1::ModelState& state);
+  // Writes the model's part of a checkpoint (not the daemon's counters).
+  void Save(v1::ModelState* state) const;
+
+  const DetectorConfig& config() const { return config_; }
+  const Autoencoder& model() const { return *model_; }
+
+  // Feeds the adaptive threshold with the score of a record that a
+  // published model scored.
+  void Observe(double score);
+  // One learning step on a valid record (warm-up handling included).
+  void Learn(const Record& record);
+  // A snapshot of the current state for scoring threads.
+  std::shared_ptr<const ScoringModel> Publish();
+
+  // Operator overrides.
+  void SetFixedThreshold(double threshold);
+  void SetAutomaticThreshold(ThresholdMode mode);
+
+  bool warming_up() const { return records_learned_ < config_.learning.warmup_records; }
+  uint64_t records_learned() const { return records_learned_; }
+  uint64_t model_version() const { return version_; }
+  double threshold() const;
+  std::string threshold_source() const;
+
+ private:
+  Detector(const DetectorConfig& config, std::unique_ptr<Autoencoder> model);
+  void Consolidate();
+  std::vector<float> EncodeAll(const std::vector<const Record*>& rows) const;
+  double AdaptiveBoundsQuantile(double q) const;
+
+  DetectorConfig config_;
+  FeatureEncoder encoder_;
+  std::unique_ptr<Autoencoder> model_;
+  Workspace ws_;
+  std::vector<float> input_;
+  uint64_t records_learned_ = 0;
+  uint64_t version_ = 0;
+  std::vector<Record> warmup_buffer_;
+  // Held-out scores from the end of warm-up, sorted ascending.
+  std::vector<float> reference_scores_;
+  ScoreHistogram histogram_;
+  uint64_t observed_since_decay_ = 0;
+  ThresholdMode mode_;
+  std::optional<double> fixed_threshold_;
+};
+
+}  // namespace dwae
+
+#endif  // DWAE_CORE_DETECTOR_H_

@@ -1,0 +1,196 @@
+#include "core/record_proto.h"
+
+#include <array>
+#include <cstddef>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "core/record.h"
+#include "dwae/v1/record.pb.h"
+
+namespace dwae {
+namespace {
+
+using F = v1::Features;
+
+// Feature index (0-based) of the proto field with number `field_number`.
+// Deriving every index from the generated k...FieldNumber constant keeps the
+// explicit copies below in step with record.proto by construction.
+constexpr int Index(int field_number) { return field_number - 1; }
+
+static_assert(F::kProtocolTypeFieldNumber == kProtocolTypeIndex + 1);
+static_assert(F::kServiceFieldNumber == kServiceIndex + 1);
+static_assert(F::kFlagFieldNumber == kFlagIndex + 1);
+static_assert(F::kDstHostSrvRerrorRateFieldNumber == kNumFeatures);
+
+// Normalises -0 to +0, as the text parser does.
+inline double Clean(double value) { return value + 0.0; }
+
+absl::Status SizeError(absl::string_view what, size_t size, size_t limit) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(what, ": ", size, " bytes, limit is ", limit));
+}
+
+// Checks the categorical string of feature `index` and copies it.
+absl::Status CopyCategorical(int index, const std::string& value,
+                             std::string* out) {
+  if (value.size() > kMaxCategoricalBytes) {
+    return SizeError(
+        absl::StrCat("field ", index + 1, " (", FeatureName(index), ")"),
+        value.size(), kMaxCategoricalBytes);
+  }
+  out->assign(value);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Record> RecordFromProto(const v1::Record& proto) {
+  if (proto.id().size() > kMaxRecordIdBytes) {
+    return SizeError("id", proto.id().size(), kMaxRecordIdBytes);
+  }
+  if (proto.sensor_id().size() > kMaxSensorIdBytes) {
+    return SizeError("sensor_id", proto.sensor_id().size(), kMaxSensorIdBytes);
+  }
+  if (proto.label().size() > kMaxLabelBytes) {
+    return SizeError("label", proto.label().size(), kMaxLabelBytes);
+  }
+  if (!proto.has_features()) {
+    return absl::InvalidArgumentError("features: missing");
+  }
+  const F& f = proto.features();
+
+  Record record;
+  absl::Status status =
+      CopyCategorical(Index(F::kProtocolTypeFieldNumber), f.protocol_type(),
+                      &record.protocol_type);
+  if (!status.ok()) return status;
+  status = CopyCategorical(Index(F::kServiceFieldNumber), f.service(),
+                           &record.service);
+  if (!status.ok()) return status;
+  status = CopyCategorical(Index(F::kFlagFieldNumber), f.flag(), &record.flag);
+  if (!status.ok()) return status;
+
+  // The 38 numeric features, in column order, without reflection.
+  std::array<double, kNumFeatures>& n = record.numeric;
+  n[Index(F::kDurationFieldNumber)] = Clean(f.duration());
+  n[Index(F::kSrcBytesFieldNumber)] = Clean(f.src_bytes());
+  n[Index(F::kDstBytesFieldNumber)] = Clean(f.dst_bytes());
+  n[Index(F::kLandFieldNumber)] = Clean(f.land());
+  n[Index(F::kWrongFragmentFieldNumber)] = Clean(f.wrong_fragment());
+  n[Index(F::kUrgentFieldNumber)] = Clean(f.urgent());
+  n[Index(F::kHotFieldNumber)] = Clean(f.hot());
+  n[Index(F::kNumFailedLoginsFieldNumber)] = Clean(f.num_failed_logins());
+  n[Index(F::kLoggedInFieldNumber)] = Clean(f.logged_in());
+  n[Index(F::kNumCompromisedFieldNumber)] = Clean(f.num_compromised());
+  n[Index(F::kRootShellFieldNumber)] = Clean(f.root_shell());
+  n[Index(F::kSuAttemptedFieldNumber)] = Clean(f.su_attempted());
+  n[Index(F::kNumRootFieldNumber)] = Clean(f.num_root());
+  n[Index(F::kNumFileCreationsFieldNumber)] = Clean(f.num_file_creations());
+  n[Index(F::kNumShellsFieldNumber)] = Clean(f.num_shells());
+  n[Index(F::kNumAccessFilesFieldNumber)] = Clean(f.num_access_files());
+  n[Index(F::kNumOutboundCmdsFieldNumber)] = Clean(f.num_outbound_cmds());
+  n[Index(F::kIsHostLoginFieldNumber)] = Clean(f.is_host_login());
+  n[Index(F::kIsGuestLoginFieldNumber)] = Clean(f.is_guest_login());
+  n[Index(F::kCountFieldNumber)] = Clean(f.count());
+  n[Index(F::kSrvCountFieldNumber)] = Clean(f.srv_count());
+  n[Index(F::kSerrorRateFieldNumber)] = Clean(f.serror_rate());
+  n[Index(F::kSrvSerrorRateFieldNumber)] = Clean(f.srv_serror_rate());
+  n[Index(F::kRerrorRateFieldNumber)] = Clean(f.rerror_rate());
+  n[Index(F::kSrvRerrorRateFieldNumber)] = Clean(f.srv_rerror_rate());
+  n[Index(F::kSameSrvRateFieldNumber)] = Clean(f.same_srv_rate());
+  n[Index(F::kDiffSrvRateFieldNumber)] = Clean(f.diff_srv_rate());
+  n[Index(F::kSrvDiffHostRateFieldNumber)] = Clean(f.srv_diff_host_rate());
+  n[Index(F::kDstHostCountFieldNumber)] = Clean(f.dst_host_count());
+  n[Index(F::kDstHostSrvCountFieldNumber)] = Clean(f.dst_host_srv_count());
+  n[Index(F::kDstHostSameSrvRateFieldNumber)] =
+      Clean(f.dst_host_same_srv_rate());
+  n[Index(F::kDstHostDiffSrvRateFieldNumber)] =
+      Clean(f.dst_host_diff_srv_rate());
+  n[Index(F::kDstHostSameSrcPortRateFieldNumber)] =
+      Clean(f.dst_host_same_src_port_rate());
+  n[Index(F::kDstHostSrvDiffHostRateFieldNumber)] =
+      Clean(f.dst_host_srv_diff_host_rate());
+  n[Index(F::kDstHostSerrorRateFieldNumber)] = Clean(f.dst_host_serror_rate());
+  n[Index(F::kDstHostSrvSerrorRateFieldNumber)] =
+      Clean(f.dst_host_srv_serror_rate());
+  n[Index(F::kDstHostRerrorRateFieldNumber)] = Clean(f.dst_host_rerror_rate());
+  n[Index(F::kDstHostSrvRerrorRateFieldNumber)] =
+      Clean(f.dst_host_srv_rerror_rate());
+
+  status = ValidateRecord(record);
+  if (!status.ok()) return status;
+
+  absl::string_view label = proto.label();
+  if (!label.empty() && label.back() == '.') label.remove_suffix(1);
+  record.label.assign(label.data(), label.size());
+  return record;
+}
+
+void RecordToProto(const Record& record, v1::Features* features) {
+  const std::array<double, kNumFeatures>& n = record.numeric;
+  features->set_duration(n[Index(F::kDurationFieldNumber)]);
+  features->set_protocol_type(record.protocol_type);
+  features->set_service(record.service);
+  features->set_flag(record.flag);
+  features->set_src_bytes(n[Index(F::kSrcBytesFieldNumber)]);
+  features->set_dst_bytes(n[Index(F::kDstBytesFieldNumber)]);
+  features->set_land(n[Index(F::kLandFieldNumber)]);
+  features->set_wrong_fragment(n[Index(F::kWrongFragmentFieldNumber)]);
+  features->set_urgent(n[Index(F::kUrgentFieldNumber)]);
+  features->set_hot(n[Index(F::kHotFieldNumber)]);
+  features->set_num_failed_logins(n[Index(F::kNumFailedLoginsFieldNumber)]);
+  features->set_logged_in(n[Index(F::kLoggedInFieldNumber)]);
+  features->set_num_compromised(n[Index(F::kNumCompromisedFieldNumber)]);
+  features->set_root_shell(n[Index(F::kRootShellFieldNumber)]);
+  features->set_su_attempted(n[Index(F::kSuAttemptedFieldNumber)]);
+  features->set_num_root(n[Index(F::kNumRootFieldNumber)]);
+  features->set_num_file_creations(n[Index(F::kNumFileCreationsFieldNumber)]);
+  features->set_num_shells(n[Index(F::kNumShellsFieldNumber)]);
+  features->set_num_access_files(n[Index(F::kNumAccessFilesFieldNumber)]);
+  features->set_num_outbound_cmds(n[Index(F::kNumOutboundCmdsFieldNumber)]);
+  features->set_is_host_login(n[Index(F::kIsHostLoginFieldNumber)]);
+  features->set_is_guest_login(n[Index(F::kIsGuestLoginFieldNumber)]);
+  features->set_count(n[Index(F::kCountFieldNumber)]);
+  features->set_srv_count(n[Index(F::kSrvCountFieldNumber)]);
+  features->set_serror_rate(n[Index(F::kSerrorRateFieldNumber)]);
+  features->set_srv_serror_rate(n[Index(F::kSrvSerrorRateFieldNumber)]);
+  features->set_rerror_rate(n[Index(F::kRerrorRateFieldNumber)]);
+  features->set_srv_rerror_rate(n[Index(F::kSrvRerrorRateFieldNumber)]);
+  features->set_same_srv_rate(n[Index(F::kSameSrvRateFieldNumber)]);
+  features->set_diff_srv_rate(n[Index(F::kDiffSrvRateFieldNumber)]);
+  features->set_srv_diff_host_rate(n[Index(F::kSrvDiffHostRateFieldNumber)]);
+  features->set_dst_host_count(n[Index(F::kDstHostCountFieldNumber)]);
+  features->set_dst_host_srv_count(n[Index(F::kDstHostSrvCountFieldNumber)]);
+  features->set_dst_host_same_srv_rate(
+      n[Index(F::kDstHostSameSrvRateFieldNumber)]);
+  features->set_dst_host_diff_srv_rate(
+      n[Index(F::kDstHostDiffSrvRateFieldNumber)]);
+  features->set_dst_host_same_src_port_rate(
+      n[Index(F::kDstHostSameSrcPortRateFieldNumber)]);
+  features->set_dst_host_srv_diff_host_rate(
+      n[Index(F::kDstHostSrvDiffHostRateFieldNumber)]);
+  features->set_dst_host_serror_rate(
+      n[Index(F::kDstHostSerrorRateFieldNumber)]);
+  features->set_dst_host_srv_serror_rate(
+      n[Index(F::kDstHostSrvSerrorRateFieldNumber)]);
+  features->set_dst_host_rerror_rate(
+      n[Index(F::kDstHostRerrorRateFieldNumber)]);
+  features->set_dst_host_srv_rerror_rate(
+      n[Index(F::kDstHostSrvRerrorRateFieldNumber)]);
+}
+
+v1::Record RecordToProto(const Record& record, absl::string_view id,
+                         absl::string_view sensor_id) {
+  v1::Record proto;
+  proto.set_id(std::string(id));
+  proto.set_sensor_id(std::string(sensor_id));
+  RecordToProto(record, proto.mutable_features());
+  proto.set_label(record.label);
+  return proto;
+}
+
+}  // namespace dwae
