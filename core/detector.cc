@@ -96,8 +96,8 @@ Detector::Detector(const DetectorConfig& config,
 
 void Detector::Observe(double score) {
   histogram_.Add(score);
-  const double step = config_.threshold.half_life_records /
-                      kDecayStepsPerHalfLife;
+  const double step =
+      config_.threshold.half_life_records / kDecayStepsPerHalfLife;
   if (++observed_since_decay_ >= step) {
     histogram_.Decay(std::pow(0.5, 1.0 / kDecayStepsPerHalfLife));
     observed_since_decay_ = 0;
@@ -173,9 +173,9 @@ double Detector::threshold() const {
       histogram_.total() < kMinAdaptiveMass) {
     return AdaptiveBoundsQuantile(t.quantile);
   }
-  return AdaptiveThreshold(
-      histogram_, {AdaptiveBoundsQuantile(t.adaptive_lower_quantile),
-                   AdaptiveBoundsQuantile(t.adaptive_upper_quantile)});
+  return AdaptiveThreshold(histogram_,
+                           {AdaptiveBoundsQuantile(t.adaptive_lower_quantile),
+                            AdaptiveBoundsQuantile(t.adaptive_upper_quantile)});
 }
 
 std::string Detector::threshold_source() const {
@@ -190,9 +190,9 @@ std::string Detector::threshold_source() const {
 
 std::shared_ptr<const ScoringModel> Detector::Publish() {
   ++version_;
-  return std::make_shared<const ScoringModel>(
-      encoder_, model_->network(), threshold(), threshold_source(), version_,
-      warming_up());
+  return std::make_shared<const ScoringModel>(encoder_, model_->network(),
+                                              threshold(), threshold_source(),
+                                              version_, warming_up());
 }
 
 void Detector::SetFixedThreshold(double threshold) {
@@ -241,20 +241,22 @@ absl::StatusOr<std::unique_ptr<Detector>> Detector::Restore(
   const v1::EncoderState& enc = state.encoder();
   absl::Status s = d.encoder_.Restore({enc.min().begin(), enc.min().end()},
                                       {enc.max().begin(), enc.max().end()});
-  if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("encoder: ", s.message()));
+  if (!s.ok())
+    return absl::InvalidArgumentError(absl::StrCat("encoder: ", s.message()));
   if (s = d.model_->LoadState(state.rule()); !s.ok()) return s;
   const v1::ThresholdState& t = state.threshold();
   if (t.histogram_size() != ScoreHistogram::kNumBins) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "threshold: histogram has %d bins, expected %d", t.histogram_size(),
-        ScoreHistogram::kNumBins));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("threshold: histogram has %d bins, expected %d",
+                        t.histogram_size(), ScoreHistogram::kNumBins));
   }
   d.histogram_.set_counts({t.histogram().begin(), t.histogram().end()});
-  d.reference_scores_.assign(t.warmup_scores().begin(), t.warmup_scores().end());
+  d.reference_scores_.assign(t.warmup_scores().begin(),
+                             t.warmup_scores().end());
   std::sort(d.reference_scores_.begin(), d.reference_scores_.end());
   if (t.has_fixed()) d.fixed_threshold_ = t.fixed();
   d.mode_ = t.mode() == v1::THRESHOLD_MODE_QUANTILE ? ThresholdMode::kQuantile
-                                                     : ThresholdMode::kAdaptive;
+                                                    : ThresholdMode::kAdaptive;
   d.observed_since_decay_ = t.observed_since_decay();
   d.records_learned_ = state.records_learned();
   d.version_ = state.model_version();
@@ -266,12 +268,12 @@ absl::StatusOr<std::unique_ptr<Detector>> Detector::Restore(
     }
     d.warmup_buffer_.push_back(*std::move(record));
   }
-  const uint64_t expected = std::min(d.records_learned_,
-                                     d.config_.learning.warmup_records);
+  const uint64_t expected =
+      std::min(d.records_learned_, d.config_.learning.warmup_records);
   if (d.warmup_buffer_.size() != (d.warming_up() ? expected : 0)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "warmup_buffer: %d records for %d learned", d.warmup_buffer_.size(),
-        d.records_learned_));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("warmup_buffer: %d records for %d learned",
+                        d.warmup_buffer_.size(), d.records_learned_));
   }
   return created;
 }

@@ -68,8 +68,8 @@ struct ScoringScratch {
 class ScoringModel {
  public:
   ScoringModel(const FeatureEncoder& encoder, const Network& network,
-               double threshold, std::string threshold_source,
-               uint64_t version, bool warming_up);
+               double threshold, std::string threshold_source, uint64_t version,
+               bool warming_up);
 
   ScoringScratch MakeScratch() const;
   // Scores a valid record; fills the `top_k` (<= kMaxTopK) largest
@@ -117,7 +117,9 @@ class Detector {
   void SetFixedThreshold(double threshold);
   void SetAutomaticThreshold(ThresholdMode mode);
 
-  bool warming_up() const { return records_learned_ < config_.learning.warmup_records; }
+  bool warming_up() const {
+    return records_learned_ < config_.learning.warmup_records;
+  }
   uint64_t records_learned() const { return records_learned_; }
   uint64_t model_version() const { return version_; }
   double threshold() const;

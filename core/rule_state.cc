@@ -20,9 +20,8 @@ void LoadFloats(const google::protobuf::RepeatedField<float>& field,
 absl::Status CheckFloats(const google::protobuf::RepeatedField<float>& field,
                          int n, int layer, absl::string_view name) {
   if (field.size() != n) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("layer %d %s: %d values, expected %d", layer, name,
-                        field.size(), n));
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "layer %d %s: %d values, expected %d", layer, name, field.size(), n));
   }
   for (int i = 0; i < n; ++i) {
     if (!std::isfinite(field.Get(i))) {

@@ -34,8 +34,7 @@ absl::Status CheckDevices(const std::string& notches, const SynapseArray& array,
 void LoadDevices(const std::string& notches,
                  const v1::DeviceCounterState& counters, SynapseArray* array);
 
-void SaveCounters(const DeviceCounters& counters,
-                  v1::DeviceCounterState* out);
+void SaveCounters(const DeviceCounters& counters, v1::DeviceCounterState* out);
 DeviceCounters LoadCounters(const v1::DeviceCounterState& state);
 
 }  // namespace dwae

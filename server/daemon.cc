@@ -1,0 +1,73 @@
+#include "server/daemon.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "core/file_system.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+
+namespace dwae::server {
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(
+    const ServerOptions& options) {
+  std::unique_ptr<Daemon> d(new Daemon(options));
+  MetricsOptions m;
+  m.listen = options.metrics_listen;
+  m.build_version = options.build_version;
+  m.rule = RuleName(options.engine.detector.model.rule.kind);
+  m.rpc_methods = DetectorService::MethodNames();
+  m.num_layers = int(options.engine.detector.model.shape.hidden.size()) + 1;
+  absl::StatusOr<std::unique_ptr<Metrics>> metrics = Metrics::Create(m);
+  if (!metrics.ok()) return metrics.status();
+  d->metrics_ = *std::move(metrics);
+  absl::StatusOr<std::unique_ptr<Engine>> engine =
+      Engine::Create(options.engine, d->metrics_.get(), DefaultFileSystem());
+  if (!engine.ok()) return engine.status();
+  d->engine_ = *std::move(engine);
+  d->service_ =
+      std::make_unique<DetectorService>(d->engine_.get(), d->metrics_.get());
+  return d;
+}
+
+Daemon::~Daemon() { GracefulStop(); }
+
+absl::Status Daemon::Start() {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(),
+                           &grpc_port_);
+  builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
+  builder.SetMaxSendMessageSize(options_.max_message_bytes);
+  builder.RegisterService(service_.get());
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || grpc_port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("listen: cannot serve gRPC on ", options_.listen));
+  }
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  health->SetServingStatus(false);
+  engine_->Start();
+  metrics_->SetLearningEnabled(true);
+  if (engine_->ready()) health->SetServingStatus(true);
+  return absl::OkStatus();
+}
+
+void Daemon::GracefulStop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (server_ != nullptr) {
+    server_->GetHealthCheckService()->SetServingStatus(false);
+    const auto deadline = std::chrono::system_clock::now() +
+                          std::chrono::milliseconds(static_cast<int64_t>(
+                              options_.drain_deadline_seconds * 1000));
+    server_->Shutdown(deadline);
+    server_->Wait();
+  }
+  if (engine_ != nullptr) engine_->Stop();
+}
+
+}  // namespace dwae::server

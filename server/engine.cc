@@ -1,0 +1,269 @@
+// Engine lifecycle, the learner and checkpoints. Scoring, queries and
+// administration are in engine_api.cc.
+#include "server/engine.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/checkpoint.h"
+
+namespace dwae::server {
+namespace {
+
+constexpr size_t kLearnBatch = 512;
+
+void LogLine(const std::string& message) {
+  std::fprintf(stderr, "dwaed: %s\n", message.c_str());
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(
+    const EngineOptions& options, Metrics* metrics, FileSystem* fs) {
+  std::unique_ptr<Detector> detector;
+  v1::ModelState restored;
+  bool have_state = false;
+  if (!options.state_dir.empty()) {
+    if (absl::Status s = fs->CreateDirectories(options.state_dir); !s.ok()) {
+      return s;
+    }
+    const std::string path =
+        absl::StrCat(options.state_dir, "/", kCheckpointFileName);
+    if (fs->Exists(path)) {
+      absl::StatusOr<v1::ModelState> state = ReadCheckpoint(fs, path);
+      absl::StatusOr<std::unique_ptr<Detector>> d =
+          state.ok()
+              ? Detector::Restore(*state)
+              : absl::StatusOr<std::unique_ptr<Detector>>(state.status());
+      if (d.ok()) {
+        detector = *std::move(d);
+        restored = *std::move(state);
+        have_state = true;
+        LogLine(absl::StrCat("restored ", path, " (",
+                             detector->records_learned(), " records learned)"));
+      } else if (!options.start_fresh) {
+        std::string why(d.status().message());
+        if (!absl::StartsWith(why, path)) why = absl::StrCat(path, ": ", why);
+        return absl::Status(
+            d.status().code(),
+            absl::StrCat("cannot use checkpoint ", why,
+                         "; fix or move the file, or pass --start_fresh to "
+                         "set it aside and start with a new model"));
+      } else {
+        const std::string aside =
+            absl::StrCat(path, ".bad-", absl::ToUnixSeconds(absl::Now()));
+        if (absl::Status s = fs->Rename(path, aside); !s.ok()) return s;
+        LogLine(absl::StrCat("checkpoint unusable (", d.status().message(),
+                             "); moved to ", aside, ", starting fresh"));
+      }
+    }
+  }
+  if (detector == nullptr) {
+    absl::StatusOr<std::unique_ptr<Detector>> d =
+        Detector::Create(options.detector);
+    if (!d.ok()) return d.status();
+    detector = *std::move(d);
+  }
+  std::unique_ptr<Engine> engine(
+      new Engine(options, metrics, fs, std::move(detector)));
+  if (have_state) {
+    if (absl::Status s = engine->RestoreCounters(restored); !s.ok()) return s;
+  }
+  return engine;
+}
+
+Engine::Engine(const EngineOptions& options, Metrics* metrics, FileSystem* fs,
+               std::unique_ptr<Detector> detector)
+    : options_(options),
+      metrics_(metrics),
+      fs_(fs),
+      detector_(std::move(detector)),
+      queue_(options.detector.learning.queue_capacity),
+      verdicts_(options.detector.serving.verdict_window) {
+  absl::MutexLock lock(&detector_mu_);
+  PublishLocked();
+  metrics_->learn_queue_capacity().Set(double(queue_.capacity()));
+}
+
+Engine::~Engine() { Stop(); }
+
+absl::Status Engine::RestoreCounters(const v1::ModelState& state) {
+  const v1::DetectorCounterState& c = state.counters();
+  scored_ = c.records_scored();
+  normal_ = c.records_normal();
+  anomalous_ = c.records_anomalous();
+  invalid_ = c.records_invalid();
+  learned_ = c.records_learned();
+  dropped_ = c.records_dropped();
+  tp_ = c.true_positives();
+  fp_ = c.false_positives();
+  tn_ = c.true_negatives();
+  fn_ = c.false_negatives();
+  const int learning = state.learning_state();
+  if (!v1::LearningState_IsValid(learning) ||
+      learning == v1::LEARNING_STATE_UNSPECIFIED) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        checkpoint_path(), ": learning_state ", learning, " is not valid"));
+  }
+  learning_state_ = learning;
+  const absl::Time written =
+      absl::FromUnixSeconds(state.written_at().seconds());
+  last_checkpoint_unix_ns_ = absl::ToUnixNanos(written);
+  metrics_->SetLastCheckpointSuccess(written);
+  return absl::OkStatus();
+}
+
+std::string Engine::checkpoint_path() const {
+  return options_.state_dir.empty()
+             ? std::string()
+             : absl::StrCat(options_.state_dir, "/", kCheckpointFileName);
+}
+
+void Engine::Start() {
+  absl::MutexLock lock(&lifecycle_mu_);
+  if (started_) return;
+  started_ = true;
+  learner_ = std::thread([this] { LearnerLoop(); });
+  if (!options_.state_dir.empty() && options_.checkpoint_interval_seconds > 0) {
+    checkpointer_ = std::thread([this] { CheckpointerLoop(); });
+  }
+}
+
+void Engine::Stop() {
+  {
+    absl::MutexLock lock(&lifecycle_mu_);
+    if (stopped_) return;
+    stopped_ = true;
+  }
+  queue_.Close();
+  if (learner_.joinable()) learner_.join();
+  stop_checkpointer_.Notify();
+  if (checkpointer_.joinable()) checkpointer_.join();
+  if (!options_.state_dir.empty()) {
+    absl::StatusOr<v1::CheckpointResponse> r = Checkpoint();
+    if (!r.ok())
+      LogLine(absl::StrCat("final checkpoint failed: ", r.status().message()));
+  }
+}
+
+std::shared_ptr<const ScoringModel> Engine::current_model() const {
+  absl::MutexLock lock(&model_mu_);
+  return model_;
+}
+
+void Engine::PublishLocked() {
+  std::shared_ptr<const ScoringModel> model = detector_->Publish();
+  metrics_->threshold().Set(model->threshold());
+  metrics_->model_version().Set(double(model->version()));
+  metrics_->SetWarmingUp(model->warming_up());
+  absl::MutexLock lock(&model_mu_);
+  model_ = std::move(model);
+}
+
+void Engine::ExportLearnerMetricsLocked() {
+  const Autoencoder& model = detector_->model();
+  const std::vector<LayerDeviceCounters> layers =
+      model.rule().device_counters();
+  const DeviceParams& device = options_.detector.model.rule.device;
+  for (size_t l = 0; l < layers.size(); ++l) {
+    for (bool bias : {false, true}) {
+      const DeviceCounters& c = bias ? layers[l].biases : layers[l].weights;
+      metrics_->SetDeviceCounters(int(l), bias, c.pulses, c.level_changes,
+                                  c.failures, c.overshoots,
+                                  c.energy_joules(device));
+    }
+  }
+  metrics_->SetLearningCounters(model.steps(),
+                                model.float_equivalent_updates());
+  metrics_->learn_queue_depth().Set(double(queue_.size()));
+}
+
+void Engine::LearnerLoop() {
+  const absl::Duration interval =
+      absl::Seconds(options_.detector.learning.publish_interval_seconds);
+  absl::Time last_publish = absl::Now();
+  std::vector<LearnItem> batch;
+  bool dirty = false;
+  while (queue_.PopBatch(&batch, kLearnBatch, interval)) {
+    absl::MutexLock lock(&detector_mu_);
+    const bool was_warming_up = detector_->warming_up();
+    for (LearnItem& item : batch) {
+      detector_->Observe(item.score);
+      if (item.learn) {
+        detector_->Learn(item.record);
+        ++learned_;
+      }
+    }
+    dirty = dirty || !batch.empty();
+    const absl::Time now = absl::Now();
+    if (dirty && (now - last_publish >= interval ||
+                  was_warming_up != detector_->warming_up())) {
+      PublishLocked();
+      ExportLearnerMetricsLocked();
+      last_publish = now;
+      dirty = false;
+    }
+  }
+  absl::MutexLock lock(&detector_mu_);
+  PublishLocked();
+  ExportLearnerMetricsLocked();
+}
+
+void Engine::CheckpointerLoop() {
+  const absl::Duration interval =
+      absl::Seconds(options_.checkpoint_interval_seconds);
+  while (!stop_checkpointer_.WaitForNotificationWithTimeout(interval)) {
+    absl::StatusOr<v1::CheckpointResponse> r = Checkpoint();
+    if (!r.ok())
+      LogLine(absl::StrCat("checkpoint failed: ", r.status().message()));
+    metrics_->UpdateCheckpointAge(absl::Now());
+  }
+}
+
+absl::StatusOr<v1::CheckpointResponse> Engine::Checkpoint() {
+  if (options_.state_dir.empty()) {
+    return absl::FailedPreconditionError(
+        "checkpoint: the daemon runs without --state_dir");
+  }
+  absl::MutexLock serial(&checkpoint_mu_);
+  const absl::Time start = absl::Now();
+  v1::ModelState state;
+  {
+    absl::MutexLock lock(&detector_mu_);
+    detector_->Save(&state);
+  }
+  v1::DetectorCounterState* c = state.mutable_counters();
+  c->set_records_scored(scored_);
+  c->set_records_normal(normal_);
+  c->set_records_anomalous(anomalous_);
+  c->set_records_invalid(invalid_);
+  c->set_records_learned(learned_);
+  c->set_records_dropped(dropped_);
+  c->set_true_positives(tp_);
+  c->set_false_positives(fp_);
+  c->set_true_negatives(tn_);
+  c->set_false_negatives(fn_);
+  state.set_learning_state(learning_state_.load());
+  state.mutable_written_at()->set_seconds(absl::ToUnixSeconds(start));
+  const std::string path = checkpoint_path();
+  const std::string bytes = EncodeCheckpoint(state);
+  absl::Status s = fs_->WriteFileAtomically(path, bytes);
+  const absl::Time end = absl::Now();
+  if (!s.ok()) {
+    metrics_->RecordCheckpointFailure(end - start);
+    return s;
+  }
+  metrics_->RecordCheckpointSuccess(end, end - start);
+  last_checkpoint_unix_ns_ = absl::ToUnixNanos(start);
+  v1::CheckpointResponse response;
+  response.set_path(path);
+  response.set_bytes(bytes.size());
+  response.set_seconds(absl::ToDoubleSeconds(end - start));
+  return response;
+}
+
+}  // namespace dwae::server

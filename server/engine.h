@@ -1,0 +1,120 @@
+// Engine: everything dwaed does, without gRPC: scoring on the callers'
+// threads, one learner thread, the published model, the verdict window,
+// counters, checkpoints and administration. The gRPC service (service.h) is
+// a thin adapter over it, and tests can drive it directly.
+//
+// Threads:
+//   - any thread: Score, QueryVerdicts, GetModelInfo and the admin calls;
+//   - the learner thread (Start) takes LearnItems from the queue, feeds the
+//     threshold, learns, and publishes a new ScoringModel at most every
+//     publish_interval_seconds (immediately when the warm-up ends);
+//   - the checkpointer thread writes a checkpoint every
+//     checkpoint_interval_seconds when a state_dir is set.
+// Scoring reads the published std::shared_ptr<const ScoringModel> and never
+// waits for the learner, except when the learn queue is full (back-pressure).
+//
+// Lifecycle: Create (restores the checkpoint, or refuses to start on a bad
+// one unless start_fresh) -> Start -> Stop (drains the queue, joins the
+// threads, writes a final checkpoint). Stop is idempotent; the destructor
+// calls it.
+#ifndef DWAE_SERVER_ENGINE_H_
+#define DWAE_SERVER_ENGINE_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "core/detector.h"
+#include "core/file_system.h"
+#include "dwae/v1/detector.pb.h"
+#include "server/learn_queue.h"
+#include "server/metrics.h"
+#include "server/options.h"
+#include "server/verdict_log.h"
+
+namespace dwae::server {
+
+class Engine {
+ public:
+  // `metrics` and `fs` must outlive the engine.
+  static absl::StatusOr<std::unique_ptr<Engine>> Create(
+      const EngineOptions& options, Metrics* metrics, FileSystem* fs);
+  ~Engine();
+
+  void Start();
+  void Stop();
+
+  // Scores `records` in order into `out` (one verdict each; invalid records
+  // get an error verdict) and queues them for the learner according to
+  // `mode`. Blocks while the learn queue is full unless drop_when_full.
+  // A batch larger than max_batch_records is refused as a whole.
+  absl::Status Score(
+      const google::protobuf::RepeatedPtrField<v1::Record>& records,
+      v1::LearningMode mode, uint32_t top_k,
+      google::protobuf::RepeatedPtrField<v1::Verdict>* out);
+
+  absl::Status QueryVerdicts(const v1::QueryVerdictsRequest& request,
+                             v1::QueryVerdictsResponse* response) const;
+  void GetModelInfo(v1::ModelInfo* info) const;
+
+  absl::StatusOr<v1::CheckpointResponse> Checkpoint();
+  absl::StatusOr<v1::LearningState> SetLearning(v1::LearningState state);
+  absl::StatusOr<v1::SetThresholdResponse> SetThreshold(
+      const v1::SetThresholdRequest& request);
+  absl::Status ResetModel();
+
+  // True once a model is loaded (from a checkpoint or fresh).
+  bool ready() const { return current_model() != nullptr; }
+  std::string checkpoint_path() const;
+
+ private:
+  Engine(const EngineOptions& options, Metrics* metrics, FileSystem* fs,
+         std::unique_ptr<Detector> detector);
+  absl::Status RestoreCounters(const v1::ModelState& state);
+
+  std::shared_ptr<const ScoringModel> current_model() const;
+  void PublishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(detector_mu_);
+  void LearnerLoop();
+  void CheckpointerLoop();
+  void ExportLearnerMetricsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(detector_mu_);
+  bool ShouldLearn(v1::LearningMode mode, bool warming_up, bool anomalous,
+                   const Record& record) const;
+  void CountVerdict(const Record& record, bool anomalous, float score);
+
+  const EngineOptions options_;
+  Metrics* const metrics_;
+  FileSystem* const fs_;
+
+  mutable absl::Mutex detector_mu_;
+  std::unique_ptr<Detector> detector_ ABSL_GUARDED_BY(detector_mu_);
+
+  mutable absl::Mutex model_mu_;
+  std::shared_ptr<const ScoringModel> model_ ABSL_GUARDED_BY(model_mu_);
+
+  LearnQueue queue_;
+  VerdictLog verdicts_;
+  std::atomic<int> learning_state_{v1::LEARNING_STATE_AUTO};
+
+  // Cumulative counters, restored from checkpoints.
+  std::atomic<uint64_t> scored_{0}, normal_{0}, anomalous_{0}, invalid_{0},
+      learned_{0}, dropped_{0}, tp_{0}, fp_{0}, tn_{0}, fn_{0};
+
+  absl::Mutex checkpoint_mu_;  // one checkpoint at a time
+  std::atomic<int64_t> last_checkpoint_unix_ns_{0};
+
+  absl::Mutex lifecycle_mu_;
+  bool started_ ABSL_GUARDED_BY(lifecycle_mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(lifecycle_mu_) = false;
+  absl::Notification stop_checkpointer_;
+  std::thread learner_;
+  std::thread checkpointer_;
+};
+
+}  // namespace dwae::server
+
+#endif  // DWAE_SERVER_ENGINE_H_

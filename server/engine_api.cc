@@ -1,0 +1,275 @@
+// Engine: scoring, queries and administration (any thread).
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/encoder.h"
+#include "core/record_proto.h"
+#include "server/engine.h"
+
+namespace dwae::server {
+namespace {
+
+constexpr uint32_t kDefaultQueryLimit = 100;
+constexpr uint32_t kMaxQueryLimit = 10000;
+
+absl::Time FromProto(const google::protobuf::Timestamp& t) {
+  return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+}
+
+// Per-thread scoring scratch space; every model of one process has the
+// same shape, so it is reused across published models.
+ScoringScratch& Scratch(const ScoringModel& model) {
+  thread_local ScoringScratch scratch;
+  if (scratch.input.empty()) scratch = model.MakeScratch();
+  return scratch;
+}
+
+}  // namespace
+
+bool Engine::ShouldLearn(v1::LearningMode mode, bool warming_up, bool anomalous,
+                         const Record& record) const {
+  const int state = learning_state_.load(std::memory_order_relaxed);
+  if (state == v1::LEARNING_STATE_OFF) return false;
+  switch (mode) {
+    case v1::LEARNING_MODE_OFF:
+      return false;
+    case v1::LEARNING_MODE_ALL:
+      return true;
+    case v1::LEARNING_MODE_GATED:
+      return !anomalous;
+    case v1::LEARNING_MODE_LABELED_NORMAL:
+      return record.is_normal();
+    default:  // LEARNING_MODE_DEFAULT: the daemon's policy
+      break;
+  }
+  switch (state) {
+    case v1::LEARNING_STATE_ON:
+      return true;
+    case v1::LEARNING_STATE_GATED:
+      return !anomalous;
+    default:  // AUTO: everything during warm-up, then gated
+      return warming_up || !anomalous;
+  }
+}
+
+void Engine::CountVerdict(const Record& record, bool anomalous, float score) {
+  ++scored_;
+  ++(anomalous ? anomalous_ : normal_);
+  metrics_->records(anomalous ? Verdict::kAnomaly : Verdict::kNormal)
+      .Increment();
+  metrics_->score().Observe(score);
+  if (!record.has_label()) return;
+  const bool attack = !record.is_normal();
+  ++(attack ? (anomalous ? tp_ : fn_) : (anomalous ? fp_ : tn_));
+  metrics_->ObserveLabelled(anomalous, attack);
+}
+
+absl::Status Engine::Score(
+    const google::protobuf::RepeatedPtrField<v1::Record>& records,
+    v1::LearningMode mode, uint32_t top_k,
+    google::protobuf::RepeatedPtrField<v1::Verdict>* out) {
+  const ServingPolicy& serving = options_.detector.serving;
+  if (records.size() > static_cast<int>(serving.max_batch_records)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("records: batch of %d records exceeds the limit of %d",
+                        records.size(), serving.max_batch_records));
+  }
+  if (!v1::LearningMode_IsValid(mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("learning: unknown mode ", int(mode)));
+  }
+  const int k = int(
+      std::min<uint32_t>(top_k == 0 ? serving.default_top_k : top_k, kMaxTopK));
+  const std::shared_ptr<const ScoringModel> model = current_model();
+  ScoringScratch& scratch = Scratch(*model);
+  std::vector<LearnItem> items;
+  std::vector<int> item_verdict;  // index in `out` of each item
+  items.reserve(records.size());
+  ScoreResult result;
+  for (const v1::Record& proto : records) {
+    v1::Verdict* v = out->Add();
+    v->set_id(proto.id());
+    v->set_sensor_id(proto.sensor_id());
+    absl::StatusOr<Record> record = RecordFromProto(proto);
+    if (!record.ok()) {
+      v->set_error_code(int(record.status().code()));
+      v->set_error_message(std::string(record.status().message()));
+      ++invalid_;
+      metrics_->records(Verdict::kInvalid).Increment();
+      continue;
+    }
+    model->Score(*record, k, &scratch, &result);
+    v->set_score(result.score);
+    v->set_threshold(model->threshold());
+    v->set_anomalous(result.anomalous);
+    v->set_label(record->label);
+    for (int i = 0; i < result.num_top; ++i) {
+      const FeatureDeviation& d = result.top[i];
+      v1::FeatureDeviation* f = v->add_top_features();
+      f->set_feature(FeatureEncoder::DimensionName(d.dimension));
+      f->set_squared_error(d.squared_error);
+      f->set_value(d.value);
+      f->set_reconstruction(d.reconstruction);
+    }
+    CountVerdict(*record, result.anomalous, result.score);
+    const bool learn =
+        ShouldLearn(mode, model->warming_up(), result.anomalous, *record);
+    v->set_learned(learn);
+    items.push_back({*std::move(record), result.score, learn});
+    item_verdict.push_back(out->size() - 1);
+  }
+  const size_t pushed = options_.detector.learning.drop_when_full
+                            ? queue_.PushAvailable(&items)
+                            : queue_.PushAll(&items);
+  if (pushed < items.size()) {
+    dropped_ += items.size() - pushed;
+    metrics_->learn_dropped().Increment(double(items.size() - pushed));
+    // Tell the caller the truth: dropped records were not learned.
+    for (size_t i = pushed; i < items.size(); ++i) {
+      (*out)[item_verdict[i]].set_learned(false);
+    }
+  }
+  verdicts_.Append(out, absl::Now());
+  metrics_->learn_queue_depth().Set(double(queue_.size()));
+  return absl::OkStatus();
+}
+
+absl::Status Engine::QueryVerdicts(const v1::QueryVerdictsRequest& request,
+                                   v1::QueryVerdictsResponse* response) const {
+  if (request.ids_size() > int(kMaxQueryLimit)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("ids: %d ids exceed the limit of %d",
+                        request.ids_size(), kMaxQueryLimit));
+  }
+  const uint32_t limit = request.limit() == 0
+                             ? kDefaultQueryLimit
+                             : std::min(request.limit(), kMaxQueryLimit);
+  if (request.ids_size() > 0) {
+    verdicts_.FindByIds(request.ids(), response->mutable_verdicts());
+  } else {
+    const absl::Time since =
+        request.has_since() ? FromProto(request.since()) : absl::InfinitePast();
+    verdicts_.Anomalies(request.after_sequence(), since, limit,
+                        response->mutable_verdicts());
+  }
+  response->set_last_sequence(verdicts_.last_sequence());
+  return absl::OkStatus();
+}
+
+void Engine::GetModelInfo(v1::ModelInfo* info) const {
+  {
+    absl::MutexLock lock(&detector_mu_);
+    const Detector& d = *detector_;
+    *info->mutable_config() = DetectorConfigToProto(d.config());
+    const Autoencoder& model = d.model();
+    info->set_shape(model.network().shape().ToString());
+    info->set_parameters(model.network().num_parameters());
+    const std::vector<LayerDeviceCounters> counters =
+        model.rule().device_counters();
+    const DeviceParams& device = d.config().model.rule.device;
+    for (int l = 0; l < model.network().num_layers(); ++l) {
+      const DenseLayer& layer = model.network().layer(l);
+      v1::LayerInfo* li = info->add_layers();
+      li->set_inputs(layer.in());
+      li->set_outputs(layer.out());
+      li->set_activation(ActivationName(layer.activation));
+      li->set_weight_alpha(model.rule().weight_alpha(l));
+      li->set_bias_alpha(model.rule().kind() == RuleKind::kFloat
+                             ? 0.0
+                             : d.config().model.rule.bias_alpha);
+      for (bool bias : {false, true}) {
+        const DeviceCounters& c =
+            bias ? counters[l].biases : counters[l].weights;
+        v1::DeviceCounters* out =
+            bias ? li->mutable_bias_devices() : li->mutable_weight_devices();
+        out->set_pulses(c.pulses);
+        out->set_level_changes(c.level_changes);
+        out->set_failures(c.failures);
+        out->set_overshoots(c.overshoots);
+        out->set_blocked(c.blocked);
+        out->set_energy_joules(c.energy_joules(device));
+      }
+    }
+    info->set_threshold(d.threshold());
+    info->set_threshold_source(d.threshold_source());
+    info->set_warming_up(d.warming_up());
+    info->set_learning_steps(model.steps());
+    info->set_weight_updates(model.rule().weight_updates());
+    info->set_float_equivalent_updates(model.float_equivalent_updates());
+    info->set_model_version(d.model_version());
+  }
+  info->set_learning_state(v1::LearningState(learning_state_.load()));
+  info->set_records_scored(scored_);
+  info->set_records_normal(normal_);
+  info->set_records_anomalous(anomalous_);
+  info->set_records_invalid(invalid_);
+  info->set_records_learned(learned_);
+  info->set_records_dropped(dropped_);
+  info->set_true_positives(tp_);
+  info->set_false_positives(fp_);
+  info->set_true_negatives(tn_);
+  info->set_false_negatives(fn_);
+  const int64_t last = last_checkpoint_unix_ns_;
+  if (last > 0) {
+    info->mutable_last_checkpoint()->set_seconds(last / 1000000000);
+    info->mutable_last_checkpoint()->set_nanos(int32_t(last % 1000000000));
+  }
+  info->set_build_version(DWAE_VERSION);
+}
+
+absl::StatusOr<v1::LearningState> Engine::SetLearning(v1::LearningState state) {
+  if (state == v1::LEARNING_STATE_UNSPECIFIED ||
+      !v1::LearningState_IsValid(state)) {
+    return absl::InvalidArgumentError("state: must be AUTO, ON, GATED or OFF");
+  }
+  learning_state_ = state;
+  metrics_->SetLearningEnabled(state != v1::LEARNING_STATE_OFF);
+  return state;
+}
+
+absl::StatusOr<v1::SetThresholdResponse> Engine::SetThreshold(
+    const v1::SetThresholdRequest& request) {
+  absl::MutexLock lock(&detector_mu_);
+  switch (request.threshold_case()) {
+    case v1::SetThresholdRequest::kFixed:
+      if (!(request.fixed() > 0 && std::isfinite(request.fixed()))) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "fixed: ", request.fixed(), " must be finite and > 0"));
+      }
+      detector_->SetFixedThreshold(request.fixed());
+      break;
+    case v1::SetThresholdRequest::kAutomatic:
+      if (request.automatic() == v1::THRESHOLD_MODE_QUANTILE) {
+        detector_->SetAutomaticThreshold(ThresholdMode::kQuantile);
+      } else if (request.automatic() == v1::THRESHOLD_MODE_ADAPTIVE) {
+        detector_->SetAutomaticThreshold(ThresholdMode::kAdaptive);
+      } else {
+        return absl::InvalidArgumentError(
+            "automatic: must be THRESHOLD_MODE_QUANTILE or ADAPTIVE");
+      }
+      break;
+    default:
+      return absl::InvalidArgumentError("threshold: set fixed or automatic");
+  }
+  PublishLocked();
+  v1::SetThresholdResponse response;
+  response.set_threshold(detector_->threshold());
+  response.set_threshold_source(detector_->threshold_source());
+  return response;
+}
+
+absl::Status Engine::ResetModel() {
+  absl::StatusOr<std::unique_ptr<Detector>> fresh =
+      Detector::Create(options_.detector);
+  if (!fresh.ok()) return fresh.status();
+  absl::MutexLock lock(&detector_mu_);
+  detector_ = *std::move(fresh);
+  PublishLocked();
+  return absl::OkStatus();
+}
+
+}  // namespace dwae::server

@@ -1,0 +1,57 @@
+// LearnQueue: the bounded queue between the scoring threads (producers) and
+// the learner thread (the one consumer).
+//
+// Every scored, valid record goes through it: the learner feeds each score
+// to the adaptive threshold and learns the records marked `learn`. A full
+// queue blocks producers (back-pressure that gRPC flow control passes on to
+// the sensors) unless the caller chooses to drop, which it then counts.
+//
+// Thread-safety: all methods may be called from any thread.
+#ifndef DWAE_SERVER_LEARN_QUEUE_H_
+#define DWAE_SERVER_LEARN_QUEUE_H_
+
+#include <cstddef>
+#include <deque>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "core/record.h"
+
+namespace dwae::server {
+
+struct LearnItem {
+  Record record;
+  float score = 0;
+  bool learn = false;
+};
+
+class LearnQueue {
+ public:
+  explicit LearnQueue(size_t capacity) : capacity_(capacity) {}
+
+  // Appends all of `items`, waiting for room while the queue is full. Returns
+  // the number appended, less than items->size() only if the queue closed.
+  size_t PushAll(std::vector<LearnItem>* items);
+  // Appends what fits without waiting; returns the number appended.
+  size_t PushAvailable(std::vector<LearnItem>* items);
+  // Moves up to `max` items into `out` (cleared first), waiting up to
+  // `timeout` for the first. Returns false when closed and empty.
+  bool PopBatch(std::vector<LearnItem>* out, size_t max,
+                absl::Duration timeout);
+  // Wakes everyone; later pushes append nothing, pops drain what is left.
+  void Close();
+
+  size_t size() const;
+  size_t capacity() const { return capacity_; }
+
+ private:
+  const size_t capacity_;
+  mutable absl::Mutex mu_;
+  std::deque<LearnItem> items_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+}  // namespace dwae::server
+
+#endif  // DWAE_SERVER_LEARN_QUEUE_H_

@@ -1,0 +1,128 @@
+// dwaed: the dwae daemon. Flags live here only; they are copied into
+// ServerOptions (server/options.h) once.
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "core/config.h"
+#include "core/file_system.h"
+#include "server/daemon.h"
+#include "server/options.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "gRPC address host:port (port 0: any free port)");
+ABSL_FLAG(std::string, metrics_listen, "127.0.0.1:9464",
+          "Prometheus /metrics address host:port; empty disables it");
+ABSL_FLAG(std::string, state_dir, "",
+          "directory for the checkpoint; empty keeps the model in memory only");
+ABSL_FLAG(std::string, config, "",
+          "text-format dwae.v1.DaemonConfig file (model, device, learning, "
+          "threshold, serving)");
+ABSL_FLAG(double, checkpoint_interval, 60,
+          "seconds between periodic checkpoints (0: only on shutdown)");
+ABSL_FLAG(bool, start_fresh, false,
+          "if the checkpoint cannot be used, move it aside and start a new "
+          "model instead of refusing to start");
+ABSL_FLAG(double, drain_deadline, 10,
+          "seconds in-flight calls and streams get to finish on SIGTERM");
+ABSL_FLAG(int, max_message_bytes, 16 << 20, "largest gRPC message, bytes");
+
+namespace dwae::server {
+namespace {
+
+absl::StatusOr<ServerOptions> OptionsFromFlags() {
+  ServerOptions o;
+  o.listen = absl::GetFlag(FLAGS_listen);
+  o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  o.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  o.drain_deadline_seconds = absl::GetFlag(FLAGS_drain_deadline);
+  o.build_version = DWAE_VERSION;
+  o.engine.state_dir = absl::GetFlag(FLAGS_state_dir);
+  o.engine.checkpoint_interval_seconds =
+      absl::GetFlag(FLAGS_checkpoint_interval);
+  o.engine.start_fresh = absl::GetFlag(FLAGS_start_fresh);
+  if (o.max_message_bytes < 1024) {
+    return absl::InvalidArgumentError("--max_message_bytes: at least 1024");
+  }
+  if (!(o.engine.checkpoint_interval_seconds >= 0)) {
+    return absl::InvalidArgumentError("--checkpoint_interval: must be >= 0");
+  }
+  const std::string path = absl::GetFlag(FLAGS_config);
+  v1::DaemonConfig proto;
+  if (!path.empty()) {
+    absl::StatusOr<std::string> text = DefaultFileSystem()->ReadFile(path);
+    if (!text.ok()) return text.status();
+    absl::StatusOr<v1::DaemonConfig> parsed = ParseDaemonConfigText(*text);
+    if (!parsed.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": ", parsed.status().message()));
+    }
+    proto = *std::move(parsed);
+  }
+  absl::StatusOr<DetectorConfig> config = DetectorConfigFromProto(proto);
+  if (!config.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path.empty() ? "config" : path, ": ", config.status().message()));
+  }
+  o.engine.detector = *std::move(config);
+  return o;
+}
+
+// Blocks SIGINT and SIGTERM in every thread started after this, so that
+// WaitForSignal receives them synchronously.
+sigset_t BlockStopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return signals;
+}
+
+int Main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "dwaed: the dwae anomaly-detection daemon.\n"
+      "usage: dwaed [--listen=ADDR] [--metrics_listen=ADDR] "
+      "[--state_dir=DIR] [--config=FILE]");
+  absl::ParseCommandLine(argc, argv);
+  const sigset_t signals = BlockStopSignals();
+  absl::StatusOr<ServerOptions> options = OptionsFromFlags();
+  if (!options.ok()) {
+    std::fprintf(stderr, "dwaed: %s\n",
+                 std::string(options.status().message()).c_str());
+    return 2;
+  }
+  absl::StatusOr<std::unique_ptr<Daemon>> daemon = Daemon::Create(*options);
+  absl::Status started = daemon.ok() ? (*daemon)->Start() : daemon.status();
+  if (!started.ok()) {
+    std::fprintf(stderr, "dwaed: %s\n", std::string(started.message()).c_str());
+    return 1;
+  }
+  Daemon& d = **daemon;
+  std::printf("dwaed: serving gRPC on %s (port %d)\n", options->listen.c_str(),
+              d.grpc_port());
+  if (d.metrics_port() != 0) {
+    std::printf("dwaed: metrics on http://%s/metrics (port %d)\n",
+                options->metrics_listen.c_str(), d.metrics_port());
+  }
+  std::printf("dwaed: state in %s\n", options->engine.state_dir.empty()
+                                          ? "memory only"
+                                          : options->engine.state_dir.c_str());
+  std::fflush(stdout);
+  int signal = 0;
+  sigwait(&signals, &signal);
+  std::printf("dwaed: signal %d, draining\n", signal);
+  std::fflush(stdout);
+  d.GracefulStop();
+  std::printf("dwaed: stopped\n");
+  return 0;
+}
+
+}  // namespace
+}  // namespace dwae::server
+
+int main(int argc, char** argv) { return dwae::server::Main(argc, argv); }

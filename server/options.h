@@ -1,0 +1,39 @@
+// Options of the daemon, built once in main() from flags and the --config
+// file, then handed to the components. Plain values; no flags here.
+#ifndef DWAE_SERVER_OPTIONS_H_
+#define DWAE_SERVER_OPTIONS_H_
+
+#include <string>
+
+#include "core/config.h"
+
+namespace dwae::server {
+
+struct EngineOptions {
+  DetectorConfig detector;
+  // Where the checkpoint lives; empty keeps everything in memory.
+  std::string state_dir;
+  // Seconds between periodic checkpoints (0: only on shutdown and on
+  // request).
+  double checkpoint_interval_seconds = 60;
+  // Start with a fresh model when the checkpoint cannot be used, instead of
+  // refusing to start. The unusable file is renamed aside, never deleted.
+  bool start_fresh = false;
+};
+
+struct ServerOptions {
+  // gRPC address, host:port (port 0 picks a free one).
+  std::string listen = "127.0.0.1:50051";
+  // Prometheus /metrics address; empty disables the listener.
+  std::string metrics_listen = "127.0.0.1:9464";
+  // Largest gRPC message accepted, bytes.
+  int max_message_bytes = 16 << 20;
+  // On SIGTERM/SIGINT: time given to in-flight RPCs and streams to finish.
+  double drain_deadline_seconds = 10;
+  std::string build_version;
+  EngineOptions engine;
+};
+
+}  // namespace dwae::server
+
+#endif  // DWAE_SERVER_OPTIONS_H_

@@ -1,0 +1,143 @@
+#include "server/service.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "server/grpc_status.h"
+
+namespace dwae::server {
+namespace {
+
+// Runs `handler`, observing its duration and counting a failure.
+template <typename Handler>
+grpc::Status Timed(Metrics* metrics, const char* method, Handler&& handler) {
+  const absl::Time start = absl::Now();
+  const absl::Status status = handler();
+  if (const RpcMetrics* rpc = metrics->rpc(method)) {
+    rpc->duration.Observe(absl::ToDoubleSeconds(absl::Now() - start));
+    if (!status.ok()) rpc->errors.Increment();
+  }
+  return ToGrpcStatus(status);
+}
+
+// A batch the engine refused as a whole (e.g. too large) still gets one
+// verdict per record, each carrying the error, so the stream stays open.
+void FailBatch(const v1::RecordBatch& batch, const absl::Status& status,
+               v1::VerdictBatch* out) {
+  out->clear_verdicts();
+  for (const v1::Record& r : batch.records()) {
+    v1::Verdict* v = out->add_verdicts();
+    v->set_id(r.id());
+    v->set_sensor_id(r.sensor_id());
+    v->set_error_code(int(status.code()));
+    v->set_error_message(std::string(status.message()));
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> DetectorService::MethodNames() {
+  return {"Score",      "Stream",      "QueryVerdicts", "GetModelInfo",
+          "Checkpoint", "SetLearning", "SetThreshold",  "ResetModel"};
+}
+
+DetectorService::DetectorService(Engine* engine, Metrics* metrics)
+    : engine_(engine), metrics_(metrics) {}
+
+grpc::Status DetectorService::Score(grpc::ServerContext*,
+                                    const v1::ScoreRequest* request,
+                                    v1::ScoreResponse* response) {
+  return Timed(metrics_, "Score", [&] {
+    const v1::LearningMode mode =
+        request->learning() == v1::LEARNING_MODE_DEFAULT ? v1::LEARNING_MODE_OFF
+                                                         : request->learning();
+    return engine_->Score(request->records(), mode, request->top_k(),
+                          response->mutable_verdicts());
+  });
+}
+
+grpc::Status DetectorService::Stream(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::VerdictBatch, v1::RecordBatch>* stream) {
+  return Timed(metrics_, "Stream", [&]() -> absl::Status {
+    v1::RecordBatch batch;
+    v1::VerdictBatch out;
+    while (stream->Read(&batch)) {
+      if (context->IsCancelled()) return absl::CancelledError("cancelled");
+      out.Clear();
+      absl::Status s = engine_->Score(batch.records(), batch.learning(),
+                                      batch.top_k(), out.mutable_verdicts());
+      if (!s.ok()) FailBatch(batch, s, &out);
+      if (!stream->Write(out)) {
+        return absl::UnavailableError("client went away");
+      }
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status DetectorService::QueryVerdicts(
+    grpc::ServerContext*, const v1::QueryVerdictsRequest* request,
+    v1::QueryVerdictsResponse* response) {
+  return Timed(metrics_, "QueryVerdicts",
+               [&] { return engine_->QueryVerdicts(*request, response); });
+}
+
+grpc::Status DetectorService::GetModelInfo(grpc::ServerContext*,
+                                           const v1::GetModelInfoRequest*,
+                                           v1::ModelInfo* response) {
+  return Timed(metrics_, "GetModelInfo", [&] {
+    engine_->GetModelInfo(response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status DetectorService::Checkpoint(grpc::ServerContext*,
+                                         const v1::CheckpointRequest*,
+                                         v1::CheckpointResponse* response) {
+  return Timed(metrics_, "Checkpoint", [&]() -> absl::Status {
+    absl::StatusOr<v1::CheckpointResponse> r = engine_->Checkpoint();
+    if (!r.ok()) return r.status();
+    *response = *std::move(r);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status DetectorService::SetLearning(grpc::ServerContext*,
+                                          const v1::SetLearningRequest* request,
+                                          v1::SetLearningResponse* response) {
+  return Timed(metrics_, "SetLearning", [&]() -> absl::Status {
+    absl::StatusOr<v1::LearningState> state =
+        engine_->SetLearning(request->state());
+    if (!state.ok()) return state.status();
+    response->set_state(*state);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status DetectorService::SetThreshold(
+    grpc::ServerContext*, const v1::SetThresholdRequest* request,
+    v1::SetThresholdResponse* response) {
+  return Timed(metrics_, "SetThreshold", [&]() -> absl::Status {
+    absl::StatusOr<v1::SetThresholdResponse> r =
+        engine_->SetThreshold(*request);
+    if (!r.ok()) return r.status();
+    *response = *std::move(r);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status DetectorService::ResetModel(grpc::ServerContext*,
+                                         const v1::ResetModelRequest* request,
+                                         v1::ResetModelResponse*) {
+  return Timed(metrics_, "ResetModel", [&]() -> absl::Status {
+    if (!request->confirm()) {
+      return absl::FailedPreconditionError(
+          "confirm: must be true; a reset forgets everything learned");
+    }
+    return engine_->ResetModel();
+  });
+}
+
+}  // namespace dwae::server

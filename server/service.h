@@ -1,0 +1,60 @@
+// DetectorService: the dwae.v1.Detector gRPC service, a thin adapter that
+// converts between the wire and the Engine, times every call into
+// dwae_rpc_duration_seconds{method} and counts errors.
+//
+// Thread-safety: gRPC calls the handlers from its thread pool; the Engine
+// and Metrics are thread-safe.
+#ifndef DWAE_SERVER_SERVICE_H_
+#define DWAE_SERVER_SERVICE_H_
+
+#include <string>
+#include <vector>
+
+#include "dwae/v1/detector.grpc.pb.h"
+#include "server/engine.h"
+#include "server/metrics.h"
+
+namespace dwae::server {
+
+class DetectorService final : public v1::Detector::Service {
+ public:
+  // The method names, for MetricsOptions::rpc_methods.
+  static std::vector<std::string> MethodNames();
+
+  // `engine` and `metrics` must outlive the service.
+  DetectorService(Engine* engine, Metrics* metrics);
+
+  grpc::Status Score(grpc::ServerContext* context,
+                     const v1::ScoreRequest* request,
+                     v1::ScoreResponse* response) override;
+  grpc::Status Stream(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<v1::VerdictBatch, v1::RecordBatch>* stream)
+      override;
+  grpc::Status QueryVerdicts(grpc::ServerContext* context,
+                             const v1::QueryVerdictsRequest* request,
+                             v1::QueryVerdictsResponse* response) override;
+  grpc::Status GetModelInfo(grpc::ServerContext* context,
+                            const v1::GetModelInfoRequest* request,
+                            v1::ModelInfo* response) override;
+  grpc::Status Checkpoint(grpc::ServerContext* context,
+                          const v1::CheckpointRequest* request,
+                          v1::CheckpointResponse* response) override;
+  grpc::Status SetLearning(grpc::ServerContext* context,
+                           const v1::SetLearningRequest* request,
+                           v1::SetLearningResponse* response) override;
+  grpc::Status SetThreshold(grpc::ServerContext* context,
+                            const v1::SetThresholdRequest* request,
+                            v1::SetThresholdResponse* response) override;
+  grpc::Status ResetModel(grpc::ServerContext* context,
+                          const v1::ResetModelRequest* request,
+                          v1::ResetModelResponse* response) override;
+
+ private:
+  Engine* const engine_;
+  Metrics* const metrics_;
+};
+
+}  // namespace dwae::server
+
+#endif  // DWAE_SERVER_SERVICE_H_

@@ -1,0 +1,107 @@
+#include "server/verdict_log.h"
+
+#include <algorithm>
+
+namespace dwae::server {
+namespace {
+
+void SetTimestamp(int64_t ns, google::protobuf::Timestamp* out) {
+  out->set_seconds(ns / 1000000000);
+  out->set_nanos(static_cast<int32_t>(ns % 1000000000));
+}
+
+}  // namespace
+
+VerdictLog::VerdictLog(size_t capacity)
+    : capacity_(std::max<size_t>(1, capacity)) {
+  absl::MutexLock lock(&mu_);
+  ring_.resize(capacity_);
+}
+
+void VerdictLog::Append(
+    google::protobuf::RepeatedPtrField<v1::Verdict>* verdicts, absl::Time now) {
+  const int64_t now_ns = absl::ToUnixNanos(now);
+  absl::MutexLock lock(&mu_);
+  for (v1::Verdict& v : *verdicts) {
+    if (v.error_code() != 0) continue;
+    const uint64_t sequence = next_sequence_++;
+    v.set_sequence(sequence);
+    SetTimestamp(now_ns, v.mutable_scored_at());
+    Entry& e = ring_[sequence % capacity_];
+    if (e.sequence != 0 && !e.id.empty()) {
+      auto it = by_id_.find(e.id);
+      if (it != by_id_.end() && it->second == e.sequence) by_id_.erase(it);
+    }
+    e.sequence = sequence;
+    e.scored_at_ns = now_ns;
+    e.id = v.id();
+    e.sensor_id = v.sensor_id();
+    e.label = v.label();
+    e.score = static_cast<float>(v.score());
+    e.threshold = static_cast<float>(v.threshold());
+    e.anomalous = v.anomalous();
+    e.learned = v.learned();
+    e.num_features = static_cast<uint8_t>(
+        std::min<int>(v.top_features_size(), kKeptFeatures));
+    for (int i = 0; i < e.num_features; ++i) {
+      const v1::FeatureDeviation& f = v.top_features(i);
+      e.features[i] = {f.feature(), float(f.squared_error()), float(f.value()),
+                       float(f.reconstruction())};
+    }
+    if (!e.id.empty()) by_id_[e.id] = sequence;
+  }
+}
+
+void VerdictLog::ToProto(const Entry& e, v1::Verdict* out) const {
+  out->set_id(e.id);
+  out->set_sensor_id(e.sensor_id);
+  out->set_label(e.label);
+  out->set_score(e.score);
+  out->set_threshold(e.threshold);
+  out->set_anomalous(e.anomalous);
+  out->set_learned(e.learned);
+  out->set_sequence(e.sequence);
+  SetTimestamp(e.scored_at_ns, out->mutable_scored_at());
+  for (int i = 0; i < e.num_features; ++i) {
+    v1::FeatureDeviation* f = out->add_top_features();
+    f->set_feature(e.features[i].name);
+    f->set_squared_error(e.features[i].squared_error);
+    f->set_value(e.features[i].value);
+    f->set_reconstruction(e.features[i].reconstruction);
+  }
+}
+
+void VerdictLog::FindByIds(
+    const google::protobuf::RepeatedPtrField<std::string>& ids,
+    google::protobuf::RepeatedPtrField<v1::Verdict>* out) const {
+  absl::MutexLock lock(&mu_);
+  for (const std::string& id : ids) {
+    auto it = by_id_.find(id);
+    if (it == by_id_.end()) continue;
+    ToProto(ring_[it->second % capacity_], out->Add());
+  }
+}
+
+void VerdictLog::Anomalies(
+    uint64_t after, absl::Time since, size_t limit,
+    google::protobuf::RepeatedPtrField<v1::Verdict>* out) const {
+  const int64_t since_ns =
+      since == absl::InfinitePast() ? INT64_MIN : absl::ToUnixNanos(since);
+  absl::MutexLock lock(&mu_);
+  const uint64_t last = next_sequence_ - 1;
+  const uint64_t oldest = last >= capacity_ ? last - capacity_ + 1 : 1;
+  for (uint64_t seq = std::max(oldest, after + 1);
+       seq <= last && static_cast<size_t>(out->size()) < limit; ++seq) {
+    const Entry& e = ring_[seq % capacity_];
+    if (e.sequence == seq && e.anomalous && e.scored_at_ns >= since_ns) {
+      ToProto(e, out->Add());
+    }
+  }
+}
+
+uint64_t VerdictLog::last_sequence() const {
+  absl::MutexLock lock(&mu_);
+  return next_sequence_ - 1;
+}
+
+}  // namespace dwae::server

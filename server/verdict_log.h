@@ -1,0 +1,75 @@
+// VerdictLog: the bounded window of recent verdicts that QueryVerdicts
+// answers from, by record id or as "anomalies since".
+//
+// A ring of `capacity` compact entries; each valid verdict gets the next
+// sequence number when appended. An id seen twice maps to its latest
+// verdict. Memory is bounded by the capacity (about 150 bytes an entry).
+//
+// Thread-safety: all methods may be called from any thread.
+#ifndef DWAE_SERVER_VERDICT_LOG_H_
+#define DWAE_SERVER_VERDICT_LOG_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "dwae/v1/detector.pb.h"
+#include "google/protobuf/repeated_ptr_field.h"
+
+namespace dwae::server {
+
+class VerdictLog {
+ public:
+  // Top features kept per entry.
+  static constexpr int kKeptFeatures = 3;
+
+  explicit VerdictLog(size_t capacity);
+
+  // Assigns sequence numbers and scored_at to the valid verdicts of
+  // `verdicts` (error_code == 0) and remembers them.
+  void Append(google::protobuf::RepeatedPtrField<v1::Verdict>* verdicts,
+              absl::Time now);
+  // Verdicts of the ids that are still in the window, in request order.
+  void FindByIds(const google::protobuf::RepeatedPtrField<std::string>& ids,
+                 google::protobuf::RepeatedPtrField<v1::Verdict>* out) const;
+  // Anomalous verdicts with sequence > after and scored at or after
+  // `since`, oldest first, at most `limit`.
+  void Anomalies(uint64_t after, absl::Time since, size_t limit,
+                 google::protobuf::RepeatedPtrField<v1::Verdict>* out) const;
+  uint64_t last_sequence() const;
+
+ private:
+  struct Entry {
+    uint64_t sequence = 0;  // 0: empty slot
+    int64_t scored_at_ns = 0;
+    std::string id;
+    std::string sensor_id;
+    std::string label;
+    float score = 0;
+    float threshold = 0;
+    bool anomalous = false;
+    bool learned = false;
+    uint8_t num_features = 0;
+    struct Feature {
+      std::string name;
+      float squared_error, value, reconstruction;
+    };
+    std::array<Feature, kKeptFeatures> features;
+  };
+
+  void ToProto(const Entry& entry, v1::Verdict* out) const;
+
+  const size_t capacity_;
+  mutable absl::Mutex mu_;
+  std::vector<Entry> ring_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_sequence_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::flat_hash_map<std::string, uint64_t> by_id_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace dwae::server
+
+#endif  // DWAE_SERVER_VERDICT_LOG_H_
