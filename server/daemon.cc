@@ -51,7 +51,6 @@ absl::Status Daemon::Start() {
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   health->SetServingStatus(false);
   engine_->Start();
-  metrics_->SetLearningEnabled(true);
   if (engine_->ready()) health->SetServingStatus(true);
   return absl::OkStatus();
 }

@@ -15,6 +15,8 @@ namespace dwae::server {
 namespace {
 
 constexpr size_t kLearnBatch = 512;
+// How often the housekeeper refreshes gauges and checks the checkpoint timer.
+constexpr absl::Duration kHousekeepingPeriod = absl::Seconds(1);
 
 void LogLine(const std::string& message) {
   std::fprintf(stderr, "dwaed: %s\n", message.c_str());
@@ -127,10 +129,9 @@ void Engine::Start() {
   absl::MutexLock lock(&lifecycle_mu_);
   if (started_) return;
   started_ = true;
+  metrics_->SetLearningEnabled(learning_state_ != v1::LEARNING_STATE_OFF);
   learner_ = std::thread([this] { LearnerLoop(); });
-  if (!options_.state_dir.empty() && options_.checkpoint_interval_seconds > 0) {
-    checkpointer_ = std::thread([this] { CheckpointerLoop(); });
-  }
+  housekeeper_ = std::thread([this] { HousekeepingLoop(); });
 }
 
 void Engine::Stop() {
@@ -141,8 +142,8 @@ void Engine::Stop() {
   }
   queue_.Close();
   if (learner_.joinable()) learner_.join();
-  stop_checkpointer_.Notify();
-  if (checkpointer_.joinable()) checkpointer_.join();
+  stop_housekeeping_.Notify();
+  if (housekeeper_.joinable()) housekeeper_.join();
   if (!options_.state_dir.empty()) {
     absl::StatusOr<v1::CheckpointResponse> r = Checkpoint();
     if (!r.ok())
@@ -213,14 +214,22 @@ void Engine::LearnerLoop() {
   ExportLearnerMetricsLocked();
 }
 
-void Engine::CheckpointerLoop() {
-  const absl::Duration interval =
-      absl::Seconds(options_.checkpoint_interval_seconds);
-  while (!stop_checkpointer_.WaitForNotificationWithTimeout(interval)) {
-    absl::StatusOr<v1::CheckpointResponse> r = Checkpoint();
-    if (!r.ok())
-      LogLine(absl::StrCat("checkpoint failed: ", r.status().message()));
+void Engine::HousekeepingLoop() {
+  const double interval = options_.checkpoint_interval_seconds;
+  const bool periodic = !options_.state_dir.empty() && interval > 0;
+  absl::Time next_checkpoint = absl::Now() + absl::Seconds(interval);
+  while (
+      !stop_housekeeping_.WaitForNotificationWithTimeout(kHousekeepingPeriod)) {
+    const absl::Time now = absl::Now();
+    if (periodic && now >= next_checkpoint) {
+      absl::StatusOr<v1::CheckpointResponse> r = Checkpoint();
+      if (!r.ok()) {
+        LogLine(absl::StrCat("checkpoint failed: ", r.status().message()));
+      }
+      next_checkpoint = absl::Now() + absl::Seconds(interval);
+    }
     metrics_->UpdateCheckpointAge(absl::Now());
+    metrics_->learn_queue_depth().Set(double(queue_.size()));
   }
 }
 

@@ -8,8 +8,9 @@
 //   - the learner thread (Start) takes LearnItems from the queue, feeds the
 //     threshold, learns, and publishes a new ScoringModel at most every
 //     publish_interval_seconds (immediately when the warm-up ends);
-//   - the checkpointer thread writes a checkpoint every
-//     checkpoint_interval_seconds when a state_dir is set.
+//   - the housekeeping thread writes a checkpoint every
+//     checkpoint_interval_seconds when a state_dir is set, and refreshes
+//     the checkpoint-age and queue-depth gauges every second.
 // Scoring reads the published std::shared_ptr<const ScoringModel> and never
 // waits for the learner, except when the learn queue is full (back-pressure).
 //
@@ -80,7 +81,7 @@ class Engine {
   std::shared_ptr<const ScoringModel> current_model() const;
   void PublishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(detector_mu_);
   void LearnerLoop();
-  void CheckpointerLoop();
+  void HousekeepingLoop();
   void ExportLearnerMetricsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(detector_mu_);
   bool ShouldLearn(v1::LearningMode mode, bool warming_up, bool anomalous,
                    const Record& record) const;
@@ -110,9 +111,9 @@ class Engine {
   absl::Mutex lifecycle_mu_;
   bool started_ ABSL_GUARDED_BY(lifecycle_mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(lifecycle_mu_) = false;
-  absl::Notification stop_checkpointer_;
+  absl::Notification stop_housekeeping_;
   std::thread learner_;
-  std::thread checkpointer_;
+  std::thread housekeeper_;
 };
 
 }  // namespace dwae::server
