@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/checkpoint.h"
+#include "google/protobuf/util/message_differencer.h"
 
 namespace dwae::server {
 namespace {
@@ -47,6 +48,12 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(
         have_state = true;
         LogLine(absl::StrCat("restored ", path, " (",
                              detector->records_learned(), " records learned)"));
+        if (!google::protobuf::util::MessageDifferencer::Equals(
+                restored.config(), DetectorConfigToProto(options.detector))) {
+          LogLine(
+              "the checkpoint's settings differ from --config; the "
+              "checkpoint's are in force (ResetModel applies --config)");
+        }
       } else if (!options.start_fresh) {
         std::string why(d.status().message());
         if (!absl::StartsWith(why, path)) why = absl::StrCat(path, ": ", why);
