@@ -24,7 +24,11 @@ absl::StatusOr<v1::ModelState> DecodeCheckpoint(absl::string_view bytes) {
     return absl::DataLossError(
         "not a dwae checkpoint (bad magic or truncated header)");
   }
-  if (file.version() == 0 || file.version() > kCheckpointVersion) {
+  if (file.version() == 0 || file.payload().empty()) {
+    // Save() never writes an empty payload: the configuration is always set.
+    return absl::DataLossError("truncated checkpoint (no version or payload)");
+  }
+  if (file.version() > kCheckpointVersion) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "checkpoint format version %d is not supported (this build reads "
         "up to %d)",

@@ -239,11 +239,19 @@ absl::StatusOr<std::unique_ptr<Detector>> Detector::Restore(
   if (!created.ok()) return created.status();
   Detector& d = **created;
   const v1::EncoderState& enc = state.encoder();
-  absl::Status s = d.encoder_.Restore({enc.min().begin(), enc.min().end()},
-                                      {enc.max().begin(), enc.max().end()});
-  if (!s.ok())
-    return absl::InvalidArgumentError(absl::StrCat("encoder: ", s.message()));
-  if (s = d.model_->LoadState(state.rule()); !s.ok()) return s;
+  absl::Status s;
+  // An encoder that has seen no row stays fresh: its first Update starts
+  // from that row instead of widening the restored (empty) ranges.
+  if (state.records_learned() > 0) {
+    s = d.encoder_.Restore({enc.min().begin(), enc.min().end()},
+                           {enc.max().begin(), enc.max().end()});
+    if (!s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("encoder: ", s.message()));
+    }
+  }
+  if (s = d.model_->LoadState(state.rule()); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("rule: ", s.message()));
+  }
   const v1::ThresholdState& t = state.threshold();
   if (t.histogram_size() != ScoreHistogram::kNumBins) {
     return absl::InvalidArgumentError(

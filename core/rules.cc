@@ -37,9 +37,9 @@ void SaveCommon(RuleKind kind, float learning_rate, uint64_t steps,
 absl::Status CheckCommon(const v1::RuleState& state, RuleKind kind,
                          const Network& net) {
   if (state.rule() != RuleName(kind)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "rule: state is for '", state.rule(), "', model uses '",
-        RuleName(kind), "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("rule: state is for '", state.rule(), "', model uses '",
+                     RuleName(kind), "'"));
   }
   if (!(std::isfinite(state.learning_rate()) && state.learning_rate() >= 0)) {
     return absl::InvalidArgumentError("rule: learning_rate is not valid");
@@ -357,8 +357,8 @@ class DwShadowRule final : public DeviceRule {
                out->mutable_shadow_biases());
   }
   absl::Status CheckExtra(int l, const v1::LayerState& in) const override {
-    absl::Status s = CheckFloats(in.shadow_weights(),
-                                 int(shadow_w_[l].size()), l, "shadow_weights");
+    absl::Status s = CheckFloats(in.shadow_weights(), int(shadow_w_[l].size()),
+                                 l, "shadow_weights");
     if (!s.ok()) return s;
     return CheckFloats(in.shadow_biases(), int(shadow_b_[l].size()), l,
                        "shadow_biases");
@@ -503,7 +503,7 @@ float RuleConfig::EffectiveLearningRate() const {
 absl::Status RuleConfig::Validate() const {
   auto bad = [](const char* field, double value, const char* why) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("training.%s: %g %s", field, value, why));
+        absl::StrFormat("model.%s: %g %s", field, value, why));
   };
   if (!std::isfinite(learning_rate) ||
       (learning_rate < 0 && learning_rate != -1.0f)) {
