@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "client/eval_command.h"
+#include "client/replay_command.h"
 
 ABSL_FLAG(std::string, train, "data/nsl-kdd/KDDTrain+_20Percent.txt",
           "eval: training file; only its normal rows are learned");
@@ -58,6 +59,19 @@ ABSL_FLAG(double, final_lr, dwae::EvalOptions().final_lr_fraction,
           "eval: learning rate decays linearly to this fraction of itself");
 ABSL_FLAG(double, holdout, dwae::EvalOptions().holdout_fraction,
           "fraction of normal training rows held out");
+ABSL_FLAG(std::string, server, "127.0.0.1:50051",
+          "dwaed gRPC address host:port");
+ABSL_FLAG(std::string, filter_label, "",
+          "replay: send only rows with this label, e.g. normal");
+ABSL_FLAG(std::string, learn, "default",
+          "replay: learning mode of every batch: default, all, gated, off or "
+          "labeled-normal");
+ABSL_FLAG(int, batch, dwae::ReplayCommandOptions().batch,
+          "replay: records per batch");
+ABSL_FLAG(std::string, verdicts_out, "",
+          "replay: write one JSON line per verdict to this file");
+ABSL_FLAG(std::string, sensor_id, dwae::ReplayCommandOptions().sensor_id,
+          "replay: sensor_id of every record sent");
 
 namespace dwae {
 namespace {
@@ -69,7 +83,14 @@ constexpr char kUsage[] =
     "  eval    train and evaluate the autoencoder offline\n"
     "          dwae eval --train data/nsl-kdd/KDDTrain+_20Percent.txt \\\n"
     "                    --test data/nsl-kdd/KDDTest+.txt --rule all "
-    "--seeds 5 --json\n";
+    "--seeds 5 --json\n"
+    "  replay  stream a record file to dwaed and report the verdicts\n"
+    "          dwae replay --server=127.0.0.1:50051 [--format=nsl-kdd|kdd99] "
+    "\\\n"
+    "                      [--filter_label=normal] "
+    "[--learn=default|all|gated|off|labeled-normal] \\\n"
+    "                      [--batch=512] [--json] [--verdicts_out=FILE] "
+    "[--sensor_id=replay] FILE\n";
 
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "dwae: %s\n(see dwae --help)\n", message.c_str());
@@ -142,6 +163,28 @@ absl::StatusOr<EvalCommandOptions> EvalOptionsFromFlags() {
   return o;
 }
 
+absl::StatusOr<ReplayCommandOptions> ReplayOptionsFromFlags(
+    const std::string& path) {
+  ReplayCommandOptions o;
+  o.path = path;
+  o.server = absl::GetFlag(FLAGS_server);
+  absl::StatusOr<RecordFormat> format =
+      ParseRecordFormat(absl::GetFlag(FLAGS_format));
+  if (!format.ok()) return format.status();
+  o.format = *format;
+  o.filter_label = absl::GetFlag(FLAGS_filter_label);
+  absl::StatusOr<v1::LearningMode> learn =
+      ParseLearningMode(absl::GetFlag(FLAGS_learn));
+  if (!learn.ok()) return learn.status();
+  o.learning = *learn;
+  o.batch = absl::GetFlag(FLAGS_batch);
+  o.json = absl::GetFlag(FLAGS_json);
+  o.verdicts_out = absl::GetFlag(FLAGS_verdicts_out);
+  o.sensor_id = absl::GetFlag(FLAGS_sensor_id);
+  if (absl::Status s = o.Validate(); !s.ok()) return s;
+  return o;
+}
+
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
@@ -160,6 +203,21 @@ int Main(int argc, char** argv) {
     absl::Status s = RunEvalCommand(*options);
     if (!s.ok()) {
       std::fprintf(stderr, "dwae eval: %s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+    return 0;
+  }
+  if (command == "replay") {
+    if (args.size() < 3) return UsageError("replay: missing FILE");
+    if (args.size() > 3) return UsageError("replay takes exactly one FILE");
+    absl::StatusOr<ReplayCommandOptions> options =
+        ReplayOptionsFromFlags(args[2]);
+    if (!options.ok())
+      return UsageError(std::string(options.status().message()));
+    absl::Status s = RunReplayCommand(*options);
+    if (!s.ok()) {
+      std::fprintf(stderr, "dwae replay: %s\n",
+                   std::string(s.message()).c_str());
       return 1;
     }
     return 0;

@@ -92,7 +92,8 @@ Detector::Detector(const DetectorConfig& config,
       model_(std::move(model)),
       ws_(model_->MakeWorkspace()),
       input_(config.model.shape.input_dim),
-      mode_(config.threshold.mode) {}
+      mode_(config.threshold.mode),
+      gate_threshold_(kInfinity) {}
 
 void Detector::Observe(double score) {
   histogram_.Add(score);
@@ -104,15 +105,23 @@ void Detector::Observe(double score) {
   }
 }
 
-void Detector::Learn(const Record& record) {
-  if (warming_up()) {
-    warmup_buffer_.push_back(record);
-    encoder_.Update(record);
-  }
+bool Detector::Process(const Record& record, LearnDecision decision) {
+  const bool warming = warming_up();
+  // During warm-up the encoder's ranges widen with every learned record
+  // (gated learning learns everything then: the threshold is +inf).
+  if (warming && decision != LearnDecision::kNo) encoder_.Update(record);
   encoder_.Encode(record, input_.data());
-  model_->Learn(input_.data(), &ws_);
+  const float score = model_->Score(input_.data(), &ws_);
+  if (!warming) Observe(score);
+  const bool learn =
+      decision == LearnDecision::kYes ||
+      (decision == LearnDecision::kIfNormal && !(score > gate_threshold_));
+  if (!learn) return false;
+  if (warming) warmup_buffer_.push_back(record);
+  model_->LearnFromForward(&ws_);
   ++records_learned_;
   if (records_learned_ == config_.learning.warmup_records) Consolidate();
+  return true;
 }
 
 std::vector<float> Detector::EncodeAll(
@@ -159,6 +168,10 @@ void Detector::Consolidate() {
   std::sort(reference_scores_.begin(), reference_scores_.end());
   warmup_buffer_.clear();
   warmup_buffer_.shrink_to_fit();
+  // Scores observed so far came from a model still warming up.
+  histogram_ = ScoreHistogram();
+  observed_since_decay_ = 0;
+  RefreshGateThreshold();
 }
 
 double Detector::AdaptiveBoundsQuantile(double q) const {
@@ -190,6 +203,7 @@ std::string Detector::threshold_source() const {
 
 std::shared_ptr<const ScoringModel> Detector::Publish() {
   ++version_;
+  RefreshGateThreshold();
   return std::make_shared<const ScoringModel>(encoder_, model_->network(),
                                               threshold(), threshold_source(),
                                               version_, warming_up());
@@ -197,11 +211,13 @@ std::shared_ptr<const ScoringModel> Detector::Publish() {
 
 void Detector::SetFixedThreshold(double threshold) {
   fixed_threshold_ = threshold;
+  RefreshGateThreshold();
 }
 
 void Detector::SetAutomaticThreshold(ThresholdMode mode) {
   fixed_threshold_.reset();
   mode_ = mode;
+  RefreshGateThreshold();
 }
 
 // ------------------------------------------------------------ checkpoint ---
@@ -283,6 +299,7 @@ absl::StatusOr<std::unique_ptr<Detector>> Detector::Restore(
         absl::StrFormat("warmup_buffer: %d records for %d learned",
                         d.warmup_buffer_.size(), d.records_learned_));
   }
+  d.RefreshGateThreshold();
   return created;
 }
 

@@ -105,11 +105,23 @@ class Detector {
   const DetectorConfig& config() const { return config_; }
   const Autoencoder& model() const { return *model_; }
 
-  // Feeds the adaptive threshold with the score of a record that a
-  // published model scored.
+  // What the learner does with a scored record.
+  enum class LearnDecision {
+    kNo,        // only observe its score
+    kYes,       // learn it
+    kIfNormal,  // learn it if the current model scores it normal (gated;
+                // during warm-up the threshold is +inf, so: learn)
+  };
+  // The learner's path for every scored record: re-scores it with the
+  // current model (the record may have been scored by an older snapshot,
+  // e.g. one still warming up), feeds that score to the adaptive threshold
+  // once the warm-up is over, and learns the record as `decision` says.
+  // Returns whether it learned.
+  bool Process(const Record& record, LearnDecision decision);
+  // One learning step on a valid record: Process(record, kYes).
+  void Learn(const Record& record) { Process(record, LearnDecision::kYes); }
+  // Feeds the adaptive threshold with one score.
   void Observe(double score);
-  // One learning step on a valid record (warm-up handling included).
-  void Learn(const Record& record);
   // A snapshot of the current state for scoring threads.
   std::shared_ptr<const ScoringModel> Publish();
 
@@ -128,6 +140,8 @@ class Detector {
  private:
   Detector(const DetectorConfig& config, std::unique_ptr<Autoencoder> model);
   void Consolidate();
+  // Recomputes gate_threshold_, the threshold gated learning uses.
+  void RefreshGateThreshold() { gate_threshold_ = threshold(); }
   std::vector<float> EncodeAll(const std::vector<const Record*>& rows) const;
   double AdaptiveBoundsQuantile(double q) const;
 
@@ -145,6 +159,9 @@ class Detector {
   uint64_t observed_since_decay_ = 0;
   ThresholdMode mode_;
   std::optional<double> fixed_threshold_;
+  // threshold() as of the last Publish/Consolidate/Set*: computing it per
+  // record would cost more than learning.
+  double gate_threshold_;
 };
 
 }  // namespace dwae

@@ -31,10 +31,14 @@ Autoencoder::Autoencoder(const ModelConfig& config, Network network,
 
 float Autoencoder::Learn(const float* x, Workspace* ws) {
   const float loss = network_.Forward(x, ws);
+  LearnFromForward(ws);
+  return loss;
+}
+
+void Autoencoder::LearnFromForward(Workspace* ws) {
   network_.Backward(ws);
   rule_->Step(*ws, &network_);
   ++steps_;
-  return loss;
 }
 
 absl::Status Autoencoder::LoadState(const v1::RuleState& state) {

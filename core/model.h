@@ -45,6 +45,9 @@ class Autoencoder {
   }
   // One online learning step on `x`; returns the loss before the step.
   float Learn(const float* x, Workspace* ws);
+  // The same step for the input of the last Score() on `ws`, without
+  // running the forward pass again.
+  void LearnFromForward(Workspace* ws);
 
   // Squared error of each input dimension from the last Score/Learn on `ws`.
   static void SquaredErrors(const Workspace& ws, float* out);

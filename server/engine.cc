@@ -2,6 +2,7 @@
 // administration are in engine_api.cc.
 #include "server/engine.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,55 +24,84 @@ void LogLine(const std::string& message) {
   std::fprintf(stderr, "dwaed: %s\n", message.c_str());
 }
 
+// A checkpoint that can be restored: the detector and the daemon's state.
+struct Restored {
+  v1::ModelState state;
+  std::unique_ptr<Detector> detector;
+};
+
+// Reads and checks everything in the checkpoint at `path`; errors say what
+// is wrong with it.
+absl::StatusOr<Restored> LoadCheckpoint(FileSystem* fs,
+                                        const std::string& path) {
+  absl::StatusOr<v1::ModelState> state = ReadCheckpoint(fs, path);
+  if (!state.ok()) return state.status();
+  const int learning = state->learning_state();
+  if (!v1::LearningState_IsValid(learning) ||
+      learning == v1::LEARNING_STATE_UNSPECIFIED) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("learning_state ", learning, " is not valid"));
+  }
+  absl::StatusOr<std::unique_ptr<Detector>> detector =
+      Detector::Restore(*state);
+  if (!detector.ok()) return detector.status();
+  return Restored{*std::move(state), *std::move(detector)};
+}
+
+// Restores the checkpoint of `options.state_dir` if there is one. An
+// unusable one is an error naming the file, or with start_fresh is moved
+// aside (never deleted) and nullopt returned.
+absl::StatusOr<std::optional<Restored>> RestoreFromStateDir(
+    const EngineOptions& options, FileSystem* fs) {
+  if (options.state_dir.empty()) return std::nullopt;
+  if (absl::Status s = fs->CreateDirectories(options.state_dir); !s.ok()) {
+    return s;
+  }
+  const std::string path =
+      absl::StrCat(options.state_dir, "/", kCheckpointFileName);
+  if (!fs->Exists(path)) return std::nullopt;
+  absl::StatusOr<Restored> restored = LoadCheckpoint(fs, path);
+  if (restored.ok()) {
+    LogLine(absl::StrCat("restored ", path, " (",
+                         restored->detector->records_learned(),
+                         " records learned)"));
+    if (!google::protobuf::util::MessageDifferencer::Equals(
+            restored->state.config(),
+            DetectorConfigToProto(options.detector))) {
+      LogLine(
+          "the checkpoint's settings differ from --config; the "
+          "checkpoint's are in force (ResetModel applies --config)");
+    }
+    return std::optional<Restored>(*std::move(restored));
+  }
+  std::string why(restored.status().message());
+  if (!absl::StartsWith(why, path)) why = absl::StrCat(path, ": ", why);
+  if (!options.start_fresh) {
+    return absl::Status(
+        restored.status().code(),
+        absl::StrCat("cannot use checkpoint ", why,
+                     "; fix or move the file, or pass --start_fresh to set it "
+                     "aside and start with a new model"));
+  }
+  const std::string aside =
+      absl::StrCat(path, ".bad-", absl::ToUnixSeconds(absl::Now()));
+  if (absl::Status s = fs->Rename(path, aside); !s.ok()) return s;
+  LogLine(absl::StrCat("checkpoint unusable (", why, "); moved to ", aside,
+                       ", starting fresh"));
+  return std::nullopt;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(
     const EngineOptions& options, Metrics* metrics, FileSystem* fs) {
+  absl::StatusOr<std::optional<Restored>> restored =
+      RestoreFromStateDir(options, fs);
+  if (!restored.ok()) return restored.status();
   std::unique_ptr<Detector> detector;
-  v1::ModelState restored;
-  bool have_state = false;
-  if (!options.state_dir.empty()) {
-    if (absl::Status s = fs->CreateDirectories(options.state_dir); !s.ok()) {
-      return s;
-    }
-    const std::string path =
-        absl::StrCat(options.state_dir, "/", kCheckpointFileName);
-    if (fs->Exists(path)) {
-      absl::StatusOr<v1::ModelState> state = ReadCheckpoint(fs, path);
-      absl::StatusOr<std::unique_ptr<Detector>> d =
-          state.ok()
-              ? Detector::Restore(*state)
-              : absl::StatusOr<std::unique_ptr<Detector>>(state.status());
-      if (d.ok()) {
-        detector = *std::move(d);
-        restored = *std::move(state);
-        have_state = true;
-        LogLine(absl::StrCat("restored ", path, " (",
-                             detector->records_learned(), " records learned)"));
-        if (!google::protobuf::util::MessageDifferencer::Equals(
-                restored.config(), DetectorConfigToProto(options.detector))) {
-          LogLine(
-              "the checkpoint's settings differ from --config; the "
-              "checkpoint's are in force (ResetModel applies --config)");
-        }
-      } else if (!options.start_fresh) {
-        std::string why(d.status().message());
-        if (!absl::StartsWith(why, path)) why = absl::StrCat(path, ": ", why);
-        return absl::Status(
-            d.status().code(),
-            absl::StrCat("cannot use checkpoint ", why,
-                         "; fix or move the file, or pass --start_fresh to "
-                         "set it aside and start with a new model"));
-      } else {
-        const std::string aside =
-            absl::StrCat(path, ".bad-", absl::ToUnixSeconds(absl::Now()));
-        if (absl::Status s = fs->Rename(path, aside); !s.ok()) return s;
-        LogLine(absl::StrCat("checkpoint unusable (", d.status().message(),
-                             "); moved to ", aside, ", starting fresh"));
-      }
-    }
-  }
-  if (detector == nullptr) {
+  if (restored->has_value()) {
+    detector = std::move((*restored)->detector);
+  } else {
     absl::StatusOr<std::unique_ptr<Detector>> d =
         Detector::Create(options.detector);
     if (!d.ok()) return d.status();
@@ -79,9 +109,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(
   }
   std::unique_ptr<Engine> engine(
       new Engine(options, metrics, fs, std::move(detector)));
-  if (have_state) {
-    if (absl::Status s = engine->RestoreCounters(restored); !s.ok()) return s;
-  }
+  if (restored->has_value()) engine->RestoreCounters((*restored)->state);
   return engine;
 }
 
@@ -100,7 +128,7 @@ Engine::Engine(const EngineOptions& options, Metrics* metrics, FileSystem* fs,
 
 Engine::~Engine() { Stop(); }
 
-absl::Status Engine::RestoreCounters(const v1::ModelState& state) {
+void Engine::RestoreCounters(const v1::ModelState& state) {
   const v1::DetectorCounterState& c = state.counters();
   scored_ = c.records_scored();
   normal_ = c.records_normal();
@@ -112,18 +140,11 @@ absl::Status Engine::RestoreCounters(const v1::ModelState& state) {
   fp_ = c.false_positives();
   tn_ = c.true_negatives();
   fn_ = c.false_negatives();
-  const int learning = state.learning_state();
-  if (!v1::LearningState_IsValid(learning) ||
-      learning == v1::LEARNING_STATE_UNSPECIFIED) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        checkpoint_path(), ": learning_state ", learning, " is not valid"));
-  }
-  learning_state_ = learning;
+  learning_state_ = state.learning_state();  // checked by LoadCheckpoint
   const absl::Time written =
       absl::FromUnixSeconds(state.written_at().seconds());
   last_checkpoint_unix_ns_ = absl::ToUnixNanos(written);
   metrics_->SetLastCheckpointSuccess(written);
-  return absl::OkStatus();
 }
 
 std::string Engine::checkpoint_path() const {
@@ -200,11 +221,7 @@ void Engine::LearnerLoop() {
     absl::MutexLock lock(&detector_mu_);
     const bool was_warming_up = detector_->warming_up();
     for (LearnItem& item : batch) {
-      detector_->Observe(item.score);
-      if (item.learn) {
-        detector_->Learn(item.record);
-        ++learned_;
-      }
+      if (detector_->Process(item.record, item.decision)) ++learned_;
     }
     dirty = dirty || !batch.empty();
     const absl::Time now = absl::Now();

@@ -76,15 +76,17 @@ class Engine {
  private:
   Engine(const EngineOptions& options, Metrics* metrics, FileSystem* fs,
          std::unique_ptr<Detector> detector);
-  absl::Status RestoreCounters(const v1::ModelState& state);
+  void RestoreCounters(const v1::ModelState& state);
 
   std::shared_ptr<const ScoringModel> current_model() const;
   void PublishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(detector_mu_);
   void LearnerLoop();
   void HousekeepingLoop();
   void ExportLearnerMetricsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(detector_mu_);
-  bool ShouldLearn(v1::LearningMode mode, bool warming_up, bool anomalous,
-                   const Record& record) const;
+  // What the learner should do with a record under `mode` and the learning
+  // state.
+  Detector::LearnDecision Decide(v1::LearningMode mode,
+                                 const Record& record) const;
   void CountVerdict(const Record& record, bool anomalous, float score);
 
   const EngineOptions options_;

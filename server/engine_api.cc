@@ -30,30 +30,26 @@ ScoringScratch& Scratch(const ScoringModel& model) {
 
 }  // namespace
 
-bool Engine::ShouldLearn(v1::LearningMode mode, bool warming_up, bool anomalous,
-                         const Record& record) const {
+Detector::LearnDecision Engine::Decide(v1::LearningMode mode,
+                                       const Record& record) const {
+  using D = Detector::LearnDecision;
   const int state = learning_state_.load(std::memory_order_relaxed);
-  if (state == v1::LEARNING_STATE_OFF) return false;
+  if (state == v1::LEARNING_STATE_OFF) return D::kNo;
   switch (mode) {
     case v1::LEARNING_MODE_OFF:
-      return false;
+      return D::kNo;
     case v1::LEARNING_MODE_ALL:
-      return true;
+      return D::kYes;
     case v1::LEARNING_MODE_GATED:
-      return !anomalous;
+      return D::kIfNormal;
     case v1::LEARNING_MODE_LABELED_NORMAL:
-      return record.is_normal();
+      return record.is_normal() ? D::kYes : D::kNo;
     default:  // LEARNING_MODE_DEFAULT: the daemon's policy
       break;
   }
-  switch (state) {
-    case v1::LEARNING_STATE_ON:
-      return true;
-    case v1::LEARNING_STATE_GATED:
-      return !anomalous;
-    default:  // AUTO: everything during warm-up, then gated
-      return warming_up || !anomalous;
-  }
+  // AUTO is "everything during warm-up, then gated", which is what gated
+  // learning does anyway: the threshold is +inf during warm-up.
+  return state == v1::LEARNING_STATE_ON ? D::kYes : D::kIfNormal;
 }
 
 void Engine::CountVerdict(const Record& record, bool anomalous, float score) {
@@ -116,10 +112,12 @@ absl::Status Engine::Score(
       f->set_reconstruction(d.reconstruction);
     }
     CountVerdict(*record, result.anomalous, result.score);
-    const bool learn =
-        ShouldLearn(mode, model->warming_up(), result.anomalous, *record);
-    v->set_learned(learn);
-    items.push_back({*std::move(record), result.score, learn});
+    const Detector::LearnDecision decision = Decide(mode, *record);
+    // Gated records are confirmed by the learner against the newest model.
+    v->set_learned(
+        decision == Detector::LearnDecision::kYes ||
+        (decision == Detector::LearnDecision::kIfNormal && !result.anomalous));
+    items.push_back({*std::move(record), decision});
     item_verdict.push_back(out->size() - 1);
   }
   const size_t pushed = options_.detector.learning.drop_when_full
@@ -194,8 +192,11 @@ void Engine::GetModelInfo(v1::ModelInfo* info) const {
         out->set_energy_joules(c.energy_joules(device));
       }
     }
-    info->set_threshold(d.threshold());
-    info->set_threshold_source(d.threshold_source());
+    // What verdicts use: the published model's threshold (the learner's
+    // live one reaches scoring at the next publish).
+    const std::shared_ptr<const ScoringModel> published = current_model();
+    info->set_threshold(published->threshold());
+    info->set_threshold_source(published->threshold_source());
     info->set_warming_up(d.warming_up());
     info->set_learning_steps(model.steps());
     info->set_weight_updates(model.rule().weight_updates());

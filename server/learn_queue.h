@@ -1,8 +1,9 @@
 // LearnQueue: the bounded queue between the scoring threads (producers) and
 // the learner thread (the one consumer).
 //
-// Every scored, valid record goes through it: the learner feeds each score
-// to the adaptive threshold and learns the records marked `learn`. A full
+// Every scored, valid record goes through it: the learner re-scores it with
+// the newest model, feeds that score to the adaptive threshold and learns it
+// as its `decision` says (Detector::Process). A full
 // queue blocks producers (back-pressure that gRPC flow control passes on to
 // the sensors) unless the caller chooses to drop, which it then counts.
 //
@@ -16,14 +17,14 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/detector.h"
 #include "core/record.h"
 
 namespace dwae::server {
 
 struct LearnItem {
   Record record;
-  float score = 0;
-  bool learn = false;
+  Detector::LearnDecision decision = Detector::LearnDecision::kNo;
 };
 
 class LearnQueue {

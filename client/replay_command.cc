@@ -1,0 +1,358 @@
+#include "client/replay_command.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "client/grpc_client.h"
+#include "client/json.h"
+#include "core/metrics.h"
+#include "core/record_proto.h"
+
+namespace dwae {
+namespace {
+
+// Per-line problems printed to stderr before going quiet.
+constexpr int kMaxReportedErrors = 5;
+// Room left in a record id (128 bytes) for ":<line number>".
+constexpr size_t kMaxIdPrefixBytes = kMaxRecordIdBytes - 21;
+
+std::string Basename(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (base.size() > kMaxIdPrefixBytes) base.resize(kMaxIdPrefixBytes);
+  return base;
+}
+
+struct ReplayCounts {
+  // Written by the file reader (the writer thread) only.
+  uint64_t lines = 0;         // non-blank lines read
+  uint64_t parse_errors = 0;  // lines that did not parse
+  uint64_t filtered_out = 0;  // parsed, but another label than --filter_label
+  uint64_t records = 0;       // records sent
+  // Written by the verdict sink (the reader thread) only.
+  uint64_t verdicts = 0;
+  uint64_t rejected = 0;  // error verdicts
+  uint64_t anomalies = 0;
+  Confusion confusion;  // valid verdicts with a label
+  double seconds = 0;
+
+  uint64_t invalid() const { return parse_errors + rejected; }
+  bool labeled() const { return confusion.total() > 0; }
+  double records_per_second() const {
+    return seconds > 0 ? double(records) / seconds : 0;
+  }
+};
+
+// Reads the file line by line and fills batches with the rows to send.
+class RecordReader {
+ public:
+  RecordReader(const ReplayCommandOptions& o, std::ifstream& in,
+               ReplayCounts& counts)
+      : o_(o), in_(in), counts_(counts), id_prefix_(Basename(o.path) + ":") {}
+
+  absl::StatusOr<bool> Next(v1::RecordBatch* batch) {
+    batch->set_learning(o_.learning);
+    while (batch->records_size() < o_.batch && std::getline(in_, line_)) {
+      ++line_number_;
+      if (absl::StripAsciiWhitespace(line_).empty()) continue;
+      ++counts_.lines;
+      absl::StatusOr<Record> record = ParseRecordLine(line_, o_.format);
+      if (!record.ok()) {
+        if (++counts_.parse_errors <= kMaxReportedErrors) {
+          std::fprintf(stderr, "dwae replay: %s:%llu: %s\n", o_.path.c_str(),
+                       static_cast<unsigned long long>(line_number_),
+                       std::string(record.status().message()).c_str());
+        }
+        continue;
+      }
+      if (!o_.filter_label.empty() && record->label != o_.filter_label) {
+        ++counts_.filtered_out;
+        continue;
+      }
+      *batch->add_records() = RecordToProto(
+          *record, absl::StrCat(id_prefix_, line_number_), o_.sensor_id);
+      ++counts_.records;
+    }
+    if (in_.bad()) {
+      return absl::DataLossError(absl::StrCat(o_.path, ": read error"));
+    }
+    return batch->records_size() > 0;
+  }
+
+ private:
+  const ReplayCommandOptions& o_;
+  std::ifstream& in_;
+  ReplayCounts& counts_;
+  const std::string id_prefix_;
+  std::string line_;
+  uint64_t line_number_ = 0;
+};
+
+void WriteVerdictLine(const v1::Verdict& v, std::ofstream& out) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("id");
+  w.String(v.id());
+  const bool error = v.error_code() != 0;
+  w.Key("score");
+  if (error) {
+    w.Null();
+  } else {
+    w.Number(v.score());
+  }
+  // +inf while the daemon warms up: JsonWriter writes it as null.
+  w.Key("threshold");
+  if (error) {
+    w.Null();
+  } else {
+    w.Number(v.threshold());
+  }
+  w.Key("anomalous");
+  if (error) {
+    w.Null();
+  } else {
+    w.Bool(v.anomalous());
+  }
+  w.Key("label");
+  if (v.label().empty()) {
+    w.Null();
+  } else {
+    w.String(v.label());
+  }
+  if (error) {
+    w.Key("error");
+    w.String(v.error_message());
+    w.Key("error_code");
+    w.Int(v.error_code());
+  }
+  w.EndObject();
+  out << w.str() << '\n';
+}
+
+void NumberOrNull(JsonWriter& w, bool present, double value) {
+  if (present) {
+    w.Number(value);
+  } else {
+    w.Null();
+  }
+}
+
+void PrintJson(const ReplayCommandOptions& o, const ReplayCounts& c) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("file");
+  w.String(o.path);
+  w.Key("server");
+  w.String(o.server);
+  w.Key("learning");
+  w.String(LearningModeName(o.learning));
+  w.Key("batch");
+  w.Int(o.batch);
+  w.Key("lines");
+  w.Int(static_cast<long long>(c.lines));
+  w.Key("filtered_out");
+  w.Int(static_cast<long long>(c.filtered_out));
+  w.Key("records");
+  w.Int(static_cast<long long>(c.records));
+  w.Key("invalid");
+  w.Int(static_cast<long long>(c.invalid()));
+  w.Key("parse_errors");
+  w.Int(static_cast<long long>(c.parse_errors));
+  w.Key("rejected");
+  w.Int(static_cast<long long>(c.rejected));
+  w.Key("anomalies");
+  w.Int(static_cast<long long>(c.anomalies));
+  const Confusion& m = c.confusion;
+  w.Key("labeled");
+  w.Int(static_cast<long long>(m.total()));
+  w.Key("tp");
+  w.Int(static_cast<long long>(m.tp));
+  w.Key("fp");
+  w.Int(static_cast<long long>(m.fp));
+  w.Key("tn");
+  w.Int(static_cast<long long>(m.tn));
+  w.Key("fn");
+  w.Int(static_cast<long long>(m.fn));
+  w.Key("accuracy");
+  NumberOrNull(w, c.labeled(), m.accuracy());
+  w.Key("precision");
+  NumberOrNull(w, c.labeled(), m.precision());
+  w.Key("recall");
+  NumberOrNull(w, c.labeled(), m.recall());
+  w.Key("f1");
+  NumberOrNull(w, c.labeled(), m.f1());
+  w.Key("seconds");
+  w.Number(c.seconds);
+  w.Key("records_per_second");
+  w.Number(c.records_per_second());
+  w.EndObject();
+  std::printf("%s\n", w.str().c_str());
+}
+
+void PrintSummary(const ReplayCommandOptions& o, const ReplayCounts& c) {
+  std::printf("dwae replay: %s -> %s (learning %s, batch %d)\n", o.path.c_str(),
+              o.server.c_str(), LearningModeName(o.learning), o.batch);
+  auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+  if (!o.filter_label.empty()) {
+    std::printf("  filtered out     %llu (label != %s)\n", u(c.filtered_out),
+                o.filter_label.c_str());
+  }
+  std::printf("  records          %llu\n", u(c.records));
+  std::printf(
+      "  invalid          %llu (%llu unparsable lines, %llu rejected by the "
+      "daemon)\n",
+      u(c.invalid()), u(c.parse_errors), u(c.rejected));
+  std::printf("  anomalies        %llu\n", u(c.anomalies));
+  if (c.labeled()) {
+    const Confusion& m = c.confusion;
+    std::printf("\n  confusion (%llu labelled records)\n", u(m.total()));
+    std::printf("  %-16s%18s%18s\n", "", "predicted normal",
+                "predicted attack");
+    std::printf("  %-16s%18llu%18llu\n", "actual normal", u(m.tn), u(m.fp));
+    std::printf("  %-16s%18llu%18llu\n\n", "actual attack", u(m.fn), u(m.tp));
+    std::printf("  accuracy         %.4f\n", m.accuracy());
+    std::printf("  precision        %.4f\n", m.precision());
+    std::printf("  recall           %.4f\n", m.recall());
+    std::printf("  f1               %.4f\n", m.f1());
+  } else {
+    std::printf("  (no labels: no confusion matrix)\n");
+  }
+  std::printf("  seconds          %.3f\n", c.seconds);
+  std::printf("  records/s        %.0f\n", c.records_per_second());
+}
+
+}  // namespace
+
+absl::StatusOr<v1::LearningMode> ParseLearningMode(absl::string_view name) {
+  if (name == "default") return v1::LEARNING_MODE_DEFAULT;
+  if (name == "all") return v1::LEARNING_MODE_ALL;
+  if (name == "gated") return v1::LEARNING_MODE_GATED;
+  if (name == "off") return v1::LEARNING_MODE_OFF;
+  if (name == "labeled-normal") return v1::LEARNING_MODE_LABELED_NORMAL;
+  return absl::InvalidArgumentError(
+      absl::StrCat("--learn: unknown mode '", name,
+                   "' (default, all, gated, off or labeled-normal)"));
+}
+
+const char* LearningModeName(v1::LearningMode mode) {
+  switch (mode) {
+    case v1::LEARNING_MODE_DEFAULT:
+      return "default";
+    case v1::LEARNING_MODE_ALL:
+      return "all";
+    case v1::LEARNING_MODE_GATED:
+      return "gated";
+    case v1::LEARNING_MODE_OFF:
+      return "off";
+    case v1::LEARNING_MODE_LABELED_NORMAL:
+      return "labeled-normal";
+    default:
+      return "?";
+  }
+}
+
+absl::Status ReplayCommandOptions::Validate() const {
+  if (path.empty()) return absl::InvalidArgumentError("replay: missing FILE");
+  if (server.empty()) return absl::InvalidArgumentError("--server: empty");
+  if (batch < 1 || batch > kMaxReplayBatch) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--batch: must be in [1, ", kMaxReplayBatch, "]"));
+  }
+  if (max_in_flight < 1) {
+    return absl::InvalidArgumentError("max_in_flight: must be >= 1");
+  }
+  if (sensor_id.size() > kMaxSensorIdBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--sensor_id: ", sensor_id.size(), " bytes, limit is ",
+                     kMaxSensorIdBytes));
+  }
+  if (!v1::LearningMode_IsValid(learning)) {
+    return absl::InvalidArgumentError("--learn: unknown mode");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunReplayCommand(const ReplayCommandOptions& o) {
+  if (absl::Status s = o.Validate(); !s.ok()) return s;
+  std::ifstream in(o.path);
+  if (!in) return absl::NotFoundError(absl::StrCat(o.path, ": cannot open"));
+  std::unique_ptr<std::ofstream> verdicts_out;
+  if (!o.verdicts_out.empty()) {
+    verdicts_out = std::make_unique<std::ofstream>(o.verdicts_out);
+    if (!*verdicts_out) {
+      return absl::UnavailableError(
+          absl::StrCat(o.verdicts_out, ": cannot write"));
+    }
+  }
+  absl::StatusOr<std::unique_ptr<DetectorClient>> client =
+      DetectorClient::Connect(o.server, o.connect_timeout);
+  if (!client.ok()) return client.status();
+
+  ReplayCounts counts;
+  RecordReader reader(o, in, counts);
+  uint64_t reported_rejections = 0;
+  auto sink = [&](const v1::VerdictBatch& batch) {
+    for (const v1::Verdict& v : batch.verdicts()) {
+      ++counts.verdicts;
+      if (verdicts_out != nullptr) WriteVerdictLine(v, *verdicts_out);
+      if (v.error_code() != 0) {
+        ++counts.rejected;
+        if (++reported_rejections <= kMaxReportedErrors) {
+          std::fprintf(stderr, "dwae replay: %s rejected: %s\n", v.id().c_str(),
+                       v.error_message().c_str());
+        }
+        continue;
+      }
+      if (v.anomalous()) ++counts.anomalies;
+      if (!v.label().empty()) {
+        counts.confusion.Add(v.anomalous(), v.label() != "normal");
+      }
+    }
+  };
+  const absl::Time start = absl::Now();
+  absl::Status status = (*client)->StreamBatches(
+      [&](v1::RecordBatch* batch) { return reader.Next(batch); }, sink,
+      o.max_in_flight);
+  counts.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  if (!status.ok()) {
+    return absl::Status(status.code(), absl::StrCat("stream to ", o.server,
+                                                    ": ", status.message()));
+  }
+  if (counts.verdicts != counts.records) {
+    return absl::InternalError(absl::StrCat("the daemon answered ",
+                                            counts.verdicts, " verdicts for ",
+                                            counts.records, " records"));
+  }
+  if (counts.parse_errors > kMaxReportedErrors) {
+    std::fprintf(stderr, "dwae replay: %llu more unparsable lines not shown\n",
+                 static_cast<unsigned long long>(counts.parse_errors -
+                                                 kMaxReportedErrors));
+  }
+  if (counts.rejected > kMaxReportedErrors) {
+    std::fprintf(
+        stderr, "dwae replay: %llu more rejected records not shown\n",
+        static_cast<unsigned long long>(counts.rejected - kMaxReportedErrors));
+  }
+  if (verdicts_out != nullptr) {
+    verdicts_out->close();
+    if (!*verdicts_out) {
+      return absl::DataLossError(
+          absl::StrCat(o.verdicts_out, ": write failed"));
+    }
+  }
+  if (o.json) {
+    PrintJson(o, counts);
+  } else {
+    PrintSummary(o, counts);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace dwae

@@ -1,0 +1,359 @@
+// End-to-end tests of `dwae replay`: one real dwaed (DWAED_PATH) is started
+// for the whole suite on a free port with a short warm-up; each test runs the
+// real dwae binary (DWAE_CLI_PATH) from the repository root against it on
+// slices of the shipped NSL-KDD files.
+//
+// The suite shares the daemon, so CMake registers this binary as ONE ctest
+// test (no gtest_discover_tests, which would run every TEST in its own
+// process and start a daemon each time).
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/json_value.h"
+#include "tests/testing/subprocess.h"
+
+#ifndef DWAE_CLI_PATH
+#error "DWAE_CLI_PATH must name the dwae binary"
+#endif
+#ifndef DWAED_PATH
+#error "DWAED_PATH must name the dwaed binary"
+#endif
+
+namespace dwae {
+namespace {
+
+using ::testing::HasSubstr;
+using testutil::JsonValue;
+using testutil::Subprocess;
+using testutil::SubprocessResult;
+
+constexpr char kTrainPath[] = "data/nsl-kdd/KDDTrain+_20Percent.txt";
+constexpr char kTestPath[] = "data/nsl-kdd/KDDTest+.txt";
+
+// Keys every `dwae replay --json` object must have.
+const char* const kSummaryKeys[] = {
+    "records",   "invalid", "anomalies", "accuracy",
+    "precision", "recall",  "f1",        "records_per_second",
+    "tp",        "fp",      "tn",        "fn",
+    "seconds",
+};
+
+std::string MakeTempDir() {
+  std::string pattern =
+      absl::StrCat(::testing::TempDir(), "/dwae_replay_cli_XXXXXX");
+  const char* dir = mkdtemp(pattern.data());
+  EXPECT_NE(dir, nullptr) << pattern;
+  return pattern;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  ASSERT_TRUE(out.good()) << path;
+}
+
+// The first `n` lines of `path` (relative to the source tree).
+std::vector<std::string> HeadLines(const std::string& path, size_t n) {
+  std::ifstream in(absl::StrCat(DWAE_SOURCE_DIR, "/", path));
+  EXPECT_TRUE(in.good()) << path;
+  std::vector<std::string> lines;
+  std::string line;
+  while (lines.size() < n && std::getline(in, line)) lines.push_back(line);
+  return lines;
+}
+
+// The label column (42nd) of an NSL-KDD line.
+std::string LabelOf(const std::string& line) {
+  std::vector<std::string> fields = absl::StrSplit(line, ',');
+  return fields.size() > 41 ? fields[41] : "";
+}
+
+// A port nothing listens on: bound once, then released.
+int ClosedPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+class ReplayCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(MakeTempDir());
+    const std::string config = *dir_ + "/dwaed.textproto";
+    WriteFile(config, "learning { warmup_records: 300 warmup_epochs: 2 }\n");
+    testutil::SubprocessOptions options;
+    options.working_dir = DWAE_SOURCE_DIR;
+    absl::StatusOr<std::unique_ptr<Subprocess>> daemon = Subprocess::Start(
+        {DWAED_PATH, "--listen=127.0.0.1:0",
+         "--metrics_listen=", absl::StrCat("--config=", config)},
+        options);
+    ASSERT_TRUE(daemon.ok()) << daemon.status();
+    daemon_ = daemon->release();
+    ASSERT_TRUE(daemon_->WaitForOutput("serving gRPC", absl::Seconds(15)))
+        << "stdout: " << daemon_->stdout_so_far()
+        << "\nstderr: " << daemon_->stderr_so_far();
+    const std::string out = daemon_->stdout_so_far();
+    const size_t at = out.find("(port ");
+    ASSERT_NE(at, std::string::npos) << out;
+    absl::string_view rest = absl::string_view(out).substr(at + 6);
+    rest = rest.substr(0, rest.find(')'));
+    ASSERT_TRUE(absl::SimpleAtoi(rest, &port_)) << out;
+    ASSERT_GT(port_, 0) << out;
+  }
+
+  static void TearDownTestSuite() {
+    if (daemon_ != nullptr) {
+      daemon_->Signal(SIGTERM);
+      const SubprocessResult r = daemon_->Wait(absl::Seconds(15));
+      EXPECT_EQ(r.exit_code, 0) << r.Describe();
+      delete daemon_;
+      daemon_ = nullptr;
+    }
+    delete dir_;
+    dir_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(daemon_, nullptr) << "dwaed did not start";
+    ASSERT_GT(port_, 0);
+  }
+
+  static std::string ServerFlag() {
+    return absl::StrCat("--server=127.0.0.1:", port_);
+  }
+
+  // Writes `lines` to a file named `name` in the suite's temp dir.
+  static std::string WriteSlice(const std::string& name,
+                                const std::vector<std::string>& lines) {
+    const std::string path = *dir_ + "/" + name;
+    WriteFile(path, absl::StrJoin(lines, "\n") + "\n");
+    return path;
+  }
+
+  static SubprocessResult RunDwae(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {DWAE_CLI_PATH};
+    argv.insert(argv.end(), args.begin(), args.end());
+    testutil::SubprocessOptions options;
+    options.working_dir = DWAE_SOURCE_DIR;
+    options.timeout = absl::Seconds(30);
+    absl::StatusOr<SubprocessResult> r = testutil::RunSubprocess(argv, options);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return SubprocessResult();
+    EXPECT_FALSE(r->timed_out) << absl::StrJoin(argv, " ") << "\n"
+                               << r->Describe();
+    return *std::move(r);
+  }
+
+  // Runs dwae with `args` plus --json, expects success and one JSON object
+  // with every summary key.
+  static JsonValue RunJson(std::vector<std::string> args) {
+    args.insert(args.begin() + 1, "--json");
+    const SubprocessResult r = RunDwae(args);
+    EXPECT_EQ(r.exit_code, 0) << r.Describe();
+    EXPECT_EQ(std::count(r.stdout_text.begin(), r.stdout_text.end(), '\n'), 1)
+        << r.Describe();
+    absl::StatusOr<JsonValue> doc = testutil::ParseJson(r.stdout_text);
+    EXPECT_TRUE(doc.ok()) << doc.status() << "\n" << r.Describe();
+    if (!doc.ok()) return JsonValue();
+    EXPECT_TRUE(doc->is_object()) << r.stdout_text;
+    for (const char* key : kSummaryKeys) {
+      EXPECT_TRUE(doc->has(key)) << "missing key " << key << "\n"
+                                 << r.stdout_text;
+    }
+    return *std::move(doc);
+  }
+
+  static Subprocess* daemon_;
+  static int port_;
+  static std::string* dir_;
+};
+
+Subprocess* ReplayCliTest::daemon_ = nullptr;
+int ReplayCliTest::port_ = 0;
+std::string* ReplayCliTest::dir_ = nullptr;
+
+TEST_F(ReplayCliTest, TrainSliceNormalRowsLearnAll) {
+  const std::vector<std::string> lines = HeadLines(kTrainPath, 2000);
+  ASSERT_EQ(lines.size(), 2000u);
+  const size_t normal = std::count_if(
+      lines.begin(), lines.end(),
+      [](const std::string& l) { return LabelOf(l) == "normal"; });
+  ASSERT_GT(normal, 300u);  // more than the warm-up
+  const std::string path = WriteSlice("train_head.txt", lines);
+  const JsonValue doc = RunJson(
+      {"replay", ServerFlag(), "--filter_label=normal", "--learn=all", path});
+  EXPECT_EQ(doc["records"].as_number(), double(normal));
+  EXPECT_EQ(doc["invalid"].as_number(), 0);
+  EXPECT_EQ(doc["filtered_out"].as_number(), double(lines.size() - normal));
+  // Every row is labelled normal: no attacks, so tp = fn = 0.
+  ASSERT_TRUE(doc["accuracy"].is_number());
+  EXPECT_GE(doc["accuracy"].as_number(), 0);
+  EXPECT_LE(doc["accuracy"].as_number(), 1);
+  EXPECT_EQ(doc["tp"].as_number(), 0);
+  EXPECT_EQ(doc["fn"].as_number(), 0);
+  EXPECT_EQ(doc["tn"].as_number() + doc["fp"].as_number(), double(normal));
+  EXPECT_EQ(doc["anomalies"].as_number(), doc["fp"].as_number());
+  EXPECT_GT(doc["records_per_second"].as_number(), 0);
+}
+
+TEST_F(ReplayCliTest, LabelledTestSliceReportsConfusion) {
+  const std::vector<std::string> lines = HeadLines(kTestPath, 2000);
+  ASSERT_EQ(lines.size(), 2000u);
+  const std::string path = WriteSlice("test_head.txt", lines);
+  const JsonValue doc =
+      RunJson({"replay", ServerFlag(), "--learn=off", "--batch=300", path});
+  const double records = doc["records"].as_number();
+  EXPECT_EQ(records, 2000);
+  EXPECT_EQ(doc["invalid"].as_number(), 0);
+  EXPECT_EQ(doc["tp"].as_number() + doc["fp"].as_number() +
+                doc["tn"].as_number() + doc["fn"].as_number(),
+            records);
+  EXPECT_EQ(doc["anomalies"].as_number(),
+            doc["tp"].as_number() + doc["fp"].as_number());
+  for (const char* key : {"accuracy", "precision", "recall", "f1"}) {
+    ASSERT_TRUE(doc[key].is_number()) << key;
+    EXPECT_GE(doc[key].as_number(), 0) << key;
+    EXPECT_LE(doc[key].as_number(), 1) << key;
+  }
+  EXPECT_GT(doc["records_per_second"].as_number(), 0);
+  EXPECT_GT(doc["seconds"].as_number(), 0);
+}
+
+TEST_F(ReplayCliTest, TextSummaryShowsConfusionTable) {
+  const std::string path =
+      WriteSlice("test_head_300.txt", HeadLines(kTestPath, 300));
+  const SubprocessResult r =
+      RunDwae({"replay", ServerFlag(), "--learn=off", path});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  for (const char* text : {"records", "invalid", "anomalies", "actual normal",
+                           "predicted attack", "accuracy", "f1", "records/s"}) {
+    EXPECT_THAT(r.stdout_text, HasSubstr(text));
+  }
+}
+
+TEST_F(ReplayCliTest, VerdictsOutHasOneJsonLinePerRecord) {
+  const std::vector<std::string> lines = HeadLines(kTestPath, 500);
+  const std::string path = WriteSlice("verdicts_in.txt", lines);
+  const std::string out = *dir_ + "/verdicts.jsonl";
+  const JsonValue doc =
+      RunJson({"replay", ServerFlag(), "--learn=off", "--batch=64",
+               "--sensor_id=test-sensor", "--verdicts_out=" + out, path});
+  EXPECT_EQ(doc["records"].as_number(), 500);
+  const std::vector<std::string> verdicts =
+      absl::StrSplit(ReadFile(out), '\n', absl::SkipEmpty());
+  ASSERT_EQ(verdicts.size(), 500u);
+  for (size_t i = 0; i < verdicts.size(); ++i) {
+    absl::StatusOr<JsonValue> v = testutil::ParseJson(verdicts[i]);
+    ASSERT_TRUE(v.ok()) << v.status() << "\n" << verdicts[i];
+    for (const char* key : {"id", "score", "threshold", "anomalous", "label"}) {
+      EXPECT_TRUE((*v).has(key)) << key << " in " << verdicts[i];
+    }
+    EXPECT_FALSE((*v).has("error")) << verdicts[i];
+    // In the order sent, ids name the file and the 1-based line.
+    EXPECT_EQ((*v)["id"].as_string(), absl::StrCat("verdicts_in.txt:", i + 1));
+    EXPECT_TRUE((*v)["score"].is_number()) << verdicts[i];
+    // The threshold is null (+inf) during warm-up, a number afterwards.
+    EXPECT_TRUE((*v)["threshold"].is_number() || (*v)["threshold"].is_null())
+        << verdicts[i];
+    EXPECT_TRUE((*v)["anomalous"].is_bool()) << verdicts[i];
+    EXPECT_EQ((*v)["label"].as_string(), LabelOf(lines[i])) << verdicts[i];
+  }
+}
+
+TEST_F(ReplayCliTest, BadLinesAreCountedAndSkipped) {
+  std::vector<std::string> lines = HeadLines(kTestPath, 40);
+  ASSERT_EQ(lines.size(), 40u);
+  lines.insert(lines.begin() + 10, "not,a,record");
+  std::string negative = lines[20];
+  negative.replace(0, negative.find(','), "-1");  // duration < 0
+  lines.insert(lines.begin() + 30, negative);
+  const std::string path = WriteSlice("bad_lines.txt", lines);
+  const SubprocessResult r =
+      RunDwae({"replay", ServerFlag(), "--learn=off", "--json", path});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  absl::StatusOr<JsonValue> doc = testutil::ParseJson(r.stdout_text);
+  ASSERT_TRUE(doc.ok()) << doc.status() << "\n" << r.Describe();
+  EXPECT_EQ((*doc)["invalid"].as_number(), 2);
+  EXPECT_EQ((*doc)["records"].as_number(), 40);
+  EXPECT_EQ((*doc)["tp"].as_number() + (*doc)["fp"].as_number() +
+                (*doc)["tn"].as_number() + (*doc)["fn"].as_number(),
+            40);
+  // Both reported as FILE:LINE (1-based).
+  EXPECT_THAT(r.stderr_text, HasSubstr(path + ":11:"));
+  EXPECT_THAT(r.stderr_text, HasSubstr(path + ":31:"));
+  EXPECT_THAT(r.stderr_text, HasSubstr("duration"));
+}
+
+TEST_F(ReplayCliTest, UnreachableServerFailsFast) {
+  const std::string path =
+      WriteSlice("unreachable.txt", HeadLines(kTestPath, 10));
+  const std::string address = absl::StrCat("127.0.0.1:", ClosedPort());
+  const SubprocessResult r = RunDwae({"replay", "--server=" + address, path});
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  EXPECT_THAT(r.stderr_text, HasSubstr("cannot reach " + address));
+  EXPECT_LT(r.elapsed, absl::Seconds(10)) << r.Describe();
+}
+
+TEST_F(ReplayCliTest, UsageErrorsExitTwo) {
+  const SubprocessResult missing = RunDwae({"replay", ServerFlag()});
+  EXPECT_EQ(missing.exit_code, 2) << missing.Describe();
+  EXPECT_THAT(missing.stderr_text, HasSubstr("missing FILE"));
+
+  const std::string path = WriteSlice("usage.txt", HeadLines(kTestPath, 10));
+  const SubprocessResult learn =
+      RunDwae({"replay", ServerFlag(), "--learn=sometimes", path});
+  EXPECT_EQ(learn.exit_code, 2) << learn.Describe();
+  EXPECT_THAT(learn.stderr_text, HasSubstr("--learn"));
+
+  const SubprocessResult batch =
+      RunDwae({"replay", ServerFlag(), "--batch=0", path});
+  EXPECT_EQ(batch.exit_code, 2) << batch.Describe();
+  EXPECT_THAT(batch.stderr_text, HasSubstr("--batch"));
+
+  const SubprocessResult format =
+      RunDwae({"replay", ServerFlag(), "--format=csv", path});
+  EXPECT_EQ(format.exit_code, 2) << format.Describe();
+}
+
+TEST_F(ReplayCliTest, MissingFileFailsWithItsPath) {
+  const std::string path = *dir_ + "/no_such_file.txt";
+  const SubprocessResult r = RunDwae({"replay", ServerFlag(), path});
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  EXPECT_THAT(r.stderr_text, HasSubstr(path));
+}
+
+}  // namespace
+}  // namespace dwae
