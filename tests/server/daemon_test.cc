@@ -1274,3 +1274,44 @@ TEST_F(DaemonTest, SigtermDrainsAnOpenStreamWithinTheDeadline) {
 
 }  // namespace
 }  // namespace dwae
+
+namespace dwae {
+namespace {
+
+// kill -9 after a checkpoint and more learning: the restarted model is the
+// checkpointed one, not a mix and not a fresh one.
+TEST_F(DaemonTest, KillNineRestartsFromTheLastCompleteCheckpoint) {
+  ASSERT_NO_FATAL_FAILURE(WarmUp());
+  const std::vector<v1::Record> probe =
+      ToProtos(GetData().train_normal, 7000, 7100, "probe");
+  {
+    grpc::ClientContext context;
+    SetDeadline(&context);
+    v1::CheckpointResponse response;
+    ASSERT_TRUE(
+        stub_->Checkpoint(&context, v1::CheckpointRequest(), &response).ok());
+  }
+  const v1::ScoreResponse at_checkpoint = Score(probe, v1::LEARNING_MODE_OFF);
+  // Learn more, so that the live model moves away from the checkpoint.
+  Score(ToProtos(GetData().train_normal, 8000, 8400, "more"),
+        v1::LEARNING_MODE_ALL);
+  WaitForLearned(1000);
+  const v1::ScoreResponse moved = Score(probe, v1::LEARNING_MODE_OFF);
+  int changed = 0;
+  for (int i = 0; i < static_cast<int>(probe.size()); ++i) {
+    changed += moved.verdicts(i).score() != at_checkpoint.verdicts(i).score();
+  }
+  ASSERT_GT(changed, 0) << "learning did not change the model";
+
+  KillDaemon();
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  EXPECT_EQ(Info().records_learned(), 600u);
+  const v1::ScoreResponse restored = Score(probe, v1::LEARNING_MODE_OFF);
+  for (int i = 0; i < static_cast<int>(probe.size()); ++i) {
+    EXPECT_EQ(restored.verdicts(i).score(), at_checkpoint.verdicts(i).score())
+        << "probe " << i;
+  }
+}
+
+}  // namespace
+}  // namespace dwae
