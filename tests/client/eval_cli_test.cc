@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/json_value.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/temp_files.h"
 
 #ifndef DWAE_CLI_PATH
 #error "DWAE_CLI_PATH must name the dwae binary"
@@ -90,22 +91,6 @@ JsonValue RunJson(const std::vector<std::string>& args) {
   if (!doc.ok()) return JsonValue();
   EXPECT_TRUE(doc->is_object()) << r.stdout_text;
   return *std::move(doc);
-}
-
-// A fresh directory under the gtest temp dir, unique per call.
-std::string MakeTempDir() {
-  std::string pattern =
-      absl::StrCat(::testing::TempDir(), "/dwae_eval_cli_XXXXXX");
-  const char* dir = mkdtemp(pattern.data());
-  EXPECT_NE(dir, nullptr) << pattern;
-  return pattern;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 void ExpectAllMetrics(const JsonValue& rule_result, const std::string& rule) {
@@ -241,11 +226,12 @@ std::vector<std::string> TestFileLabels() {
 }
 
 TEST(EvalCliTest, ScoresOutCsvMatchesJsonAccuracy) {
-  const std::string csv_path = MakeTempDir() + "/scores.csv";
+  const std::string csv_path =
+      testutil::MakeTempDir("dwae_eval_cli") + "/scores.csv";
   const JsonValue doc =
       RunJson({"eval", "--rule", "all", "--seeds", "1", "--epochs", "1",
                "--json", "--scores_out=" + csv_path});
-  const std::string csv = ReadFile(csv_path);
+  const std::string csv = testutil::ReadFileOrEmpty(csv_path);
   ASSERT_FALSE(csv.empty()) << csv_path;
   ASSERT_EQ(csv.back(), '\n');
   std::vector<absl::string_view> lines =
@@ -341,7 +327,8 @@ TEST(EvalCliTest, NonNumericHiddenIsAUsageError) {
 }
 
 TEST(EvalCliTest, MissingTrainFileExitsOneNamingThePath) {
-  const std::string missing = MakeTempDir() + "/no_such_train.txt";
+  const std::string missing =
+      testutil::MakeTempDir("dwae_eval_cli") + "/no_such_train.txt";
   const SubprocessResult r =
       RunDwae({"eval", "--rule", "float", "--epochs", "1", "--train", missing});
   EXPECT_EQ(r.exit_code, 1) << r.Describe();
@@ -357,7 +344,8 @@ TEST(EvalCliTest, MalformedTrainFileNamesFileLineAndFieldCount) {
   std::vector<std::string> fields = absl::StrSplit(good[0], ',');
   ASSERT_EQ(fields.size(), 43u);
   fields.resize(40);
-  const std::string bad_path = MakeTempDir() + "/bad_train.txt";
+  const std::string bad_path =
+      testutil::MakeTempDir("dwae_eval_cli") + "/bad_train.txt";
   {
     std::ofstream out(bad_path);
     for (const std::string& line : good) out << line << "\n";

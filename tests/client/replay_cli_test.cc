@@ -29,6 +29,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/json_value.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/temp_files.h"
 
 #ifndef DWAE_CLI_PATH
 #error "DWAE_CLI_PATH must name the dwae binary"
@@ -55,21 +56,6 @@ const char* const kSummaryKeys[] = {
     "tp",        "fp",      "tn",        "fn",
     "seconds",
 };
-
-std::string MakeTempDir() {
-  std::string pattern =
-      absl::StrCat(::testing::TempDir(), "/dwae_replay_cli_XXXXXX");
-  const char* dir = mkdtemp(pattern.data());
-  EXPECT_NE(dir, nullptr) << pattern;
-  return pattern;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream out(path);
@@ -111,7 +97,7 @@ int ClosedPort() {
 class ReplayCliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(MakeTempDir());
+    dir_ = new std::string(testutil::MakeTempDir("dwae_replay_cli"));
     const std::string config = *dir_ + "/dwaed.textproto";
     WriteFile(config, "learning { warmup_records: 300 warmup_epochs: 2 }\n");
     testutil::SubprocessOptions options;
@@ -273,7 +259,7 @@ TEST_F(ReplayCliTest, VerdictsOutHasOneJsonLinePerRecord) {
                "--sensor_id=test-sensor", "--verdicts_out=" + out, path});
   EXPECT_EQ(doc["records"].as_number(), 500);
   const std::vector<std::string> verdicts =
-      absl::StrSplit(ReadFile(out), '\n', absl::SkipEmpty());
+      absl::StrSplit(testutil::ReadFileOrEmpty(out), '\n', absl::SkipEmpty());
   ASSERT_EQ(verdicts.size(), 500u);
   for (size_t i = 0; i < verdicts.size(); ++i) {
     absl::StatusOr<JsonValue> v = testutil::ParseJson(verdicts[i]);

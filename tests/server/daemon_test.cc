@@ -45,6 +45,7 @@
 #include "gtest/gtest.h"
 #include "tests/server/http_get.h"
 #include "tests/testing/subprocess.h"
+#include "tests/testing/temp_files.h"
 
 namespace dwae {
 namespace {
@@ -158,13 +159,6 @@ int ParsePort(const std::string& out, const std::string& marker) {
   const size_t port = out.find("(port ", at);
   if (port == std::string::npos) return 0;
   return std::atoi(out.c_str() + port + 6);
-}
-
-std::string ReadFileOrEmpty(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // grpc.health.v1.Health/Check for service "" through the generic stub: the
@@ -1066,7 +1060,7 @@ TEST_F(DaemonTest, CheckpointRoundTripGivesBitIdenticalScores) {
   EXPECT_GT(Info().last_checkpoint().seconds(), 0);
   // The file decodes.
   absl::StatusOr<v1::ModelState> decoded =
-      DecodeCheckpoint(ReadFileOrEmpty(checkpoint_path()));
+      DecodeCheckpoint(testutil::ReadFileOrEmpty(checkpoint_path()));
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   EXPECT_EQ(decoded->records_learned(), 600u);
 
@@ -1079,7 +1073,7 @@ TEST_F(DaemonTest, CheckpointRoundTripGivesBitIdenticalScores) {
   ASSERT_EQ(stopped.exit_code, 0) << stopped.Describe();
   ASSERT_TRUE(fs::exists(checkpoint_path()));
   absl::StatusOr<v1::ModelState> final_state =
-      DecodeCheckpoint(ReadFileOrEmpty(checkpoint_path()));
+      DecodeCheckpoint(testutil::ReadFileOrEmpty(checkpoint_path()));
   ASSERT_TRUE(final_state.ok()) << final_state.status();
   EXPECT_EQ(final_state->counters().records_scored(),
             info_before.records_scored());
@@ -1165,7 +1159,7 @@ TEST_F(DaemonTest, CorruptedCheckpointIsRefusedUnlessStartFresh) {
         stub_->Checkpoint(&context, v1::CheckpointRequest(), &response).ok());
   }
   KillDaemon();
-  std::string bytes = ReadFileOrEmpty(checkpoint_path());
+  std::string bytes = testutil::ReadFileOrEmpty(checkpoint_path());
   ASSERT_GT(bytes.size(), 100u);
   bytes[bytes.size() / 2] ^= 0x5a;
   std::ofstream(checkpoint_path(), std::ios::binary | std::ios::trunc) << bytes;
@@ -1182,7 +1176,7 @@ TEST_F(DaemonTest, CorruptedCheckpointIsRefusedUnlessStartFresh) {
   EXPECT_THAT(refused->stderr_text,
               AnyOf(HasSubstr("checksum"), HasSubstr("corrupt")));
   // The refused file is left alone.
-  EXPECT_EQ(ReadFileOrEmpty(checkpoint_path()), bytes);
+  EXPECT_EQ(testutil::ReadFileOrEmpty(checkpoint_path()), bytes);
 
   // A file that is no checkpoint at all is refused too.
   {
@@ -1209,7 +1203,7 @@ TEST_F(DaemonTest, CorruptedCheckpointIsRefusedUnlessStartFresh) {
     if (absl::StartsWith(name, "model.ckpt.bad-")) aside.push_back(name);
   }
   ASSERT_EQ(aside.size(), 1u);
-  EXPECT_EQ(ReadFileOrEmpty(state_dir_ + "/" + aside[0]), bytes);
+  EXPECT_EQ(testutil::ReadFileOrEmpty(state_dir_ + "/" + aside[0]), bytes);
   EXPECT_FALSE(fs::exists(checkpoint_path()));
   const auto [status, health] = HealthCheck(channel_);
   ASSERT_TRUE(status.ok()) << status.error_message();
@@ -1263,7 +1257,7 @@ TEST_F(DaemonTest, SigtermDrainsAnOpenStreamWithinTheDeadline) {
   EXPECT_FALSE(finished.ok());  // the stream was cut at the deadline
   ASSERT_TRUE(fs::exists(checkpoint_path()));
   absl::StatusOr<v1::ModelState> state =
-      DecodeCheckpoint(ReadFileOrEmpty(checkpoint_path()));
+      DecodeCheckpoint(testutil::ReadFileOrEmpty(checkpoint_path()));
   ASSERT_TRUE(state.ok()) << state.status();
   // Everything answered before the stop was learned and checkpointed.
   EXPECT_GE(state->counters().records_learned(),

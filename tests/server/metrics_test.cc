@@ -35,16 +35,11 @@ using ::testing::MatchesRegex;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-// One scrape of /metrics: family types and sample values.
-struct Scrape {
-  std::map<std::string, std::string> types;  // family name -> TYPE
-  // "name{labels}" exactly as exposed (labels sorted by name) -> value.
-  std::map<std::string, double> samples;
-
+// One scrape of /metrics; a missing series fails the test that asks.
+struct Scrape : testutil::MetricsScrape {
   double Value(const std::string& series) const {
-    auto it = samples.find(series);
-    EXPECT_NE(it, samples.end()) << "no sample " << series;
-    return it == samples.end() ? -1 : it->second;
+    EXPECT_TRUE(Has(series)) << "no sample " << series;
+    return Has(series) ? MetricsScrape::Value(series) : -1;
   }
 };
 
@@ -81,29 +76,12 @@ class MetricsTest : public ::testing::Test {
   void SetUp() override { ASSERT_NE(metrics_, nullptr); }
 
   static Scrape DoScrape() {
-    Scrape scrape;
-    const std::string response = HttpGet(metrics_->port(), "/metrics");
+    const std::string response =
+        testutil::HttpGet(metrics_->port(), "/metrics");
     EXPECT_THAT(response, HasSubstr(" 200 "));
-    const size_t body_start = response.find("\r\n\r\n");
-    EXPECT_NE(body_start, std::string::npos) << response;
-    if (body_start == std::string::npos) return scrape;
-    std::istringstream body(response.substr(body_start + 4));
-    std::string line;
-    while (std::getline(body, line)) {
-      if (line.empty() || line.rfind("# HELP ", 0) == 0) continue;
-      if (line.rfind("# TYPE ", 0) == 0) {
-        std::istringstream fields(line.substr(7));
-        std::string name, type;
-        fields >> name >> type;
-        scrape.types[name] = type;
-        continue;
-      }
-      const size_t space = line.rfind(' ');
-      EXPECT_NE(space, std::string::npos) << line;
-      if (space == std::string::npos) continue;
-      scrape.samples[line.substr(0, space)] =
-          std::strtod(line.c_str() + space + 1, nullptr);
-    }
+    Scrape scrape;
+    static_cast<testutil::MetricsScrape&>(scrape) =
+        testutil::ParseMetricsText(testutil::HttpBody(response));
     return scrape;
   }
 
