@@ -9,8 +9,14 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "client/bench_command.h"
 #include "client/eval_command.h"
+#include "client/ops_commands.h"
 #include "client/replay_command.h"
+#include "client/sharding.h"
+#include "client/tail_command.h"
 
 ABSL_FLAG(std::string, train, "data/nsl-kdd/KDDTrain+_20Percent.txt",
           "eval: training file; only its normal rows are learned");
@@ -59,42 +65,126 @@ ABSL_FLAG(double, final_lr, dwae::EvalOptions().final_lr_fraction,
           "eval: learning rate decays linearly to this fraction of itself");
 ABSL_FLAG(double, holdout, dwae::EvalOptions().holdout_fraction,
           "fraction of normal training rows held out");
+// ---- flags shared by the commands that talk to dwaed --------------------
 ABSL_FLAG(std::string, server, "127.0.0.1:50051",
           "dwaed gRPC address host:port");
+ABSL_FLAG(std::string, servers, "",
+          "replay, tail, bench: several dwaed replicas a,b,c; records are "
+          "sharded by sensor_id with a consistent hash");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(5),
+          "connection and call deadline, e.g. 5s");
+ABSL_FLAG(std::string, learn, "",
+          "learning mode of every batch: default, all, gated, off or "
+          "labeled-normal (empty: the command's default: default for replay "
+          "and tail, off for score, gated for bench)");
+ABSL_FLAG(int, batch, -1, "records per batch (default: 512; score: 256)");
+ABSL_FLAG(std::string, sensor_id, "",
+          "replay, tail: sensor_id of the records sent (default: the "
+          "command's name)");
+ABSL_FLAG(int, sensors, 1,
+          "replay, bench: spread records over this many sensor ids");
+// ---- replay ---------------------------------------------------------------
 ABSL_FLAG(std::string, filter_label, "",
           "replay: send only rows with this label, e.g. normal");
-ABSL_FLAG(std::string, learn, "default",
-          "replay: learning mode of every batch: default, all, gated, off or "
-          "labeled-normal");
-ABSL_FLAG(int, batch, dwae::ReplayCommandOptions().batch,
-          "replay: records per batch");
 ABSL_FLAG(std::string, verdicts_out, "",
           "replay: write one JSON line per verdict to this file");
-ABSL_FLAG(std::string, sensor_id, dwae::ReplayCommandOptions().sensor_id,
-          "replay: sensor_id of every record sent");
+ABSL_FLAG(double, rate, 0,
+          "replay: records per second; bench --mode=unary: calls per second "
+          "(0: as fast as dwaed takes them)");
+ABSL_FLAG(std::string, progress, "auto",
+          "replay: progress bar on stderr: auto (when a terminal), always, "
+          "never");
+// ---- tail -----------------------------------------------------------------
+ABSL_FLAG(bool, follow, false,
+          "tail: keep following the file (like tail -F); anomalies: keep "
+          "polling for new anomalies");
+ABSL_FLAG(bool, from_start, false,
+          "tail --follow: start at the beginning of the file, not its end");
+ABSL_FLAG(absl::Duration, poll_interval, absl::Milliseconds(200),
+          "tail, anomalies --follow: how often to look for more");
+ABSL_FLAG(absl::Duration, max_batch_delay, absl::Milliseconds(200),
+          "tail: send a partial batch after this long");
+ABSL_FLAG(bool, all, false, "tail: print every verdict, not only anomalies");
+ABSL_FLAG(int64_t, stop_after, 0,
+          "tail: stop after sending this many records (0: never)");
+// ---- score, anomalies, admin ----------------------------------------------
+ABSL_FLAG(int, top_k, 3, "score: deviating features shown per verdict");
+ABSL_FLAG(std::string, since, "",
+          "anomalies: only those since a duration ago (10m, 2h) or an RFC "
+          "3339 time");
+ABSL_FLAG(int, limit, 20, "anomalies: at most this many");
+ABSL_FLAG(bool, yes, false, "admin reset: confirm forgetting the model");
+// ---- bench ----------------------------------------------------------------
+ABSL_FLAG(std::string, mode, "stream", "bench: stream or unary");
+ABSL_FLAG(int, streams, 2, "bench: concurrent streams (or unary callers)");
+ABSL_FLAG(absl::Duration, duration, absl::Seconds(20),
+          "bench: how long to generate load");
+ABSL_FLAG(int, max_in_flight, 8,
+          "replay, bench: batches sent but not yet answered, per stream");
 
 namespace dwae {
 namespace {
 
-constexpr char kUsage[] =
-    "dwae: client for the dwae anomaly detector\n\n"
-    "usage: dwae COMMAND [flags]\n\n"
-    "commands:\n"
-    "  eval    train and evaluate the autoencoder offline\n"
-    "          dwae eval --train data/nsl-kdd/KDDTrain+_20Percent.txt \\\n"
-    "                    --test data/nsl-kdd/KDDTest+.txt --rule all "
-    "--seeds 5 --json\n"
-    "  replay  stream a record file to dwaed and report the verdicts\n"
-    "          dwae replay --server=127.0.0.1:50051 [--format=nsl-kdd|kdd99] "
-    "\\\n"
-    "                      [--filter_label=normal] "
-    "[--learn=default|all|gated|off|labeled-normal] \\\n"
-    "                      [--batch=512] [--json] [--verdicts_out=FILE] "
-    "[--sensor_id=replay] FILE\n";
+using Args = std::vector<std::string>;
+
+// One subcommand: its help and how to run it. `run` gets the positional
+// arguments after the command name and returns the exit code.
+struct Command {
+  const char* name;
+  const char* summary;
+  const char* usage;
+  const char* examples;
+  int (*run)(const Args& args);
+};
 
 int UsageError(const std::string& message) {
-  std::fprintf(stderr, "dwae: %s\n(see dwae --help)\n", message.c_str());
+  std::fprintf(stderr, "dwae: %s\n(see dwae help)\n", message.c_str());
   return 2;
+}
+
+// Exit code for a command's result: 0, or 1 with a one-line reason.
+int Finish(const char* command, const absl::Status& status) {
+  if (status.ok()) return 0;
+  std::fprintf(stderr, "dwae %s: %s\n", command,
+               std::string(status.message()).c_str());
+  return 1;
+}
+
+template <typename Options>
+int Run(const char* command, const absl::StatusOr<Options>& options,
+        absl::Status (*run)(const Options&)) {
+  if (!options.ok()) return UsageError(std::string(options.status().message()));
+  return Finish(command, run(*options));
+}
+
+absl::StatusOr<RecordFormat> FormatFromFlags() {
+  return ParseRecordFormat(absl::GetFlag(FLAGS_format));
+}
+
+// --learn, or `fallback` when it is not set.
+absl::StatusOr<v1::LearningMode> LearningFromFlags(v1::LearningMode fallback) {
+  const std::string learn = absl::GetFlag(FLAGS_learn);
+  if (learn.empty()) return fallback;
+  return ParseLearningMode(learn);
+}
+
+int BatchFromFlags(int fallback) {
+  const int batch = absl::GetFlag(FLAGS_batch);
+  return batch == -1 ? fallback : batch;
+}
+
+absl::StatusOr<std::vector<std::string>> ServersFromFlags() {
+  return ParseServerList(absl::GetFlag(FLAGS_servers),
+                         absl::GetFlag(FLAGS_server));
+}
+
+ConnectionOptions ConnectionFromFlags() {
+  return {absl::GetFlag(FLAGS_server), absl::GetFlag(FLAGS_timeout)};
+}
+
+std::string SensorFromFlags(const char* fallback) {
+  const std::string sensor = absl::GetFlag(FLAGS_sensor_id);
+  return sensor.empty() ? fallback : sensor;
 }
 
 absl::StatusOr<EvalCommandOptions> EvalOptionsFromFlags() {
@@ -163,66 +253,318 @@ absl::StatusOr<EvalCommandOptions> EvalOptionsFromFlags() {
   return o;
 }
 
-absl::StatusOr<ReplayCommandOptions> ReplayOptionsFromFlags(
-    const std::string& path) {
+absl::StatusOr<ReplayCommandOptions> ReplayOptionsFromFlags(const Args& args) {
+  if (args.empty()) return absl::InvalidArgumentError("replay: missing FILE");
+  if (args.size() > 1) {
+    return absl::InvalidArgumentError("replay: expected exactly one FILE");
+  }
   ReplayCommandOptions o;
-  o.path = path;
-  o.server = absl::GetFlag(FLAGS_server);
-  absl::StatusOr<RecordFormat> format =
-      ParseRecordFormat(absl::GetFlag(FLAGS_format));
+  o.path = args[0];
+  absl::StatusOr<std::vector<std::string>> servers = ServersFromFlags();
+  if (!servers.ok()) return servers.status();
+  o.servers = *servers;
+  absl::StatusOr<RecordFormat> format = FormatFromFlags();
   if (!format.ok()) return format.status();
   o.format = *format;
   o.filter_label = absl::GetFlag(FLAGS_filter_label);
   absl::StatusOr<v1::LearningMode> learn =
-      ParseLearningMode(absl::GetFlag(FLAGS_learn));
+      LearningFromFlags(v1::LEARNING_MODE_DEFAULT);
   if (!learn.ok()) return learn.status();
   o.learning = *learn;
-  o.batch = absl::GetFlag(FLAGS_batch);
+  o.batch = BatchFromFlags(o.batch);
+  o.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
   o.json = absl::GetFlag(FLAGS_json);
   o.verdicts_out = absl::GetFlag(FLAGS_verdicts_out);
-  o.sensor_id = absl::GetFlag(FLAGS_sensor_id);
+  o.sensor_id = SensorFromFlags("replay");
+  o.sensors = absl::GetFlag(FLAGS_sensors);
+  o.rate = absl::GetFlag(FLAGS_rate);
+  const std::string progress = absl::GetFlag(FLAGS_progress);
+  if (progress == "auto") {
+    o.progress = ReplayCommandOptions::Progress::kAuto;
+  } else if (progress == "always") {
+    o.progress = ReplayCommandOptions::Progress::kAlways;
+  } else if (progress == "never") {
+    o.progress = ReplayCommandOptions::Progress::kNever;
+  } else {
+    return absl::InvalidArgumentError(
+        "--progress: expected auto, always or never");
+  }
+  o.connect_timeout = absl::GetFlag(FLAGS_timeout);
   if (absl::Status s = o.Validate(); !s.ok()) return s;
   return o;
 }
 
+absl::StatusOr<TailCommandOptions> TailOptionsFromFlags(const Args& args) {
+  if (args.empty()) return absl::InvalidArgumentError("tail: missing FILE");
+  if (args.size() > 1) {
+    return absl::InvalidArgumentError("tail: expected exactly one FILE");
+  }
+  TailCommandOptions o;
+  o.path = args[0];
+  absl::StatusOr<std::vector<std::string>> servers = ServersFromFlags();
+  if (!servers.ok()) return servers.status();
+  o.servers = *servers;
+  absl::StatusOr<RecordFormat> format = FormatFromFlags();
+  if (!format.ok()) return format.status();
+  o.format = *format;
+  absl::StatusOr<v1::LearningMode> learn =
+      LearningFromFlags(v1::LEARNING_MODE_DEFAULT);
+  if (!learn.ok()) return learn.status();
+  o.learning = *learn;
+  o.follow = absl::GetFlag(FLAGS_follow);
+  o.from_start = absl::GetFlag(FLAGS_from_start);
+  o.poll_interval = absl::GetFlag(FLAGS_poll_interval);
+  o.batch = BatchFromFlags(o.batch);
+  o.max_batch_delay = absl::GetFlag(FLAGS_max_batch_delay);
+  o.sensor_id = SensorFromFlags("tail");
+  o.all_verdicts = absl::GetFlag(FLAGS_all);
+  o.json = absl::GetFlag(FLAGS_json);
+  o.stop_after = absl::GetFlag(FLAGS_stop_after);
+  o.connect_timeout = absl::GetFlag(FLAGS_timeout);
+  if (absl::Status s = o.Validate(); !s.ok()) return s;
+  return o;
+}
+
+absl::StatusOr<ScoreCommandOptions> ScoreOptionsFromFlags(const Args& args) {
+  ScoreCommandOptions o;
+  o.connection = ConnectionFromFlags();
+  o.lines = args;
+  absl::StatusOr<RecordFormat> format = FormatFromFlags();
+  if (!format.ok()) return format.status();
+  o.format = *format;
+  absl::StatusOr<v1::LearningMode> learn =
+      LearningFromFlags(v1::LEARNING_MODE_OFF);
+  if (!learn.ok()) return learn.status();
+  o.learning = *learn;
+  const int top_k = absl::GetFlag(FLAGS_top_k);
+  if (top_k < 0 || top_k > 32) {
+    return absl::InvalidArgumentError("--top_k: must be in [0, 32]");
+  }
+  o.top_k = uint32_t(top_k);
+  o.batch = BatchFromFlags(o.batch);
+  if (o.batch < 1 || o.batch > 4096) {
+    return absl::InvalidArgumentError("--batch: must be in [1, 4096]");
+  }
+  o.json = absl::GetFlag(FLAGS_json);
+  return o;
+}
+
+absl::StatusOr<AnomaliesCommandOptions> AnomaliesOptionsFromFlags(
+    const Args& args) {
+  if (!args.empty()) {
+    return absl::InvalidArgumentError("anomalies: takes no arguments");
+  }
+  AnomaliesCommandOptions o;
+  o.connection = ConnectionFromFlags();
+  const std::string since = absl::GetFlag(FLAGS_since);
+  if (!since.empty()) {
+    absl::StatusOr<absl::Time> t = ParseSince(since, absl::Now());
+    if (!t.ok()) return t.status();
+    o.since = *t;
+  }
+  const int limit = absl::GetFlag(FLAGS_limit);
+  if (limit < 1 || limit > 10000) {
+    return absl::InvalidArgumentError("--limit: must be in [1, 10000]");
+  }
+  o.limit = uint32_t(limit);
+  o.follow = absl::GetFlag(FLAGS_follow);
+  o.poll_interval = absl::GetFlag(FLAGS_poll_interval);
+  o.json = absl::GetFlag(FLAGS_json);
+  return o;
+}
+
+absl::StatusOr<StatusCommandOptions> StatusOptionsFromFlags(const Args& args) {
+  if (!args.empty())
+    return absl::InvalidArgumentError("status: takes no arguments");
+  return StatusCommandOptions{ConnectionFromFlags(), absl::GetFlag(FLAGS_json)};
+}
+
+absl::StatusOr<AdminCommandOptions> AdminOptionsFromFlags(const Args& args) {
+  AdminCommandOptions o;
+  o.connection = ConnectionFromFlags();
+  o.yes = absl::GetFlag(FLAGS_yes);
+  o.json = absl::GetFlag(FLAGS_json);
+  if (absl::Status s = ParseAdminAction(args, &o); !s.ok()) return s;
+  return o;
+}
+
+absl::StatusOr<HealthCommandOptions> HealthOptionsFromFlags(const Args& args) {
+  if (args.size() > 1) {
+    return absl::InvalidArgumentError("health: at most one SERVICE name");
+  }
+  HealthCommandOptions o;
+  o.connection = ConnectionFromFlags();
+  if (!args.empty()) o.service = args[0];
+  return o;
+}
+
+absl::StatusOr<BenchCommandOptions> BenchOptionsFromFlags(const Args& args) {
+  if (args.size() > 1) {
+    return absl::InvalidArgumentError("bench: at most one FILE");
+  }
+  BenchCommandOptions o;
+  if (!args.empty()) o.path = args[0];
+  absl::StatusOr<std::vector<std::string>> servers = ServersFromFlags();
+  if (!servers.ok()) return servers.status();
+  o.servers = *servers;
+  absl::StatusOr<RecordFormat> format = FormatFromFlags();
+  if (!format.ok()) return format.status();
+  o.format = *format;
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  if (mode == "stream") {
+    o.mode = BenchCommandOptions::Mode::kStream;
+  } else if (mode == "unary") {
+    o.mode = BenchCommandOptions::Mode::kUnary;
+  } else {
+    return absl::InvalidArgumentError("--mode: expected stream or unary");
+  }
+  o.streams = absl::GetFlag(FLAGS_streams);
+  o.batch = BatchFromFlags(o.batch);
+  o.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
+  absl::StatusOr<v1::LearningMode> learn =
+      LearningFromFlags(v1::LEARNING_MODE_GATED);
+  if (!learn.ok()) return learn.status();
+  o.learning = *learn;
+  o.duration = absl::GetFlag(FLAGS_duration);
+  o.rate = absl::GetFlag(FLAGS_rate);
+  o.sensors = absl::GetFlag(FLAGS_sensors);
+  o.json = absl::GetFlag(FLAGS_json);
+  o.connect_timeout = absl::GetFlag(FLAGS_timeout);
+  if (absl::Status s = o.Validate(); !s.ok()) return s;
+  return o;
+}
+
+int RunEval(const Args& args) {
+  if (!args.empty()) return UsageError("eval: takes no arguments");
+  return Run("eval", EvalOptionsFromFlags(), RunEvalCommand);
+}
+int RunReplay(const Args& args) {
+  return Run("replay", ReplayOptionsFromFlags(args), RunReplayCommand);
+}
+int RunTail(const Args& args) {
+  return Run("tail", TailOptionsFromFlags(args), RunTailCommand);
+}
+int RunScore(const Args& args) {
+  return Run("score", ScoreOptionsFromFlags(args), RunScoreCommand);
+}
+int RunAnomalies(const Args& args) {
+  return Run("anomalies", AnomaliesOptionsFromFlags(args), RunAnomaliesCommand);
+}
+int RunStatus(const Args& args) {
+  return Run("status", StatusOptionsFromFlags(args), RunStatusCommand);
+}
+int RunAdmin(const Args& args) {
+  return Run("admin", AdminOptionsFromFlags(args), RunAdminCommand);
+}
+int RunHealth(const Args& args) {
+  return Run("health", HealthOptionsFromFlags(args), RunHealthCommand);
+}
+int RunBench(const Args& args) {
+  return Run("bench", BenchOptionsFromFlags(args), RunBenchCommand);
+}
+
+const Command kCommands[] = {
+    {"replay", "stream a record file to dwaed and summarize the verdicts",
+     "dwae replay [--server=ADDR | --servers=A,B] [--format=nsl-kdd|kdd99]\n"
+     "            [--filter_label=L] [--learn=MODE] [--batch=N] [--rate=N]\n"
+     "            [--sensors=N] [--json] [--verdicts_out=FILE] FILE",
+     "dwae replay --filter_label=normal --learn=all "
+     "data/nsl-kdd/KDDTrain+_20Percent.txt\n"
+     "dwae replay --json --verdicts_out=verdicts.jsonl "
+     "data/nsl-kdd/KDDTest+.txt\n"
+     "dwae replay --rate=1000 data/nsl-kdd/KDDTest+.txt",
+     RunReplay},
+    {"tail", "follow a file a sensor appends to and stream new lines",
+     "dwae tail [--follow] [--from_start] [--server=ADDR | --servers=A,B]\n"
+     "          [--learn=MODE] [--all] [--json] FILE",
+     "dwae tail --follow /var/log/sensor/conn.txt\n"
+     "dwae tail --follow --all --json /var/log/sensor/conn.txt",
+     RunTail},
+    {"score", "score record lines (arguments or stdin) and explain verdicts",
+     "dwae score [--server=ADDR] [--top_k=N] [--learn=MODE] [--json] "
+     "[LINE...]",
+     "dwae score '0,tcp,http,SF,215,45076,0,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,1,"
+     "1,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,0,0'\n"
+     "head -5 data/nsl-kdd/KDDTest+.txt | dwae score --json",
+     RunScore},
+    {"anomalies", "list the recent anomalies",
+     "dwae anomalies [--server=ADDR] [--since=10m|RFC3339] [--limit=N] "
+     "[--follow] [--json]",
+     "dwae anomalies --since=10m\ndwae anomalies --follow --json",
+     RunAnomalies},
+    {"status", "model, device, threshold, learning state and counters",
+     "dwae status [--server=ADDR] [--json]", "dwae status\ndwae status --json",
+     RunStatus},
+    {"admin", "checkpoint, set learning or threshold, reset the model",
+     "dwae admin checkpoint\n"
+     "dwae admin learning on|off|gated|auto\n"
+     "dwae admin threshold VALUE|auto|quantile|adaptive\n"
+     "dwae admin reset --yes",
+     "dwae admin checkpoint\ndwae admin learning gated\n"
+     "dwae admin threshold 0.004\ndwae admin threshold auto",
+     RunAdmin},
+    {"health", "exit 0 when dwaed's gRPC health is SERVING",
+     "dwae health [--server=ADDR] [--timeout=5s] [SERVICE]",
+     "dwae health --timeout=2s || echo down", RunHealth},
+    {"bench", "load-test dwaed; records/s and latency percentiles",
+     "dwae bench [--server=ADDR | --servers=A,B] [--duration=20s]\n"
+     "           [--mode=stream|unary] [--streams=N] [--batch=N] "
+     "[--rate=N]\n"
+     "           [--learn=MODE] [--json] [FILE]",
+     "dwae bench --duration=20s --mode=stream --streams=2 --json\n"
+     "dwae bench --mode=unary --batch=1 --rate=2000 --json",
+     RunBench},
+    {"eval", "train and evaluate the autoencoder offline (no daemon)",
+     "dwae eval [--train=FILE] [--test=FILE] [--rule=R|all] [--seeds=N] "
+     "[--json]\n"
+     "          [--scores_out=FILE] [model and device flags]",
+     "dwae eval --rule all --seeds 5 --json", RunEval},
+};
+
+void PrintCommandList() {
+  std::printf(
+      "dwae: client for the dwae anomaly detector\n\n"
+      "usage: dwae COMMAND [flags] [args]\n\ncommands:\n");
+  for (const Command& c : kCommands) {
+    std::printf("  %-10s %s\n", c.name, c.summary);
+  }
+  std::printf(
+      "\n'dwae help COMMAND' shows a command's usage and examples;\n"
+      "'dwae --helpfull' lists every flag. Exit codes: 0 success, 1 "
+      "failure,\n2 bad usage.\n");
+}
+
+const Command* FindCommand(const std::string& name) {
+  for (const Command& c : kCommands) {
+    if (name == c.name) return &c;
+  }
+  return nullptr;
+}
+
+int Help(const Args& args) {
+  if (args.empty()) {
+    PrintCommandList();
+    return 0;
+  }
+  const Command* c = FindCommand(args[0]);
+  if (c == nullptr)
+    return UsageError("help: unknown command '" + args[0] + "'");
+  std::printf("dwae %s: %s\n\nusage:\n%s\n\nexamples:\n%s\n", c->name,
+              c->summary, c->usage, c->examples);
+  return 0;
+}
+
 int Main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(kUsage);
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  if (args.size() < 2) return UsageError("missing command");
-  const std::string command = args[1];
-  if (command == "help") {
-    std::printf("%s", kUsage);
-    return 0;
-  }
-  if (command == "eval") {
-    if (args.size() > 2)
-      return UsageError("eval takes no positional arguments");
-    absl::StatusOr<EvalCommandOptions> options = EvalOptionsFromFlags();
-    if (!options.ok())
-      return UsageError(std::string(options.status().message()));
-    absl::Status s = RunEvalCommand(*options);
-    if (!s.ok()) {
-      std::fprintf(stderr, "dwae eval: %s\n", std::string(s.message()).c_str());
-      return 1;
-    }
-    return 0;
-  }
-  if (command == "replay") {
-    if (args.size() < 3) return UsageError("replay: missing FILE");
-    if (args.size() > 3) return UsageError("replay takes exactly one FILE");
-    absl::StatusOr<ReplayCommandOptions> options =
-        ReplayOptionsFromFlags(args[2]);
-    if (!options.ok())
-      return UsageError(std::string(options.status().message()));
-    absl::Status s = RunReplayCommand(*options);
-    if (!s.ok()) {
-      std::fprintf(stderr, "dwae replay: %s\n",
-                   std::string(s.message()).c_str());
-      return 1;
-    }
-    return 0;
-  }
-  return UsageError("unknown command '" + command + "'");
+  absl::SetProgramUsageMessage(
+      "dwae COMMAND [flags] [args]; 'dwae help' lists the commands");
+  const std::vector<char*> parsed = absl::ParseCommandLine(argc, argv);
+  if (parsed.size() < 2) return UsageError("missing command");
+  const std::string name = parsed[1];
+  const Args args(parsed.begin() + 2, parsed.end());
+  if (name == "help") return Help(args);
+  const Command* command = FindCommand(name);
+  if (command == nullptr) return UsageError("unknown command '" + name + "'");
+  return command->run(args);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "client/grpc_client.h"
 #include "client/json.h"
@@ -150,7 +151,7 @@ void PrintJson(const ReplayCommandOptions& o, const ReplayCounts& c) {
   w.Key("file");
   w.String(o.path);
   w.Key("server");
-  w.String(o.server);
+  w.String(absl::StrJoin(o.servers, ","));
   w.Key("learning");
   w.String(LearningModeName(o.learning));
   w.Key("batch");
@@ -198,7 +199,8 @@ void PrintJson(const ReplayCommandOptions& o, const ReplayCounts& c) {
 
 void PrintSummary(const ReplayCommandOptions& o, const ReplayCounts& c) {
   std::printf("dwae replay: %s -> %s (learning %s, batch %d)\n", o.path.c_str(),
-              o.server.c_str(), LearningModeName(o.learning), o.batch);
+              absl::StrJoin(o.servers, ",").c_str(),
+              LearningModeName(o.learning), o.batch);
   auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
   if (!o.filter_label.empty()) {
     std::printf("  filtered out     %llu (label != %s)\n", u(c.filtered_out),
@@ -260,7 +262,10 @@ const char* LearningModeName(v1::LearningMode mode) {
 
 absl::Status ReplayCommandOptions::Validate() const {
   if (path.empty()) return absl::InvalidArgumentError("replay: missing FILE");
-  if (server.empty()) return absl::InvalidArgumentError("--server: empty");
+  if (servers.empty()) return absl::InvalidArgumentError("--server: empty");
+  if (servers.size() > 1) {
+    return absl::UnimplementedError("--servers: sharding is not wired yet");
+  }
   if (batch < 1 || batch > kMaxReplayBatch) {
     return absl::InvalidArgumentError(
         absl::StrCat("--batch: must be in [1, ", kMaxReplayBatch, "]"));
@@ -292,7 +297,7 @@ absl::Status RunReplayCommand(const ReplayCommandOptions& o) {
     }
   }
   absl::StatusOr<std::unique_ptr<DetectorClient>> client =
-      DetectorClient::Connect(o.server, o.connect_timeout);
+      DetectorClient::Connect(o.servers.front(), o.connect_timeout);
   if (!client.ok()) return client.status();
 
   ReplayCounts counts;
@@ -322,8 +327,9 @@ absl::Status RunReplayCommand(const ReplayCommandOptions& o) {
       o.max_in_flight);
   counts.seconds = absl::ToDoubleSeconds(absl::Now() - start);
   if (!status.ok()) {
-    return absl::Status(status.code(), absl::StrCat("stream to ", o.server,
-                                                    ": ", status.message()));
+    return absl::Status(
+        status.code(),
+        absl::StrCat("stream to ", o.servers.front(), ": ", status.message()));
   }
   if (counts.verdicts != counts.records) {
     return absl::InternalError(absl::StrCat("the daemon answered ",

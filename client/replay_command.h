@@ -12,6 +12,7 @@
 #define DWAE_CLIENT_REPLAY_COMMAND_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -23,8 +24,9 @@
 namespace dwae {
 
 struct ReplayCommandOptions {
-  // dwaed's gRPC address, host:port.
-  std::string server = "127.0.0.1:50051";
+  // dwaed replicas (host:port); with several, records are sharded by
+  // sensor_id with a consistent hash (sharding.h), one stream per replica.
+  std::vector<std::string> servers = {"127.0.0.1:50051"};
   // The record file to replay.
   std::string path;
   RecordFormat format = RecordFormat::kNslKdd;
@@ -38,8 +40,18 @@ struct ReplayCommandOptions {
   int batch = 512;
   // Batches sent but not yet answered, at most.
   int max_in_flight = 8;
-  // Sent as every record's sensor_id (at most 128 bytes).
+  // Sent as every record's sensor_id (at most 128 bytes). With `sensors`
+  // > 1, line n goes out as sensor "<sensor_id>-<n mod sensors>", which
+  // simulates that many sensors (and spreads them over --servers).
   std::string sensor_id = "replay";
+  int sensors = 1;
+  // Pace the replay to this many records per second (0: as fast as dwaed
+  // takes them).
+  double rate = 0;
+  // Progress bar on stderr (records/s, anomalies, ETA): kAuto shows it only
+  // when stderr is a terminal.
+  enum class Progress { kAuto, kAlways, kNever };
+  Progress progress = Progress::kAuto;
   // Print one JSON object instead of the summary.
   bool json = false;
   // One JSON line per verdict goes here; empty: none.
