@@ -379,17 +379,32 @@ class DwShadowRule final : public DeviceRule {
  private:
   // Clips each shadow weight to the track's range and pulses every device
   // whose nearest level to the shadow differs from where its wall sits.
+  // Blocks of kBlock devices are first checked by a loop the compiler
+  // vectorizes; only blocks with a device to write take the scalar path.
   void Follow(SynapseArray& array, float* shadow, float* mirror) {
+    constexpr int kBlock = 64;
     const float alpha = array.alpha();
     const float center = float(config_.device.center());
     const float limit = (center + 0.5f) * alpha;
     const float trigger = (0.5f + config_.shadow_margin) * alpha;
-    for (int i = 0; i < array.size(); ++i) {
-      shadow[i] = std::clamp(shadow[i], -limit, limit);
-      const float nominal = (array.notch(i) - center) * alpha;
-      const float gap = shadow[i] - nominal;
-      if (std::abs(gap) > trigger)
-        PulseToward(array, i, gap > 0 ? 1 : -1, mirror);
+    const int8_t* notch = array.notches().data();
+    const int n = array.size();
+    for (int base = 0; base < n; base += kBlock) {
+      const int end = std::min(n, base + kBlock);
+      int hits = 0;
+      for (int i = base; i < end; ++i) {
+        const float s = std::min(std::max(shadow[i], -limit), limit);
+        shadow[i] = s;
+        const float gap = s - (float(notch[i]) - center) * alpha;
+        hits += std::abs(gap) > trigger ? 1 : 0;
+      }
+      if (hits == 0) continue;
+      for (int i = base; i < end; ++i) {
+        const float gap = shadow[i] - (float(notch[i]) - center) * alpha;
+        if (std::abs(gap) > trigger) {
+          PulseToward(array, i, gap > 0 ? 1 : -1, mirror);
+        }
+      }
     }
   }
 
