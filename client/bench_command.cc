@@ -1,11 +1,699 @@
-// Placeholder until the implementation lands.
+// `dwae bench`: see bench_command.h for the contract. Notes on how the
+// figures are produced:
+//
+// Input. The FILE is parsed once (ParseRecordLine + RecordToProto) into
+// prebuilt RecordBatches (ScoreRequests in unary mode) before any clock
+// starts; the file is repeated until every server has at least two full
+// batches, and each repetition gets its own record ids "<file>:<line>#<rep>".
+// Record g of that sequence carries sensor id "bench-<g mod sensors>"; with
+// several servers it goes to ShardRing::ShardFor(sensor id), and each server
+// gets the batches of its own sensors. A trailing partial batch is dropped
+// when the server has full ones, so every batch sent has `batch` records.
+//
+// Connections. Every stream (stream mode) or caller thread (unary mode) has
+// its own channel, with a local subchannel pool and a distinct channel id,
+// so each one is its own TCP connection: `streams` streams are not
+// multiplexed over one HTTP/2 connection. With several servers, each server
+// that owns at least one sensor gets `streams` streams (or callers).
+//
+// Stream mode. Per stream, a writer loop cycles through the server's
+// batches, keeping at most `max_in_flight` batches unanswered, and a reader
+// thread takes the VerdictBatches; the daemon answers in order, so a batch's
+// latency is from just before its Write to the read of the matching
+// (FIFO) VerdictBatch. At the end of `duration` the writer stops, calls
+// WritesDone and the outstanding batches are drained (they count; `seconds`
+// runs from the start until the last stream finished). `calls` counts the
+// batches answered.
+//
+// Unary mode. `streams` threads per server call Score with `batch` records
+// back to back, or, with `rate` > 0, on a fixed schedule: thread j of T
+// sends its k-th call at start + (j + k * T) / rate, so the calls of all
+// threads together are evenly spaced at `rate` per second. The latency of a
+// paced call is measured from its SCHEDULED send time, not from when it was
+// actually sent: when an answer is late and the thread sends its next call
+// late, that delay is charged to the next call too, so a stall shows up in
+// the percentiles instead of silently lowering the offered load
+// ("coordinated omission"). Unpaced calls are measured from their send.
+// Pacing threads lower their timer slack to 1 ns so that oversleeping does
+// not inflate the latencies.
+//
+// Counts. `records` is the number of valid verdicts (error_code 0) received;
+// `errors` is invalid verdicts (error_code != 0, e.g. a batch over the
+// daemon's max_batch_records) plus failed RPCs; records_per_second is
+// records / seconds. Percentiles are exact nearest-rank order statistics of
+// every sample (latency.h); failed calls have no latency sample.
 #include "client/bench_command.h"
 
-namespace dwae {
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <deque>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
-absl::Status BenchCommandOptions::Validate() const { return absl::OkStatus(); }
-absl::Status RunBenchCommand(const BenchCommandOptions&) {
-  return absl::UnimplementedError("bench: not implemented yet");
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "client/grpc_client.h"
+#include "client/json.h"
+#include "client/latency.h"
+#include "client/replay_command.h"
+#include "client/sharding.h"
+#include "core/record_proto.h"
+#include "dwae/v1/detector.grpc.pb.h"
+#include "grpc/grpc.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
+
+namespace dwae {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kMaxStreams = 256;
+constexpr int kMaxBatch = 65536;
+constexpr int kMaxInFlight = 1024;
+constexpr int kMaxReportedErrors = 5;
+// Every server gets at least this many full batches to cycle through.
+constexpr size_t kMinBatchesPerServer = 2;
+// Room left in a record id (128 bytes) for ":<line>#<rep>".
+constexpr size_t kMaxIdPrefixBytes = kMaxRecordIdBytes - 32;
+
+double Millis(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+std::string Basename(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (base.size() > kMaxIdPrefixBytes) base.resize(kMaxIdPrefixBytes);
+  return base;
+}
+
+const char* ModeName(BenchCommandOptions::Mode mode) {
+  return mode == BenchCommandOptions::Mode::kStream ? "stream" : "unary";
+}
+
+// The prebuilt input: the batches each server gets (by index in
+// options.servers; empty for a server that owns none of the sensors).
+struct Workload {
+  std::vector<std::vector<v1::RecordBatch>> batches;
+  uint64_t file_records = 0;  // valid rows of the file
+  uint64_t parse_errors = 0;
+  uint64_t repetitions = 0;
+};
+
+absl::StatusOr<Workload> BuildWorkload(const BenchCommandOptions& o,
+                                       const ShardRing& ring) {
+  std::ifstream in(o.path);
+  if (!in) return absl::NotFoundError(absl::StrCat(o.path, ": cannot open"));
+  std::vector<std::pair<uint64_t, Record>> rows;  // (1-based line, record)
+  Workload w;
+  std::string line;
+  uint64_t line_number = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    if (absl::StripAsciiWhitespace(line).empty()) continue;
+    absl::StatusOr<Record> record = ParseRecordLine(line, o.format);
+    if (!record.ok()) {
+      if (++w.parse_errors <= kMaxReportedErrors) {
+        std::fprintf(stderr, "dwae bench: %s:%llu: %s (skipped)\n",
+                     o.path.c_str(),
+                     static_cast<unsigned long long>(line_number),
+                     std::string(record.status().message()).c_str());
+      }
+      continue;
+    }
+    rows.emplace_back(line_number, *std::move(record));
+  }
+  if (in.bad()) return absl::DataLossError(absl::StrCat(o.path, ": read error"));
+  if (w.parse_errors > kMaxReportedErrors) {
+    std::fprintf(stderr, "dwae bench: %llu more unparsable lines skipped\n",
+                 static_cast<unsigned long long>(w.parse_errors -
+                                                 kMaxReportedErrors));
+  }
+  if (rows.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(o.path, ": no valid records"));
+  }
+  w.file_records = rows.size();
+
+  const size_t servers = o.servers.size();
+  const size_t target = std::max<size_t>(
+      rows.size(), kMinBatchesPerServer * size_t(o.batch) * servers);
+  w.repetitions = (target + rows.size() - 1) / rows.size();
+  const std::string prefix = Basename(o.path) + ":";
+
+  w.batches.assign(servers, {});
+  std::vector<v1::RecordBatch> open(servers);  // the batch being filled
+  for (v1::RecordBatch& b : open) b.set_learning(o.learning);
+  // Sensor ids and their shards, computed once per sensor id in use.
+  const size_t sensors_used =
+      std::min<uint64_t>(uint64_t(o.sensors), w.repetitions * rows.size());
+  std::vector<std::string> sensor_ids(sensors_used);
+  std::vector<int> sensor_shard(sensors_used);
+  for (size_t s = 0; s < sensors_used; ++s) {
+    sensor_ids[s] = absl::StrCat("bench-", s);
+    sensor_shard[s] = servers > 1 ? ring.ShardFor(sensor_ids[s]) : 0;
+  }
+  uint64_t g = 0;
+  for (uint64_t rep = 0; rep < w.repetitions; ++rep) {
+    for (const auto& [number, record] : rows) {
+      const size_t sensor = size_t(g++ % uint64_t(o.sensors));
+      const int shard = sensor_shard[sensor];
+      v1::RecordBatch& batch = open[shard];
+      *batch.add_records() =
+          RecordToProto(record, absl::StrCat(prefix, number, "#", rep),
+                        sensor_ids[sensor]);
+      if (batch.records_size() == o.batch) {
+        w.batches[shard].push_back(std::move(batch));
+        batch = v1::RecordBatch();
+        batch.set_learning(o.learning);
+      }
+    }
+  }
+  for (size_t s = 0; s < servers; ++s) {
+    if (w.batches[s].empty() && open[s].records_size() > 0) {
+      w.batches[s].push_back(std::move(open[s]));
+    }
+  }
+  return w;
+}
+
+// One channel of its own: a local subchannel pool and a distinct channel
+// argument keep gRPC from sharing one TCP connection between channels.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(
+    const std::string& address, int index, absl::Duration timeout) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetMaxSendMessageSize(-1);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt(GRPC_ARG_CHANNEL_ID, index);
+  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
+      address, grpc::InsecureChannelCredentials(), args);
+  if (channel == nullptr ||
+      !channel->WaitForConnected(absl::ToChronoTime(absl::Now() + timeout))) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach ", address, " within ",
+                     absl::FormatDuration(timeout), " (is dwaed running?)"));
+  }
+  return channel;
+}
+
+// What one stream or caller thread measured.
+struct WorkerResult {
+  LatencySamples latency;
+  uint64_t records = 0;  // valid verdicts
+  uint64_t invalid = 0;  // verdicts with error_code != 0
+  uint64_t calls = 0;    // batches answered (stream) / Score calls that succeeded
+  uint64_t failed = 0;   // failed RPCs
+  uint64_t unmatched = 0;  // VerdictBatches with no batch outstanding
+  std::string first_error;
+
+  void CountVerdicts(
+      const google::protobuf::RepeatedPtrField<v1::Verdict>& verdicts) {
+    for (const v1::Verdict& v : verdicts) {
+      if (v.error_code() != 0) {
+        if (invalid == 0 && first_error.empty()) {
+          first_error = absl::StrCat("invalid verdict for ", v.id(), ": ",
+                                     v.error_message());
+        }
+        ++invalid;
+      } else {
+        ++records;
+      }
+    }
+  }
+  void Fail(const grpc::Status& status, const std::string& address) {
+    ++failed;
+    if (first_error.empty()) {
+      first_error = absl::StrCat(address, ": ", status.error_message(),
+                                 " (code ", int(status.error_code()), ")");
+    }
+  }
+};
+
+struct Worker {
+  std::string address;
+  std::shared_ptr<grpc::Channel> channel;
+  const std::vector<v1::RecordBatch>* batches = nullptr;
+  const std::vector<v1::ScoreRequest>* requests = nullptr;
+  size_t first = 0;  // index of the first batch sent
+  int index = 0;     // 0..threads-1
+  WorkerResult result;
+};
+
+void RunStreamWorker(const BenchCommandOptions& o, Clock::time_point deadline,
+                     Worker* w) {
+  std::unique_ptr<v1::Detector::Stub> stub = v1::Detector::NewStub(w->channel);
+  WorkerResult& r = w->result;
+  const std::vector<v1::RecordBatch>& batches = *w->batches;
+  grpc::ClientContext context;
+  // A daemon that stops answering fails the stream after the drain grace.
+  context.set_deadline(absl::ToChronoTime(
+      absl::Now() + absl::FromChrono(deadline - Clock::now()) +
+      o.connect_timeout + absl::Seconds(5)));
+  std::unique_ptr<grpc::ClientReaderWriter<v1::RecordBatch, v1::VerdictBatch>>
+      stream = stub->Stream(&context);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Clock::time_point> sent_at;  // guarded by mu; FIFO
+  bool reader_done = false;               // guarded by mu
+  r.latency.Reserve(1 << 16);
+
+  // The reader owns r.latency, r.records, r.invalid, r.calls, r.unmatched.
+  std::thread reader([&] {
+    v1::VerdictBatch verdicts;
+    while (stream->Read(&verdicts)) {
+      const Clock::time_point now = Clock::now();
+      Clock::time_point sent;
+      bool matched = false;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!sent_at.empty()) {
+          sent = sent_at.front();
+          sent_at.pop_front();
+          matched = true;
+        }
+      }
+      cv.notify_all();
+      if (!matched) {
+        ++r.unmatched;
+        continue;
+      }
+      r.latency.Add(Millis(now - sent));
+      ++r.calls;
+      r.CountVerdicts(verdicts.verdicts());
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    reader_done = true;
+    cv.notify_all();
+  });
+
+  size_t next = w->first % batches.size();
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] {
+        return sent_at.size() < size_t(o.max_in_flight) || reader_done;
+      });
+      if (reader_done) break;  // the daemon ended the stream; see Finish()
+      const Clock::time_point now = Clock::now();
+      if (now >= deadline) break;
+      sent_at.push_back(now);
+    }
+    if (!stream->Write(batches[next])) break;  // broken; see Finish()
+    next = (next + 1) % batches.size();
+  }
+  stream->WritesDone();
+  reader.join();
+  const grpc::Status status = stream->Finish();
+  if (!status.ok()) r.Fail(status, w->address);
+}
+
+void RunUnaryWorker(const BenchCommandOptions& o, int threads,
+                    Clock::time_point start, Clock::time_point deadline,
+                    Worker* w) {
+  std::unique_ptr<v1::Detector::Stub> stub = v1::Detector::NewStub(w->channel);
+  WorkerResult& r = w->result;
+  const std::vector<v1::ScoreRequest>& requests = *w->requests;
+  const bool paced = o.rate > 0;
+  // Thread j of T sends at start + (j + k * T) / rate.
+  const std::chrono::duration<double> gap(paced ? 1.0 / o.rate : 0);
+  const auto offset = std::chrono::duration_cast<Clock::duration>(gap * w->index);
+  const auto period = std::chrono::duration_cast<Clock::duration>(gap * threads);
+#ifdef __linux__
+  // The default 50 us timer slack would be charged to every paced call.
+  if (paced) prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+#endif
+  if (paced) {
+    r.latency.Reserve(size_t(o.rate / threads *
+                             absl::ToDoubleSeconds(o.duration)) + 16);
+  }
+  size_t next = w->first % requests.size();
+  const auto call_timeout = absl::ToChronoNanoseconds(o.connect_timeout);
+  v1::ScoreResponse response;
+  for (uint64_t k = 0;; ++k) {
+    Clock::time_point scheduled;
+    if (paced) {
+      scheduled = start + offset + period * int64_t(k);
+      if (scheduled >= deadline) break;
+      std::this_thread::sleep_until(scheduled);
+    } else {
+      scheduled = Clock::now();
+      if (scheduled >= deadline) break;
+    }
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + call_timeout);
+    response.Clear();
+    const grpc::Status status =
+        stub->Score(&context, requests[next], &response);
+    const Clock::time_point done = Clock::now();
+    next = (next + 1) % requests.size();
+    if (!status.ok()) {
+      r.Fail(status, w->address);
+      continue;
+    }
+    r.latency.Add(Millis(done - scheduled));
+    ++r.calls;
+    r.CountVerdicts(response.verdicts());
+  }
+}
+
+struct ServerInfo {
+  bool known = false;
+  bool warming_up = false;
+  uint64_t records_scored = 0;
+};
+
+ServerInfo QueryModelInfo(const std::shared_ptr<grpc::Channel>& channel,
+                          const std::string& address, absl::Duration timeout) {
+  ServerInfo info;
+  std::unique_ptr<v1::Detector::Stub> stub = v1::Detector::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  v1::ModelInfo model;
+  const grpc::Status status =
+      stub->GetModelInfo(&context, v1::GetModelInfoRequest(), &model);
+  if (!status.ok()) {
+    std::fprintf(stderr, "dwae bench: %s: GetModelInfo failed: %s\n",
+                 address.c_str(), status.error_message().c_str());
+    return info;
+  }
+  info.known = true;
+  info.warming_up = model.warming_up();
+  info.records_scored = model.records_scored();
+  return info;
+}
+
+struct BenchResult {
+  LatencySummary latency;
+  uint64_t records = 0;
+  uint64_t invalid = 0;
+  uint64_t calls = 0;
+  uint64_t failed = 0;
+  uint64_t unmatched = 0;
+  double seconds = 0;
+  int threads = 0;
+  uint64_t file_records = 0;
+  size_t prebuilt_batches = 0;
+  std::vector<std::string> warming_up;  // servers still warming up
+  std::vector<std::string> idle;        // servers that own no sensor
+
+  uint64_t errors() const { return invalid + failed; }
+  double records_per_second() const {
+    return seconds > 0 ? double(records) / seconds : 0;
+  }
+};
+
+void PrintJson(const BenchCommandOptions& o, const BenchResult& b) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("mode");
+  w.String(ModeName(o.mode));
+  w.Key("servers");
+  w.BeginArray();
+  for (const std::string& s : o.servers) w.String(s);
+  w.EndArray();
+  w.Key("file");
+  w.String(o.path);
+  w.Key("streams");
+  w.Int(o.streams);
+  w.Key("batch");
+  w.Int(o.batch);
+  w.Key("max_in_flight");
+  w.Int(o.max_in_flight);
+  w.Key("learning");
+  w.String(LearningModeName(o.learning));
+  w.Key("rate");
+  w.Number(o.rate);
+  w.Key("sensors");
+  w.Int(o.sensors);
+  w.Key("seconds");
+  w.Number(b.seconds);
+  w.Key("records");
+  w.Int(static_cast<long long>(b.records));
+  w.Key("records_per_second");
+  w.Number(b.records_per_second());
+  w.Key("calls");
+  w.Int(static_cast<long long>(b.calls));
+  w.Key("errors");
+  w.Int(static_cast<long long>(b.errors()));
+  w.Key("invalid");
+  w.Int(static_cast<long long>(b.invalid));
+  w.Key("failed_calls");
+  w.Int(static_cast<long long>(b.failed));
+  w.Key("latency_samples");
+  w.Int(static_cast<long long>(b.latency.count));
+  w.Key("mean_ms");
+  w.Number(b.latency.mean_ms);
+  w.Key("p50_ms");
+  w.Number(b.latency.p50_ms);
+  w.Key("p90_ms");
+  w.Number(b.latency.p90_ms);
+  w.Key("p99_ms");
+  w.Number(b.latency.p99_ms);
+  w.Key("p999_ms");
+  w.Number(b.latency.p999_ms);
+  w.Key("max_ms");
+  w.Number(b.latency.max_ms);
+  w.Key("warming_up");
+  w.Bool(!b.warming_up.empty());
+  w.EndObject();
+  std::printf("%s\n", w.str().c_str());
+}
+
+void PrintSummary(const BenchCommandOptions& o, const BenchResult& b) {
+  auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+  const bool stream = o.mode == BenchCommandOptions::Mode::kStream;
+  std::printf("dwae bench: %s mode -> %s\n", ModeName(o.mode),
+              absl::StrJoin(o.servers, ",").c_str());
+  std::printf("  options          %d %s per server, batch %d, ", o.streams,
+              stream ? "streams" : "callers", o.batch);
+  if (stream) {
+    std::printf("%d in flight, ", o.max_in_flight);
+  } else if (o.rate > 0) {
+    std::printf("%.0f calls/s, ", o.rate);
+  } else {
+    std::printf("unpaced, ");
+  }
+  std::printf("learning %s, %d sensor%s\n", LearningModeName(o.learning),
+              o.sensors, o.sensors == 1 ? "" : "s");
+  std::printf("  input            %s (%llu records, %zu prebuilt batches)\n",
+              o.path.c_str(), u(b.file_records), b.prebuilt_batches);
+  std::printf("  seconds          %.3f\n", b.seconds);
+  std::printf("  records          %llu\n", u(b.records));
+  std::printf("  records/s        %.0f\n", b.records_per_second());
+  std::printf("  calls            %llu (%s)\n", u(b.calls),
+              stream ? "batches answered" : "Score calls answered");
+  std::printf("  errors           %llu (%llu invalid verdicts, %llu failed "
+              "calls)\n",
+              u(b.errors()), u(b.invalid), u(b.failed));
+  const LatencySummary& l = b.latency;
+  std::printf("  latency ms       p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  "
+              "max %.3f  (mean %.3f, %zu samples)\n",
+              l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms, l.mean_ms,
+              l.count);
+  if (stream) {
+    std::printf("                   per batch: its write to its verdicts\n");
+  } else if (o.rate > 0) {
+    std::printf(
+        "                   per call, from its scheduled send time (fixed "
+        "schedule: no coordinated omission)\n");
+  } else {
+    std::printf("                   per call, send to answer\n");
+  }
+}
+
+}  // namespace
+
+absl::Status BenchCommandOptions::Validate() const {
+  if (servers.empty()) return absl::InvalidArgumentError("--server: empty");
+  for (const std::string& s : servers) {
+    if (s.empty()) return absl::InvalidArgumentError("--server: empty address");
+  }
+  if (path.empty()) return absl::InvalidArgumentError("bench: empty FILE");
+  if (streams < 1 || streams > kMaxStreams) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--streams: must be in [1, ", kMaxStreams, "]"));
+  }
+  if (batch < 1 || batch > kMaxBatch) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--batch: must be in [1, ", kMaxBatch, "]"));
+  }
+  if (max_in_flight < 1 || max_in_flight > kMaxInFlight) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--max_in_flight: must be in [1, ", kMaxInFlight, "]"));
+  }
+  if (!(duration > absl::ZeroDuration()) || duration == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError("--duration: must be > 0 and finite");
+  }
+  if (!(rate >= 0) || rate == std::numeric_limits<double>::infinity()) {
+    return absl::InvalidArgumentError("--rate: must be >= 0 and finite");
+  }
+  if (sensors < 1) {
+    return absl::InvalidArgumentError("--sensors: must be >= 1");
+  }
+  if (!(connect_timeout > absl::ZeroDuration())) {
+    return absl::InvalidArgumentError("--timeout: must be > 0");
+  }
+  if (!v1::LearningMode_IsValid(learning)) {
+    return absl::InvalidArgumentError("--learn: unknown mode");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunBenchCommand(const BenchCommandOptions& o) {
+  if (absl::Status s = o.Validate(); !s.ok()) return s;
+  const bool stream_mode = o.mode == BenchCommandOptions::Mode::kStream;
+  const ShardRing ring(o.servers);
+  absl::StatusOr<Workload> workload = BuildWorkload(o, ring);
+  if (!workload.ok()) return workload.status();
+
+  BenchResult b;
+  b.file_records = workload->file_records;
+  // Unary mode sends ScoreRequests built from the same batches.
+  std::vector<std::vector<v1::ScoreRequest>> requests(o.servers.size());
+  for (size_t s = 0; s < o.servers.size(); ++s) {
+    b.prebuilt_batches += workload->batches[s].size();
+    if (workload->batches[s].empty()) {
+      b.idle.push_back(o.servers[s]);
+      continue;
+    }
+    if (stream_mode) continue;
+    for (v1::RecordBatch& batch : workload->batches[s]) {
+      v1::ScoreRequest request;
+      request.mutable_records()->Swap(batch.mutable_records());
+      request.set_learning(o.learning);
+      requests[s].push_back(std::move(request));
+    }
+    workload->batches[s].clear();
+  }
+  for (const std::string& idle : b.idle) {
+    std::fprintf(stderr,
+                 "dwae bench: %s owns none of the %d sensor id(s) and gets no "
+                 "load (raise --sensors)\n",
+                 idle.c_str(), o.sensors);
+  }
+
+  // Connect every worker before the clock starts.
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (size_t s = 0; s < o.servers.size(); ++s) {
+    const size_t count = stream_mode ? workload->batches[s].size()
+                                     : requests[s].size();
+    if (count == 0) continue;
+    for (int i = 0; i < o.streams; ++i) {
+      auto w = std::make_unique<Worker>();
+      w->address = o.servers[s];
+      w->index = int(workers.size());
+      absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+          OpenChannel(w->address, w->index, o.connect_timeout);
+      if (!channel.ok()) return channel.status();
+      w->channel = *std::move(channel);
+      w->batches = &workload->batches[s];
+      w->requests = &requests[s];
+      // Spread the streams over the batches (and so over the ids).
+      w->first = count * size_t(i) / size_t(o.streams);
+      if (i == 0) {
+        const ServerInfo info =
+            QueryModelInfo(w->channel, w->address, o.connect_timeout);
+        if (info.known && info.warming_up) b.warming_up.push_back(w->address);
+      }
+      workers.push_back(std::move(w));
+    }
+  }
+  b.threads = int(workers.size());
+  for (const std::string& s : b.warming_up) {
+    std::fprintf(stderr,
+                 "dwae bench: note: %s is still warming up: every record is "
+                 "learned (the threshold is +inf and gated learning lets "
+                 "everything through), so these figures include warm-up "
+                 "learning and the bench traffic becomes the model's notion "
+                 "of normal; warm it up first, e.g. dwae replay "
+                 "--filter_label=normal --learn=all FILE\n",
+                 s.c_str());
+  }
+
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point deadline =
+      start + std::chrono::duration_cast<Clock::duration>(
+                  absl::ToChronoNanoseconds(o.duration));
+  std::vector<std::thread> threads;
+  threads.reserve(workers.size());
+  for (std::unique_ptr<Worker>& w : workers) {
+    Worker* worker = w.get();
+    if (stream_mode) {
+      threads.emplace_back(
+          [&o, deadline, worker] { RunStreamWorker(o, deadline, worker); });
+    } else {
+      const int n = b.threads;
+      threads.emplace_back([&o, n, start, deadline, worker] {
+        RunUnaryWorker(o, n, start, deadline, worker);
+      });
+    }
+  }
+  for (std::thread& t : threads) t.join();
+  b.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+
+  LatencySamples all;
+  size_t total_samples = 0;
+  for (const auto& w : workers) total_samples += w->result.latency.size();
+  all.Reserve(total_samples);
+  std::vector<std::string> errors;
+  for (const auto& w : workers) {
+    const WorkerResult& r = w->result;
+    all.Merge(r.latency);
+    b.records += r.records;
+    b.invalid += r.invalid;
+    b.calls += r.calls;
+    b.failed += r.failed;
+    b.unmatched += r.unmatched;
+    if (!r.first_error.empty() && errors.size() < kMaxReportedErrors) {
+      errors.push_back(r.first_error);
+    }
+  }
+  b.latency = Summarize(std::move(all));
+  for (const std::string& e : errors) {
+    std::fprintf(stderr, "dwae bench: %s\n", e.c_str());
+  }
+  if (b.unmatched > 0) {
+    std::fprintf(stderr,
+                 "dwae bench: %llu verdict batches answered no batch sent\n",
+                 static_cast<unsigned long long>(b.unmatched));
+  }
+  if (o.json) {
+    PrintJson(o, b);
+  } else {
+    PrintSummary(o, b);
+    if (!b.warming_up.empty()) {
+      std::printf("  note             %s warming up when the bench started\n",
+                  absl::StrJoin(b.warming_up, ",").c_str());
+    }
+  }
+  if (b.records == 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "no record was scored",
+        errors.empty() ? "" : absl::StrCat(" (", errors.front(), ")")));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace dwae

@@ -1,18 +1,26 @@
 #include "client/replay_command.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "client/grpc_client.h"
 #include "client/json.h"
+#include "client/progress.h"
+#include "client/record_stream.h"
 #include "core/metrics.h"
 #include "core/record_proto.h"
 
@@ -31,6 +39,40 @@ std::string Basename(const std::string& path) {
   return base;
 }
 
+// Paces sends to `rate` records/s (0: unpaced): a token bucket refilled at
+// `rate` that holds at most kBurst worth of tokens, so a stall is caught up
+// quickly but never with a long burst. Sleeps only when more than ~1 ms
+// ahead, which keeps the schedule exact over a run at any rate.
+class Pacer {
+ public:
+  explicit Pacer(double rate)
+      : interval_(rate > 0 ? std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(1.0 / rate))
+                           : Clock::duration::zero()) {}
+
+  void Wait() {
+    if (interval_ == Clock::duration::zero()) return;
+    const Clock::time_point now = Clock::now();
+    if (!started_) {
+      started_ = true;
+      next_ = now;
+    }
+    // Tokens do not pile up beyond kBurst.
+    if (next_ < now - kBurst) next_ = now - kBurst;
+    if (next_ - now > std::chrono::milliseconds(1)) {
+      std::this_thread::sleep_until(next_);
+    }
+    next_ += interval_;
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::chrono::milliseconds kBurst{10};
+  const Clock::duration interval_;
+  Clock::time_point next_;
+  bool started_ = false;
+};
+
 struct ReplayCounts {
   // Written by the file reader (the writer thread) only.
   uint64_t lines = 0;         // non-blank lines read
@@ -42,6 +84,7 @@ struct ReplayCounts {
   uint64_t rejected = 0;  // error verdicts
   uint64_t anomalies = 0;
   Confusion confusion;  // valid verdicts with a label
+  std::vector<uint64_t> per_server;  // verdicts per replica
   double seconds = 0;
 
   uint64_t invalid() const { return parse_errors + rejected; }
@@ -51,56 +94,13 @@ struct ReplayCounts {
   }
 };
 
-// Reads the file line by line and fills batches with the rows to send.
-class RecordReader {
- public:
-  RecordReader(const ReplayCommandOptions& o, std::ifstream& in,
-               ReplayCounts& counts)
-      : o_(o), in_(in), counts_(counts), id_prefix_(Basename(o.path) + ":") {}
-
-  absl::StatusOr<bool> Next(v1::RecordBatch* batch) {
-    batch->set_learning(o_.learning);
-    while (batch->records_size() < o_.batch && std::getline(in_, line_)) {
-      ++line_number_;
-      if (absl::StripAsciiWhitespace(line_).empty()) continue;
-      ++counts_.lines;
-      absl::StatusOr<Record> record = ParseRecordLine(line_, o_.format);
-      if (!record.ok()) {
-        if (++counts_.parse_errors <= kMaxReportedErrors) {
-          std::fprintf(stderr, "dwae replay: %s:%llu: %s\n", o_.path.c_str(),
-                       static_cast<unsigned long long>(line_number_),
-                       std::string(record.status().message()).c_str());
-        }
-        continue;
-      }
-      if (!o_.filter_label.empty() && record->label != o_.filter_label) {
-        ++counts_.filtered_out;
-        continue;
-      }
-      *batch->add_records() = RecordToProto(
-          *record, absl::StrCat(id_prefix_, line_number_), o_.sensor_id);
-      ++counts_.records;
-    }
-    if (in_.bad()) {
-      return absl::DataLossError(absl::StrCat(o_.path, ": read error"));
-    }
-    return batch->records_size() > 0;
-  }
-
- private:
-  const ReplayCommandOptions& o_;
-  std::ifstream& in_;
-  ReplayCounts& counts_;
-  const std::string id_prefix_;
-  std::string line_;
-  uint64_t line_number_ = 0;
-};
-
 void WriteVerdictLine(const v1::Verdict& v, std::ofstream& out) {
   JsonWriter w;
   w.BeginObject();
   w.Key("id");
   w.String(v.id());
+  w.Key("sensor_id");
+  w.String(v.sensor_id());
   const bool error = v.error_code() != 0;
   w.Key("score");
   if (error) {
@@ -193,6 +193,14 @@ void PrintJson(const ReplayCommandOptions& o, const ReplayCounts& c) {
   w.Number(c.seconds);
   w.Key("records_per_second");
   w.Number(c.records_per_second());
+  // Verdicts per replica, in --servers order.
+  w.Key("per_server");
+  w.BeginObject();
+  for (size_t i = 0; i < o.servers.size() && i < c.per_server.size(); ++i) {
+    w.Key(o.servers[i]);
+    w.Int(static_cast<long long>(c.per_server[i]));
+  }
+  w.EndObject();
   w.EndObject();
   std::printf("%s\n", w.str().c_str());
 }
@@ -212,6 +220,12 @@ void PrintSummary(const ReplayCommandOptions& o, const ReplayCounts& c) {
       "daemon)\n",
       u(c.invalid()), u(c.parse_errors), u(c.rejected));
   std::printf("  anomalies        %llu\n", u(c.anomalies));
+  if (o.servers.size() > 1) {
+    for (size_t i = 0; i < o.servers.size() && i < c.per_server.size(); ++i) {
+      std::printf("    %-30s %llu records\n", o.servers[i].c_str(),
+                  u(c.per_server[i]));
+    }
+  }
   if (c.labeled()) {
     const Confusion& m = c.confusion;
     std::printf("\n  confusion (%llu labelled records)\n", u(m.total()));
@@ -263,8 +277,32 @@ const char* LearningModeName(v1::LearningMode mode) {
 absl::Status ReplayCommandOptions::Validate() const {
   if (path.empty()) return absl::InvalidArgumentError("replay: missing FILE");
   if (servers.empty()) return absl::InvalidArgumentError("--server: empty");
-  if (servers.size() > 1) {
-    return absl::UnimplementedError("--servers: sharding is not wired yet");
+  for (size_t i = 0; i < servers.size(); ++i) {
+    if (servers[i].empty()) {
+      return absl::InvalidArgumentError("--servers: empty entry");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (servers[i] == servers[j]) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--servers: duplicate entry '", servers[i], "'"));
+      }
+    }
+  }
+  if (sensors < 1) {
+    return absl::InvalidArgumentError("--sensors: must be >= 1");
+  }
+  // Room for "-<n mod sensors>" after the sensor id.
+  const size_t suffix =
+      sensors > 1 ? 1 + absl::StrCat(sensors - 1).size() : 0;
+  if (sensor_id.size() + suffix > kMaxSensorIdBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--sensor_id: ", sensor_id.size() + suffix,
+                     " bytes with the --sensors suffix, limit is ",
+                     kMaxSensorIdBytes));
+  }
+  if (!std::isfinite(rate) || rate < 0) {
+    return absl::InvalidArgumentError(
+        "--rate: must be a finite number >= 0 (0: unpaced)");
   }
   if (batch < 1 || batch > kMaxReplayBatch) {
     return absl::InvalidArgumentError(
@@ -288,6 +326,9 @@ absl::Status RunReplayCommand(const ReplayCommandOptions& o) {
   if (absl::Status s = o.Validate(); !s.ok()) return s;
   std::ifstream in(o.path);
   if (!in) return absl::NotFoundError(absl::StrCat(o.path, ": cannot open"));
+  struct stat st {};
+  const uint64_t total_bytes =
+      stat(o.path.c_str(), &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : 0;
   std::unique_ptr<std::ofstream> verdicts_out;
   if (!o.verdicts_out.empty()) {
     verdicts_out = std::make_unique<std::ofstream>(o.verdicts_out);
@@ -296,14 +337,14 @@ absl::Status RunReplayCommand(const ReplayCommandOptions& o) {
           absl::StrCat(o.verdicts_out, ": cannot write"));
     }
   }
-  absl::StatusOr<std::unique_ptr<DetectorClient>> client =
-      DetectorClient::Connect(o.servers.front(), o.connect_timeout);
-  if (!client.ok()) return client.status();
 
   ReplayCounts counts;
-  RecordReader reader(o, in, counts);
+  counts.per_server.assign(o.servers.size(), 0);
+  ProgressCounters progress;
   uint64_t reported_rejections = 0;
-  auto sink = [&](const v1::VerdictBatch& batch) {
+  // Serialized by ShardedStream: one call at a time, from any stream.
+  auto sink = [&](int shard, const v1::VerdictBatch& batch) {
+    uint64_t anomalies = 0;
     for (const v1::Verdict& v : batch.verdicts()) {
       ++counts.verdicts;
       if (verdicts_out != nullptr) WriteVerdictLine(v, *verdicts_out);
@@ -315,22 +356,78 @@ absl::Status RunReplayCommand(const ReplayCommandOptions& o) {
         }
         continue;
       }
-      if (v.anomalous()) ++counts.anomalies;
+      if (v.anomalous()) ++anomalies;
       if (!v.label().empty()) {
         counts.confusion.Add(v.anomalous(), v.label() != "normal");
       }
     }
+    counts.anomalies += anomalies;
+    counts.per_server[shard] += batch.verdicts_size();
+    progress.answered.fetch_add(batch.verdicts_size());
+    progress.anomalies.fetch_add(anomalies);
   };
+
+  ShardedStreamOptions so;
+  so.servers = o.servers;
+  so.connect_timeout = o.connect_timeout;
+  so.learning = o.learning;
+  so.batch = o.batch;
+  so.max_in_flight = o.max_in_flight;
+  // Paced: keep verdicts flowing even when a batch takes long to fill.
+  if (o.rate > 0) so.max_batch_delay = absl::Milliseconds(100);
+  absl::StatusOr<std::unique_ptr<ShardedStream>> stream =
+      ShardedStream::Start(so, sink);
+  if (!stream.ok()) return stream.status();
+
+  const bool show_progress =
+      o.progress == ReplayCommandOptions::Progress::kAlways ||
+      (o.progress == ReplayCommandOptions::Progress::kAuto && isatty(2));
+  ProgressBar bar(&progress, total_bytes);
+  if (show_progress) bar.Start();
+
   const absl::Time start = absl::Now();
-  absl::Status status = (*client)->StreamBatches(
-      [&](v1::RecordBatch* batch) { return reader.Next(batch); }, sink,
-      o.max_in_flight);
-  counts.seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  if (!status.ok()) {
-    return absl::Status(
-        status.code(),
-        absl::StrCat("stream to ", o.servers.front(), ": ", status.message()));
+  Pacer pacer(o.rate);
+  const std::string id_prefix = Basename(o.path) + ":";
+  std::string line;
+  uint64_t line_number = 0;
+  absl::Status status;
+  while (std::getline(in, line)) {
+    ++line_number;
+    progress.bytes_read.fetch_add(line.size() + 1, std::memory_order_relaxed);
+    if (absl::StripAsciiWhitespace(line).empty()) continue;
+    ++counts.lines;
+    absl::StatusOr<Record> record = ParseRecordLine(line, o.format);
+    if (!record.ok()) {
+      if (++counts.parse_errors <= kMaxReportedErrors) {
+        std::fprintf(stderr, "dwae replay: %s:%llu: %s\n", o.path.c_str(),
+                     static_cast<unsigned long long>(line_number),
+                     std::string(record.status().message()).c_str());
+      }
+      continue;
+    }
+    if (!o.filter_label.empty() && record->label != o.filter_label) {
+      ++counts.filtered_out;
+      continue;
+    }
+    const std::string sensor =
+        o.sensors > 1 ? absl::StrCat(o.sensor_id, "-", line_number % o.sensors)
+                      : o.sensor_id;
+    pacer.Wait();
+    status = (*stream)->Send(
+        RecordToProto(*record, absl::StrCat(id_prefix, line_number), sensor));
+    if (!status.ok()) break;
+    ++counts.records;
+    progress.sent.fetch_add(1, std::memory_order_relaxed);
   }
+  if (status.ok() && in.bad()) {
+    status = absl::DataLossError(absl::StrCat(o.path, ": read error"));
+  }
+  if (!status.ok()) (*stream)->Cancel();
+  const absl::Status finished = (*stream)->Finish();
+  if (status.ok()) status = finished;
+  counts.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  bar.Finish();
+  if (!status.ok()) return status;
   if (counts.verdicts != counts.records) {
     return absl::InternalError(absl::StrCat("the daemon answered ",
                                             counts.verdicts, " verdicts for ",

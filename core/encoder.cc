@@ -208,10 +208,11 @@ int FeatureEncoder::FeatureOfDimension(int d) {
   return kFlagIndex;
 }
 
-std::string FeatureEncoder::DimensionName(int d) {
-  if (d < 0 || d >= kInputDim) return "?";
+namespace {
+
+std::string BuildDimensionName(int d) {
   if (d < kProtocolOffset) return FeatureName(NumericFeature(d));
-  const char* feature = FeatureName(FeatureOfDimension(d));
+  const char* feature = FeatureName(FeatureEncoder::FeatureOfDimension(d));
   const char* value = "<unknown>";
   if (d < kServiceOffset) {
     const int i = d - kProtocolOffset;
@@ -224,6 +225,19 @@ std::string FeatureEncoder::DimensionName(int d) {
     if (i < kNumFlags) value = kFlags[i];
   }
   return absl::StrCat(feature, "=", value);
+}
+
+}  // namespace
+
+const std::string& FeatureEncoder::DimensionName(int d) {
+  // Built once: explanations ask for names on the scoring path.
+  static const std::vector<std::string>* const kNames = [] {
+    auto* names = new std::vector<std::string>();
+    for (int i = 0; i < kInputDim; ++i) names->push_back(BuildDimensionName(i));
+    names->push_back("?");
+    return names;
+  }();
+  return (*kNames)[d >= 0 && d < kInputDim ? d : kInputDim];
 }
 
 bool FeatureEncoder::IsUnknownProtocol(const std::string& value) {

@@ -50,7 +50,8 @@ class FeatureEncoder {
   // Input dimension d's source feature (0-based feature index).
   static int FeatureOfDimension(int d);
   // Human-readable name: "src_bytes", "service=http", "flag=<unknown>".
-  static std::string DimensionName(int d);
+  // (A reference into a table built once; "?" out of range.)
+  static const std::string& DimensionName(int d);
   // True when the categorical value is outside the NSL-KDD vocabulary.
   static bool IsUnknownProtocol(const std::string& value);
   static bool IsUnknownService(const std::string& value);
