@@ -1,9 +1,26 @@
 #include "server/verdict_log.h"
 
 #include <algorithm>
+#include <string>
+
+#include "core/encoder.h"
 
 namespace dwae::server {
 namespace {
+
+// The input dimension a feature name (FeatureEncoder::DimensionName)
+// stands for.
+uint8_t DimensionIndex(const std::string& name) {
+  static const absl::flat_hash_map<std::string, uint8_t>* const kIndex = [] {
+    auto* index = new absl::flat_hash_map<std::string, uint8_t>();
+    for (int d = 0; d < kInputDim; ++d) {
+      index->emplace(FeatureEncoder::DimensionName(d), uint8_t(d));
+    }
+    return index;
+  }();
+  auto it = kIndex->find(name);
+  return it == kIndex->end() ? uint8_t(kInputDim) : it->second;
+}
 
 void SetTimestamp(int64_t ns, google::protobuf::Timestamp* out) {
   out->set_seconds(ns / 1000000000);
@@ -45,8 +62,8 @@ void VerdictLog::Append(
         std::min<int>(v.top_features_size(), kKeptFeatures));
     for (int i = 0; i < e.num_features; ++i) {
       const v1::FeatureDeviation& f = v.top_features(i);
-      e.features[i] = {f.feature(), float(f.squared_error()), float(f.value()),
-                       float(f.reconstruction())};
+      e.features[i] = {DimensionIndex(f.feature()), float(f.squared_error()),
+                       float(f.value()), float(f.reconstruction())};
     }
     if (!e.id.empty()) by_id_[e.id] = sequence;
   }
@@ -64,7 +81,7 @@ void VerdictLog::ToProto(const Entry& e, v1::Verdict* out) const {
   SetTimestamp(e.scored_at_ns, out->mutable_scored_at());
   for (int i = 0; i < e.num_features; ++i) {
     v1::FeatureDeviation* f = out->add_top_features();
-    f->set_feature(e.features[i].name);
+    f->set_feature(FeatureEncoder::DimensionName(e.features[i].dimension));
     f->set_squared_error(e.features[i].squared_error);
     f->set_value(e.features[i].value);
     f->set_reconstruction(e.features[i].reconstruction);

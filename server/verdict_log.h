@@ -3,7 +3,8 @@
 //
 // A ring of `capacity` compact entries; each valid verdict gets the next
 // sequence number when appended. An id seen twice maps to its latest
-// verdict. Memory is bounded by the capacity (about 150 bytes an entry).
+// verdict. Memory is bounded by the capacity: about 180 bytes an entry
+// (plus ids longer than 15 bytes), feature names kept as dimension indices.
 //
 // Thread-safety: all methods may be called from any thread.
 #ifndef DWAE_SERVER_VERDICT_LOG_H_
@@ -55,7 +56,7 @@ class VerdictLog {
     bool learned = false;
     uint8_t num_features = 0;
     struct Feature {
-      std::string name;
+      uint8_t dimension;  // FeatureEncoder::DimensionName(dimension)
       float squared_error, value, reconstruction;
     };
     std::array<Feature, kKeptFeatures> features;
