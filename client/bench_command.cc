@@ -143,11 +143,12 @@ absl::StatusOr<Workload> BuildWorkload(const BenchCommandOptions& o,
     }
     rows.emplace_back(line_number, *std::move(record));
   }
-  if (in.bad()) return absl::DataLossError(absl::StrCat(o.path, ": read error"));
+  if (in.bad())
+    return absl::DataLossError(absl::StrCat(o.path, ": read error"));
   if (w.parse_errors > kMaxReportedErrors) {
-    std::fprintf(stderr, "dwae bench: %llu more unparsable lines skipped\n",
-                 static_cast<unsigned long long>(w.parse_errors -
-                                                 kMaxReportedErrors));
+    std::fprintf(
+        stderr, "dwae bench: %llu more unparsable lines skipped\n",
+        static_cast<unsigned long long>(w.parse_errors - kMaxReportedErrors));
   }
   if (rows.empty()) {
     return absl::InvalidArgumentError(
@@ -179,9 +180,8 @@ absl::StatusOr<Workload> BuildWorkload(const BenchCommandOptions& o,
       const size_t sensor = size_t(g++ % uint64_t(o.sensors));
       const int shard = sensor_shard[sensor];
       v1::RecordBatch& batch = open[shard];
-      *batch.add_records() =
-          RecordToProto(record, absl::StrCat(prefix, number, "#", rep),
-                        sensor_ids[sensor]);
+      *batch.add_records() = RecordToProto(
+          record, absl::StrCat(prefix, number, "#", rep), sensor_ids[sensor]);
       if (batch.records_size() == o.batch) {
         w.batches[shard].push_back(std::move(batch));
         batch = v1::RecordBatch();
@@ -222,8 +222,8 @@ struct WorkerResult {
   LatencySamples latency;
   uint64_t records = 0;  // valid verdicts
   uint64_t invalid = 0;  // verdicts with error_code != 0
-  uint64_t calls = 0;    // batches answered (stream) / Score calls that succeeded
-  uint64_t failed = 0;   // failed RPCs
+  uint64_t calls = 0;  // batches answered (stream) / Score calls that succeeded
+  uint64_t failed = 0;     // failed RPCs
   uint64_t unmatched = 0;  // VerdictBatches with no batch outstanding
   std::string first_error;
 
@@ -338,15 +338,17 @@ void RunUnaryWorker(const BenchCommandOptions& o, int threads,
   const bool paced = o.rate > 0;
   // Thread j of T sends at start + (j + k * T) / rate.
   const std::chrono::duration<double> gap(paced ? 1.0 / o.rate : 0);
-  const auto offset = std::chrono::duration_cast<Clock::duration>(gap * w->index);
-  const auto period = std::chrono::duration_cast<Clock::duration>(gap * threads);
+  const auto offset =
+      std::chrono::duration_cast<Clock::duration>(gap * w->index);
+  const auto period =
+      std::chrono::duration_cast<Clock::duration>(gap * threads);
 #ifdef __linux__
   // The default 50 us timer slack would be charged to every paced call.
   if (paced) prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 #endif
   if (paced) {
-    r.latency.Reserve(size_t(o.rate / threads *
-                             absl::ToDoubleSeconds(o.duration)) + 16);
+    r.latency.Reserve(
+        size_t(o.rate / threads * absl::ToDoubleSeconds(o.duration)) + 16);
   }
   size_t next = w->first % requests.size();
   const auto call_timeout = absl::ToChronoNanoseconds(o.connect_timeout);
@@ -504,14 +506,15 @@ void PrintSummary(const BenchCommandOptions& o, const BenchResult& b) {
   std::printf("  records/s        %.0f\n", b.records_per_second());
   std::printf("  calls            %llu (%s)\n", u(b.calls),
               stream ? "batches answered" : "Score calls answered");
-  std::printf("  errors           %llu (%llu invalid verdicts, %llu failed "
-              "calls)\n",
-              u(b.errors()), u(b.invalid), u(b.failed));
+  std::printf(
+      "  errors           %llu (%llu invalid verdicts, %llu failed "
+      "calls)\n",
+      u(b.errors()), u(b.invalid), u(b.failed));
   const LatencySummary& l = b.latency;
-  std::printf("  latency ms       p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  "
-              "max %.3f  (mean %.3f, %zu samples)\n",
-              l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms, l.mean_ms,
-              l.count);
+  std::printf(
+      "  latency ms       p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  "
+      "max %.3f  (mean %.3f, %zu samples)\n",
+      l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms, l.mean_ms, l.count);
   if (stream) {
     std::printf("                   per batch: its write to its verdicts\n");
   } else if (o.rate > 0) {
@@ -543,7 +546,8 @@ absl::Status BenchCommandOptions::Validate() const {
     return absl::InvalidArgumentError(
         absl::StrCat("--max_in_flight: must be in [1, ", kMaxInFlight, "]"));
   }
-  if (!(duration > absl::ZeroDuration()) || duration == absl::InfiniteDuration()) {
+  if (!(duration > absl::ZeroDuration()) ||
+      duration == absl::InfiniteDuration()) {
     return absl::InvalidArgumentError("--duration: must be > 0 and finite");
   }
   if (!(rate >= 0) || rate == std::numeric_limits<double>::infinity()) {
@@ -597,8 +601,8 @@ absl::Status RunBenchCommand(const BenchCommandOptions& o) {
   // Connect every worker before the clock starts.
   std::vector<std::unique_ptr<Worker>> workers;
   for (size_t s = 0; s < o.servers.size(); ++s) {
-    const size_t count = stream_mode ? workload->batches[s].size()
-                                     : requests[s].size();
+    const size_t count =
+        stream_mode ? workload->batches[s].size() : requests[s].size();
     if (count == 0) continue;
     for (int i = 0; i < o.streams; ++i) {
       auto w = std::make_unique<Worker>();

@@ -6,9 +6,14 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client/bench_command.h"
@@ -554,9 +559,37 @@ int Help(const Args& args) {
   return 0;
 }
 
+// absl exits 1 on an unknown flag; a usage error here exits 2. So check
+// every "-x"/"--x" argument (before a "--") against the defined flags first.
+// "-1" is not a flag either: negative numbers go after "--".
+bool CheckFlagNames(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    absl::string_view name =
+        absl::StripPrefix(absl::StripPrefix(arg, "-"), "-");
+    name = name.substr(0, name.find('='));
+    const bool known = absl::FindCommandLineFlag(name) != nullptr ||
+                       (absl::StartsWith(name, "no") &&
+                        absl::FindCommandLineFlag(name.substr(2)) != nullptr) ||
+                       name == "help" || name == "helpfull" ||
+                       name == "version" || absl::StartsWith(name, "help");
+    if (!known) {
+      UsageError(absl::StrCat("unknown flag '", arg, "'",
+                              absl::ascii_isdigit(name.empty() ? 'x' : name[0])
+                                  ? " (put negative numbers after --)"
+                                  : ""));
+      return false;
+    }
+  }
+  return true;
+}
+
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "dwae COMMAND [flags] [args]; 'dwae help' lists the commands");
+  if (!CheckFlagNames(argc, argv)) return 2;
   const std::vector<char*> parsed = absl::ParseCommandLine(argc, argv);
   if (parsed.size() < 2) return UsageError("missing command");
   const std::string name = parsed[1];

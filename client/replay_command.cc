@@ -83,7 +83,7 @@ struct ReplayCounts {
   uint64_t verdicts = 0;
   uint64_t rejected = 0;  // error verdicts
   uint64_t anomalies = 0;
-  Confusion confusion;  // valid verdicts with a label
+  Confusion confusion;               // valid verdicts with a label
   std::vector<uint64_t> per_server;  // verdicts per replica
   double seconds = 0;
 
@@ -292,13 +292,11 @@ absl::Status ReplayCommandOptions::Validate() const {
     return absl::InvalidArgumentError("--sensors: must be >= 1");
   }
   // Room for "-<n mod sensors>" after the sensor id.
-  const size_t suffix =
-      sensors > 1 ? 1 + absl::StrCat(sensors - 1).size() : 0;
+  const size_t suffix = sensors > 1 ? 1 + absl::StrCat(sensors - 1).size() : 0;
   if (sensor_id.size() + suffix > kMaxSensorIdBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--sensor_id: ", sensor_id.size() + suffix,
-                     " bytes with the --sensors suffix, limit is ",
-                     kMaxSensorIdBytes));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--sensor_id: ", sensor_id.size() + suffix,
+        " bytes with the --sensors suffix, limit is ", kMaxSensorIdBytes));
   }
   if (!std::isfinite(rate) || rate < 0) {
     return absl::InvalidArgumentError(

@@ -54,11 +54,10 @@ ShardRing::ShardRing(std::vector<std::string> servers, int virtual_nodes)
 int ShardRing::ShardFor(absl::string_view sensor_id) const {
   if (ring_.size() <= 1 || servers_.size() == 1) return 0;
   const uint64_t h = RingHash(sensor_id);
-  auto it = std::lower_bound(
-      ring_.begin(), ring_.end(), h,
-      [](const std::pair<uint64_t, int>& point, uint64_t value) {
-        return point.first < value;
-      });
+  auto it =
+      std::lower_bound(ring_.begin(), ring_.end(), h,
+                       [](const std::pair<uint64_t, int>& point,
+                          uint64_t value) { return point.first < value; });
   if (it == ring_.end()) it = ring_.begin();  // wrap around
   return it->second;
 }

@@ -89,7 +89,8 @@ void PrintVerdict(const TailCommandOptions& o, const v1::Verdict& v) {
       w.Bool(v.anomalous());
       w.Key("top_features");
       w.BeginArray();
-      for (const v1::FeatureDeviation& f : v.top_features()) w.String(f.feature());
+      for (const v1::FeatureDeviation& f : v.top_features())
+        w.String(f.feature());
       w.EndArray();
     }
     w.Key("label");
@@ -123,8 +124,8 @@ class Follower {
            ShardedStream& stream)
       : o_(o), counts_(counts), stream_(stream) {
     const size_t slash = o.path.find_last_of('/');
-    id_prefix_ = (slash == std::string::npos ? o.path
-                                             : o.path.substr(slash + 1));
+    id_prefix_ =
+        (slash == std::string::npos ? o.path : o.path.substr(slash + 1));
     if (id_prefix_.size() > kMaxRecordIdBytes - 21) {
       id_prefix_.resize(kMaxRecordIdBytes - 21);
     }
@@ -156,6 +157,7 @@ class Follower {
   }
 
   bool is_open() const { return fd_ >= 0; }
+  off_t offset() const { return offset_; }
 
   // Reads and sends every complete line up to the current end of the file.
   absl::Status ReadToEnd() {
@@ -219,8 +221,10 @@ class Follower {
       if (absl::Status s = ReadToEnd(); !s.ok()) return s;
       if (absl::Status s = FinishPartial(); !s.ok()) return s;
       ++counts_.rotations;
-      std::fprintf(stderr, "dwae tail: %s: file replaced; following the new "
-                   "file\n", o_.path.c_str());
+      std::fprintf(stderr,
+                   "dwae tail: %s: file replaced; following the new "
+                   "file\n",
+                   o_.path.c_str());
       Close();
     }
     absl::Status s = Open(/*at_end=*/false);
@@ -241,8 +245,8 @@ class Follower {
 
   // Bounded: a line over kMaxLineBytes is kept cut (the parser refuses it).
   void AppendPartial(absl::string_view data) {
-    const size_t room = kMaxLineBytes + 1 - std::min(partial_.size(),
-                                                     kMaxLineBytes + 1);
+    const size_t room =
+        kMaxLineBytes + 1 - std::min(partial_.size(), kMaxLineBytes + 1);
     partial_.append(data.data(), std::min(room, data.size()));
   }
 
@@ -261,8 +265,8 @@ class Follower {
       }
       return absl::OkStatus();
     }
-    absl::Status s = stream_.Send(RecordToProto(
-        *record, absl::StrCat(id_prefix_, number), o_.sensor_id));
+    absl::Status s = stream_.Send(
+        RecordToProto(*record, absl::StrCat(id_prefix_, number), o_.sensor_id));
     if (s.ok()) ++counts_.records;
     return s;
   }
@@ -295,6 +299,10 @@ absl::Status Follow(const TailCommandOptions& o, Follower& f) {
         continue;
       }
       if (!s.ok()) return s;
+      if (first_open) {
+        std::fprintf(stderr, "dwae tail: following %s from byte %lld\n",
+                     o.path.c_str(), static_cast<long long>(f.offset()));
+      }
       first_open = false;
       waiting_reported = false;
     }

@@ -334,6 +334,18 @@ TEST_F(ReplayCliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(format.exit_code, 2) << format.Describe();
 }
 
+TEST_F(ReplayCliTest, ShardingAndPacingFlagsAreValidated) {
+  const std::string path = WriteSlice("flags.txt", HeadLines(kTestPath, 10));
+  for (const char* flag :
+       {"--sensors=0", "--rate=-1", "--rate=inf", "--servers=a:1,,b:2",
+        "--servers=a:1,a:1", "--servers=nohost", "--progress=sometimes"}) {
+    const SubprocessResult r = RunDwae({"replay", ServerFlag(), flag, path});
+    EXPECT_EQ(r.exit_code, 2) << flag << "\n" << r.Describe();
+    const std::string name(flag, std::string(flag).find('='));
+    EXPECT_THAT(r.stderr_text, HasSubstr(name)) << flag;
+  }
+}
+
 TEST_F(ReplayCliTest, MissingFileFailsWithItsPath) {
   const std::string path = *dir_ + "/no_such_file.txt";
   const SubprocessResult r = RunDwae({"replay", ServerFlag(), path});

@@ -1,0 +1,334 @@
+// dwae admin (Checkpoint, SetLearning, SetThreshold, ResetModel) and
+// dwae health (grpc.health.v1.Health/Check through a generic stub, so no
+// health proto is needed).
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "client/grpc_client.h"
+#include "client/json.h"
+#include "client/ops_commands.h"
+#include "client/ops_internal.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/slice.h"
+#include "grpcpp/support/stub_options.h"
+
+namespace dwae {
+namespace {
+
+constexpr char kAdminUsage[] =
+    "usage: dwae admin checkpoint | learning on|off|gated|auto | "
+    "threshold VALUE|auto|quantile|adaptive | reset --yes";
+
+absl::Status AdminUsage(absl::string_view problem) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(problem, " (", kAdminUsage, ")"));
+}
+
+// ---- health: the wire format of grpc.health.v1 by hand --------------------
+
+// HealthCheckRequest {string service = 1;}
+std::string EncodeHealthRequest(const std::string& service) {
+  std::string out;
+  if (service.empty()) return out;
+  out.push_back('\x0A');
+  for (uint64_t n = service.size();; n >>= 7) {
+    if (n < 0x80) {
+      out.push_back(char(n));
+      break;
+    }
+    out.push_back(char((n & 0x7F) | 0x80));
+  }
+  return out + service;
+}
+
+bool ReadVarint(const std::string& in, size_t* pos, uint64_t* value) {
+  *value = 0;
+  for (int shift = 0; shift < 64 && *pos < in.size(); shift += 7) {
+    const uint8_t byte = uint8_t(in[(*pos)++]);
+    *value |= uint64_t(byte & 0x7F) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+// HealthCheckResponse {ServingStatus status = 1;}: the status (0 when
+// absent), or -1 for bytes that do not parse.
+int64_t DecodeHealthStatus(const std::string& in) {
+  int64_t status = 0;
+  size_t pos = 0;
+  while (pos < in.size()) {
+    uint64_t tag = 0, value = 0;
+    if (!ReadVarint(in, &pos, &tag)) return -1;
+    switch (tag & 7) {
+      case 0:  // varint
+        if (!ReadVarint(in, &pos, &value)) return -1;
+        if (tag >> 3 == 1) status = int64_t(value);
+        break;
+      case 1:  // 64-bit
+        pos += 8;
+        break;
+      case 2:  // length-delimited
+        if (!ReadVarint(in, &pos, &value) || value > in.size() - pos) {
+          return -1;
+        }
+        pos += value;
+        break;
+      case 5:  // 32-bit
+        pos += 4;
+        break;
+      default:
+        return -1;
+    }
+    if (pos > in.size()) return -1;
+  }
+  return status;
+}
+
+std::string ByteBufferToString(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (!buffer.Dump(&slices).ok()) return out;
+  for (const grpc::Slice& s : slices) {
+    out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return out;
+}
+
+void PrintThreshold(const v1::SetThresholdResponse& r) {
+  std::printf("threshold %s (source %s)\n",
+              ops::FormatThreshold(r.threshold()).c_str(),
+              r.threshold_source().c_str());
+}
+
+}  // namespace
+
+absl::Status ParseAdminAction(const std::vector<std::string>& words,
+                              AdminCommandOptions* o) {
+  if (words.empty()) return AdminUsage("admin: missing ACTION");
+  const std::string& action = words[0];
+  auto want_args = [&](size_t n) -> absl::Status {
+    if (words.size() == n + 1) return absl::OkStatus();
+    return AdminUsage(absl::StrCat("admin ", action, ": expected ", n,
+                                   n == 1 ? " argument" : " arguments",
+                                   ", got ", words.size() - 1));
+  };
+  if (action == "checkpoint") {
+    o->action = AdminCommandOptions::Action::kCheckpoint;
+    return want_args(0);
+  }
+  if (action == "learning") {
+    if (absl::Status s = want_args(1); !s.ok()) return s;
+    o->action = AdminCommandOptions::Action::kLearning;
+    const std::string& state = words[1];
+    if (state == "on") {
+      o->learning = v1::LEARNING_STATE_ON;
+    } else if (state == "off") {
+      o->learning = v1::LEARNING_STATE_OFF;
+    } else if (state == "gated") {
+      o->learning = v1::LEARNING_STATE_GATED;
+    } else if (state == "auto") {
+      o->learning = v1::LEARNING_STATE_AUTO;
+    } else {
+      return AdminUsage(absl::StrCat("admin learning: unknown state '", state,
+                                     "' (on, off, gated or auto)"));
+    }
+    return absl::OkStatus();
+  }
+  if (action == "threshold") {
+    if (absl::Status s = want_args(1); !s.ok()) return s;
+    o->action = AdminCommandOptions::Action::kThreshold;
+    const std::string& value = words[1];
+    o->fixed_threshold = 0;
+    o->automatic = v1::THRESHOLD_MODE_UNSPECIFIED;
+    if (value == "auto" || value == "adaptive") {
+      o->automatic = v1::THRESHOLD_MODE_ADAPTIVE;
+      return absl::OkStatus();
+    }
+    if (value == "quantile") {
+      o->automatic = v1::THRESHOLD_MODE_QUANTILE;
+      return absl::OkStatus();
+    }
+    double x = 0;
+    if (!absl::SimpleAtod(value, &x) || !std::isfinite(x) || !(x > 0)) {
+      return AdminUsage(absl::StrCat(
+          "admin threshold: '", value,
+          "' is not a finite number > 0, auto, quantile or adaptive"));
+    }
+    o->fixed_threshold = x;
+    return absl::OkStatus();
+  }
+  if (action == "reset") {
+    if (absl::Status s = want_args(0); !s.ok()) return s;
+    o->action = AdminCommandOptions::Action::kReset;
+    if (!o->yes) {
+      return absl::InvalidArgumentError(
+          "reset forgets everything learned; pass --yes");
+    }
+    return absl::OkStatus();
+  }
+  return AdminUsage(absl::StrCat("admin: unknown action '", action, "'"));
+}
+
+absl::Status RunAdminCommand(const AdminCommandOptions& o) {
+  using Action = AdminCommandOptions::Action;
+  if (o.action == Action::kReset && !o.yes) {
+    return absl::InvalidArgumentError(
+        "reset forgets everything learned; pass --yes");
+  }
+  absl::StatusOr<std::unique_ptr<DetectorClient>> client =
+      DetectorClient::Connect(o.connection.server, o.connection.timeout);
+  if (!client.ok()) return client.status();
+  v1::Detector::Stub& stub = (*client)->stub();
+  const std::string& address = (*client)->address();
+  grpc::ClientContext context;
+  ops::SetDeadline(&context, o.connection.timeout);
+  switch (o.action) {
+    case Action::kCheckpoint: {
+      v1::CheckpointResponse r;
+      const grpc::Status s =
+          stub.Checkpoint(&context, v1::CheckpointRequest(), &r);
+      if (!s.ok()) return ops::RpcError("Checkpoint", address, s);
+      if (o.json) {
+        std::printf("%s\n", ops::ProtoToJson(r).c_str());
+      } else {
+        std::printf("checkpoint written: %s (%llu bytes, %.3f s)\n",
+                    r.path().c_str(),
+                    static_cast<unsigned long long>(r.bytes()), r.seconds());
+      }
+      return absl::OkStatus();
+    }
+    case Action::kLearning: {
+      v1::SetLearningRequest request;
+      request.set_state(o.learning);
+      v1::SetLearningResponse r;
+      const grpc::Status s = stub.SetLearning(&context, request, &r);
+      if (!s.ok()) return ops::RpcError("SetLearning", address, s);
+      if (o.json) {  // the state named as `dwae status` names it
+        std::printf(
+            "{\"state\":%s}\n",
+            JsonWriter::Quote(ops::LearningStateName(r.state())).c_str());
+      } else {
+        std::printf("learning %s\n", ops::LearningStateName(r.state()));
+      }
+      return absl::OkStatus();
+    }
+    case Action::kThreshold: {
+      v1::SetThresholdRequest request;
+      if (o.automatic != v1::THRESHOLD_MODE_UNSPECIFIED) {
+        request.set_automatic(o.automatic);
+      } else if (o.fixed_threshold > 0 && std::isfinite(o.fixed_threshold)) {
+        request.set_fixed(o.fixed_threshold);
+      } else {
+        return AdminUsage("admin threshold: the value must be finite and > 0");
+      }
+      v1::SetThresholdResponse r;
+      const grpc::Status s = stub.SetThreshold(&context, request, &r);
+      if (!s.ok()) return ops::RpcError("SetThreshold", address, s);
+      if (o.json) {
+        // +inf (warming up) is written as null, as score does.
+        JsonWriter w;
+        w.BeginObject();
+        w.Key("threshold");
+        w.Number(r.threshold());
+        w.Key("threshold_source");
+        w.String(r.threshold_source());
+        w.EndObject();
+        std::printf("%s\n", w.str().c_str());
+      } else {
+        PrintThreshold(r);
+      }
+      return absl::OkStatus();
+    }
+    case Action::kReset: {
+      v1::ResetModelRequest request;
+      request.set_confirm(true);
+      v1::ResetModelResponse r;
+      const grpc::Status s = stub.ResetModel(&context, request, &r);
+      if (!s.ok()) return ops::RpcError("ResetModel", address, s);
+      if (o.json) {
+        std::printf("{\"reset\":true}\n");
+      } else {
+        std::printf("model reset: warming up again\n");
+      }
+      return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError("admin: unknown action");
+}
+
+absl::Status RunHealthCommand(const HealthCommandOptions& o) {
+  const std::string& address = o.connection.server;
+  if (address.empty()) {
+    return absl::InvalidArgumentError("no server address given");
+  }
+  const absl::Time deadline = absl::Now() + o.connection.timeout;
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  if (channel == nullptr ||
+      !channel->WaitForConnected(absl::ToChronoTime(deadline))) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot reach ", address, " within ",
+                     absl::FormatDuration(o.connection.timeout)));
+  }
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(deadline));
+  const std::string request_bytes = EncodeHealthRequest(o.service);
+  grpc::Slice slice(request_bytes);
+  const grpc::ByteBuffer request(&slice, 1);
+  grpc::ByteBuffer response;
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  grpc::Status status;
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
+                 &request, &response, [&](grpc::Status s) {
+                   std::lock_guard<std::mutex> lock(mu);
+                   status = std::move(s);
+                   done = true;
+                   cv.notify_all();
+                 });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return done; });
+  }
+  const std::string what =
+      o.service.empty()
+          ? address
+          : absl::StrCat("service '", o.service, "' at ", address);
+  if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+    return absl::NotFoundError(absl::StrCat("SERVICE_UNKNOWN: ", what));
+  }
+  if (!status.ok()) return ops::RpcError("health check", address, status);
+  const int64_t serving = DecodeHealthStatus(ByteBufferToString(response));
+  switch (serving) {
+    case 1:
+      std::printf("SERVING\n");
+      return absl::OkStatus();
+    case 2:
+      return absl::UnavailableError(absl::StrCat("NOT_SERVING: ", what));
+    case 3:
+      return absl::NotFoundError(absl::StrCat("SERVICE_UNKNOWN: ", what));
+    case -1:
+      return absl::DataLossError(
+          absl::StrCat("health check of ", what, ": unparsable response"));
+    default:
+      return absl::UnavailableError(
+          absl::StrCat("UNKNOWN (status ", serving, "): ", what));
+  }
+}
+
+}  // namespace dwae

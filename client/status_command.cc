@@ -1,0 +1,277 @@
+// dwae status: GetModelInfo, readable or as one JSON object.
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "client/grpc_client.h"
+#include "client/json.h"
+#include "client/ops_commands.h"
+#include "client/ops_internal.h"
+
+namespace dwae {
+namespace {
+
+using ull = unsigned long long;
+
+// Weights and biases of one layer added up.
+v1::DeviceCounters LayerTotal(const v1::LayerInfo& layer) {
+  v1::DeviceCounters t;
+  for (const v1::DeviceCounters* c :
+       {&layer.weight_devices(), &layer.bias_devices()}) {
+    t.set_pulses(t.pulses() + c->pulses());
+    t.set_level_changes(t.level_changes() + c->level_changes());
+    t.set_failures(t.failures() + c->failures());
+    t.set_overshoots(t.overshoots() + c->overshoots());
+    t.set_blocked(t.blocked() + c->blocked());
+    t.set_energy_joules(t.energy_joules() + c->energy_joules());
+  }
+  return t;
+}
+
+uint64_t Labelled(const v1::ModelInfo& m) {
+  return m.true_positives() + m.false_positives() + m.true_negatives() +
+         m.false_negatives();
+}
+
+double Ratio(uint64_t num, uint64_t den) {
+  return den == 0 ? NAN : double(num) / double(den);
+}
+
+void WriteCounters(JsonWriter& w, const v1::DeviceCounters& c) {
+  w.BeginObject();
+  w.Key("pulses");
+  w.Int(static_cast<long long>(c.pulses()));
+  w.Key("level_changes");
+  w.Int(static_cast<long long>(c.level_changes()));
+  w.Key("failures");
+  w.Int(static_cast<long long>(c.failures()));
+  w.Key("overshoots");
+  w.Int(static_cast<long long>(c.overshoots()));
+  w.Key("blocked");
+  w.Int(static_cast<long long>(c.blocked()));
+  w.Key("energy_joules");
+  w.Number(c.energy_joules());
+  w.EndObject();
+}
+
+void PrintJson(const v1::ModelInfo& m) {
+  JsonWriter w;
+  w.BeginObject();
+  auto key_int = [&w](const char* key, uint64_t value) {
+    w.Key(key);
+    w.Int(static_cast<long long>(value));
+  };
+  w.Key("shape");
+  w.String(m.shape());
+  w.Key("rule");
+  w.String(m.config().model().rule());
+  key_int("parameters", m.parameters());
+  w.Key("threshold");
+  w.Number(m.threshold());  // null while warming up (+inf)
+  w.Key("threshold_source");
+  w.String(m.threshold_source());
+  w.Key("warming_up");
+  w.Bool(m.warming_up());
+  w.Key("learning_state");
+  w.String(ops::LearningStateName(m.learning_state()));
+  key_int("records_scored", m.records_scored());
+  key_int("records_normal", m.records_normal());
+  key_int("records_anomalous", m.records_anomalous());
+  key_int("records_invalid", m.records_invalid());
+  key_int("records_learned", m.records_learned());
+  key_int("records_dropped", m.records_dropped());
+  key_int("true_positives", m.true_positives());
+  key_int("false_positives", m.false_positives());
+  key_int("true_negatives", m.true_negatives());
+  key_int("false_negatives", m.false_negatives());
+  const uint64_t labelled = Labelled(m);
+  w.Key("accuracy");
+  w.Number(Ratio(m.true_positives() + m.true_negatives(), labelled));
+  w.Key("detection_rate");
+  w.Number(Ratio(m.true_positives(), m.true_positives() + m.false_negatives()));
+  w.Key("false_alarm_rate");
+  w.Number(
+      Ratio(m.false_positives(), m.false_positives() + m.true_negatives()));
+  key_int("learning_steps", m.learning_steps());
+  key_int("weight_updates", m.weight_updates());
+  key_int("float_equivalent_updates", m.float_equivalent_updates());
+  w.Key("update_reduction");
+  w.Number(Ratio(m.float_equivalent_updates(), m.weight_updates()));
+  w.Key("layers");
+  w.BeginArray();
+  for (const v1::LayerInfo& l : m.layers()) {
+    w.BeginObject();
+    w.Key("inputs");
+    w.Int(l.inputs());
+    w.Key("outputs");
+    w.Int(l.outputs());
+    w.Key("activation");
+    w.String(l.activation());
+    w.Key("weight_alpha");
+    w.Number(l.weight_alpha());
+    w.Key("bias_alpha");
+    w.Number(l.bias_alpha());
+    const v1::DeviceCounters t = LayerTotal(l);
+    key_int("pulses", t.pulses());
+    key_int("level_changes", t.level_changes());
+    key_int("failures", t.failures());
+    key_int("overshoots", t.overshoots());
+    key_int("blocked", t.blocked());
+    w.Key("energy_joules");
+    w.Number(t.energy_joules());
+    w.Key("weight_devices");
+    WriteCounters(w, l.weight_devices());
+    w.Key("bias_devices");
+    WriteCounters(w, l.bias_devices());
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("last_checkpoint_unix_seconds");
+  if (m.has_last_checkpoint()) {
+    w.Number(absl::ToDoubleSeconds(ops::FromTimestamp(m.last_checkpoint()) -
+                                   absl::UnixEpoch()));
+  } else {
+    w.Null();
+  }
+  key_int("model_version", m.model_version());
+  w.Key("build_version");
+  w.String(m.build_version());
+  w.EndObject();
+  // JsonWriter has no raw values: the config (rendered by protobuf) goes in
+  // as the last member of the finished object.
+  std::string out = w.str();
+  out.pop_back();  // '}'
+  absl::StrAppend(&out, ",\"config\":", ops::ProtoToJson(m.config()), "}");
+  std::printf("%s\n", out.c_str());
+}
+
+void PrintReadable(const std::string& server, const v1::ModelInfo& m) {
+  const v1::DaemonConfig& c = m.config();
+  std::printf("dwaed at %s (build %s, model version %llu)\n\n", server.c_str(),
+              m.build_version().empty() ? "?" : m.build_version().c_str(),
+              ull(m.model_version()));
+  std::printf("model\n");
+  std::printf("  shape            %s\n", m.shape().c_str());
+  std::printf("  rule             %s\n", c.model().rule().c_str());
+  std::printf("  parameters       %llu\n", ull(m.parameters()));
+  std::printf("  learning rate    %g\n", c.model().learning_rate());
+  std::vector<std::string> alphas;
+  for (const v1::LayerInfo& l : m.layers()) {
+    alphas.push_back(
+        absl::StrFormat("%.4g/%.4g", l.weight_alpha(), l.bias_alpha()));
+  }
+  std::printf("  alphas (w/b)     %s\n", absl::StrJoin(alphas, "  ").c_str());
+  std::printf("\ndevice\n");
+  std::printf("  levels           %d\n", c.device().num_levels());
+  std::printf("  p_fail           %g\n", c.device().p_fail());
+  std::printf("  p_over           %g\n", c.device().p_over());
+  std::printf("  level sigma      %g\n", c.device().level_sigma());
+  std::printf("  energy/pulse     %g J\n",
+              c.device().energy_per_pulse_joules());
+
+  std::printf("\nthreshold and learning\n");
+  std::printf("  threshold        %s, source %s\n",
+              ops::FormatThreshold(m.threshold()).c_str(),
+              m.threshold_source().c_str());
+  std::printf("  warming up       %s\n", m.warming_up() ? "yes" : "no");
+  std::printf("  learning state   %s\n",
+              ops::LearningStateName(m.learning_state()));
+  std::printf("  learning steps   %llu\n", ull(m.learning_steps()));
+
+  std::printf("\ncounters\n");
+  std::printf("  scored           %llu\n", ull(m.records_scored()));
+  std::printf("  normal           %llu\n", ull(m.records_normal()));
+  std::printf("  anomalous        %llu\n", ull(m.records_anomalous()));
+  std::printf("  invalid          %llu\n", ull(m.records_invalid()));
+  std::printf("  learned          %llu\n", ull(m.records_learned()));
+  std::printf("  dropped          %llu\n", ull(m.records_dropped()));
+  const uint64_t labelled = Labelled(m);
+  if (labelled > 0) {
+    std::printf("\n  confusion (%llu labelled records)\n", ull(labelled));
+    std::printf("  %-16s%18s%18s\n", "", "predicted normal",
+                "predicted attack");
+    std::printf("  %-16s%18llu%18llu\n", "actual normal",
+                ull(m.true_negatives()), ull(m.false_positives()));
+    std::printf("  %-16s%18llu%18llu\n", "actual attack",
+                ull(m.false_negatives()), ull(m.true_positives()));
+    auto rate = [](double r) {
+      return std::isnan(r) ? std::string("n/a") : absl::StrFormat("%.4f", r);
+    };
+    std::printf(
+        "  accuracy         %s\n",
+        rate(Ratio(m.true_positives() + m.true_negatives(), labelled)).c_str());
+    std::printf("  detection rate   %s\n",
+                rate(Ratio(m.true_positives(),
+                           m.true_positives() + m.false_negatives()))
+                    .c_str());
+    std::printf("  false-alarm rate %s\n",
+                rate(Ratio(m.false_positives(),
+                           m.false_positives() + m.true_negatives()))
+                    .c_str());
+  } else {
+    std::printf("  (no labelled records: no confusion matrix)\n");
+  }
+
+  std::printf("\ndevice writes\n");
+  std::printf("  %-22s%12s%14s%12s%12s%14s\n", "layer", "pulses",
+              "level changes", "failures", "overshoots", "energy (J)");
+  for (int i = 0; i < m.layers_size(); ++i) {
+    const v1::LayerInfo& l = m.layers(i);
+    const v1::DeviceCounters t = LayerTotal(l);
+    const std::string name = absl::StrFormat("%d: %d->%d %s", i, l.inputs(),
+                                             l.outputs(), l.activation());
+    std::printf("  %-22s%12llu%14llu%12llu%12llu%14.4g\n", name.c_str(),
+                ull(t.pulses()), ull(t.level_changes()), ull(t.failures()),
+                ull(t.overshoots()), t.energy_joules());
+  }
+  std::printf("  weight updates   %llu\n", ull(m.weight_updates()));
+  std::printf("  float-equivalent %llu\n", ull(m.float_equivalent_updates()));
+  const double reduction =
+      Ratio(m.float_equivalent_updates(), m.weight_updates());
+  std::printf("  update reduction %s\n",
+              std::isnan(reduction)
+                  ? "n/a (no device writes yet)"
+                  : absl::StrFormat("%.1fx", reduction).c_str());
+
+  std::printf("\ncheckpoint\n");
+  if (m.has_last_checkpoint()) {
+    const absl::Time t = ops::FromTimestamp(m.last_checkpoint());
+    std::printf(
+        "  last             %s (%s ago)\n", ops::FormatRfc3339(t).c_str(),
+        absl::FormatDuration(absl::Trunc(absl::Now() - t, absl::Seconds(1)))
+            .c_str());
+  } else {
+    std::printf("  last             never\n");
+  }
+}
+
+}  // namespace
+
+absl::Status RunStatusCommand(const StatusCommandOptions& o) {
+  absl::StatusOr<std::unique_ptr<DetectorClient>> client =
+      DetectorClient::Connect(o.connection.server, o.connection.timeout);
+  if (!client.ok()) return client.status();
+  grpc::ClientContext context;
+  ops::SetDeadline(&context, o.connection.timeout);
+  v1::ModelInfo info;
+  const grpc::Status status = (*client)->stub().GetModelInfo(
+      &context, v1::GetModelInfoRequest(), &info);
+  if (!status.ok()) {
+    return ops::RpcError("GetModelInfo", (*client)->address(), status);
+  }
+  if (o.json) {
+    PrintJson(info);
+  } else {
+    PrintReadable((*client)->address(), info);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace dwae

@@ -1,0 +1,337 @@
+// End-to-end tests of `dwae bench`: one real dwaed (DWAED_PATH) is started
+// for the whole suite on a free port with a short warm-up; each test runs the
+// real dwae binary (DWAE_CLI_PATH) from the repository root against it, with
+// the default input file (data/nsl-kdd/KDDTest+.txt).
+//
+// The suite shares the daemon, so CMake registers this binary as ONE ctest
+// test (no gtest_discover_tests, which would run every TEST in its own
+// process and start a daemon each time). The load runs last one second each;
+// the whole suite takes a few seconds.
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "client/latency.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/json_value.h"
+#include "tests/testing/subprocess.h"
+#include "tests/testing/temp_files.h"
+
+#ifndef DWAE_CLI_PATH
+#error "DWAE_CLI_PATH must name the dwae binary"
+#endif
+#ifndef DWAED_PATH
+#error "DWAED_PATH must name the dwaed binary"
+#endif
+
+namespace dwae {
+namespace {
+
+using ::testing::HasSubstr;
+using testutil::JsonValue;
+using testutil::Subprocess;
+using testutil::SubprocessResult;
+
+// Keys every `dwae bench --json` object must have.
+const char* const kSummaryKeys[] = {
+    "records_per_second", "p50_ms",  "p99_ms",  "p999_ms", "records",
+    "calls",              "errors",  "seconds", "mode",    "streams",
+    "batch",              "learning", "servers", "rate",
+};
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  ASSERT_TRUE(out.good()) << path;
+}
+
+// A port nothing listens on: bound once, then released.
+int ClosedPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// ---- percentiles (no daemon needed) ----------------------------------------
+
+TEST(LatencyTest, NearestRankPercentiles) {
+  LatencySamples s;
+  for (int i = 1000; i >= 1; --i) s.Add(double(i));  // unsorted on purpose
+  const LatencySummary sum = Summarize(s);
+  EXPECT_EQ(sum.count, 1000u);
+  EXPECT_EQ(sum.min_ms, 1);
+  EXPECT_EQ(sum.max_ms, 1000);
+  EXPECT_EQ(sum.p50_ms, 500);
+  EXPECT_EQ(sum.p99_ms, 990);
+  EXPECT_EQ(sum.p999_ms, 999);
+  EXPECT_DOUBLE_EQ(sum.mean_ms, 500.5);
+}
+
+TEST(LatencyTest, FewSamplesAndNone) {
+  LatencySamples one;
+  one.Add(2.5);
+  const LatencySummary s1 = Summarize(one);
+  EXPECT_EQ(s1.p50_ms, 2.5);
+  EXPECT_EQ(s1.p999_ms, 2.5);
+  const LatencySummary s0 = Summarize(LatencySamples());
+  EXPECT_EQ(s0.count, 0u);
+  EXPECT_EQ(s0.p99_ms, 0);
+  EXPECT_EQ(NearestRank({1, 2, 3}, 0), 1);
+  EXPECT_EQ(NearestRank({1, 2, 3}, 1), 3);
+}
+
+// ---- the binary against one real daemon ------------------------------------
+
+class BenchCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(testutil::MakeTempDir("dwae_bench_cli"));
+    const std::string config = *dir_ + "/dwaed.textproto";
+    WriteFile(config, "learning { warmup_records: 300 warmup_epochs: 2 }\n");
+    testutil::SubprocessOptions options;
+    options.working_dir = DWAE_SOURCE_DIR;
+    absl::StatusOr<std::unique_ptr<Subprocess>> daemon = Subprocess::Start(
+        {DWAED_PATH, "--listen=127.0.0.1:0",
+         "--metrics_listen=", absl::StrCat("--config=", config)},
+        options);
+    ASSERT_TRUE(daemon.ok()) << daemon.status();
+    daemon_ = daemon->release();
+    ASSERT_TRUE(daemon_->WaitForOutput("serving gRPC", absl::Seconds(15)))
+        << "stdout: " << daemon_->stdout_so_far()
+        << "\nstderr: " << daemon_->stderr_so_far();
+    const std::string out = daemon_->stdout_so_far();
+    const size_t at = out.find("(port ");
+    ASSERT_NE(at, std::string::npos) << out;
+    absl::string_view rest = absl::string_view(out).substr(at + 6);
+    rest = rest.substr(0, rest.find(')'));
+    ASSERT_TRUE(absl::SimpleAtoi(rest, &port_)) << out;
+    ASSERT_GT(port_, 0) << out;
+  }
+
+  static void TearDownTestSuite() {
+    if (daemon_ != nullptr) {
+      daemon_->Signal(SIGTERM);
+      const SubprocessResult r = daemon_->Wait(absl::Seconds(15));
+      EXPECT_EQ(r.exit_code, 0) << r.Describe();
+      delete daemon_;
+      daemon_ = nullptr;
+    }
+    delete dir_;
+    dir_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(daemon_, nullptr) << "dwaed did not start";
+    ASSERT_GT(port_, 0);
+  }
+
+  static std::string ServerFlag() {
+    return absl::StrCat("--server=127.0.0.1:", port_);
+  }
+
+  static SubprocessResult RunDwae(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {DWAE_CLI_PATH};
+    argv.insert(argv.end(), args.begin(), args.end());
+    testutil::SubprocessOptions options;
+    options.working_dir = DWAE_SOURCE_DIR;
+    options.timeout = absl::Seconds(30);
+    absl::StatusOr<SubprocessResult> r = testutil::RunSubprocess(argv, options);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return SubprocessResult();
+    EXPECT_FALSE(r->timed_out) << absl::StrJoin(argv, " ") << "\n"
+                               << r->Describe();
+    return *std::move(r);
+  }
+
+  // Runs `dwae bench --json ARGS`, expects success and one JSON object with
+  // every summary key.
+  static JsonValue RunJson(std::vector<std::string> args) {
+    args.insert(args.begin(), {"bench", "--json", ServerFlag()});
+    const SubprocessResult r = RunDwae(args);
+    EXPECT_EQ(r.exit_code, 0) << r.Describe();
+    EXPECT_EQ(std::count(r.stdout_text.begin(), r.stdout_text.end(), '\n'), 1)
+        << r.Describe();
+    absl::StatusOr<JsonValue> doc = testutil::ParseJson(r.stdout_text);
+    EXPECT_TRUE(doc.ok()) << doc.status() << "\n" << r.Describe();
+    if (!doc.ok()) return JsonValue();
+    EXPECT_TRUE(doc->is_object()) << r.stdout_text;
+    for (const char* key : kSummaryKeys) {
+      EXPECT_TRUE(doc->has(key)) << "missing key " << key << "\n"
+                                 << r.stdout_text;
+    }
+    return *std::move(doc);
+  }
+
+  static void ExpectOrderedPercentiles(const JsonValue& doc) {
+    const double p50 = doc["p50_ms"].as_number();
+    const double p99 = doc["p99_ms"].as_number();
+    const double p999 = doc["p999_ms"].as_number();
+    EXPECT_GT(p50, 0);
+    EXPECT_LE(p50, p99);
+    EXPECT_LE(p99, p999);
+  }
+
+  static Subprocess* daemon_;
+  static int port_;
+  static std::string* dir_;
+};
+
+Subprocess* BenchCliTest::daemon_ = nullptr;
+int BenchCliTest::port_ = 0;
+std::string* BenchCliTest::dir_ = nullptr;
+
+TEST_F(BenchCliTest, StreamModeJson) {
+  const JsonValue doc = RunJson({"--duration=1s"});
+  EXPECT_EQ(doc["mode"].as_string(), "stream");
+  EXPECT_EQ(doc["learning"].as_string(), "gated");
+  EXPECT_EQ(doc["streams"].as_number(), 2);
+  EXPECT_EQ(doc["batch"].as_number(), 512);
+  ASSERT_TRUE(doc["servers"].is_array());
+  ASSERT_EQ(doc["servers"].size(), 1u);
+  EXPECT_EQ(doc["servers"].at(0).as_string(),
+            absl::StrCat("127.0.0.1:", port_));
+  EXPECT_GT(doc["records"].as_number(), 0);
+  EXPECT_EQ(doc["errors"].as_number(), 0);
+  // Every answered batch is a full one.
+  EXPECT_EQ(doc["records"].as_number(), doc["calls"].as_number() * 512);
+  EXPECT_GE(doc["seconds"].as_number(), 1);
+  EXPECT_GT(doc["records_per_second"].as_number(), 0);
+  ExpectOrderedPercentiles(doc);
+}
+
+TEST_F(BenchCliTest, UnaryModePacedHoldsTheRate) {
+  const JsonValue doc = RunJson({"--mode=unary", "--batch=1", "--rate=200",
+                                 "--duration=1s"});
+  EXPECT_EQ(doc["mode"].as_string(), "unary");
+  EXPECT_EQ(doc["rate"].as_number(), 200);
+  const double calls = doc["calls"].as_number();
+  EXPECT_GE(calls, 160);
+  EXPECT_LE(calls, 240);
+  EXPECT_EQ(doc["records"].as_number(), calls);  // one record per call
+  EXPECT_EQ(doc["errors"].as_number(), 0);
+  ExpectOrderedPercentiles(doc);
+}
+
+TEST_F(BenchCliTest, UnaryUnpacedSeveralSensors) {
+  const JsonValue doc =
+      RunJson({"--mode=unary", "--streams=1", "--batch=16", "--sensors=5",
+               "--learn=off", "--duration=300ms"});
+  EXPECT_GT(doc["calls"].as_number(), 0);
+  EXPECT_EQ(doc["records"].as_number(), doc["calls"].as_number() * 16);
+  EXPECT_EQ(doc["errors"].as_number(), 0);
+  EXPECT_EQ(doc["learning"].as_string(), "off");
+  ExpectOrderedPercentiles(doc);
+}
+
+TEST_F(BenchCliTest, SeveralServersShardBySensor) {
+  // Two spellings of the one daemon are two replicas to the client: the
+  // sensors are sharded over both and each gets its own streams.
+  const std::string a = absl::StrCat("127.0.0.1:", port_);
+  const std::string b = absl::StrCat("localhost:", port_);
+  const SubprocessResult r = RunDwae(
+      {"bench", "--json", "--servers=" + a + "," + b, "--sensors=16",
+       "--streams=1", "--learn=off", "--duration=300ms"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  absl::StatusOr<JsonValue> doc = testutil::ParseJson(r.stdout_text);
+  ASSERT_TRUE(doc.ok()) << doc.status() << "\n" << r.Describe();
+  ASSERT_EQ((*doc)["servers"].size(), 2u);
+  EXPECT_EQ((*doc)["servers"].at(0).as_string(), a);
+  EXPECT_EQ((*doc)["servers"].at(1).as_string(), b);
+  EXPECT_GT((*doc)["records"].as_number(), 0);
+  EXPECT_EQ((*doc)["errors"].as_number(), 0);
+  // 16 sensors cover both replicas: neither is reported idle.
+  EXPECT_THAT(r.stderr_text, ::testing::Not(HasSubstr("gets no load")));
+
+  // One sensor lives on one replica only; the other is reported idle.
+  const SubprocessResult one = RunDwae(
+      {"bench", "--servers=" + a + "," + b, "--streams=1", "--learn=off",
+       "--duration=200ms"});
+  ASSERT_EQ(one.exit_code, 0) << one.Describe();
+  EXPECT_THAT(one.stderr_text, HasSubstr("gets no load"));
+}
+
+TEST_F(BenchCliTest, OversizedBatchesAreCountedAsErrors) {
+  // The daemon refuses batches over serving.max_batch_records (4096) with an
+  // error verdict per record: nothing is scored, which fails the bench.
+  const SubprocessResult r =
+      RunDwae({"bench", ServerFlag(), "--json", "--streams=1",
+               "--batch=5000", "--max_in_flight=1", "--duration=200ms"});
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  absl::StatusOr<JsonValue> doc = testutil::ParseJson(r.stdout_text);
+  ASSERT_TRUE(doc.ok()) << doc.status() << "\n" << r.Describe();
+  EXPECT_EQ((*doc)["records"].as_number(), 0);
+  EXPECT_GT((*doc)["errors"].as_number(), 0);
+  EXPECT_THAT(r.stderr_text, HasSubstr("no record was scored"));
+}
+
+TEST_F(BenchCliTest, TextSummary) {
+  const SubprocessResult r =
+      RunDwae({"bench", ServerFlag(), "--streams=1", "--duration=300ms"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  for (const char* text :
+       {"stream mode", "records/s", "p50", "p99", "p99.9", "errors"}) {
+    EXPECT_THAT(r.stdout_text, HasSubstr(text));
+  }
+}
+
+TEST_F(BenchCliTest, UsageErrorsExitTwo) {
+  struct Case {
+    const char* flag;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"--mode=bogus", "--mode"},          {"--streams=0", "--streams"},
+      {"--streams=257", "--streams"},      {"--duration=0s", "--duration"},
+      {"--batch=0", "--batch"},            {"--batch=65537", "--batch"},
+      {"--rate=-1", "--rate"},             {"--sensors=0", "--sensors"},
+      {"--max_in_flight=0", "--max_in_flight"},
+      {"--learn=sometimes", "--learn"},
+  };
+  for (const Case& c : cases) {
+    const SubprocessResult r = RunDwae({"bench", ServerFlag(), c.flag});
+    EXPECT_EQ(r.exit_code, 2) << c.flag << "\n" << r.Describe();
+    EXPECT_THAT(r.stderr_text, HasSubstr(c.message)) << c.flag;
+  }
+  const SubprocessResult two = RunDwae({"bench", ServerFlag(), "a", "b"});
+  EXPECT_EQ(two.exit_code, 2) << two.Describe();
+}
+
+TEST_F(BenchCliTest, UnreachableServerExitsOne) {
+  const std::string address = absl::StrCat("127.0.0.1:", ClosedPort());
+  const SubprocessResult r =
+      RunDwae({"bench", "--server=" + address, "--timeout=1s",
+               "--duration=1s"});
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  EXPECT_THAT(r.stderr_text, HasSubstr("cannot reach " + address));
+  EXPECT_LT(r.elapsed, absl::Seconds(10)) << r.Describe();
+}
+
+TEST_F(BenchCliTest, MissingFileExitsOne) {
+  const std::string path = *dir_ + "/no_such_file.txt";
+  const SubprocessResult r = RunDwae({"bench", ServerFlag(), path});
+  EXPECT_EQ(r.exit_code, 1) << r.Describe();
+  EXPECT_THAT(r.stderr_text, HasSubstr(path));
+}
+
+}  // namespace
+}  // namespace dwae
