@@ -220,6 +220,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(
 // What one stream or caller thread measured.
 struct WorkerResult {
   LatencySamples latency;
+  // Paced unary calls: how late each call was actually sent (client side).
+  LatencySamples send_lag;
   uint64_t records = 0;  // valid verdicts
   uint64_t invalid = 0;  // verdicts with error_code != 0
   uint64_t calls = 0;  // batches answered (stream) / Score calls that succeeded
@@ -347,8 +349,10 @@ void RunUnaryWorker(const BenchCommandOptions& o, int threads,
   if (paced) prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 #endif
   if (paced) {
-    r.latency.Reserve(
-        size_t(o.rate / threads * absl::ToDoubleSeconds(o.duration)) + 16);
+    const size_t expected =
+        size_t(o.rate / threads * absl::ToDoubleSeconds(o.duration)) + 16;
+    r.latency.Reserve(expected);
+    r.send_lag.Reserve(expected);
   }
   size_t next = w->first % requests.size();
   const auto call_timeout = absl::ToChronoNanoseconds(o.connect_timeout);
@@ -359,6 +363,7 @@ void RunUnaryWorker(const BenchCommandOptions& o, int threads,
       scheduled = start + offset + period * int64_t(k);
       if (scheduled >= deadline) break;
       std::this_thread::sleep_until(scheduled);
+      r.send_lag.Add(Millis(Clock::now() - scheduled));
     } else {
       scheduled = Clock::now();
       if (scheduled >= deadline) break;
@@ -408,6 +413,7 @@ ServerInfo QueryModelInfo(const std::shared_ptr<grpc::Channel>& channel,
 
 struct BenchResult {
   LatencySummary latency;
+  LatencySummary send_lag;  // paced unary mode only
   uint64_t records = 0;
   uint64_t invalid = 0;
   uint64_t calls = 0;
@@ -477,6 +483,14 @@ void PrintJson(const BenchCommandOptions& o, const BenchResult& b) {
   w.Number(b.latency.p999_ms);
   w.Key("max_ms");
   w.Number(b.latency.max_ms);
+  if (o.mode == BenchCommandOptions::Mode::kUnary && o.rate > 0) {
+    // Client side: how late the calls left against their schedule (already
+    // included in the latencies above).
+    w.Key("send_lag_p99_ms");
+    w.Number(b.send_lag.p99_ms);
+    w.Key("send_lag_max_ms");
+    w.Number(b.send_lag.max_ms);
+  }
   w.Key("warming_up");
   w.Bool(!b.warming_up.empty());
   w.EndObject();
@@ -521,6 +535,10 @@ void PrintSummary(const BenchCommandOptions& o, const BenchResult& b) {
     std::printf(
         "                   per call, from its scheduled send time (fixed "
         "schedule: no coordinated omission)\n");
+    std::printf(
+        "  send lag ms      p99 %.3f  max %.3f  (client side: calls sent late "
+        "against the schedule)\n",
+        b.send_lag.p99_ms, b.send_lag.max_ms);
   } else {
     std::printf("                   per call, send to answer\n");
   }
@@ -658,6 +676,7 @@ absl::Status RunBenchCommand(const BenchCommandOptions& o) {
   b.seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
   LatencySamples all;
+  LatencySamples lag;
   size_t total_samples = 0;
   for (const auto& w : workers) total_samples += w->result.latency.size();
   all.Reserve(total_samples);
@@ -665,6 +684,7 @@ absl::Status RunBenchCommand(const BenchCommandOptions& o) {
   for (const auto& w : workers) {
     const WorkerResult& r = w->result;
     all.Merge(r.latency);
+    lag.Merge(r.send_lag);
     b.records += r.records;
     b.invalid += r.invalid;
     b.calls += r.calls;
@@ -675,6 +695,7 @@ absl::Status RunBenchCommand(const BenchCommandOptions& o) {
     }
   }
   b.latency = Summarize(std::move(all));
+  b.send_lag = Summarize(std::move(lag));
   for (const std::string& e : errors) {
     std::fprintf(stderr, "dwae bench: %s\n", e.c_str());
   }
