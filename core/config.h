@@ -22,7 +22,7 @@ struct LearningPolicy {
   uint64_t warmup_records = 10000;
   int warmup_epochs = 10;
   double warmup_holdout_fraction = 0.2;
-  uint32_t queue_capacity = 65536;
+  uint32_t queue_capacity = 8192;
   bool drop_when_full = false;
   double publish_interval_seconds = 0.05;
 };
@@ -38,7 +38,7 @@ struct ThresholdPolicy {
 struct ServingPolicy {
   uint32_t max_batch_records = 4096;
   uint32_t default_top_k = 3;
-  uint32_t verdict_window = 100000;
+  uint32_t verdict_window = 20000;
 };
 
 struct DetectorConfig {

@@ -6,6 +6,7 @@
 #include "core/file_system.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 
@@ -42,6 +43,9 @@ absl::Status Daemon::Start() {
                            &grpc_port_);
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
   builder.SetMaxSendMessageSize(options_.max_message_bytes);
+  grpc::ResourceQuota quota("dwaed");
+  quota.Resize(static_cast<size_t>(options_.grpc_memory_bytes));
+  builder.SetResourceQuota(quota);
   builder.RegisterService(service_.get());
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || grpc_port_ == 0) {

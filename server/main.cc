@@ -1,5 +1,7 @@
 // dwaed: the dwae daemon. Flags live here only; they are copied into
 // ServerOptions (server/options.h) once.
+#include <malloc.h>
+
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -30,6 +32,8 @@ ABSL_FLAG(bool, start_fresh, false,
 ABSL_FLAG(double, drain_deadline, 10,
           "seconds in-flight calls and streams get to finish on SIGTERM");
 ABSL_FLAG(int, max_message_bytes, 16 << 20, "largest gRPC message, bytes");
+ABSL_FLAG(int64_t, grpc_memory_bytes, 32 << 20,
+          "memory gRPC may use for buffers (resource quota), bytes");
 
 namespace dwae::server {
 namespace {
@@ -39,6 +43,10 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   o.listen = absl::GetFlag(FLAGS_listen);
   o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   o.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  o.grpc_memory_bytes = absl::GetFlag(FLAGS_grpc_memory_bytes);
+  if (o.grpc_memory_bytes < (1 << 20)) {
+    return absl::InvalidArgumentError("--grpc_memory_bytes: at least 1 MiB");
+  }
   o.drain_deadline_seconds = absl::GetFlag(FLAGS_drain_deadline);
   o.build_version = DWAE_VERSION;
   o.engine.state_dir = absl::GetFlag(FLAGS_state_dir);
@@ -84,6 +92,11 @@ sigset_t BlockStopSignals() {
 }
 
 int Main(int argc, char** argv) {
+#ifdef __GLIBC__
+  // glibc gives every thread that allocates its own heap arena (gRPC runs
+  // many); two arenas keep the daemon's footprint small on edge boxes.
+  mallopt(M_ARENA_MAX, 2);
+#endif
   absl::SetProgramUsageMessage(
       "dwaed: the dwae anomaly-detection daemon.\n"
       "usage: dwaed [--listen=ADDR] [--metrics_listen=ADDR] "

@@ -3,6 +3,7 @@
 #ifndef DWAE_SERVER_OPTIONS_H_
 #define DWAE_SERVER_OPTIONS_H_
 
+#include <cstdint>
 #include <string>
 
 #include "core/config.h"
@@ -28,6 +29,9 @@ struct ServerOptions {
   std::string metrics_listen = "127.0.0.1:9464";
   // Largest gRPC message accepted, bytes.
   int max_message_bytes = 16 << 20;
+  // Memory gRPC may use for its buffers (a grpc::ResourceQuota): bounds what
+  // fast senders can make the daemon hold.
+  int64_t grpc_memory_bytes = 32 << 20;
   // On SIGTERM/SIGINT: time given to in-flight RPCs and streams to finish.
   double drain_deadline_seconds = 10;
   std::string build_version;
