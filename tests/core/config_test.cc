@@ -28,7 +28,7 @@ TEST(ConfigTest, Defaults) {
   EXPECT_EQ(c.learning.warmup_records, 10000u);
   EXPECT_EQ(c.learning.warmup_epochs, 10);
   EXPECT_DOUBLE_EQ(c.learning.warmup_holdout_fraction, 0.2);
-  EXPECT_EQ(c.learning.queue_capacity, 65536u);
+  EXPECT_EQ(c.learning.queue_capacity, 8192u);
   EXPECT_FALSE(c.learning.drop_when_full);
   EXPECT_EQ(c.threshold.mode, ThresholdMode::kAdaptive);
   EXPECT_DOUBLE_EQ(c.threshold.quantile, 0.95);
@@ -37,7 +37,7 @@ TEST(ConfigTest, Defaults) {
   EXPECT_DOUBLE_EQ(c.threshold.half_life_records, 20000);
   EXPECT_EQ(c.serving.max_batch_records, 4096u);
   EXPECT_EQ(c.serving.default_top_k, 3u);
-  EXPECT_EQ(c.serving.verdict_window, 100000u);
+  EXPECT_EQ(c.serving.verdict_window, 20000u);
   EXPECT_DOUBLE_EQ(c.model.rule.device.p_fail, 0.10);
   EXPECT_TRUE(c.Validate().ok()) << c.Validate();
 }
