@@ -188,7 +188,8 @@ absl::Status RunAdminCommand(const AdminCommandOptions& o) {
         "reset forgets everything learned; pass --yes");
   }
   absl::StatusOr<std::unique_ptr<DetectorClient>> client =
-      DetectorClient::Connect(o.connection.server, o.connection.timeout);
+      DetectorClient::Connect(o.connection.server, o.connection.timeout,
+                              o.connection.security);
   if (!client.ok()) return client.status();
   v1::Detector::Stub& stub = (*client)->stub();
   const std::string& address = (*client)->address();
@@ -274,15 +275,11 @@ absl::Status RunHealthCommand(const HealthCommandOptions& o) {
     return absl::InvalidArgumentError("no server address given");
   }
   const absl::Time deadline = absl::Now() + o.connection.timeout;
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  if (channel == nullptr ||
-      !channel->WaitForConnected(absl::ToChronoTime(deadline))) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot reach ", address, " within ",
-                     absl::FormatDuration(o.connection.timeout)));
-  }
-  grpc::GenericStub stub(channel);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      OpenChannel(address, o.connection.security, grpc::ChannelArguments(),
+                  o.connection.timeout);
+  if (!channel.ok()) return channel.status();
+  grpc::GenericStub stub(*channel);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(deadline));
   const std::string request_bytes = EncodeHealthRequest(o.service);

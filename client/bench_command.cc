@@ -1,5 +1,8 @@
-// `dwae bench`: see bench_command.h for the contract. Notes on how the
-// figures are produced:
+// `dwae bench`: see bench_command.h for the contract. This file validates
+// the options, prepares the input and runs a bench: it connects the workers,
+// starts them, joins them and sums up their results. Single-threaded except
+// for the worker threads it starts (bench_workers.h), whose results it reads
+// only after joining them.
 //
 // Input. The FILE is parsed once (ParseRecordLine + RecordToProto) into
 // prebuilt RecordBatches (ScoreRequests in unary mode) before any clock
@@ -10,82 +13,45 @@
 // gets the batches of its own sensors. A trailing partial batch is dropped
 // when the server has full ones, so every batch sent has `batch` records.
 //
-// Connections. Every stream (stream mode) or caller thread (unary mode) has
-// its own channel, with a local subchannel pool and a distinct channel id,
-// so each one is its own TCP connection: `streams` streams are not
-// multiplexed over one HTTP/2 connection. With several servers, each server
-// that owns at least one sensor gets `streams` streams (or callers).
-//
-// Stream mode. Per stream, a writer loop cycles through the server's
-// batches, keeping at most `max_in_flight` batches unanswered, and a reader
-// thread takes the VerdictBatches; the daemon answers in order, so a batch's
-// latency is from just before its Write to the read of the matching
-// (FIFO) VerdictBatch. At the end of `duration` the writer stops, calls
-// WritesDone and the outstanding batches are drained (they count; `seconds`
-// runs from the start until the last stream finished). `calls` counts the
-// batches answered.
-//
-// Unary mode. `streams` threads per server call Score with `batch` records
-// back to back, or, with `rate` > 0, on a fixed schedule: thread j of T
-// sends its k-th call at start + (j + k * T) / rate, so the calls of all
-// threads together are evenly spaced at `rate` per second. The latency of a
-// paced call is measured from its SCHEDULED send time, not from when it was
-// actually sent: when an answer is late and the thread sends its next call
-// late, that delay is charged to the next call too, so a stall shows up in
-// the percentiles instead of silently lowering the offered load
-// ("coordinated omission"). Unpaced calls are measured from their send.
-// Pacing threads lower their timer slack to 1 ns so that oversleeping does
-// not inflate the latencies.
-//
-// Counts. `records` is the number of valid verdicts (error_code 0) received;
-// `errors` is invalid verdicts (error_code != 0, e.g. a batch over the
-// daemon's max_batch_records) plus failed RPCs; records_per_second is
-// records / seconds. Percentiles are exact nearest-rank order statistics of
-// every sample (latency.h); failed calls have no latency sample.
+// The worker threads and how they measure latencies are in bench_workers.h
+// and .cc; the reported figures and their output in bench_report.h and .cc.
 #include "client/bench_command.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
-#include <deque>
 #include <fstream>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "client/bench_report.h"
+#include "client/bench_workers.h"
 #include "client/grpc_client.h"
-#include "client/json.h"
 #include "client/latency.h"
 #include "client/replay_command.h"
 #include "client/sharding.h"
 #include "core/record_proto.h"
 #include "dwae/v1/detector.grpc.pb.h"
-#include "grpc/grpc.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
-#include "grpcpp/support/channel_arguments.h"
 
 namespace dwae {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using bench::BenchResult;
+using bench::Clock;
+using bench::OpenChannel;
+using bench::Worker;
+using bench::WorkerResult;
 
 constexpr int kMaxStreams = 256;
 constexpr int kMaxBatch = 65536;
@@ -101,10 +67,6 @@ std::string Basename(const std::string& path) {
   std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
   if (base.size() > kMaxIdPrefixBytes) base.resize(kMaxIdPrefixBytes);
   return base;
-}
-
-const char* ModeName(BenchCommandOptions::Mode mode) {
-  return mode == BenchCommandOptions::Mode::kStream ? "stream" : "unary";
 }
 
 // The prebuilt input: the batches each server gets (by index in
@@ -219,139 +181,6 @@ ServerInfo QueryModelInfo(const std::shared_ptr<grpc::Channel>& channel,
   return info;
 }
 
-struct BenchResult {
-  LatencySummary latency;
-  LatencySummary send_lag;  // paced unary mode only
-  uint64_t records = 0;
-  uint64_t invalid = 0;
-  uint64_t calls = 0;
-  uint64_t failed = 0;
-  uint64_t unmatched = 0;
-  double seconds = 0;
-  int threads = 0;
-  uint64_t file_records = 0;
-  size_t prebuilt_batches = 0;
-  std::vector<std::string> warming_up;  // servers still warming up
-  std::vector<std::string> idle;        // servers that own no sensor
-
-  uint64_t errors() const { return invalid + failed; }
-  double records_per_second() const {
-    return seconds > 0 ? double(records) / seconds : 0;
-  }
-};
-
-void PrintJson(const BenchCommandOptions& o, const BenchResult& b) {
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("mode");
-  w.String(ModeName(o.mode));
-  w.Key("servers");
-  w.BeginArray();
-  for (const std::string& s : o.servers) w.String(s);
-  w.EndArray();
-  w.Key("file");
-  w.String(o.path);
-  w.Key("streams");
-  w.Int(o.streams);
-  w.Key("batch");
-  w.Int(o.batch);
-  w.Key("max_in_flight");
-  w.Int(o.max_in_flight);
-  w.Key("learning");
-  w.String(LearningModeName(o.learning));
-  w.Key("rate");
-  w.Number(o.rate);
-  w.Key("sensors");
-  w.Int(o.sensors);
-  w.Key("seconds");
-  w.Number(b.seconds);
-  w.Key("records");
-  w.Int(static_cast<long long>(b.records));
-  w.Key("records_per_second");
-  w.Number(b.records_per_second());
-  w.Key("calls");
-  w.Int(static_cast<long long>(b.calls));
-  w.Key("errors");
-  w.Int(static_cast<long long>(b.errors()));
-  w.Key("invalid");
-  w.Int(static_cast<long long>(b.invalid));
-  w.Key("failed_calls");
-  w.Int(static_cast<long long>(b.failed));
-  w.Key("latency_samples");
-  w.Int(static_cast<long long>(b.latency.count));
-  w.Key("mean_ms");
-  w.Number(b.latency.mean_ms);
-  w.Key("p50_ms");
-  w.Number(b.latency.p50_ms);
-  w.Key("p90_ms");
-  w.Number(b.latency.p90_ms);
-  w.Key("p99_ms");
-  w.Number(b.latency.p99_ms);
-  w.Key("p999_ms");
-  w.Number(b.latency.p999_ms);
-  w.Key("max_ms");
-  w.Number(b.latency.max_ms);
-  if (o.mode == BenchCommandOptions::Mode::kUnary && o.rate > 0) {
-    // Client side: how late the calls left against their schedule (already
-    // included in the latencies above).
-    w.Key("send_lag_p99_ms");
-    w.Number(b.send_lag.p99_ms);
-    w.Key("send_lag_max_ms");
-    w.Number(b.send_lag.max_ms);
-  }
-  w.Key("warming_up");
-  w.Bool(!b.warming_up.empty());
-  w.EndObject();
-  std::printf("%s\n", w.str().c_str());
-}
-
-void PrintSummary(const BenchCommandOptions& o, const BenchResult& b) {
-  auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
-  const bool stream = o.mode == BenchCommandOptions::Mode::kStream;
-  std::printf("dwae bench: %s mode -> %s\n", ModeName(o.mode),
-              absl::StrJoin(o.servers, ",").c_str());
-  std::printf("  options          %d %s per server, batch %d, ", o.streams,
-              stream ? "streams" : "callers", o.batch);
-  if (stream) {
-    std::printf("%d in flight, ", o.max_in_flight);
-  } else if (o.rate > 0) {
-    std::printf("%.0f calls/s, ", o.rate);
-  } else {
-    std::printf("unpaced, ");
-  }
-  std::printf("learning %s, %d sensor%s\n", LearningModeName(o.learning),
-              o.sensors, o.sensors == 1 ? "" : "s");
-  std::printf("  input            %s (%llu records, %zu prebuilt batches)\n",
-              o.path.c_str(), u(b.file_records), b.prebuilt_batches);
-  std::printf("  seconds          %.3f\n", b.seconds);
-  std::printf("  records          %llu\n", u(b.records));
-  std::printf("  records/s        %.0f\n", b.records_per_second());
-  std::printf("  calls            %llu (%s)\n", u(b.calls),
-              stream ? "batches answered" : "Score calls answered");
-  std::printf(
-      "  errors           %llu (%llu invalid verdicts, %llu failed "
-      "calls)\n",
-      u(b.errors()), u(b.invalid), u(b.failed));
-  const LatencySummary& l = b.latency;
-  std::printf(
-      "  latency ms       p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  "
-      "max %.3f  (mean %.3f, %zu samples)\n",
-      l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms, l.mean_ms, l.count);
-  if (stream) {
-    std::printf("                   per batch: its write to its verdicts\n");
-  } else if (o.rate > 0) {
-    std::printf(
-        "                   per call, from its scheduled send time (fixed "
-        "schedule: no coordinated omission)\n");
-    std::printf(
-        "  send lag ms      p99 %.3f  max %.3f  (client side: calls sent late "
-        "against the schedule)\n",
-        b.send_lag.p99_ms, b.send_lag.max_ms);
-  } else {
-    std::printf("                   per call, send to answer\n");
-  }
-}
-
 }  // namespace
 
 absl::Status BenchCommandOptions::Validate() const {
@@ -435,7 +264,7 @@ absl::Status RunBenchCommand(const BenchCommandOptions& o) {
       w->address = o.servers[s];
       w->index = int(workers.size());
       absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
-          OpenChannel(w->address, w->index, o.connect_timeout);
+          OpenChannel(w->address, w->index, o.connect_timeout, o.security);
       if (!channel.ok()) return channel.status();
       w->channel = *std::move(channel);
       w->batches = &workload->batches[s];
@@ -471,12 +300,13 @@ absl::Status RunBenchCommand(const BenchCommandOptions& o) {
   for (std::unique_ptr<Worker>& w : workers) {
     Worker* worker = w.get();
     if (stream_mode) {
-      threads.emplace_back(
-          [&o, deadline, worker] { RunStreamWorker(o, deadline, worker); });
+      threads.emplace_back([&o, deadline, worker] {
+        bench::RunStreamWorker(o, deadline, worker);
+      });
     } else {
       const int n = b.threads;
       threads.emplace_back([&o, n, start, deadline, worker] {
-        RunUnaryWorker(o, n, start, deadline, worker);
+        bench::RunUnaryWorker(o, n, start, deadline, worker);
       });
     }
   }
@@ -513,9 +343,9 @@ absl::Status RunBenchCommand(const BenchCommandOptions& o) {
                  static_cast<unsigned long long>(b.unmatched));
   }
   if (o.json) {
-    PrintJson(o, b);
+    bench::PrintJson(o, b);
   } else {
-    PrintSummary(o, b);
+    bench::PrintSummary(o, b);
     if (!b.warming_up.empty()) {
       std::printf("  note             %s warming up when the bench started\n",
                   absl::StrJoin(b.warming_up, ",").c_str());

@@ -24,6 +24,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "client/grpc_client.h"
 #include "core/record.h"
 #include "dwae/v1/detector.pb.h"
 
@@ -45,6 +46,8 @@ struct BenchCommandOptions {
   int sensors = 1;
   bool json = false;
   absl::Duration connect_timeout = absl::Seconds(5);
+  // TLS and token of the connections (--tls_ca, --token_file, ...).
+  ChannelSecurity security;
 
   absl::Status Validate() const;
 };

@@ -1,18 +1,154 @@
 #include "client/grpc_client.h"
 
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "grpcpp/support/client_interceptor.h"
 
 namespace dwae {
+namespace {
+
+// `path` of `flag`, read whole; an error names both.
+absl::StatusOr<std::string> ReadFlagFile(absl::string_view flag,
+                                         const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", flag, ": cannot read ", path, ": ", std::strerror(errno)));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": error reading ", path));
+  }
+  return text.str();
+}
+
+// Adds `authorization: Bearer <token>` to every call of the channel.
+class TokenInterceptor : public grpc::experimental::Interceptor {
+ public:
+  explicit TokenInterceptor(std::string header) : header_(std::move(header)) {}
+
+  void Intercept(
+      grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::
+                PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->insert({"authorization", header_});
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string header_;
+};
+
+class TokenInterceptorFactory
+    : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit TokenInterceptorFactory(const std::string& token)
+      : header_(absl::StrCat("Bearer ", token)) {}
+
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo*) override {
+    return new TokenInterceptor(header_);
+  }
+
+ private:
+  const std::string header_;
+};
+
+}  // namespace
+
+absl::Status ChannelSecurity::Validate() const {
+  if (tls_cert.empty() != tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        tls_cert.empty()
+            ? absl::StrCat("--tls_key=", tls_key, " needs --tls_cert")
+            : absl::StrCat("--tls_cert=", tls_cert, " needs --tls_key"));
+  }
+  if (!tls_server_name.empty() && !tls()) {
+    return absl::InvalidArgumentError(
+        "--tls_server_name needs TLS: give --tls_ca");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(
+    const std::string& address, const ChannelSecurity& security,
+    grpc::ChannelArguments args, absl::Duration timeout) {
+  if (address.empty()) {
+    return absl::InvalidArgumentError("no server address given");
+  }
+  if (absl::Status s = security.Validate(); !s.ok()) return s;
+  std::shared_ptr<grpc::ChannelCredentials> credentials;
+  if (security.tls()) {
+    grpc::SslCredentialsOptions ssl;
+    if (!security.tls_ca.empty()) {
+      absl::StatusOr<std::string> pem = ReadFlagFile("tls_ca", security.tls_ca);
+      if (!pem.ok()) return pem.status();
+      ssl.pem_root_certs = *std::move(pem);
+    }
+    if (!security.tls_cert.empty()) {
+      absl::StatusOr<std::string> pem =
+          ReadFlagFile("tls_cert", security.tls_cert);
+      if (!pem.ok()) return pem.status();
+      ssl.pem_cert_chain = *std::move(pem);
+      pem = ReadFlagFile("tls_key", security.tls_key);
+      if (!pem.ok()) return pem.status();
+      ssl.pem_private_key = *std::move(pem);
+    }
+    credentials = grpc::SslCredentials(ssl);
+    if (!security.tls_server_name.empty()) {
+      args.SetSslTargetNameOverride(security.tls_server_name);
+    }
+  } else {
+    credentials = grpc::InsecureChannelCredentials();
+  }
+  std::vector<
+      std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>>
+      interceptors;
+  if (!security.token_file.empty()) {
+    absl::StatusOr<std::string> token =
+        ReadFlagFile("token_file", security.token_file);
+    if (!token.ok()) return token.status();
+    const absl::string_view trimmed =
+        absl::StripTrailingAsciiWhitespace(*token);
+    if (trimmed.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--token_file: ", security.token_file, " is empty"));
+    }
+    interceptors.push_back(
+        std::make_unique<TokenInterceptorFactory>(std::string(trimmed)));
+  }
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::experimental::CreateCustomChannelWithInterceptors(
+          address, credentials, args, std::move(interceptors));
+  if (channel == nullptr ||
+      !channel->WaitForConnected(absl::ToChronoTime(absl::Now() + timeout))) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot reach ", address, " within ", absl::FormatDuration(timeout),
+        security.tls()
+            ? " over TLS (is dwaed running with TLS, signed by --tls_ca, "
+              "and does it accept this client's certificate?)"
+            : " (is dwaed running? with TLS it needs --tls_ca)"));
+  }
+  return channel;
+}
 
 absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
@@ -27,24 +163,17 @@ DetectorClient::DetectorClient(std::string address,
       stub_(v1::Detector::NewStub(channel_)) {}
 
 absl::StatusOr<std::unique_ptr<DetectorClient>> DetectorClient::Connect(
-    const std::string& address, absl::Duration timeout) {
-  if (address.empty()) {
-    return absl::InvalidArgumentError("no server address given");
-  }
+    const std::string& address, absl::Duration timeout,
+    const ChannelSecurity& security) {
   grpc::ChannelArguments args;
   // Verdict batches carry the top features of every record; do not cap them
   // at gRPC's 4 MiB default.
   args.SetMaxReceiveMessageSize(-1);
-  std::shared_ptr<grpc::Channel> channel = grpc::CreateCustomChannel(
-      address, grpc::InsecureChannelCredentials(), args);
-  if (channel == nullptr ||
-      !channel->WaitForConnected(absl::ToChronoTime(absl::Now() + timeout))) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot reach ", address, " within ",
-                     absl::FormatDuration(timeout), " (is dwaed running?)"));
-  }
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      OpenChannel(address, security, std::move(args), timeout);
+  if (!channel.ok()) return channel.status();
   return std::unique_ptr<DetectorClient>(
-      new DetectorClient(address, std::move(channel)));
+      new DetectorClient(address, *std::move(channel)));
 }
 
 absl::Status DetectorClient::StreamBatches(const BatchSource& next,

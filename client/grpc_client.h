@@ -24,9 +24,45 @@
 #include "absl/time/time.h"
 #include "dwae/v1/detector.grpc.pb.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/support/channel_arguments.h"
 #include "grpcpp/support/status.h"
 
 namespace dwae {
+
+// How the CLI authenticates to dwaed, from the flags --tls_ca, --tls_cert,
+// --tls_key, --tls_server_name and --token_file (file paths, read when a
+// channel is opened). Every command that connects (DetectorClient::Connect,
+// ShardedStream, health, bench) opens its channels through OpenChannel below,
+// the one place these take effect. Default: plaintext, no token.
+struct ChannelSecurity {
+  // PEM CA certificates that must have signed dwaed's certificate. Setting
+  // this (or tls_cert) turns TLS on; TLS with tls_cert but no tls_ca trusts
+  // gRPC's default root certificates.
+  std::string tls_ca;
+  // PEM client certificate chain and its private key, for a dwaed started
+  // with --tls_client_ca (mutual TLS). Both or neither.
+  std::string tls_cert;
+  std::string tls_key;
+  // The name to check dwaed's certificate against instead of the address's
+  // host (GRPC_SSL_TARGET_NAME_OVERRIDE_ARG). Needs TLS.
+  std::string tls_server_name;
+  // File holding the admin token; every call then carries
+  // `authorization: Bearer <token>` (only the admin RPCs need it).
+  std::string token_file;
+
+  bool tls() const { return !tls_ca.empty() || !tls_cert.empty(); }
+  // InvalidArgument naming the flag for an inconsistent combination.
+  absl::Status Validate() const;
+};
+
+// Opens a channel to `address` with `security` applied (TLS credentials,
+// server-name override, a token-adding interceptor) and waits up to
+// `timeout` for it to connect. Errors: InvalidArgument naming the flag and
+// file when a file cannot be read; UNAVAILABLE "cannot reach ADDRESS ..."
+// when the daemon does not answer, or a TLS handshake fails, in time.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(
+    const std::string& address, const ChannelSecurity& security,
+    grpc::ChannelArguments args, absl::Duration timeout);
 
 // The one place where a grpc::Status becomes an absl::Status. The message is
 // kept as is; an OK status maps to absl::OkStatus().
@@ -43,11 +79,12 @@ class DetectorClient {
   // itself).
   using VerdictSink = std::function<void(const v1::VerdictBatch&)>;
 
-  // Opens an insecure channel to `address` (host:port) and waits up to
-  // `timeout` for it to connect. Errors: UNAVAILABLE "cannot reach ADDRESS
-  // within 5s" when the daemon does not answer in time.
+  // Opens a channel to `address` (host:port) with OpenChannel and waits up
+  // to `timeout` for it to connect. Errors: UNAVAILABLE "cannot reach
+  // ADDRESS within 5s" when the daemon does not answer in time.
   static absl::StatusOr<std::unique_ptr<DetectorClient>> Connect(
-      const std::string& address, absl::Duration timeout);
+      const std::string& address, absl::Duration timeout,
+      const ChannelSecurity& security = {});
 
   const std::string& address() const { return address_; }
   v1::Detector::Stub& stub() { return *stub_; }

@@ -2,6 +2,7 @@
 // a documented options struct built from them.
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -78,6 +79,19 @@ ABSL_FLAG(std::string, servers, "",
           "sharded by sensor_id with a consistent hash");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(5),
           "connection and call deadline, e.g. 5s");
+ABSL_FLAG(std::string, tls_ca, "",
+          "PEM CA certificates that signed dwaed's certificate: connect over "
+          "TLS (dwaed --tls_cert)");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM client certificate chain, for a dwaed with --tls_client_ca "
+          "(mutual TLS; needs --tls_key)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_server_name, "",
+          "check dwaed's certificate against this name instead of the "
+          "--server host");
+ABSL_FLAG(std::string, token_file, "",
+          "file holding the admin token (dwaed --admin_token_file); sent as "
+          "'authorization: Bearer TOKEN' on every call");
 ABSL_FLAG(std::string, learn, "",
           "learning mode of every batch: default, all, gated, off or "
           "labeled-normal (empty: the command's default: default for replay "
@@ -183,8 +197,25 @@ absl::StatusOr<std::vector<std::string>> ServersFromFlags() {
                          absl::GetFlag(FLAGS_server));
 }
 
-ConnectionOptions ConnectionFromFlags() {
-  return {absl::GetFlag(FLAGS_server), absl::GetFlag(FLAGS_timeout)};
+// --tls_ca, --tls_cert, --tls_key, --tls_server_name, --token_file: the one
+// place every connecting command gets its credentials from.
+ChannelSecurity SecurityFromFlags() {
+  ChannelSecurity s;
+  s.tls_ca = absl::GetFlag(FLAGS_tls_ca);
+  s.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  s.tls_key = absl::GetFlag(FLAGS_tls_key);
+  s.tls_server_name = absl::GetFlag(FLAGS_tls_server_name);
+  s.token_file = absl::GetFlag(FLAGS_token_file);
+  return s;
+}
+
+absl::StatusOr<ConnectionOptions> ConnectionFromFlags() {
+  ConnectionOptions c;
+  c.server = absl::GetFlag(FLAGS_server);
+  c.timeout = absl::GetFlag(FLAGS_timeout);
+  c.security = SecurityFromFlags();
+  if (absl::Status s = c.security.Validate(); !s.ok()) return s;
+  return c;
 }
 
 std::string SensorFromFlags(const char* fallback) {
@@ -295,6 +326,8 @@ absl::StatusOr<ReplayCommandOptions> ReplayOptionsFromFlags(const Args& args) {
         "--progress: expected auto, always or never");
   }
   o.connect_timeout = absl::GetFlag(FLAGS_timeout);
+  o.security = SecurityFromFlags();
+  if (absl::Status s = o.security.Validate(); !s.ok()) return s;
   if (absl::Status s = o.Validate(); !s.ok()) return s;
   return o;
 }
@@ -326,13 +359,17 @@ absl::StatusOr<TailCommandOptions> TailOptionsFromFlags(const Args& args) {
   o.json = absl::GetFlag(FLAGS_json);
   o.stop_after = absl::GetFlag(FLAGS_stop_after);
   o.connect_timeout = absl::GetFlag(FLAGS_timeout);
+  o.security = SecurityFromFlags();
+  if (absl::Status s = o.security.Validate(); !s.ok()) return s;
   if (absl::Status s = o.Validate(); !s.ok()) return s;
   return o;
 }
 
 absl::StatusOr<ScoreCommandOptions> ScoreOptionsFromFlags(const Args& args) {
   ScoreCommandOptions o;
-  o.connection = ConnectionFromFlags();
+  absl::StatusOr<ConnectionOptions> connection = ConnectionFromFlags();
+  if (!connection.ok()) return connection.status();
+  o.connection = *std::move(connection);
   o.lines = args;
   absl::StatusOr<RecordFormat> format = FormatFromFlags();
   if (!format.ok()) return format.status();
@@ -360,7 +397,9 @@ absl::StatusOr<AnomaliesCommandOptions> AnomaliesOptionsFromFlags(
     return absl::InvalidArgumentError("anomalies: takes no arguments");
   }
   AnomaliesCommandOptions o;
-  o.connection = ConnectionFromFlags();
+  absl::StatusOr<ConnectionOptions> connection = ConnectionFromFlags();
+  if (!connection.ok()) return connection.status();
+  o.connection = *std::move(connection);
   const std::string since = absl::GetFlag(FLAGS_since);
   if (!since.empty()) {
     absl::StatusOr<absl::Time> t = ParseSince(since, absl::Now());
@@ -381,12 +420,17 @@ absl::StatusOr<AnomaliesCommandOptions> AnomaliesOptionsFromFlags(
 absl::StatusOr<StatusCommandOptions> StatusOptionsFromFlags(const Args& args) {
   if (!args.empty())
     return absl::InvalidArgumentError("status: takes no arguments");
-  return StatusCommandOptions{ConnectionFromFlags(), absl::GetFlag(FLAGS_json)};
+  absl::StatusOr<ConnectionOptions> connection = ConnectionFromFlags();
+  if (!connection.ok()) return connection.status();
+  return StatusCommandOptions{*std::move(connection),
+                              absl::GetFlag(FLAGS_json)};
 }
 
 absl::StatusOr<AdminCommandOptions> AdminOptionsFromFlags(const Args& args) {
   AdminCommandOptions o;
-  o.connection = ConnectionFromFlags();
+  absl::StatusOr<ConnectionOptions> connection = ConnectionFromFlags();
+  if (!connection.ok()) return connection.status();
+  o.connection = *std::move(connection);
   o.yes = absl::GetFlag(FLAGS_yes);
   o.json = absl::GetFlag(FLAGS_json);
   if (absl::Status s = ParseAdminAction(args, &o); !s.ok()) return s;
@@ -398,7 +442,9 @@ absl::StatusOr<HealthCommandOptions> HealthOptionsFromFlags(const Args& args) {
     return absl::InvalidArgumentError("health: at most one SERVICE name");
   }
   HealthCommandOptions o;
-  o.connection = ConnectionFromFlags();
+  absl::StatusOr<ConnectionOptions> connection = ConnectionFromFlags();
+  if (!connection.ok()) return connection.status();
+  o.connection = *std::move(connection);
   if (!args.empty()) o.service = args[0];
   return o;
 }
@@ -435,6 +481,8 @@ absl::StatusOr<BenchCommandOptions> BenchOptionsFromFlags(const Args& args) {
   o.sensors = absl::GetFlag(FLAGS_sensors);
   o.json = absl::GetFlag(FLAGS_json);
   o.connect_timeout = absl::GetFlag(FLAGS_timeout);
+  o.security = SecurityFromFlags();
+  if (absl::Status s = o.security.Validate(); !s.ok()) return s;
   if (absl::Status s = o.Validate(); !s.ok()) return s;
   return o;
 }
@@ -504,8 +552,11 @@ const Command kCommands[] = {
      "dwae admin checkpoint\n"
      "dwae admin learning on|off|gated|auto\n"
      "dwae admin threshold VALUE|auto|quantile|adaptive\n"
-     "dwae admin reset --yes",
+     "dwae admin reset --yes\n"
+     "(with dwaed --admin_token_file: --token_file=FILE; with TLS:\n"
+     " --tls_ca=PEM [--tls_cert=PEM --tls_key=PEM] [--tls_server_name=N])",
      "dwae admin checkpoint\ndwae admin learning gated\n"
+     "dwae admin --tls_ca=ca.pem --token_file=admin.token checkpoint\n"
      "dwae admin threshold 0.004\ndwae admin threshold auto",
      RunAdmin},
     {"health", "exit 0 when dwaed's gRPC health is SERVING",
@@ -534,6 +585,9 @@ void PrintCommandList() {
     std::printf("  %-10s %s\n", c.name, c.summary);
   }
   std::printf(
+      "\nCommands that talk to dwaed take --server=ADDR, --tls_ca=PEM\n"
+      "[--tls_cert=PEM --tls_key=PEM] [--tls_server_name=NAME] (TLS, mutual\n"
+      "TLS) and --token_file=FILE (admin token).\n"
       "\n'dwae help COMMAND' shows a command's usage and examples;\n"
       "'dwae --helpfull' lists every flag. Exit codes: 0 success, 1 "
       "failure,\n2 bad usage.\n");

@@ -389,7 +389,8 @@ constexpr int kMaxPages = 100;
 absl::Status RunScoreCommand(const ScoreCommandOptions& o) {
   if (o.batch < 1) return absl::InvalidArgumentError("batch: must be >= 1");
   absl::StatusOr<std::unique_ptr<DetectorClient>> client =
-      DetectorClient::Connect(o.connection.server, o.connection.timeout);
+      DetectorClient::Connect(o.connection.server, o.connection.timeout,
+                              o.connection.security);
   if (!client.ok()) return client.status();
   Scorer scorer(o, **client);
   if (!o.lines.empty()) {
@@ -441,7 +442,8 @@ absl::StatusOr<absl::Time> ParseSince(absl::string_view value, absl::Time now) {
 absl::Status RunAnomaliesCommand(const AnomaliesCommandOptions& o) {
   if (o.limit < 1) return absl::InvalidArgumentError("limit: must be >= 1");
   absl::StatusOr<std::unique_ptr<DetectorClient>> client =
-      DetectorClient::Connect(o.connection.server, o.connection.timeout);
+      DetectorClient::Connect(o.connection.server, o.connection.timeout,
+                              o.connection.security);
   if (!client.ok()) return client.status();
 
   // The newest `limit` anomalies: the daemon answers oldest first, so page

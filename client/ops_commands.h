@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "client/grpc_client.h"
 #include "core/record.h"
 #include "dwae/v1/detector.pb.h"
 
@@ -26,6 +27,9 @@ struct ConnectionOptions {
   std::string server = "127.0.0.1:50051";
   // Connection and per-call deadline.
   absl::Duration timeout = absl::Seconds(5);
+  // TLS and admin token (--tls_ca, --tls_cert, --tls_key, --tls_server_name,
+  // --token_file); see client/grpc_client.h.
+  ChannelSecurity security;
 };
 
 struct ScoreCommandOptions {

@@ -48,7 +48,8 @@ absl::StatusOr<std::unique_ptr<ShardedStream>> ShardedStream::Start(
       new ShardedStream(options, std::move(sink)));
   for (const std::string& server : stream->servers()) {
     absl::StatusOr<std::unique_ptr<DetectorClient>> client =
-        DetectorClient::Connect(server, options.connect_timeout);
+        DetectorClient::Connect(server, options.connect_timeout,
+                                options.security);
     if (!client.ok()) return client.status();
     stream->shards_.push_back(std::make_unique<Shard>());
     stream->shards_.back()->client = *std::move(client);

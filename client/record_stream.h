@@ -40,6 +40,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "client/grpc_client.h"
 #include "client/sharding.h"
 #include "dwae/v1/detector.pb.h"
 
@@ -49,6 +50,8 @@ struct ShardedStreamOptions {
   // host:port of every replica (ParseServerList): non-empty, no duplicates.
   std::vector<std::string> servers;
   absl::Duration connect_timeout = absl::Seconds(5);
+  // TLS and token of every connection (client/grpc_client.h).
+  ChannelSecurity security;
   // The learning mode and top_k (0: the daemon's default) of every batch.
   v1::LearningMode learning = v1::LEARNING_MODE_DEFAULT;
   uint32_t top_k = 0;

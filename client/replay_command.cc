@@ -368,6 +368,7 @@ absl::Status RunReplayCommand(const ReplayCommandOptions& o) {
   ShardedStreamOptions so;
   so.servers = o.servers;
   so.connect_timeout = o.connect_timeout;
+  so.security = o.security;
   so.learning = o.learning;
   so.batch = o.batch;
   so.max_in_flight = o.max_in_flight;

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "client/grpc_client.h"
 #include "core/record.h"
 #include "dwae/v1/detector.pb.h"
 
@@ -58,6 +59,8 @@ struct ReplayCommandOptions {
   std::string verdicts_out;
   // How long to wait for the daemon to accept the connection.
   absl::Duration connect_timeout = absl::Seconds(5);
+  // TLS and token of the connections (--tls_ca, --token_file, ...).
+  ChannelSecurity security;
 
   // Checks the values (not the files): InvalidArgument naming the flag.
   absl::Status Validate() const;

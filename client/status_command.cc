@@ -256,7 +256,8 @@ void PrintReadable(const std::string& server, const v1::ModelInfo& m) {
 
 absl::Status RunStatusCommand(const StatusCommandOptions& o) {
   absl::StatusOr<std::unique_ptr<DetectorClient>> client =
-      DetectorClient::Connect(o.connection.server, o.connection.timeout);
+      DetectorClient::Connect(o.connection.server, o.connection.timeout,
+                              o.connection.security);
   if (!client.ok()) return client.status();
   grpc::ClientContext context;
   ops::SetDeadline(&context, o.connection.timeout);

@@ -371,6 +371,7 @@ absl::Status RunTailCommand(const TailCommandOptions& o) {
   ShardedStreamOptions so;
   so.servers = o.servers;
   so.connect_timeout = o.connect_timeout;
+  so.security = o.security;
   so.learning = o.learning;
   so.batch = o.batch;
   so.max_batch_delay = o.max_batch_delay;

@@ -25,6 +25,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "client/grpc_client.h"
 #include "core/record.h"
 #include "dwae/v1/detector.pb.h"
 
@@ -49,6 +50,8 @@ struct TailCommandOptions {
   // Stop after this many records were sent (0: never). For tests.
   int64_t stop_after = 0;
   absl::Duration connect_timeout = absl::Seconds(5);
+  // TLS and token of the connections (--tls_ca, --token_file, ...).
+  ChannelSecurity security;
 
   absl::Status Validate() const;
 };

@@ -74,6 +74,9 @@ void ApplyLearning(const v1::LearningSettings& l, LearningPolicy* out) {
   if (l.has_publish_interval_seconds()) {
     out->publish_interval_seconds = l.publish_interval_seconds();
   }
+  if (l.has_flood_anomaly_share()) {
+    out->flood_anomaly_share = l.flood_anomaly_share();
+  }
 }
 
 absl::Status ApplyThreshold(const v1::ThresholdSettings& t,
@@ -98,6 +101,7 @@ absl::Status ApplyThreshold(const v1::ThresholdSettings& t,
     out->adaptive_upper_quantile = t.adaptive_upper_quantile();
   }
   if (t.has_half_life_records()) out->half_life_records = t.half_life_records();
+  if (t.has_anchor_share()) out->anchor_share = t.anchor_share();
   return absl::OkStatus();
 }
 
@@ -137,6 +141,9 @@ absl::Status DetectorConfig::Validate() const {
   if (!(l.publish_interval_seconds > 0 && l.publish_interval_seconds <= 60)) {
     return Invalid("learning.publish_interval_seconds", "must be in (0, 60]");
   }
+  if (!InUnitInterval(l.flood_anomaly_share)) {
+    return Invalid("learning.flood_anomaly_share", "must be in [0, 1]");
+  }
   const ThresholdPolicy& t = threshold;
   if (!InUnitInterval(t.quantile)) {
     return Invalid("threshold.quantile", "must be in [0, 1]");
@@ -146,6 +153,9 @@ absl::Status DetectorConfig::Validate() const {
       t.adaptive_lower_quantile > t.adaptive_upper_quantile) {
     return Invalid("threshold.adaptive_lower_quantile",
                    "bounds must satisfy 0 <= lower <= upper <= 1");
+  }
+  if (!(t.anchor_share >= 0 && t.anchor_share < 1)) {
+    return Invalid("threshold.anchor_share", "must be in [0, 1)");
   }
   if (!(t.half_life_records >= 10 && std::isfinite(t.half_life_records))) {
     return Invalid("threshold.half_life_records", "must be >= 10");
@@ -205,6 +215,7 @@ v1::DaemonConfig DetectorConfigToProto(const DetectorConfig& c) {
   l->set_queue_capacity(c.learning.queue_capacity);
   l->set_drop_when_full(c.learning.drop_when_full);
   l->set_publish_interval_seconds(c.learning.publish_interval_seconds);
+  l->set_flood_anomaly_share(c.learning.flood_anomaly_share);
   v1::ThresholdSettings* t = p.mutable_threshold();
   t->set_mode(c.threshold.mode == ThresholdMode::kQuantile
                   ? v1::THRESHOLD_MODE_QUANTILE
@@ -213,6 +224,7 @@ v1::DaemonConfig DetectorConfigToProto(const DetectorConfig& c) {
   t->set_adaptive_lower_quantile(c.threshold.adaptive_lower_quantile);
   t->set_adaptive_upper_quantile(c.threshold.adaptive_upper_quantile);
   t->set_half_life_records(c.threshold.half_life_records);
+  t->set_anchor_share(c.threshold.anchor_share);
   v1::ServingSettings* s = p.mutable_serving();
   s->set_max_batch_records(c.serving.max_batch_records);
   s->set_default_top_k(c.serving.default_top_k);

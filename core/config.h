@@ -25,6 +25,7 @@ struct LearningPolicy {
   uint32_t queue_capacity = 8192;
   bool drop_when_full = false;
   double publish_interval_seconds = 0.05;
+  double flood_anomaly_share = 0.5;
 };
 
 struct ThresholdPolicy {
@@ -33,6 +34,7 @@ struct ThresholdPolicy {
   double adaptive_lower_quantile = 0.80;
   double adaptive_upper_quantile = 0.99;
   double half_life_records = 20000;
+  double anchor_share = 0.2;
 };
 
 struct ServingPolicy {

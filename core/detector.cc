@@ -21,6 +21,8 @@ constexpr double kMinAdaptiveMass = 200;
 // The histogram decays in this many small steps per half-life.
 constexpr int kDecayStepsPerHalfLife = 20;
 constexpr uint64_t kWarmupShuffleStream = 0x3a2b;
+// The flood guard's running anomaly share averages about this many records.
+constexpr double kFloodWindow = 1000;
 
 bool ErrorGreater(const FeatureDeviation& a, const FeatureDeviation& b) {
   return a.squared_error > b.squared_error;
@@ -112,10 +114,15 @@ bool Detector::Process(const Record& record, LearnDecision decision) {
   if (warming && decision != LearnDecision::kNo) encoder_.Update(record);
   encoder_.Encode(record, input_.data());
   const float score = model_->Score(input_.data(), &ws_);
-  if (!warming) Observe(score);
-  const bool learn =
-      decision == LearnDecision::kYes ||
-      (decision == LearnDecision::kIfNormal && !(score > gate_threshold_));
+  const bool anomalous = !(score <= gate_threshold_);
+  if (!warming) {
+    Observe(score);
+    recent_anomaly_share_ +=
+        ((anomalous ? 1.0 : 0.0) - recent_anomaly_share_) / kFloodWindow;
+  }
+  const bool learn = decision == LearnDecision::kYes ||
+                     (decision == LearnDecision::kIfNormal && !anomalous &&
+                      !flood_guard_active());
   if (!learn) return false;
   if (warming) warmup_buffer_.push_back(record);
   model_->LearnFromForward(&ws_);
@@ -171,6 +178,7 @@ void Detector::Consolidate() {
   // Scores observed so far came from a model still warming up.
   histogram_ = ScoreHistogram();
   observed_since_decay_ = 0;
+  recent_anomaly_share_ = 0;
   RefreshGateThreshold();
 }
 
@@ -186,9 +194,23 @@ double Detector::threshold() const {
       histogram_.total() < kMinAdaptiveMass) {
     return AdaptiveBoundsQuantile(t.quantile);
   }
-  return AdaptiveThreshold(histogram_,
+  return AdaptiveThreshold(AnchoredHistogram(),
                            {AdaptiveBoundsQuantile(t.adaptive_lower_quantile),
                             AdaptiveBoundsQuantile(t.adaptive_upper_quantile)});
+}
+
+ScoreHistogram Detector::AnchoredHistogram() const {
+  // The held-out normal scores join the stream's histogram with
+  // anchor_share of the combined mass: a stream of nothing but attacks still
+  // has a normal mode, so Otsu's split stays between normal and attack
+  // instead of cutting through the attacks.
+  ScoreHistogram anchored = histogram_;
+  const double share = config_.threshold.anchor_share;
+  if (share <= 0 || reference_scores_.empty()) return anchored;
+  const double weight = histogram_.total() * share / (1 - share) /
+                        double(reference_scores_.size());
+  for (float s : reference_scores_) anchored.Add(s, weight);
+  return anchored;
 }
 
 std::string Detector::threshold_source() const {
@@ -240,6 +262,7 @@ void Detector::Save(v1::ModelState* state) const {
                                                 : v1::THRESHOLD_MODE_ADAPTIVE);
   t->set_observed_since_decay(observed_since_decay_);
   state->set_records_learned(records_learned_);
+  state->set_recent_anomaly_share(recent_anomaly_share_);
   state->set_model_version(version_);
   for (const Record& r : warmup_buffer_) {
     *state->add_warmup_buffer() = RecordToProto(r, "", "");
@@ -283,6 +306,7 @@ absl::StatusOr<std::unique_ptr<Detector>> Detector::Restore(
                                                     : ThresholdMode::kAdaptive;
   d.observed_since_decay_ = t.observed_since_decay();
   d.records_learned_ = state.records_learned();
+  d.recent_anomaly_share_ = state.recent_anomaly_share();
   d.version_ = state.model_version();
   for (const v1::Record& r : state.warmup_buffer()) {
     absl::StatusOr<Record> record = RecordFromProto(r);

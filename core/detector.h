@@ -129,6 +129,13 @@ class Detector {
   void SetFixedThreshold(double threshold);
   void SetAutomaticThreshold(ThresholdMode mode);
 
+  // True while gated learning is paused because the recent share of
+  // anomalous records exceeds learning.flood_anomaly_share.
+  bool flood_guard_active() const {
+    return !warming_up() &&
+           recent_anomaly_share_ > config_.learning.flood_anomaly_share;
+  }
+
   bool warming_up() const {
     return records_learned_ < config_.learning.warmup_records;
   }
@@ -144,6 +151,7 @@ class Detector {
   void RefreshGateThreshold() { gate_threshold_ = threshold(); }
   std::vector<float> EncodeAll(const std::vector<const Record*>& rows) const;
   double AdaptiveBoundsQuantile(double q) const;
+  ScoreHistogram AnchoredHistogram() const;
 
   DetectorConfig config_;
   FeatureEncoder encoder_;
@@ -162,6 +170,9 @@ class Detector {
   // threshold() as of the last Publish/Consolidate/Set*: computing it per
   // record would cost more than learning.
   double gate_threshold_;
+  // Running share of records scored anomalous (about the last
+  // kFloodWindow), for the flood guard.
+  double recent_anomaly_share_ = 0;
 };
 
 }  // namespace dwae

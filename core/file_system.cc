@@ -1,5 +1,6 @@
 #include "core/file_system.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -14,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
@@ -221,6 +223,22 @@ class PosixFileSystem : public FileSystem {
     }
     return absl::OkStatus();
   }
+
+  absl::StatusOr<int> RemoveTemporaryFiles(const std::string& path) override {
+    const std::string dir = DirName(path);
+    const std::string prefix =
+        absl::StrCat(path.substr(path.find_last_of('/') + 1), ".tmp-");
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return PosixError(errno, dir, "opendir");
+    int removed = 0;
+    while (const dirent* entry = ::readdir(d)) {
+      if (!absl::StartsWith(entry->d_name, prefix)) continue;
+      const std::string victim = absl::StrCat(dir, "/", entry->d_name);
+      if (::unlink(victim.c_str()) == 0) ++removed;
+    }
+    ::closedir(d);
+    return removed;
+  }
 };
 
 }  // namespace
@@ -333,6 +351,11 @@ absl::Status FaultInjectingFileSystem::CreateDirectories(
 absl::Status FaultInjectingFileSystem::Rename(const std::string& from,
                                               const std::string& to) {
   return base_->Rename(from, to);
+}
+
+absl::StatusOr<int> FaultInjectingFileSystem::RemoveTemporaryFiles(
+    const std::string& path) {
+  return base_->RemoveTemporaryFiles(path);
 }
 
 }  // namespace dwae

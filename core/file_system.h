@@ -61,6 +61,9 @@ class FileSystem {
   // directory of `to`.
   virtual absl::Status Rename(const std::string& from,
                               const std::string& to) = 0;
+  // Deletes the temporary files a WriteFileAtomically of `path` left behind
+  // when its process died mid-write ("<path>.tmp-*"). Returns how many.
+  virtual absl::StatusOr<int> RemoveTemporaryFiles(const std::string& path) = 0;
 };
 
 // The real POSIX implementation (open/write loop handling EINTR and short
@@ -126,6 +129,7 @@ class FaultInjectingFileSystem : public FileSystem {
   bool Exists(const std::string& path) override;
   absl::Status CreateDirectories(const std::string& path) override;
   absl::Status Rename(const std::string& from, const std::string& to) override;
+  absl::StatusOr<int> RemoveTemporaryFiles(const std::string& path) override;
 
  private:
   FileSystem* const base_;

@@ -11,6 +11,21 @@
 #include "grpcpp/server_builder.h"
 
 namespace dwae::server {
+namespace {
+
+std::shared_ptr<grpc::ServerCredentials> ServerCredentials(
+    const TlsOptions& tls) {
+  if (!tls.enabled()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl(
+      tls.client_ca.empty()
+          ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+          : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  ssl.pem_root_certs = tls.client_ca;
+  ssl.pem_key_cert_pairs.push_back({tls.private_key, tls.cert_chain});
+  return grpc::SslServerCredentials(ssl);
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(
     const ServerOptions& options) {
@@ -28,8 +43,8 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(
       Engine::Create(options.engine, d->metrics_.get(), DefaultFileSystem());
   if (!engine.ok()) return engine.status();
   d->engine_ = *std::move(engine);
-  d->service_ =
-      std::make_unique<DetectorService>(d->engine_.get(), d->metrics_.get());
+  d->service_ = std::make_unique<DetectorService>(
+      d->engine_.get(), d->metrics_.get(), options.admin_token);
   return d;
 }
 
@@ -39,7 +54,7 @@ absl::Status Daemon::Start() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(),
+  builder.AddListeningPort(options_.listen, ServerCredentials(options_.tls),
                            &grpc_port_);
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
   builder.SetMaxSendMessageSize(options_.max_message_bytes);
@@ -50,7 +65,10 @@ absl::Status Daemon::Start() {
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || grpc_port_ == 0) {
     return absl::UnavailableError(
-        absl::StrCat("listen: cannot serve gRPC on ", options_.listen));
+        absl::StrCat("listen: cannot serve gRPC on ", options_.listen,
+                     options_.tls.enabled()
+                         ? " (with TLS: do --tls_cert and --tls_key match?)"
+                         : ""));
   }
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   health->SetServingStatus(false);

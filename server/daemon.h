@@ -1,7 +1,9 @@
 // Daemon: dwaed's process-level lifecycle: metrics listener, engine, gRPC
 // server with health checking and reflection. Create -> Start -> Wait for a
 // signal -> GracefulStop (stop accepting, drain streams until the deadline,
-// stop the engine, which writes the final checkpoint).
+// stop the engine, which writes the final checkpoint). The gRPC port speaks
+// TLS, or mutual TLS, when ServerOptions::tls says so; the admin RPCs check
+// ServerOptions::admin_token (server/auth.h).
 //
 // Thread-safety: Create/Start/GracefulStop from one thread (main).
 #ifndef DWAE_SERVER_DAEMON_H_

@@ -71,6 +71,13 @@ absl::StatusOr<std::optional<Restored>> RestoreFromStateDir(
   }
   const std::string path =
       absl::StrCat(options.state_dir, "/", kCheckpointFileName);
+  // A process killed mid-checkpoint leaves its temporary file behind; the
+  // checkpoint itself is whole (renamed atomically), the rest is litter.
+  if (absl::StatusOr<int> removed = fs->RemoveTemporaryFiles(path);
+      removed.ok() && *removed > 0) {
+    LogLine(absl::StrCat("removed ", *removed,
+                         " temporary file(s) of interrupted checkpoints"));
+  }
   if (!fs->Exists(path)) return std::nullopt;
   absl::StatusOr<Restored> restored = LoadCheckpoint(fs, path);
   if (restored.ok()) {

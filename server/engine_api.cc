@@ -4,8 +4,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 #include "core/encoder.h"
 #include "core/record_proto.h"
 #include "server/engine.h"
@@ -78,6 +80,8 @@ absl::Status Engine::Score(
     return absl::InvalidArgumentError(
         absl::StrCat("learning: unknown mode ", int(mode)));
   }
+  // An empty batch is not an error: it gets an empty verdict list.
+  if (records.empty()) return absl::OkStatus();
   const int k = int(
       std::min<uint32_t>(top_k == 0 ? serving.default_top_k : top_k, kMaxTopK));
   const std::shared_ptr<const ScoringModel> model = current_model();
@@ -86,11 +90,25 @@ absl::Status Engine::Score(
   std::vector<int> item_verdict;  // index in `out` of each item
   items.reserve(records.size());
   ScoreResult result;
-  for (const v1::Record& proto : records) {
+  // Non-empty ids seen so far in this batch -> index of their first record.
+  // The views point into `records`, which outlives this call.
+  absl::flat_hash_map<absl::string_view, int> first_with_id;
+  first_with_id.reserve(records.size());
+  for (int i = 0; i < records.size(); ++i) {
+    const v1::Record& proto = records[i];
     v1::Verdict* v = out->Add();
     v->set_id(proto.id());
     v->set_sensor_id(proto.sensor_id());
-    absl::StatusOr<Record> record = RecordFromProto(proto);
+    int duplicate_of = -1;
+    if (!proto.id().empty()) {
+      const auto [it, inserted] = first_with_id.try_emplace(proto.id(), i);
+      if (!inserted) duplicate_of = it->second;
+    }
+    absl::StatusOr<Record> record =
+        duplicate_of < 0
+            ? RecordFromProto(proto)
+            : absl::StatusOr<Record>(absl::InvalidArgumentError(absl::StrCat(
+                  "id: duplicate of record ", duplicate_of, " in this batch")));
     if (!record.ok()) {
       v->set_error_code(int(record.status().code()));
       v->set_error_message(std::string(record.status().message()));

@@ -9,9 +9,11 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/config.h"
 #include "core/file_system.h"
+#include "server/auth.h"
 #include "server/daemon.h"
 #include "server/options.h"
 
@@ -32,16 +34,92 @@ ABSL_FLAG(bool, start_fresh, false,
 ABSL_FLAG(double, drain_deadline, 10,
           "seconds in-flight calls and streams get to finish on SIGTERM");
 ABSL_FLAG(int, max_message_bytes, 16 << 20, "largest gRPC message, bytes");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM server certificate chain: serve gRPC over TLS (needs "
+          "--tls_key); empty: plaintext");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA certificates: require every client to present a "
+          "certificate signed by one of them (mutual TLS; needs --tls_cert)");
+ABSL_FLAG(std::string, admin_token_file, "",
+          "file holding the bearer token the admin RPCs (Checkpoint, "
+          "SetLearning, SetThreshold, ResetModel) require; empty: admin RPCs "
+          "only from loopback clients");
 ABSL_FLAG(int64_t, grpc_memory_bytes, 32 << 20,
           "memory gRPC may use for buffers (resource quota), bytes");
 
 namespace dwae::server {
 namespace {
 
+// The PEM file `path` of `flag`; an error naming both when it cannot be read
+// or holds no PEM block.
+absl::StatusOr<std::string> ReadPemFlag(absl::string_view flag,
+                                        const std::string& path) {
+  absl::StatusOr<std::string> text = DefaultFileSystem()->ReadFile(path);
+  if (!text.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", flag, ": cannot read ", path, ": ", text.status().message()));
+  }
+  if (!absl::StrContains(*text, "-----BEGIN ")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": ", path, " is not a PEM file"));
+  }
+  return text;
+}
+
+// --tls_cert, --tls_key, --tls_client_ca, each read once.
+absl::StatusOr<TlsOptions> TlsFromFlags() {
+  const std::string cert = absl::GetFlag(FLAGS_tls_cert);
+  const std::string key = absl::GetFlag(FLAGS_tls_key);
+  const std::string client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  TlsOptions tls;
+  if (cert.empty()) {
+    if (!key.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--tls_key=", key, " needs --tls_cert"));
+    }
+    if (!client_ca.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--tls_client_ca=", client_ca, " needs --tls_cert"));
+    }
+    return tls;
+  }
+  if (key.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tls_cert=", cert, " needs --tls_key"));
+  }
+  absl::StatusOr<std::string> pem = ReadPemFlag("tls_cert", cert);
+  if (!pem.ok()) return pem.status();
+  tls.cert_chain = *std::move(pem);
+  pem = ReadPemFlag("tls_key", key);
+  if (!pem.ok()) return pem.status();
+  tls.private_key = *std::move(pem);
+  if (!client_ca.empty()) {
+    pem = ReadPemFlag("tls_client_ca", client_ca);
+    if (!pem.ok()) return pem.status();
+    tls.client_ca = *std::move(pem);
+  }
+  return tls;
+}
+
 absl::StatusOr<ServerOptions> OptionsFromFlags() {
   ServerOptions o;
   o.listen = absl::GetFlag(FLAGS_listen);
   o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  absl::StatusOr<TlsOptions> tls = TlsFromFlags();
+  if (!tls.ok()) return tls.status();
+  o.tls = *std::move(tls);
+  if (const std::string path = absl::GetFlag(FLAGS_admin_token_file);
+      !path.empty()) {
+    std::string warning;
+    absl::StatusOr<std::string> token =
+        LoadTokenFile(path, "--admin_token_file", &warning);
+    if (!token.ok()) return token.status();
+    if (!warning.empty()) {
+      std::fprintf(stderr, "dwaed: warning: %s\n", warning.c_str());
+    }
+    o.admin_token = *std::move(token);
+  }
   o.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   o.grpc_memory_bytes = absl::GetFlag(FLAGS_grpc_memory_bytes);
   if (o.grpc_memory_bytes < (1 << 20)) {
@@ -80,6 +158,29 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   return o;
 }
 
+// Loud warnings for a gRPC port reachable from other hosts without a token
+// or without TLS. Not errors: the operator may have a firewall or a proxy.
+void WarnAboutExposure(const ServerOptions& o) {
+  if (IsLoopbackListenAddress(o.listen)) return;
+  if (o.admin_token.empty()) {
+    std::fprintf(
+        stderr,
+        "dwaed: WARNING: gRPC listens on %s (not loopback) without "
+        "--admin_token_file: admin RPCs (Checkpoint, SetLearning, "
+        "SetThreshold, ResetModel) are refused to remote clients and allowed "
+        "to every local one; set --admin_token_file to administer remotely\n",
+        o.listen.c_str());
+  }
+  if (!o.tls.enabled()) {
+    std::fprintf(
+        stderr,
+        "dwaed: WARNING: gRPC listens on %s (not loopback) in "
+        "plaintext%s; use --tls_cert/--tls_key\n",
+        o.listen.c_str(),
+        o.admin_token.empty() ? "" : ": the admin token travels in clear");
+  }
+}
+
 // Blocks SIGINT and SIGTERM in every thread started after this, so that
 // WaitForSignal receives them synchronously.
 sigset_t BlockStopSignals() {
@@ -100,7 +201,9 @@ int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "dwaed: the dwae anomaly-detection daemon.\n"
       "usage: dwaed [--listen=ADDR] [--metrics_listen=ADDR] "
-      "[--state_dir=DIR] [--config=FILE]");
+      "[--state_dir=DIR] [--config=FILE]\n"
+      "       [--tls_cert=PEM --tls_key=PEM [--tls_client_ca=PEM]] "
+      "[--admin_token_file=FILE]");
   absl::ParseCommandLine(argc, argv);
   const sigset_t signals = BlockStopSignals();
   absl::StatusOr<ServerOptions> options = OptionsFromFlags();
@@ -116,8 +219,12 @@ int Main(int argc, char** argv) {
     return 1;
   }
   Daemon& d = **daemon;
-  std::printf("dwaed: serving gRPC on %s (port %d)\n", options->listen.c_str(),
-              d.grpc_port());
+  WarnAboutExposure(*options);
+  std::printf("dwaed: serving gRPC on %s (port %d)%s\n",
+              options->listen.c_str(), d.grpc_port(),
+              !options->tls.enabled()          ? ""
+              : options->tls.client_ca.empty() ? " with TLS"
+                                               : " with mutual TLS");
   if (d.metrics_port() != 0) {
     std::printf("dwaed: metrics on http://%s/metrics (port %d)\n",
                 options->metrics_listen.c_str(), d.metrics_port());

@@ -22,11 +22,27 @@ struct EngineOptions {
   bool start_fresh = false;
 };
 
+// TLS on the gRPC port, as PEM text (main.cc reads the files). Empty
+// cert_chain: plaintext.
+struct TlsOptions {
+  std::string cert_chain;   // --tls_cert
+  std::string private_key;  // --tls_key
+  // --tls_client_ca: non-empty requires every client to present a
+  // certificate signed by one of these CAs (mutual TLS).
+  std::string client_ca;
+
+  bool enabled() const { return !cert_chain.empty(); }
+};
+
 struct ServerOptions {
   // gRPC address, host:port (port 0 picks a free one).
   std::string listen = "127.0.0.1:50051";
   // Prometheus /metrics address; empty disables the listener.
   std::string metrics_listen = "127.0.0.1:9464";
+  TlsOptions tls;
+  // Bearer token the admin RPCs require (server/auth.h); empty: admin RPCs
+  // are allowed from loopback peers only.
+  std::string admin_token;
   // Largest gRPC message accepted, bytes.
   int max_message_bytes = 16 << 20;
   // Memory gRPC may use for its buffers (a grpc::ResourceQuota): bounds what

@@ -1,5 +1,6 @@
 #include "server/service.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -42,8 +43,19 @@ std::vector<std::string> DetectorService::MethodNames() {
           "Checkpoint", "SetLearning", "SetThreshold",  "ResetModel"};
 }
 
-DetectorService::DetectorService(Engine* engine, Metrics* metrics)
-    : engine_(engine), metrics_(metrics) {}
+DetectorService::DetectorService(Engine* engine, Metrics* metrics,
+                                 std::string admin_token)
+    : engine_(engine), metrics_(metrics), admin_auth_(std::move(admin_token)) {}
+
+absl::Status DetectorService::CheckAdmin(
+    const grpc::ServerContext* context) const {
+  std::optional<absl::string_view> authorization;
+  const auto& metadata = context->client_metadata();
+  if (auto it = metadata.find("authorization"); it != metadata.end()) {
+    authorization = absl::string_view(it->second.data(), it->second.size());
+  }
+  return admin_auth_.Check(authorization, context->peer());
+}
 
 grpc::Status DetectorService::Score(grpc::ServerContext*,
                                     const v1::ScoreRequest* request,
@@ -93,10 +105,11 @@ grpc::Status DetectorService::GetModelInfo(grpc::ServerContext*,
   });
 }
 
-grpc::Status DetectorService::Checkpoint(grpc::ServerContext*,
+grpc::Status DetectorService::Checkpoint(grpc::ServerContext* context,
                                          const v1::CheckpointRequest*,
                                          v1::CheckpointResponse* response) {
   return Timed(metrics_, "Checkpoint", [&]() -> absl::Status {
+    if (absl::Status s = CheckAdmin(context); !s.ok()) return s;
     absl::StatusOr<v1::CheckpointResponse> r = engine_->Checkpoint();
     if (!r.ok()) return r.status();
     *response = *std::move(r);
@@ -104,10 +117,11 @@ grpc::Status DetectorService::Checkpoint(grpc::ServerContext*,
   });
 }
 
-grpc::Status DetectorService::SetLearning(grpc::ServerContext*,
+grpc::Status DetectorService::SetLearning(grpc::ServerContext* context,
                                           const v1::SetLearningRequest* request,
                                           v1::SetLearningResponse* response) {
   return Timed(metrics_, "SetLearning", [&]() -> absl::Status {
+    if (absl::Status s = CheckAdmin(context); !s.ok()) return s;
     absl::StatusOr<v1::LearningState> state =
         engine_->SetLearning(request->state());
     if (!state.ok()) return state.status();
@@ -117,9 +131,10 @@ grpc::Status DetectorService::SetLearning(grpc::ServerContext*,
 }
 
 grpc::Status DetectorService::SetThreshold(
-    grpc::ServerContext*, const v1::SetThresholdRequest* request,
+    grpc::ServerContext* context, const v1::SetThresholdRequest* request,
     v1::SetThresholdResponse* response) {
   return Timed(metrics_, "SetThreshold", [&]() -> absl::Status {
+    if (absl::Status s = CheckAdmin(context); !s.ok()) return s;
     absl::StatusOr<v1::SetThresholdResponse> r =
         engine_->SetThreshold(*request);
     if (!r.ok()) return r.status();
@@ -128,10 +143,11 @@ grpc::Status DetectorService::SetThreshold(
   });
 }
 
-grpc::Status DetectorService::ResetModel(grpc::ServerContext*,
+grpc::Status DetectorService::ResetModel(grpc::ServerContext* context,
                                          const v1::ResetModelRequest* request,
                                          v1::ResetModelResponse*) {
   return Timed(metrics_, "ResetModel", [&]() -> absl::Status {
+    if (absl::Status s = CheckAdmin(context); !s.ok()) return s;
     if (!request->confirm()) {
       return absl::FailedPreconditionError(
           "confirm: must be true; a reset forgets everything learned");

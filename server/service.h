@@ -2,6 +2,11 @@
 // converts between the wire and the Engine, times every call into
 // dwae_rpc_duration_seconds{method} and counts errors.
 //
+// The admin RPCs (Checkpoint, SetLearning, SetThreshold, ResetModel) first
+// pass AdminAuth (server/auth.h): a bearer token, or loopback peers when no
+// token is configured. Score, Stream, QueryVerdicts and GetModelInfo are the
+// read path of sensors and services and are not checked.
+//
 // Thread-safety: gRPC calls the handlers from its thread pool; the Engine
 // and Metrics are thread-safe.
 #ifndef DWAE_SERVER_SERVICE_H_
@@ -11,6 +16,7 @@
 #include <vector>
 
 #include "dwae/v1/detector.grpc.pb.h"
+#include "server/auth.h"
 #include "server/engine.h"
 #include "server/metrics.h"
 
@@ -21,8 +27,10 @@ class DetectorService final : public v1::Detector::Service {
   // The method names, for MetricsOptions::rpc_methods.
   static std::vector<std::string> MethodNames();
 
-  // `engine` and `metrics` must outlive the service.
-  DetectorService(Engine* engine, Metrics* metrics);
+  // `engine` and `metrics` must outlive the service. `admin_token` empty:
+  // admin RPCs are allowed from loopback peers only.
+  DetectorService(Engine* engine, Metrics* metrics,
+                  std::string admin_token = "");
 
   grpc::Status Score(grpc::ServerContext* context,
                      const v1::ScoreRequest* request,
@@ -51,8 +59,12 @@ class DetectorService final : public v1::Detector::Service {
                           v1::ResetModelResponse* response) override;
 
  private:
+  // OK when the call may use an admin RPC.
+  absl::Status CheckAdmin(const grpc::ServerContext* context) const;
+
   Engine* const engine_;
   Metrics* const metrics_;
+  const AdminAuth admin_auth_;
 };
 
 }  // namespace dwae::server

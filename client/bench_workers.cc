@@ -1,0 +1,225 @@
+// The worker threads of `dwae bench`: see bench_workers.h for the
+// interface and its thread-safety. Notes on how the figures are produced:
+//
+// Connections. Every stream (stream mode) or caller thread (unary mode) has
+// its own channel, with a local subchannel pool and a distinct channel id,
+// so each one is its own TCP connection: `streams` streams are not
+// multiplexed over one HTTP/2 connection. With several servers, each server
+// that owns at least one sensor gets `streams` streams (or callers).
+//
+// Stream mode. Per stream, a writer loop cycles through the server's
+// batches, keeping at most `max_in_flight` batches unanswered, and a reader
+// thread takes the VerdictBatches; the daemon answers in order, so a batch's
+// latency is from just before its Write to the read of the matching
+// (FIFO) VerdictBatch. At the end of `duration` the writer stops, calls
+// WritesDone and the outstanding batches are drained (they count; `seconds`
+// runs from the start until the last stream finished). `calls` counts the
+// batches answered.
+//
+// Unary mode. `streams` threads per server call Score with `batch` records
+// back to back, or, with `rate` > 0, on a fixed schedule: thread j of T
+// sends its k-th call at start + (j + k * T) / rate, so the calls of all
+// threads together are evenly spaced at `rate` per second. The latency of a
+// paced call is measured from its SCHEDULED send time, not from when it was
+// actually sent: when an answer is late and the thread sends its next call
+// late, that delay is charged to the next call too, so a stall shows up in
+// the percentiles instead of silently lowering the offered load
+// ("coordinated omission"). Unpaced calls are measured from their send.
+// Pacing threads lower their timer slack to 1 ns so that oversleeping does
+// not inflate the latencies.
+#include "client/bench_workers.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "dwae/v1/detector.grpc.pb.h"
+#include "grpc/grpc.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
+
+namespace dwae {
+namespace bench {
+namespace {
+
+double Millis(Clock::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(
+    const std::string& address, int index, absl::Duration timeout,
+    const ChannelSecurity& security) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetMaxSendMessageSize(-1);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt(GRPC_ARG_CHANNEL_ID, index);
+  return dwae::OpenChannel(address, security, std::move(args), timeout);
+}
+
+void WorkerResult::CountVerdicts(
+    const google::protobuf::RepeatedPtrField<v1::Verdict>& verdicts) {
+  for (const v1::Verdict& v : verdicts) {
+    if (v.error_code() != 0) {
+      if (invalid == 0 && first_error.empty()) {
+        first_error = absl::StrCat("invalid verdict for ", v.id(), ": ",
+                                   v.error_message());
+      }
+      ++invalid;
+    } else {
+      ++records;
+    }
+  }
+}
+
+void WorkerResult::Fail(const grpc::Status& status,
+                        const std::string& address) {
+  ++failed;
+  if (first_error.empty()) {
+    first_error = absl::StrCat(address, ": ", status.error_message(), " (code ",
+                               int(status.error_code()), ")");
+  }
+}
+
+void RunStreamWorker(const BenchCommandOptions& o, Clock::time_point deadline,
+                     Worker* w) {
+  std::unique_ptr<v1::Detector::Stub> stub = v1::Detector::NewStub(w->channel);
+  WorkerResult& r = w->result;
+  const std::vector<v1::RecordBatch>& batches = *w->batches;
+  grpc::ClientContext context;
+  // A daemon that stops answering fails the stream after the drain grace.
+  context.set_deadline(absl::ToChronoTime(
+      absl::Now() + absl::FromChrono(deadline - Clock::now()) +
+      o.connect_timeout + absl::Seconds(5)));
+  std::unique_ptr<grpc::ClientReaderWriter<v1::RecordBatch, v1::VerdictBatch>>
+      stream = stub->Stream(&context);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Clock::time_point> sent_at;  // guarded by mu; FIFO
+  bool reader_done = false;               // guarded by mu
+  r.latency.Reserve(1 << 16);
+
+  // The reader owns r.latency, r.records, r.invalid, r.calls, r.unmatched.
+  std::thread reader([&] {
+    v1::VerdictBatch verdicts;
+    while (stream->Read(&verdicts)) {
+      const Clock::time_point now = Clock::now();
+      Clock::time_point sent;
+      bool matched = false;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!sent_at.empty()) {
+          sent = sent_at.front();
+          sent_at.pop_front();
+          matched = true;
+        }
+      }
+      cv.notify_all();
+      if (!matched) {
+        ++r.unmatched;
+        continue;
+      }
+      r.latency.Add(Millis(now - sent));
+      ++r.calls;
+      r.CountVerdicts(verdicts.verdicts());
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    reader_done = true;
+    cv.notify_all();
+  });
+
+  size_t next = w->first % batches.size();
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv.wait(lock, [&] {
+        return sent_at.size() < size_t(o.max_in_flight) || reader_done;
+      });
+      if (reader_done) break;  // the daemon ended the stream; see Finish()
+      const Clock::time_point now = Clock::now();
+      if (now >= deadline) break;
+      sent_at.push_back(now);
+    }
+    if (!stream->Write(batches[next])) break;  // broken; see Finish()
+    next = (next + 1) % batches.size();
+  }
+  stream->WritesDone();
+  reader.join();
+  const grpc::Status status = stream->Finish();
+  if (!status.ok()) r.Fail(status, w->address);
+}
+
+void RunUnaryWorker(const BenchCommandOptions& o, int threads,
+                    Clock::time_point start, Clock::time_point deadline,
+                    Worker* w) {
+  std::unique_ptr<v1::Detector::Stub> stub = v1::Detector::NewStub(w->channel);
+  WorkerResult& r = w->result;
+  const std::vector<v1::ScoreRequest>& requests = *w->requests;
+  const bool paced = o.rate > 0;
+  // Thread j of T sends at start + (j + k * T) / rate.
+  const std::chrono::duration<double> gap(paced ? 1.0 / o.rate : 0);
+  const auto offset =
+      std::chrono::duration_cast<Clock::duration>(gap * w->index);
+  const auto period =
+      std::chrono::duration_cast<Clock::duration>(gap * threads);
+#ifdef __linux__
+  // The default 50 us timer slack would be charged to every paced call.
+  if (paced) prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+#endif
+  if (paced) {
+    const size_t expected =
+        size_t(o.rate / threads * absl::ToDoubleSeconds(o.duration)) + 16;
+    r.latency.Reserve(expected);
+    r.send_lag.Reserve(expected);
+  }
+  size_t next = w->first % requests.size();
+  const auto call_timeout = absl::ToChronoNanoseconds(o.connect_timeout);
+  v1::ScoreResponse response;
+  for (uint64_t k = 0;; ++k) {
+    Clock::time_point scheduled;
+    if (paced) {
+      scheduled = start + offset + period * int64_t(k);
+      if (scheduled >= deadline) break;
+      std::this_thread::sleep_until(scheduled);
+      r.send_lag.Add(Millis(Clock::now() - scheduled));
+    } else {
+      scheduled = Clock::now();
+      if (scheduled >= deadline) break;
+    }
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + call_timeout);
+    response.Clear();
+    const grpc::Status status =
+        stub->Score(&context, requests[next], &response);
+    const Clock::time_point done = Clock::now();
+    next = (next + 1) % requests.size();
+    if (!status.ok()) {
+      r.Fail(status, w->address);
+      continue;
+    }
+    r.latency.Add(Millis(done - scheduled));
+    ++r.calls;
+    r.CountVerdicts(response.verdicts());
+  }
+}
+
+}  // namespace bench
+}  // namespace dwae
