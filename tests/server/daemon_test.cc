@@ -1309,3 +1309,58 @@ TEST_F(DaemonTest, KillNineRestartsFromTheLastCompleteCheckpoint) {
 
 }  // namespace
 }  // namespace dwae
+
+namespace dwae {
+namespace {
+
+long VmRssKb(pid_t pid) {
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    if (absl::StartsWith(line, "VmRSS:")) return std::atol(line.c_str() + 6);
+  }
+  return -1;
+}
+
+// A client that writes batches but never reads its verdicts gets
+// back-pressure: its writes stop completing, the daemon does not buffer
+// without bound, and it keeps serving everyone else.
+TEST_F(DaemonTest, SlowReaderGetsBackPressureNotUnboundedBuffering) {
+  v1::RecordBatch batch;
+  batch.set_learning(v1::LEARNING_MODE_OFF);
+  for (v1::Record& r : ToProtos(GetData().train_normal, 0, 1000, "slow")) {
+    *batch.add_records() = std::move(r);
+  }
+  grpc::ClientContext context;
+  auto stream = stub_->Stream(&context);
+  std::atomic<int> written{0};
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    while (!stop && written < 5000 && stream->Write(batch)) ++written;
+  });
+  // Wait until the writes stall: no progress for a second.
+  int last = -1;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    absl::SleepFor(absl::Seconds(1));
+    if (written == last) break;
+    last = written;
+  }
+  const int stalled_at = written;
+  EXPECT_LT(stalled_at, 5000) << "writes never stalled";
+  // 1000-record batches are ~100 KB each: the stall bounds what is queued.
+  EXPECT_LT(VmRssKb(daemon_->pid()), 300 * 1024);
+  // Everyone else is still served.
+  EXPECT_GT(Info().records_scored(), 0u);
+  stop = true;
+  context.TryCancel();
+  writer.join();
+  std::printf(
+      "slow reader: writes stalled after %d batches of 1000 records; "
+      "dwaed VmRSS %ld kB\n",
+      stalled_at, VmRssKb(daemon_->pid()));
+  EXPECT_GT(Info().records_scored(), 0u);
+}
+
+}  // namespace
+}  // namespace dwae
