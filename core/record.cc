@@ -262,6 +262,8 @@ absl::StatusOr<Record> ParseRecordLine(absl::string_view line,
     if (format == RecordFormat::kKdd99 && !label.empty() &&
         label.back() == '.') {
       label.remove_suffix(1);
+      // "normal ." is "normal": trim again what the dot hid.
+      label = absl::StripTrailingAsciiWhitespace(label);
     }
     if (label.empty()) return FieldError(kLabelColumn - 1, "empty");
     record.label.assign(label.data(), label.size());

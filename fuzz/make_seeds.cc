@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
   ok &= WriteFile(dir + "/checkpoint/tiny-trained-truncated.ckpt",
                   trained.substr(0, trained.size() / 2));
   // Still warming up: carries a warm-up buffer instead.
-  ok &= WriteFile(dir + "/checkpoint/tiny-warmup.ckpt", TinyCheckpoint(rows, 5));
+  ok &=
+      WriteFile(dir + "/checkpoint/tiny-warmup.ckpt", TinyCheckpoint(rows, 5));
   return ok ? 0 : 1;
 }

@@ -30,16 +30,12 @@ void CheckRecord(const dwae::Record& record) {
   }
   if (!dwae::ValidateRecord(record).ok()) std::abort();
   if (record.label.find(',') != std::string::npos) std::abort();
-  // The label is left out of the whitespace check: a KDD99 label "normal ."
-  // currently becomes "normal " (the field is trimmed before its '.' is
-  // removed); add &record.label here once ParseRecordLine trims again.
   for (const std::string* s :
-       {&record.protocol_type, &record.service, &record.flag}) {
+       {&record.protocol_type, &record.service, &record.flag, &record.label}) {
     if (s->find(',') != std::string::npos) std::abort();
-    if (!s->empty() && (absl::ascii_isspace(static_cast<unsigned char>(
-                            s->front())) ||
-                        absl::ascii_isspace(static_cast<unsigned char>(
-                            s->back())))) {
+    if (!s->empty() &&
+        (absl::ascii_isspace(static_cast<unsigned char>(s->front())) ||
+         absl::ascii_isspace(static_cast<unsigned char>(s->back())))) {
       std::abort();
     }
   }

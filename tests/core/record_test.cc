@@ -414,3 +414,21 @@ TEST(ValidateRecordTest, RejectsEmptyCategorical) {
 
 }  // namespace
 }  // namespace dwae
+
+namespace dwae {
+namespace {
+
+// Found by the record parser fuzzer: "normal ." must read as "normal".
+TEST(RecordKdd99Test, SpaceBeforeTheLabelDotIsTrimmed) {
+  absl::StatusOr<Record> r = ParseRecordLine(
+      "0,tcp,http,SF,215,45076,0,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,1,1,0.00,0.00,"
+      "0.00,0.00,1.00,0.00,0.00,0,0,0.00,0.00,0.00,0.00,0.00,0.00,0.00,0.00,"
+      "normal .",
+      RecordFormat::kKdd99);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->label, "normal");
+  EXPECT_TRUE(r->is_normal());
+}
+
+}  // namespace
+}  // namespace dwae
