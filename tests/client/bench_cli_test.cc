@@ -8,23 +8,19 @@
 // process and start a daemon each time). The load runs last one second each;
 // the whole suite takes a few seconds.
 #include <netinet/in.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
-#include <memory>
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/string_view.h"
 #include "client/latency.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/daemon_process.h"
 #include "tests/testing/json_value.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_files.h"
@@ -41,21 +37,25 @@ namespace {
 
 using ::testing::HasSubstr;
 using testutil::JsonValue;
-using testutil::Subprocess;
 using testutil::SubprocessResult;
 
 // Keys every `dwae bench --json` object must have.
 const char* const kSummaryKeys[] = {
-    "records_per_second", "p50_ms",  "p99_ms",  "p999_ms", "records",
-    "calls",              "errors",  "seconds", "mode",    "streams",
-    "batch",              "learning", "servers", "rate",
+    "records_per_second",
+    "p50_ms",
+    "p99_ms",
+    "p999_ms",
+    "records",
+    "calls",
+    "errors",
+    "seconds",
+    "mode",
+    "streams",
+    "batch",
+    "learning",
+    "servers",
+    "rate",
 };
-
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  ASSERT_TRUE(out.good()) << path;
-}
 
 // A port nothing listens on: bound once, then released.
 int ClosedPort() {
@@ -106,32 +106,16 @@ class BenchCliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new std::string(testutil::MakeTempDir("dwae_bench_cli"));
-    const std::string config = *dir_ + "/dwaed.textproto";
-    WriteFile(config, "learning { warmup_records: 300 warmup_epochs: 2 }\n");
-    testutil::SubprocessOptions options;
-    options.working_dir = DWAE_SOURCE_DIR;
-    absl::StatusOr<std::unique_ptr<Subprocess>> daemon = Subprocess::Start(
-        {DWAED_PATH, "--listen=127.0.0.1:0",
-         "--metrics_listen=", absl::StrCat("--config=", config)},
-        options);
+    absl::StatusOr<testutil::TestDaemon> daemon = testutil::StartTestDaemon(
+        DWAED_PATH, "learning { warmup_records: 300 warmup_epochs: 2 }\n");
     ASSERT_TRUE(daemon.ok()) << daemon.status();
-    daemon_ = daemon->release();
-    ASSERT_TRUE(daemon_->WaitForOutput("serving gRPC", absl::Seconds(15)))
-        << "stdout: " << daemon_->stdout_so_far()
-        << "\nstderr: " << daemon_->stderr_so_far();
-    const std::string out = daemon_->stdout_so_far();
-    const size_t at = out.find("(port ");
-    ASSERT_NE(at, std::string::npos) << out;
-    absl::string_view rest = absl::string_view(out).substr(at + 6);
-    rest = rest.substr(0, rest.find(')'));
-    ASSERT_TRUE(absl::SimpleAtoi(rest, &port_)) << out;
-    ASSERT_GT(port_, 0) << out;
+    daemon_ = new testutil::TestDaemon(*std::move(daemon));
+    port_ = daemon_->port;
   }
 
   static void TearDownTestSuite() {
     if (daemon_ != nullptr) {
-      daemon_->Signal(SIGTERM);
-      const SubprocessResult r = daemon_->Wait(absl::Seconds(15));
+      const SubprocessResult r = testutil::StopTestDaemon(daemon_);
       EXPECT_EQ(r.exit_code, 0) << r.Describe();
       delete daemon_;
       daemon_ = nullptr;
@@ -191,12 +175,12 @@ class BenchCliTest : public ::testing::Test {
     EXPECT_LE(p99, p999);
   }
 
-  static Subprocess* daemon_;
+  static testutil::TestDaemon* daemon_;
   static int port_;
   static std::string* dir_;
 };
 
-Subprocess* BenchCliTest::daemon_ = nullptr;
+testutil::TestDaemon* BenchCliTest::daemon_ = nullptr;
 int BenchCliTest::port_ = 0;
 std::string* BenchCliTest::dir_ = nullptr;
 
@@ -220,8 +204,8 @@ TEST_F(BenchCliTest, StreamModeJson) {
 }
 
 TEST_F(BenchCliTest, UnaryModePacedHoldsTheRate) {
-  const JsonValue doc = RunJson({"--mode=unary", "--batch=1", "--rate=200",
-                                 "--duration=1s"});
+  const JsonValue doc =
+      RunJson({"--mode=unary", "--batch=1", "--rate=200", "--duration=1s"});
   EXPECT_EQ(doc["mode"].as_string(), "unary");
   EXPECT_EQ(doc["rate"].as_number(), 200);
   const double calls = doc["calls"].as_number();
@@ -248,9 +232,9 @@ TEST_F(BenchCliTest, SeveralServersShardBySensor) {
   // sensors are sharded over both and each gets its own streams.
   const std::string a = absl::StrCat("127.0.0.1:", port_);
   const std::string b = absl::StrCat("localhost:", port_);
-  const SubprocessResult r = RunDwae(
-      {"bench", "--json", "--servers=" + a + "," + b, "--sensors=16",
-       "--streams=1", "--learn=off", "--duration=300ms"});
+  const SubprocessResult r =
+      RunDwae({"bench", "--json", "--servers=" + a + "," + b, "--sensors=16",
+               "--streams=1", "--learn=off", "--duration=300ms"});
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   absl::StatusOr<JsonValue> doc = testutil::ParseJson(r.stdout_text);
   ASSERT_TRUE(doc.ok()) << doc.status() << "\n" << r.Describe();
@@ -263,9 +247,9 @@ TEST_F(BenchCliTest, SeveralServersShardBySensor) {
   EXPECT_THAT(r.stderr_text, ::testing::Not(HasSubstr("gets no load")));
 
   // One sensor lives on one replica only; the other is reported idle.
-  const SubprocessResult one = RunDwae(
-      {"bench", "--servers=" + a + "," + b, "--streams=1", "--learn=off",
-       "--duration=200ms"});
+  const SubprocessResult one =
+      RunDwae({"bench", "--servers=" + a + "," + b, "--streams=1",
+               "--learn=off", "--duration=200ms"});
   ASSERT_EQ(one.exit_code, 0) << one.Describe();
   EXPECT_THAT(one.stderr_text, HasSubstr("gets no load"));
 }
@@ -274,8 +258,8 @@ TEST_F(BenchCliTest, OversizedBatchesAreCountedAsErrors) {
   // The daemon refuses batches over serving.max_batch_records (4096) with an
   // error verdict per record: nothing is scored, which fails the bench.
   const SubprocessResult r =
-      RunDwae({"bench", ServerFlag(), "--json", "--streams=1",
-               "--batch=5000", "--max_in_flight=1", "--duration=200ms"});
+      RunDwae({"bench", ServerFlag(), "--json", "--streams=1", "--batch=5000",
+               "--max_in_flight=1", "--duration=200ms"});
   EXPECT_EQ(r.exit_code, 1) << r.Describe();
   absl::StatusOr<JsonValue> doc = testutil::ParseJson(r.stdout_text);
   ASSERT_TRUE(doc.ok()) << doc.status() << "\n" << r.Describe();
@@ -300,10 +284,14 @@ TEST_F(BenchCliTest, UsageErrorsExitTwo) {
     const char* message;
   };
   const Case cases[] = {
-      {"--mode=bogus", "--mode"},          {"--streams=0", "--streams"},
-      {"--streams=257", "--streams"},      {"--duration=0s", "--duration"},
-      {"--batch=0", "--batch"},            {"--batch=65537", "--batch"},
-      {"--rate=-1", "--rate"},             {"--sensors=0", "--sensors"},
+      {"--mode=bogus", "--mode"},
+      {"--streams=0", "--streams"},
+      {"--streams=257", "--streams"},
+      {"--duration=0s", "--duration"},
+      {"--batch=0", "--batch"},
+      {"--batch=65537", "--batch"},
+      {"--rate=-1", "--rate"},
+      {"--sensors=0", "--sensors"},
       {"--max_in_flight=0", "--max_in_flight"},
       {"--learn=sometimes", "--learn"},
   };
@@ -318,9 +306,8 @@ TEST_F(BenchCliTest, UsageErrorsExitTwo) {
 
 TEST_F(BenchCliTest, UnreachableServerExitsOne) {
   const std::string address = absl::StrCat("127.0.0.1:", ClosedPort());
-  const SubprocessResult r =
-      RunDwae({"bench", "--server=" + address, "--timeout=1s",
-               "--duration=1s"});
+  const SubprocessResult r = RunDwae(
+      {"bench", "--server=" + address, "--timeout=1s", "--duration=1s"});
   EXPECT_EQ(r.exit_code, 1) << r.Describe();
   EXPECT_THAT(r.stderr_text, HasSubstr("cannot reach " + address));
   EXPECT_LT(r.elapsed, absl::Seconds(10)) << r.Describe();

@@ -17,14 +17,13 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/daemon_process.h"
 #include "tests/testing/json_value.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_files.h"
@@ -130,29 +129,12 @@ class OpsCliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new std::string(testutil::MakeTempDir("dwae_ops_cli"));
-    const std::string config = *dir_ + "/dwae.conf";
-    ASSERT_TRUE(testutil::WriteFile(
-        config, "learning { warmup_records: 300 warmup_epochs: 2 }\n"));
-    testutil::SubprocessOptions options;
-    options.working_dir = DWAE_SOURCE_DIR;
-    absl::StatusOr<std::unique_ptr<Subprocess>> daemon = Subprocess::Start(
-        {DWAED_PATH, "--listen=127.0.0.1:0",
-         "--metrics_listen=", absl::StrCat("--state_dir=", *dir_),
-         absl::StrCat("--config=", config)},
-        options);
+    absl::StatusOr<testutil::TestDaemon> daemon = testutil::StartTestDaemon(
+        DWAED_PATH, "learning { warmup_records: 300 warmup_epochs: 2 }\n",
+        {absl::StrCat("--state_dir=", *dir_)});
     ASSERT_TRUE(daemon.ok()) << daemon.status();
-    daemon_ = daemon->release();
-    ASSERT_TRUE(daemon_->WaitForOutput("serving gRPC", absl::Seconds(15)))
-        << "stdout: " << daemon_->stdout_so_far()
-        << "\nstderr: " << daemon_->stderr_so_far();
-    const std::string out = daemon_->stdout_so_far();
-    const size_t line = out.find("serving gRPC");
-    const size_t at = out.find("(port ", line);
-    ASSERT_NE(at, std::string::npos) << out;
-    absl::string_view rest = absl::string_view(out).substr(at + 6);
-    rest = rest.substr(0, rest.find(')'));
-    ASSERT_TRUE(absl::SimpleAtoi(rest, &port_)) << out;
-    ASSERT_GT(port_, 0) << out;
+    daemon_ = new testutil::TestDaemon(*std::move(daemon));
+    port_ = daemon_->port;
 
     // Warm up on 400 normal rows (the warm-up is 300), then wait for the
     // consolidation.
@@ -170,8 +152,7 @@ class OpsCliTest : public ::testing::Test {
 
   static void TearDownTestSuite() {
     if (daemon_ != nullptr) {
-      daemon_->Signal(SIGTERM);
-      const SubprocessResult r = daemon_->Wait(absl::Seconds(15));
+      const SubprocessResult r = testutil::StopTestDaemon(daemon_);
       EXPECT_EQ(r.exit_code, 0) << r.Describe();
       delete daemon_;
       daemon_ = nullptr;
@@ -249,12 +230,12 @@ class OpsCliTest : public ::testing::Test {
     return last;
   }
 
-  static Subprocess* daemon_;
+  static testutil::TestDaemon* daemon_;
   static int port_;
   static std::string* dir_;
 };
 
-Subprocess* OpsCliTest::daemon_ = nullptr;
+testutil::TestDaemon* OpsCliTest::daemon_ = nullptr;
 int OpsCliTest::port_ = 0;
 std::string* OpsCliTest::dir_ = nullptr;
 

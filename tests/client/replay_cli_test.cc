@@ -7,26 +7,23 @@
 // test (no gtest_discover_tests, which would run every TEST in its own
 // process and start a daemon each time).
 #include <netinet/in.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
-#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/daemon_process.h"
 #include "tests/testing/json_value.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_files.h"
@@ -43,7 +40,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using testutil::JsonValue;
-using testutil::Subprocess;
 using testutil::SubprocessResult;
 
 constexpr char kTrainPath[] = "data/nsl-kdd/KDDTrain+_20Percent.txt";
@@ -98,32 +94,16 @@ class ReplayCliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new std::string(testutil::MakeTempDir("dwae_replay_cli"));
-    const std::string config = *dir_ + "/dwaed.textproto";
-    WriteFile(config, "learning { warmup_records: 300 warmup_epochs: 2 }\n");
-    testutil::SubprocessOptions options;
-    options.working_dir = DWAE_SOURCE_DIR;
-    absl::StatusOr<std::unique_ptr<Subprocess>> daemon = Subprocess::Start(
-        {DWAED_PATH, "--listen=127.0.0.1:0",
-         "--metrics_listen=", absl::StrCat("--config=", config)},
-        options);
+    absl::StatusOr<testutil::TestDaemon> daemon = testutil::StartTestDaemon(
+        DWAED_PATH, "learning { warmup_records: 300 warmup_epochs: 2 }\n");
     ASSERT_TRUE(daemon.ok()) << daemon.status();
-    daemon_ = daemon->release();
-    ASSERT_TRUE(daemon_->WaitForOutput("serving gRPC", absl::Seconds(15)))
-        << "stdout: " << daemon_->stdout_so_far()
-        << "\nstderr: " << daemon_->stderr_so_far();
-    const std::string out = daemon_->stdout_so_far();
-    const size_t at = out.find("(port ");
-    ASSERT_NE(at, std::string::npos) << out;
-    absl::string_view rest = absl::string_view(out).substr(at + 6);
-    rest = rest.substr(0, rest.find(')'));
-    ASSERT_TRUE(absl::SimpleAtoi(rest, &port_)) << out;
-    ASSERT_GT(port_, 0) << out;
+    daemon_ = new testutil::TestDaemon(*std::move(daemon));
+    port_ = daemon_->port;
   }
 
   static void TearDownTestSuite() {
     if (daemon_ != nullptr) {
-      daemon_->Signal(SIGTERM);
-      const SubprocessResult r = daemon_->Wait(absl::Seconds(15));
+      const SubprocessResult r = testutil::StopTestDaemon(daemon_);
       EXPECT_EQ(r.exit_code, 0) << r.Describe();
       delete daemon_;
       daemon_ = nullptr;
@@ -182,12 +162,12 @@ class ReplayCliTest : public ::testing::Test {
     return *std::move(doc);
   }
 
-  static Subprocess* daemon_;
+  static testutil::TestDaemon* daemon_;
   static int port_;
   static std::string* dir_;
 };
 
-Subprocess* ReplayCliTest::daemon_ = nullptr;
+testutil::TestDaemon* ReplayCliTest::daemon_ = nullptr;
 int ReplayCliTest::port_ = 0;
 std::string* ReplayCliTest::dir_ = nullptr;
 

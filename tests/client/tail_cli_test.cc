@@ -18,7 +18,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -28,6 +27,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
+#include "tests/testing/daemon_process.h"
 #include "tests/testing/json_value.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_files.h"
@@ -102,37 +102,18 @@ class TailCliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new std::string(testutil::MakeTempDir("dwae_tail_cli"));
-    const std::string config = *dir_ + "/dwae.conf";
-    WriteText(config, "learning { warmup_records: 300 warmup_epochs: 2 }\n");
-    testutil::SubprocessOptions options;
-    options.working_dir = DWAE_SOURCE_DIR;
     for (int i = 0; i < kReplicas; ++i) {
-      absl::StatusOr<std::unique_ptr<Subprocess>> d = Subprocess::Start(
-          {DWAED_PATH, "--listen=127.0.0.1:0",
-           "--metrics_listen=", absl::StrCat("--config=", config)},
-          options);
+      absl::StatusOr<testutil::TestDaemon> d = testutil::StartTestDaemon(
+          DWAED_PATH, "learning { warmup_records: 300 warmup_epochs: 2 }\n");
       ASSERT_TRUE(d.ok()) << d.status();
-      daemons_[i] = d->release();
-    }
-    for (int i = 0; i < kReplicas; ++i) {
-      Subprocess* d = daemons_[i];
-      ASSERT_TRUE(d->WaitForOutput("serving gRPC", absl::Seconds(15)))
-          << d->stdout_so_far() << "\n"
-          << d->stderr_so_far();
-      const std::string out = d->stdout_so_far();
-      const size_t at = out.find("(port ");
-      ASSERT_NE(at, std::string::npos) << out;
-      absl::string_view rest = absl::string_view(out).substr(at + 6);
-      ASSERT_TRUE(absl::SimpleAtoi(rest.substr(0, rest.find(')')), &ports_[i]))
-          << out;
+      daemons_[i] = new testutil::TestDaemon(*std::move(d));
     }
   }
 
   static void TearDownTestSuite() {
-    for (Subprocess*& d : daemons_) {
+    for (testutil::TestDaemon*& d : daemons_) {
       if (d == nullptr) continue;
-      d->Signal(SIGTERM);
-      const SubprocessResult r = d->Wait(absl::Seconds(15));
+      const SubprocessResult r = testutil::StopTestDaemon(d);
       EXPECT_EQ(r.exit_code, 0) << r.Describe();
       delete d;
       d = nullptr;
@@ -144,13 +125,11 @@ class TailCliTest : public ::testing::Test {
   void SetUp() override {
     for (int i = 0; i < kReplicas; ++i) {
       ASSERT_NE(daemons_[i], nullptr) << "dwaed did not start";
-      ASSERT_GT(ports_[i], 0);
+      ASSERT_GT(daemons_[i]->port, 0);
     }
   }
 
-  static std::string Address(int i) {
-    return absl::StrCat("127.0.0.1:", ports_[i]);
-  }
+  static std::string Address(int i) { return daemons_[i]->address(); }
   static std::string ServerFlag() { return "--server=" + Address(0); }
 
   static std::vector<std::string> Argv(const std::vector<std::string>& args) {
@@ -211,13 +190,11 @@ class TailCliTest : public ::testing::Test {
     return scored;
   }
 
-  static Subprocess* daemons_[kReplicas];
-  static int ports_[kReplicas];
+  static testutil::TestDaemon* daemons_[kReplicas];
   static std::string* dir_;
 };
 
-Subprocess* TailCliTest::daemons_[kReplicas] = {};
-int TailCliTest::ports_[kReplicas] = {};
+testutil::TestDaemon* TailCliTest::daemons_[kReplicas] = {};
 std::string* TailCliTest::dir_ = nullptr;
 
 TEST_F(TailCliTest, WithoutFollowStreamsTheWholeFile) {
