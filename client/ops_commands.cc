@@ -122,6 +122,25 @@ void WriteFeatures(JsonWriter& w, const std::vector<v1::FeatureDeviation>& f) {
   w.EndArray();
 }
 
+// A verdict's score, threshold (+inf while warming up is written as null),
+// anomalous, label (null when absent) and top features, as JSON members.
+void WriteVerdictMembers(JsonWriter& w, const v1::Verdict& v,
+                         const std::vector<v1::FeatureDeviation>& features) {
+  w.Key("score");
+  w.Number(v.score());
+  w.Key("threshold");
+  w.Number(v.threshold());
+  w.Key("anomalous");
+  w.Bool(v.anomalous());
+  w.Key("label");
+  if (v.label().empty()) {
+    w.Null();
+  } else {
+    w.String(v.label());
+  }
+  WriteFeatures(w, features);
+}
+
 std::vector<v1::FeatureDeviation> SortedFeatures(const v1::Verdict& v) {
   std::vector<v1::FeatureDeviation> f(v.top_features().begin(),
                                       v.top_features().end());
@@ -169,21 +188,9 @@ void PrintVerdictLine(const PendingLine& p, const v1::Verdict& v, bool json) {
     w.String(v.id());
     w.Key("line");
     w.Int(static_cast<long long>(p.line_number));
-    w.Key("score");
-    w.Number(v.score());
-    w.Key("threshold");
-    w.Number(v.threshold());  // +inf (warming up) is written as null
-    w.Key("anomalous");
-    w.Bool(v.anomalous());
     w.Key("learned");
     w.Bool(v.learned());
-    w.Key("label");
-    if (v.label().empty()) {
-      w.Null();
-    } else {
-      w.String(v.label());
-    }
-    WriteFeatures(w, features);
+    WriteVerdictMembers(w, v, features);
     w.EndObject();
     std::printf("%s\n", w.str().c_str());
     return;
@@ -332,19 +339,7 @@ void PrintAnomaly(const v1::Verdict& v, bool json) {
     } else {
       w.Null();
     }
-    w.Key("score");
-    w.Number(v.score());
-    w.Key("threshold");
-    w.Number(v.threshold());
-    w.Key("anomalous");
-    w.Bool(v.anomalous());
-    w.Key("label");
-    if (v.label().empty()) {
-      w.Null();
-    } else {
-      w.String(v.label());
-    }
-    WriteFeatures(w, features);
+    WriteVerdictMembers(w, v, features);
     w.EndObject();
     std::printf("%s\n", w.str().c_str());
     return;
