@@ -7,19 +7,17 @@
 // test (no gtest_discover_tests, which would run every TEST in its own
 // process and start a daemon each time). The load runs last one second each;
 // the whole suite takes a few seconds.
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "client/latency.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/cli.h"
 #include "tests/testing/daemon_process.h"
 #include "tests/testing/json_value.h"
 #include "tests/testing/subprocess.h"
@@ -56,21 +54,6 @@ const char* const kSummaryKeys[] = {
     "servers",
     "rate",
 };
-
-// A port nothing listens on: bound once, then released.
-int ClosedPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  EXPECT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  socklen_t len = sizeof(addr);
-  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 // ---- percentiles (no daemon needed) ----------------------------------------
 
@@ -134,17 +117,7 @@ class BenchCliTest : public ::testing::Test {
   }
 
   static SubprocessResult RunDwae(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {DWAE_CLI_PATH};
-    argv.insert(argv.end(), args.begin(), args.end());
-    testutil::SubprocessOptions options;
-    options.working_dir = DWAE_SOURCE_DIR;
-    options.timeout = absl::Seconds(30);
-    absl::StatusOr<SubprocessResult> r = testutil::RunSubprocess(argv, options);
-    EXPECT_TRUE(r.ok()) << r.status();
-    if (!r.ok()) return SubprocessResult();
-    EXPECT_FALSE(r->timed_out) << absl::StrJoin(argv, " ") << "\n"
-                               << r->Describe();
-    return *std::move(r);
+    return testutil::RunCli(DWAE_CLI_PATH, args, absl::Seconds(30));
   }
 
   // Runs `dwae bench --json ARGS`, expects success and one JSON object with
@@ -152,13 +125,8 @@ class BenchCliTest : public ::testing::Test {
   static JsonValue RunJson(std::vector<std::string> args) {
     args.insert(args.begin(), {"bench", "--json", ServerFlag()});
     const SubprocessResult r = RunDwae(args);
-    EXPECT_EQ(r.exit_code, 0) << r.Describe();
-    EXPECT_EQ(std::count(r.stdout_text.begin(), r.stdout_text.end(), '\n'), 1)
-        << r.Describe();
-    absl::StatusOr<JsonValue> doc = testutil::ParseJson(r.stdout_text);
-    EXPECT_TRUE(doc.ok()) << doc.status() << "\n" << r.Describe();
-    if (!doc.ok()) return JsonValue();
-    EXPECT_TRUE(doc->is_object()) << r.stdout_text;
+    std::optional<JsonValue> doc = testutil::ParseJsonStdout(r);
+    if (!doc.has_value()) return JsonValue();
     for (const char* key : kSummaryKeys) {
       EXPECT_TRUE(doc->has(key)) << "missing key " << key << "\n"
                                  << r.stdout_text;
@@ -305,7 +273,8 @@ TEST_F(BenchCliTest, UsageErrorsExitTwo) {
 }
 
 TEST_F(BenchCliTest, UnreachableServerExitsOne) {
-  const std::string address = absl::StrCat("127.0.0.1:", ClosedPort());
+  const std::string address =
+      absl::StrCat("127.0.0.1:", testutil::ClosedLoopbackPort());
   const SubprocessResult r = RunDwae(
       {"bench", "--server=" + address, "--timeout=1s", "--duration=1s"});
   EXPECT_EQ(r.exit_code, 1) << r.Describe();

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -18,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/cli.h"
 #include "tests/testing/json_value.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_files.h"
@@ -66,31 +68,13 @@ const std::set<std::string>& TimingKeys() {
 }
 
 SubprocessResult RunDwae(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {DWAE_CLI_PATH};
-  argv.insert(argv.end(), args.begin(), args.end());
-  testutil::SubprocessOptions options;
-  options.working_dir = DWAE_SOURCE_DIR;
-  options.timeout = absl::Seconds(60);
-  absl::StatusOr<SubprocessResult> r = testutil::RunSubprocess(argv, options);
-  EXPECT_TRUE(r.ok()) << r.status();
-  if (!r.ok()) return SubprocessResult();
-  EXPECT_FALSE(r->timed_out) << absl::StrJoin(argv, " ") << "\n"
-                             << r->Describe();
-  return *std::move(r);
+  return testutil::RunCli(DWAE_CLI_PATH, args, absl::Seconds(60));
 }
 
 // Runs dwae with `args`, expects success and one JSON object on stdout.
 JsonValue RunJson(const std::vector<std::string>& args) {
-  const SubprocessResult r = RunDwae(args);
-  EXPECT_EQ(r.exit_code, 0) << r.Describe();
-  // Exactly one line: the JSON object.
-  EXPECT_EQ(std::count(r.stdout_text.begin(), r.stdout_text.end(), '\n'), 1)
-      << r.Describe();
-  absl::StatusOr<JsonValue> doc = testutil::ParseJson(r.stdout_text);
-  EXPECT_TRUE(doc.ok()) << doc.status() << "\n" << r.Describe();
-  if (!doc.ok()) return JsonValue();
-  EXPECT_TRUE(doc->is_object()) << r.stdout_text;
-  return *std::move(doc);
+  std::optional<JsonValue> doc = testutil::ParseJsonStdout(RunDwae(args));
+  return doc.has_value() ? *std::move(doc) : JsonValue();
 }
 
 void ExpectAllMetrics(const JsonValue& rule_result, const std::string& rule) {

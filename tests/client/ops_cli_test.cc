@@ -5,10 +5,7 @@
 //
 // The suite shares the daemon, so CMake registers this binary as ONE ctest
 // test. The tests run in declaration order; the reset test is last.
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -23,6 +20,7 @@
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/cli.h"
 #include "tests/testing/daemon_process.h"
 #include "tests/testing/json_value.h"
 #include "tests/testing/subprocess.h"
@@ -111,20 +109,6 @@ std::vector<JsonValue> JsonLines(const SubprocessResult& r) {
   return out;
 }
 
-// A port nothing listens on: bound once, then released.
-int ClosedPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  EXPECT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  socklen_t len = sizeof(addr);
-  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 class OpsCliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -178,21 +162,11 @@ class OpsCliTest : public ::testing::Test {
   }
 
   static SubprocessResult RunArgv(const std::vector<std::string>& argv) {
-    testutil::SubprocessOptions options;
-    options.working_dir = DWAE_SOURCE_DIR;
-    options.timeout = absl::Seconds(20);
-    absl::StatusOr<SubprocessResult> r = testutil::RunSubprocess(argv, options);
-    EXPECT_TRUE(r.ok()) << r.status();
-    if (!r.ok()) return SubprocessResult();
-    EXPECT_FALSE(r->timed_out) << absl::StrJoin(argv, " ") << "\n"
-                               << r->Describe();
-    return *std::move(r);
+    return testutil::RunArgvFromSourceDir(argv, absl::Seconds(20));
   }
 
   static SubprocessResult RunDwae(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {DWAE_CLI_PATH};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunArgv(argv);
+    return testutil::RunCli(DWAE_CLI_PATH, args, absl::Seconds(20));
   }
 
   // Runs dwae with `stdin_text` on its standard input (through /bin/sh, as
@@ -469,8 +443,10 @@ TEST_F(OpsCliTest, Health) {
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   EXPECT_EQ(r.stdout_text, "SERVING\n");
 
-  r = RunDwae({"health", absl::StrCat("--server=127.0.0.1:", ClosedPort()),
-               "--timeout=1s"});
+  r = RunDwae(
+      {"health",
+       absl::StrCat("--server=127.0.0.1:", testutil::ClosedLoopbackPort()),
+       "--timeout=1s"});
   EXPECT_EQ(r.exit_code, 1) << r.Describe();
   EXPECT_LT(r.elapsed, absl::Seconds(5)) << r.Describe();
   EXPECT_THAT(r.stderr_text, HasSubstr("cannot reach"));

@@ -6,13 +6,11 @@
 // The suite shares the daemon, so CMake registers this binary as ONE ctest
 // test (no gtest_discover_tests, which would run every TEST in its own
 // process and start a daemon each time).
-#include <netinet/in.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -23,6 +21,7 @@
 #include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/cli.h"
 #include "tests/testing/daemon_process.h"
 #include "tests/testing/json_value.h"
 #include "tests/testing/subprocess.h"
@@ -75,21 +74,6 @@ std::string LabelOf(const std::string& line) {
   return fields.size() > 41 ? fields[41] : "";
 }
 
-// A port nothing listens on: bound once, then released.
-int ClosedPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  EXPECT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  socklen_t len = sizeof(addr);
-  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 class ReplayCliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -130,17 +114,7 @@ class ReplayCliTest : public ::testing::Test {
   }
 
   static SubprocessResult RunDwae(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {DWAE_CLI_PATH};
-    argv.insert(argv.end(), args.begin(), args.end());
-    testutil::SubprocessOptions options;
-    options.working_dir = DWAE_SOURCE_DIR;
-    options.timeout = absl::Seconds(30);
-    absl::StatusOr<SubprocessResult> r = testutil::RunSubprocess(argv, options);
-    EXPECT_TRUE(r.ok()) << r.status();
-    if (!r.ok()) return SubprocessResult();
-    EXPECT_FALSE(r->timed_out) << absl::StrJoin(argv, " ") << "\n"
-                               << r->Describe();
-    return *std::move(r);
+    return testutil::RunCli(DWAE_CLI_PATH, args, absl::Seconds(30));
   }
 
   // Runs dwae with `args` plus --json, expects success and one JSON object
@@ -148,13 +122,8 @@ class ReplayCliTest : public ::testing::Test {
   static JsonValue RunJson(std::vector<std::string> args) {
     args.insert(args.begin() + 1, "--json");
     const SubprocessResult r = RunDwae(args);
-    EXPECT_EQ(r.exit_code, 0) << r.Describe();
-    EXPECT_EQ(std::count(r.stdout_text.begin(), r.stdout_text.end(), '\n'), 1)
-        << r.Describe();
-    absl::StatusOr<JsonValue> doc = testutil::ParseJson(r.stdout_text);
-    EXPECT_TRUE(doc.ok()) << doc.status() << "\n" << r.Describe();
-    if (!doc.ok()) return JsonValue();
-    EXPECT_TRUE(doc->is_object()) << r.stdout_text;
+    std::optional<JsonValue> doc = testutil::ParseJsonStdout(r);
+    if (!doc.has_value()) return JsonValue();
     for (const char* key : kSummaryKeys) {
       EXPECT_TRUE(doc->has(key)) << "missing key " << key << "\n"
                                  << r.stdout_text;
@@ -286,7 +255,8 @@ TEST_F(ReplayCliTest, BadLinesAreCountedAndSkipped) {
 TEST_F(ReplayCliTest, UnreachableServerFailsFast) {
   const std::string path =
       WriteSlice("unreachable.txt", HeadLines(kTestPath, 10));
-  const std::string address = absl::StrCat("127.0.0.1:", ClosedPort());
+  const std::string address =
+      absl::StrCat("127.0.0.1:", testutil::ClosedLoopbackPort());
   const SubprocessResult r = RunDwae({"replay", "--server=" + address, path});
   EXPECT_EQ(r.exit_code, 1) << r.Describe();
   EXPECT_THAT(r.stderr_text, HasSubstr("cannot reach " + address));

@@ -5,11 +5,8 @@
 //
 // The suite shares the daemons, so CMake registers this binary as ONE ctest
 // test (no gtest_discover_tests).
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -27,6 +24,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
+#include "tests/testing/cli.h"
 #include "tests/testing/daemon_process.h"
 #include "tests/testing/json_value.h"
 #include "tests/testing/subprocess.h"
@@ -86,18 +84,6 @@ std::vector<JsonValue> JsonLines(const std::string& text) {
   return out;
 }
 
-int ClosedPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  socklen_t len = sizeof(addr);
-  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 class TailCliTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -139,15 +125,7 @@ class TailCliTest : public ::testing::Test {
   }
 
   static SubprocessResult RunDwae(const std::vector<std::string>& args) {
-    testutil::SubprocessOptions options;
-    options.working_dir = DWAE_SOURCE_DIR;
-    options.timeout = absl::Seconds(30);
-    absl::StatusOr<SubprocessResult> r =
-        testutil::RunSubprocess(Argv(args), options);
-    EXPECT_TRUE(r.ok()) << r.status();
-    if (!r.ok()) return SubprocessResult();
-    EXPECT_FALSE(r->timed_out) << r->Describe();
-    return *std::move(r);
+    return testutil::RunCli(DWAE_CLI_PATH, args, absl::Seconds(30));
   }
 
   static std::unique_ptr<Subprocess> StartDwae(
@@ -401,7 +379,8 @@ TEST_F(TailCliTest, ProgressAlwaysDrawsOnStderr) {
 TEST_F(TailCliTest, ShardedReplayFailsWhenOneReplicaIsDown) {
   const std::string path = *dir_ + "/down.txt";
   WriteText(path, Join(HeadLines(10), 0, 10));
-  const std::string closed = absl::StrCat("127.0.0.1:", ClosedPort());
+  const std::string closed =
+      absl::StrCat("127.0.0.1:", testutil::ClosedLoopbackPort());
   const SubprocessResult r =
       RunDwae({"replay", "--timeout=1s",
                "--servers=" + Address(0) + "," + closed, path});
