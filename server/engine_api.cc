@@ -88,6 +88,9 @@ absl::Status Engine::Score(
   ScoringScratch& scratch = Scratch(*model);
   std::vector<LearnItem> items;
   std::vector<int> item_verdict;  // index in `out` of each item
+  // Indexed like `out` (which may already hold verdicts).
+  std::vector<VerdictLog::TopDimensions> dimensions(out->size() +
+                                                    records.size());
   items.reserve(records.size());
   ScoreResult result;
   // Non-empty ids seen so far in this batch -> index of their first record.
@@ -123,6 +126,9 @@ absl::Status Engine::Score(
     v->set_label(record->label);
     for (int i = 0; i < result.num_top; ++i) {
       const FeatureDeviation& d = result.top[i];
+      if (i < VerdictLog::kKeptFeatures) {
+        dimensions[out->size() - 1][i] = static_cast<uint8_t>(d.dimension);
+      }
       v1::FeatureDeviation* f = v->add_top_features();
       f->set_feature(FeatureEncoder::DimensionName(d.dimension));
       f->set_squared_error(d.squared_error);
@@ -149,7 +155,7 @@ absl::Status Engine::Score(
       (*out)[item_verdict[i]].set_learned(false);
     }
   }
-  verdicts_.Append(out, absl::Now());
+  verdicts_.Append(out, dimensions, absl::Now());
   metrics_->learn_queue_depth().Set(double(queue_.size()));
   return absl::OkStatus();
 }

@@ -8,20 +8,6 @@
 namespace dwae::server {
 namespace {
 
-// The input dimension a feature name (FeatureEncoder::DimensionName)
-// stands for.
-uint8_t DimensionIndex(const std::string& name) {
-  static const absl::flat_hash_map<std::string, uint8_t>* const kIndex = [] {
-    auto* index = new absl::flat_hash_map<std::string, uint8_t>();
-    for (int d = 0; d < kInputDim; ++d) {
-      index->emplace(FeatureEncoder::DimensionName(d), uint8_t(d));
-    }
-    return index;
-  }();
-  auto it = kIndex->find(name);
-  return it == kIndex->end() ? uint8_t(kInputDim) : it->second;
-}
-
 void SetTimestamp(int64_t ns, google::protobuf::Timestamp* out) {
   out->set_seconds(ns / 1000000000);
   out->set_nanos(static_cast<int32_t>(ns % 1000000000));
@@ -36,10 +22,12 @@ VerdictLog::VerdictLog(size_t capacity)
 }
 
 void VerdictLog::Append(
-    google::protobuf::RepeatedPtrField<v1::Verdict>* verdicts, absl::Time now) {
+    google::protobuf::RepeatedPtrField<v1::Verdict>* verdicts,
+    const std::vector<TopDimensions>& dimensions, absl::Time now) {
   const int64_t now_ns = absl::ToUnixNanos(now);
   absl::MutexLock lock(&mu_);
-  for (v1::Verdict& v : *verdicts) {
+  for (int index = 0; index < verdicts->size(); ++index) {
+    v1::Verdict& v = (*verdicts)[index];
     if (v.error_code() != 0) continue;
     const uint64_t sequence = next_sequence_++;
     v.set_sequence(sequence);
@@ -62,7 +50,7 @@ void VerdictLog::Append(
         std::min<int>(v.top_features_size(), kKeptFeatures));
     for (int i = 0; i < e.num_features; ++i) {
       const v1::FeatureDeviation& f = v.top_features(i);
-      e.features[i] = {DimensionIndex(f.feature()), float(f.squared_error()),
+      e.features[i] = {dimensions[index][i], float(f.squared_error()),
                        float(f.value()), float(f.reconstruction())};
     }
     if (!e.id.empty()) by_id_[e.id] = sequence;

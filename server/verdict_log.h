@@ -30,10 +30,15 @@ class VerdictLog {
 
   explicit VerdictLog(size_t capacity);
 
+  // The input dimensions of a verdict's top features, in its order (the
+  // scorer has them; the window keeps indices, not names).
+  using TopDimensions = std::array<uint8_t, kKeptFeatures>;
+
   // Assigns sequence numbers and scored_at to the valid verdicts of
-  // `verdicts` (error_code == 0) and remembers them.
+  // `verdicts` (error_code == 0) and remembers them. `dimensions[i]` holds
+  // the dimensions of verdicts[i]'s top features.
   void Append(google::protobuf::RepeatedPtrField<v1::Verdict>* verdicts,
-              absl::Time now);
+              const std::vector<TopDimensions>& dimensions, absl::Time now);
   // Verdicts of the ids that are still in the window, in request order.
   void FindByIds(const google::protobuf::RepeatedPtrField<std::string>& ids,
                  google::protobuf::RepeatedPtrField<v1::Verdict>* out) const;
