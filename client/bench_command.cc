@@ -54,8 +54,6 @@ using bench::Worker;
 using bench::WorkerResult;
 
 constexpr int kMaxStreams = 256;
-constexpr int kMaxBatch = 65536;
-constexpr int kMaxInFlight = 1024;
 constexpr int kMaxReportedErrors = 5;
 // Every server gets at least this many full batches to cycle through.
 constexpr size_t kMinBatchesPerServer = 2;
@@ -89,7 +87,7 @@ absl::StatusOr<Workload> BuildWorkload(const BenchCommandOptions& o,
   while (std::getline(in, line)) {
     ++line_number;
     if (absl::StripAsciiWhitespace(line).empty()) continue;
-    absl::StatusOr<Record> record = ParseRecordLine(line, o.format);
+    absl::StatusOr<Record> record = ParseRecordLine(line, o.stream.format);
     if (!record.ok()) {
       if (++w.parse_errors <= kMaxReportedErrors) {
         std::fprintf(stderr, "dwae bench: %s:%llu: %s (skipped)\n",
@@ -114,36 +112,36 @@ absl::StatusOr<Workload> BuildWorkload(const BenchCommandOptions& o,
   }
   w.file_records = rows.size();
 
-  const size_t servers = o.servers.size();
+  const size_t servers = o.stream.servers.size();
   const size_t target = std::max<size_t>(
-      rows.size(), kMinBatchesPerServer * size_t(o.batch) * servers);
+      rows.size(), kMinBatchesPerServer * size_t(o.stream.batch) * servers);
   w.repetitions = (target + rows.size() - 1) / rows.size();
   const std::string prefix = Basename(o.path) + ":";
 
   w.batches.assign(servers, {});
   std::vector<v1::RecordBatch> open(servers);  // the batch being filled
-  for (v1::RecordBatch& b : open) b.set_learning(o.learning);
+  for (v1::RecordBatch& b : open) b.set_learning(o.stream.learning);
   // Sensor ids and their shards, computed once per sensor id in use.
-  const size_t sensors_used =
-      std::min<uint64_t>(uint64_t(o.sensors), w.repetitions * rows.size());
+  const size_t sensors_used = std::min<uint64_t>(uint64_t(o.stream.sensors),
+                                                 w.repetitions * rows.size());
   std::vector<std::string> sensor_ids(sensors_used);
   std::vector<int> sensor_shard(sensors_used);
   for (size_t s = 0; s < sensors_used; ++s) {
-    sensor_ids[s] = absl::StrCat("bench-", s);
+    sensor_ids[s] = absl::StrCat(o.stream.sensor_id, "-", s);
     sensor_shard[s] = servers > 1 ? ring.ShardFor(sensor_ids[s]) : 0;
   }
   uint64_t g = 0;
   for (uint64_t rep = 0; rep < w.repetitions; ++rep) {
     for (const auto& [number, record] : rows) {
-      const size_t sensor = size_t(g++ % uint64_t(o.sensors));
+      const size_t sensor = size_t(g++ % uint64_t(o.stream.sensors));
       const int shard = sensor_shard[sensor];
       v1::RecordBatch& batch = open[shard];
       *batch.add_records() = RecordToProto(
           record, absl::StrCat(prefix, number, "#", rep), sensor_ids[sensor]);
-      if (batch.records_size() == o.batch) {
+      if (batch.records_size() == o.stream.batch) {
         w.batches[shard].push_back(std::move(batch));
         batch = v1::RecordBatch();
-        batch.set_learning(o.learning);
+        batch.set_learning(o.stream.learning);
       }
     }
   }
@@ -184,22 +182,11 @@ ServerInfo QueryModelInfo(const std::shared_ptr<grpc::Channel>& channel,
 }  // namespace
 
 absl::Status BenchCommandOptions::Validate() const {
-  if (servers.empty()) return absl::InvalidArgumentError("--server: empty");
-  for (const std::string& s : servers) {
-    if (s.empty()) return absl::InvalidArgumentError("--server: empty address");
-  }
+  if (absl::Status s = stream.Validate(); !s.ok()) return s;
   if (path.empty()) return absl::InvalidArgumentError("bench: empty FILE");
   if (streams < 1 || streams > kMaxStreams) {
     return absl::InvalidArgumentError(
         absl::StrCat("--streams: must be in [1, ", kMaxStreams, "]"));
-  }
-  if (batch < 1 || batch > kMaxBatch) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--batch: must be in [1, ", kMaxBatch, "]"));
-  }
-  if (max_in_flight < 1 || max_in_flight > kMaxInFlight) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--max_in_flight: must be in [1, ", kMaxInFlight, "]"));
   }
   if (!(duration > absl::ZeroDuration()) ||
       duration == absl::InfiniteDuration()) {
@@ -208,40 +195,31 @@ absl::Status BenchCommandOptions::Validate() const {
   if (!(rate >= 0) || rate == std::numeric_limits<double>::infinity()) {
     return absl::InvalidArgumentError("--rate: must be >= 0 and finite");
   }
-  if (sensors < 1) {
-    return absl::InvalidArgumentError("--sensors: must be >= 1");
-  }
-  if (!(connect_timeout > absl::ZeroDuration())) {
-    return absl::InvalidArgumentError("--timeout: must be > 0");
-  }
-  if (!v1::LearningMode_IsValid(learning)) {
-    return absl::InvalidArgumentError("--learn: unknown mode");
-  }
   return absl::OkStatus();
 }
 
 absl::Status RunBenchCommand(const BenchCommandOptions& o) {
   if (absl::Status s = o.Validate(); !s.ok()) return s;
   const bool stream_mode = o.mode == BenchCommandOptions::Mode::kStream;
-  const ShardRing ring(o.servers);
+  const ShardRing ring(o.stream.servers);
   absl::StatusOr<Workload> workload = BuildWorkload(o, ring);
   if (!workload.ok()) return workload.status();
 
   BenchResult b;
   b.file_records = workload->file_records;
   // Unary mode sends ScoreRequests built from the same batches.
-  std::vector<std::vector<v1::ScoreRequest>> requests(o.servers.size());
-  for (size_t s = 0; s < o.servers.size(); ++s) {
+  std::vector<std::vector<v1::ScoreRequest>> requests(o.stream.servers.size());
+  for (size_t s = 0; s < o.stream.servers.size(); ++s) {
     b.prebuilt_batches += workload->batches[s].size();
     if (workload->batches[s].empty()) {
-      b.idle.push_back(o.servers[s]);
+      b.idle.push_back(o.stream.servers[s]);
       continue;
     }
     if (stream_mode) continue;
     for (v1::RecordBatch& batch : workload->batches[s]) {
       v1::ScoreRequest request;
       request.mutable_records()->Swap(batch.mutable_records());
-      request.set_learning(o.learning);
+      request.set_learning(o.stream.learning);
       requests[s].push_back(std::move(request));
     }
     workload->batches[s].clear();
@@ -250,21 +228,21 @@ absl::Status RunBenchCommand(const BenchCommandOptions& o) {
     std::fprintf(stderr,
                  "dwae bench: %s owns none of the %d sensor id(s) and gets no "
                  "load (raise --sensors)\n",
-                 idle.c_str(), o.sensors);
+                 idle.c_str(), o.stream.sensors);
   }
 
   // Connect every worker before the clock starts.
   std::vector<std::unique_ptr<Worker>> workers;
-  for (size_t s = 0; s < o.servers.size(); ++s) {
+  for (size_t s = 0; s < o.stream.servers.size(); ++s) {
     const size_t count =
         stream_mode ? workload->batches[s].size() : requests[s].size();
     if (count == 0) continue;
     for (int i = 0; i < o.streams; ++i) {
       auto w = std::make_unique<Worker>();
-      w->address = o.servers[s];
+      w->address = o.stream.servers[s];
       w->index = int(workers.size());
-      absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
-          OpenChannel(w->address, w->index, o.connect_timeout, o.security);
+      absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = OpenChannel(
+          w->address, w->index, o.stream.connect_timeout, o.stream.security);
       if (!channel.ok()) return channel.status();
       w->channel = *std::move(channel);
       w->batches = &workload->batches[s];
@@ -273,7 +251,7 @@ absl::Status RunBenchCommand(const BenchCommandOptions& o) {
       w->first = count * size_t(i) / size_t(o.streams);
       if (i == 0) {
         const ServerInfo info =
-            QueryModelInfo(w->channel, w->address, o.connect_timeout);
+            QueryModelInfo(w->channel, w->address, o.stream.connect_timeout);
         if (info.known && info.warming_up) b.warming_up.push_back(w->address);
       }
       workers.push_back(std::move(w));
@@ -342,7 +320,7 @@ absl::Status RunBenchCommand(const BenchCommandOptions& o) {
                  "dwae bench: %llu verdict batches answered no batch sent\n",
                  static_cast<unsigned long long>(b.unmatched));
   }
-  if (o.json) {
+  if (o.stream.json) {
     bench::PrintJson(o, b);
   } else {
     bench::PrintSummary(o, b);

@@ -24,30 +24,23 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "client/grpc_client.h"
+#include "client/streaming_options.h"
 #include "core/record.h"
 #include "dwae/v1/detector.pb.h"
 
 namespace dwae {
 
 struct BenchCommandOptions {
-  std::vector<std::string> servers = {"127.0.0.1:50051"};
+  // Servers, format, learning mode (default: gated), batch, in-flight
+  // limit, sensor ids "<sensor_id>-<n>" (default "bench"), JSON, TLS.
+  StreamingOptions stream;
   std::string path = "data/nsl-kdd/KDDTest+.txt";
-  RecordFormat format = RecordFormat::kNslKdd;
   enum class Mode { kStream, kUnary };
   Mode mode = Mode::kStream;
   int streams = 2;
-  int batch = 512;
-  int max_in_flight = 8;
-  v1::LearningMode learning = v1::LEARNING_MODE_GATED;
   absl::Duration duration = absl::Seconds(20);
   // Unary mode: total calls per second (0: as fast as possible).
   double rate = 0;
-  int sensors = 1;
-  bool json = false;
-  absl::Duration connect_timeout = absl::Seconds(5);
-  // TLS and token of the connections (--tls_ca, --token_file, ...).
-  ChannelSecurity security;
 
   absl::Status Validate() const;
 };

@@ -27,22 +27,22 @@ void PrintJson(const BenchCommandOptions& o, const BenchResult& b) {
   w.String(ModeName(o.mode));
   w.Key("servers");
   w.BeginArray();
-  for (const std::string& s : o.servers) w.String(s);
+  for (const std::string& s : o.stream.servers) w.String(s);
   w.EndArray();
   w.Key("file");
   w.String(o.path);
   w.Key("streams");
   w.Int(o.streams);
   w.Key("batch");
-  w.Int(o.batch);
+  w.Int(o.stream.batch);
   w.Key("max_in_flight");
-  w.Int(o.max_in_flight);
+  w.Int(o.stream.max_in_flight);
   w.Key("learning");
-  w.String(LearningModeName(o.learning));
+  w.String(LearningModeName(o.stream.learning));
   w.Key("rate");
   w.Number(o.rate);
   w.Key("sensors");
-  w.Int(o.sensors);
+  w.Int(o.stream.sensors);
   w.Key("seconds");
   w.Number(b.seconds);
   w.Key("records");
@@ -89,18 +89,18 @@ void PrintSummary(const BenchCommandOptions& o, const BenchResult& b) {
   auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
   const bool stream = o.mode == BenchCommandOptions::Mode::kStream;
   std::printf("dwae bench: %s mode -> %s\n", ModeName(o.mode),
-              absl::StrJoin(o.servers, ",").c_str());
+              absl::StrJoin(o.stream.servers, ",").c_str());
   std::printf("  options          %d %s per server, batch %d, ", o.streams,
-              stream ? "streams" : "callers", o.batch);
+              stream ? "streams" : "callers", o.stream.batch);
   if (stream) {
-    std::printf("%d in flight, ", o.max_in_flight);
+    std::printf("%d in flight, ", o.stream.max_in_flight);
   } else if (o.rate > 0) {
     std::printf("%.0f calls/s, ", o.rate);
   } else {
     std::printf("unpaced, ");
   }
-  std::printf("learning %s, %d sensor%s\n", LearningModeName(o.learning),
-              o.sensors, o.sensors == 1 ? "" : "s");
+  std::printf("learning %s, %d sensor%s\n", LearningModeName(o.stream.learning),
+              o.stream.sensors, o.stream.sensors == 1 ? "" : "s");
   std::printf("  input            %s (%llu records, %zu prebuilt batches)\n",
               o.path.c_str(), u(b.file_records), b.prebuilt_batches);
   std::printf("  seconds          %.3f\n", b.seconds);

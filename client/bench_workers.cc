@@ -107,7 +107,7 @@ void RunStreamWorker(const BenchCommandOptions& o, Clock::time_point deadline,
   // A daemon that stops answering fails the stream after the drain grace.
   context.set_deadline(absl::ToChronoTime(
       absl::Now() + absl::FromChrono(deadline - Clock::now()) +
-      o.connect_timeout + absl::Seconds(5)));
+      o.stream.connect_timeout + absl::Seconds(5)));
   std::unique_ptr<grpc::ClientReaderWriter<v1::RecordBatch, v1::VerdictBatch>>
       stream = stub->Stream(&context);
 
@@ -151,7 +151,7 @@ void RunStreamWorker(const BenchCommandOptions& o, Clock::time_point deadline,
     {
       std::unique_lock<std::mutex> lock(mu);
       cv.wait(lock, [&] {
-        return sent_at.size() < size_t(o.max_in_flight) || reader_done;
+        return sent_at.size() < size_t(o.stream.max_in_flight) || reader_done;
       });
       if (reader_done) break;  // the daemon ended the stream; see Finish()
       const Clock::time_point now = Clock::now();
@@ -191,7 +191,7 @@ void RunUnaryWorker(const BenchCommandOptions& o, int threads,
     r.send_lag.Reserve(expected);
   }
   size_t next = w->first % requests.size();
-  const auto call_timeout = absl::ToChronoNanoseconds(o.connect_timeout);
+  const auto call_timeout = absl::ToChronoNanoseconds(o.stream.connect_timeout);
   v1::ScoreResponse response;
   for (uint64_t k = 0;; ++k) {
     Clock::time_point scheduled;

@@ -98,7 +98,7 @@ ABSL_FLAG(std::string, learn, "",
           "and tail, off for score, gated for bench)");
 ABSL_FLAG(int, batch, -1, "records per batch (default: 512; score: 256)");
 ABSL_FLAG(std::string, sensor_id, "",
-          "replay, tail: sensor_id of the records sent (default: the "
+          "replay, tail, bench: sensor_id of the records sent (default: the "
           "command's name)");
 ABSL_FLAG(int, sensors, 1,
           "replay, bench: spread records over this many sensor ids");
@@ -192,11 +192,6 @@ int BatchFromFlags(int fallback) {
   return batch == -1 ? fallback : batch;
 }
 
-absl::StatusOr<std::vector<std::string>> ServersFromFlags() {
-  return ParseServerList(absl::GetFlag(FLAGS_servers),
-                         absl::GetFlag(FLAGS_server));
-}
-
 // --tls_ca, --tls_cert, --tls_key, --tls_server_name, --token_file: the one
 // place every connecting command gets its credentials from.
 ChannelSecurity SecurityFromFlags() {
@@ -218,9 +213,32 @@ absl::StatusOr<ConnectionOptions> ConnectionFromFlags() {
   return c;
 }
 
-std::string SensorFromFlags(const char* fallback) {
+// The flags every streaming command (replay, tail, bench) shares, read
+// once: `command` names the default sensor id, `learning` is the default
+// learning mode. Validated.
+absl::StatusOr<StreamingOptions> StreamingFromFlags(const char* command,
+                                                    v1::LearningMode learning) {
+  StreamingOptions o;
+  absl::StatusOr<std::vector<std::string>> servers = ParseServerList(
+      absl::GetFlag(FLAGS_servers), absl::GetFlag(FLAGS_server));
+  if (!servers.ok()) return servers.status();
+  o.servers = *std::move(servers);
+  absl::StatusOr<RecordFormat> format = FormatFromFlags();
+  if (!format.ok()) return format.status();
+  o.format = *format;
+  absl::StatusOr<v1::LearningMode> learn = LearningFromFlags(learning);
+  if (!learn.ok()) return learn.status();
+  o.learning = *learn;
+  o.batch = BatchFromFlags(o.batch);
+  o.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
   const std::string sensor = absl::GetFlag(FLAGS_sensor_id);
-  return sensor.empty() ? fallback : sensor;
+  o.sensor_id = sensor.empty() ? command : sensor;
+  o.sensors = absl::GetFlag(FLAGS_sensors);
+  o.json = absl::GetFlag(FLAGS_json);
+  o.connect_timeout = absl::GetFlag(FLAGS_timeout);
+  o.security = SecurityFromFlags();
+  if (absl::Status s = o.Validate(); !s.ok()) return s;
+  return o;
 }
 
 absl::StatusOr<EvalCommandOptions> EvalOptionsFromFlags() {
@@ -295,24 +313,13 @@ absl::StatusOr<ReplayCommandOptions> ReplayOptionsFromFlags(const Args& args) {
     return absl::InvalidArgumentError("replay: expected exactly one FILE");
   }
   ReplayCommandOptions o;
+  absl::StatusOr<StreamingOptions> stream =
+      StreamingFromFlags("replay", v1::LEARNING_MODE_DEFAULT);
+  if (!stream.ok()) return stream.status();
+  o.stream = *std::move(stream);
   o.path = args[0];
-  absl::StatusOr<std::vector<std::string>> servers = ServersFromFlags();
-  if (!servers.ok()) return servers.status();
-  o.servers = *servers;
-  absl::StatusOr<RecordFormat> format = FormatFromFlags();
-  if (!format.ok()) return format.status();
-  o.format = *format;
   o.filter_label = absl::GetFlag(FLAGS_filter_label);
-  absl::StatusOr<v1::LearningMode> learn =
-      LearningFromFlags(v1::LEARNING_MODE_DEFAULT);
-  if (!learn.ok()) return learn.status();
-  o.learning = *learn;
-  o.batch = BatchFromFlags(o.batch);
-  o.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
-  o.json = absl::GetFlag(FLAGS_json);
   o.verdicts_out = absl::GetFlag(FLAGS_verdicts_out);
-  o.sensor_id = SensorFromFlags("replay");
-  o.sensors = absl::GetFlag(FLAGS_sensors);
   o.rate = absl::GetFlag(FLAGS_rate);
   const std::string progress = absl::GetFlag(FLAGS_progress);
   if (progress == "auto") {
@@ -325,9 +332,6 @@ absl::StatusOr<ReplayCommandOptions> ReplayOptionsFromFlags(const Args& args) {
     return absl::InvalidArgumentError(
         "--progress: expected auto, always or never");
   }
-  o.connect_timeout = absl::GetFlag(FLAGS_timeout);
-  o.security = SecurityFromFlags();
-  if (absl::Status s = o.security.Validate(); !s.ok()) return s;
   if (absl::Status s = o.Validate(); !s.ok()) return s;
   return o;
 }
@@ -338,29 +342,17 @@ absl::StatusOr<TailCommandOptions> TailOptionsFromFlags(const Args& args) {
     return absl::InvalidArgumentError("tail: expected exactly one FILE");
   }
   TailCommandOptions o;
+  absl::StatusOr<StreamingOptions> stream =
+      StreamingFromFlags("tail", v1::LEARNING_MODE_DEFAULT);
+  if (!stream.ok()) return stream.status();
+  o.stream = *std::move(stream);
   o.path = args[0];
-  absl::StatusOr<std::vector<std::string>> servers = ServersFromFlags();
-  if (!servers.ok()) return servers.status();
-  o.servers = *servers;
-  absl::StatusOr<RecordFormat> format = FormatFromFlags();
-  if (!format.ok()) return format.status();
-  o.format = *format;
-  absl::StatusOr<v1::LearningMode> learn =
-      LearningFromFlags(v1::LEARNING_MODE_DEFAULT);
-  if (!learn.ok()) return learn.status();
-  o.learning = *learn;
   o.follow = absl::GetFlag(FLAGS_follow);
   o.from_start = absl::GetFlag(FLAGS_from_start);
   o.poll_interval = absl::GetFlag(FLAGS_poll_interval);
-  o.batch = BatchFromFlags(o.batch);
   o.max_batch_delay = absl::GetFlag(FLAGS_max_batch_delay);
-  o.sensor_id = SensorFromFlags("tail");
   o.all_verdicts = absl::GetFlag(FLAGS_all);
-  o.json = absl::GetFlag(FLAGS_json);
   o.stop_after = absl::GetFlag(FLAGS_stop_after);
-  o.connect_timeout = absl::GetFlag(FLAGS_timeout);
-  o.security = SecurityFromFlags();
-  if (absl::Status s = o.security.Validate(); !s.ok()) return s;
   if (absl::Status s = o.Validate(); !s.ok()) return s;
   return o;
 }
@@ -454,13 +446,11 @@ absl::StatusOr<BenchCommandOptions> BenchOptionsFromFlags(const Args& args) {
     return absl::InvalidArgumentError("bench: at most one FILE");
   }
   BenchCommandOptions o;
+  absl::StatusOr<StreamingOptions> stream =
+      StreamingFromFlags("bench", v1::LEARNING_MODE_GATED);
+  if (!stream.ok()) return stream.status();
+  o.stream = *std::move(stream);
   if (!args.empty()) o.path = args[0];
-  absl::StatusOr<std::vector<std::string>> servers = ServersFromFlags();
-  if (!servers.ok()) return servers.status();
-  o.servers = *servers;
-  absl::StatusOr<RecordFormat> format = FormatFromFlags();
-  if (!format.ok()) return format.status();
-  o.format = *format;
   const std::string mode = absl::GetFlag(FLAGS_mode);
   if (mode == "stream") {
     o.mode = BenchCommandOptions::Mode::kStream;
@@ -470,19 +460,8 @@ absl::StatusOr<BenchCommandOptions> BenchOptionsFromFlags(const Args& args) {
     return absl::InvalidArgumentError("--mode: expected stream or unary");
   }
   o.streams = absl::GetFlag(FLAGS_streams);
-  o.batch = BatchFromFlags(o.batch);
-  o.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
-  absl::StatusOr<v1::LearningMode> learn =
-      LearningFromFlags(v1::LEARNING_MODE_GATED);
-  if (!learn.ok()) return learn.status();
-  o.learning = *learn;
   o.duration = absl::GetFlag(FLAGS_duration);
   o.rate = absl::GetFlag(FLAGS_rate);
-  o.sensors = absl::GetFlag(FLAGS_sensors);
-  o.json = absl::GetFlag(FLAGS_json);
-  o.connect_timeout = absl::GetFlag(FLAGS_timeout);
-  o.security = SecurityFromFlags();
-  if (absl::Status s = o.security.Validate(); !s.ok()) return s;
   if (absl::Status s = o.Validate(); !s.ok()) return s;
   return o;
 }

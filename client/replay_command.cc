@@ -151,11 +151,11 @@ void PrintJson(const ReplayCommandOptions& o, const ReplayCounts& c) {
   w.Key("file");
   w.String(o.path);
   w.Key("server");
-  w.String(absl::StrJoin(o.servers, ","));
+  w.String(absl::StrJoin(o.stream.servers, ","));
   w.Key("learning");
-  w.String(LearningModeName(o.learning));
+  w.String(LearningModeName(o.stream.learning));
   w.Key("batch");
-  w.Int(o.batch);
+  w.Int(o.stream.batch);
   w.Key("lines");
   w.Int(static_cast<long long>(c.lines));
   w.Key("filtered_out");
@@ -196,8 +196,9 @@ void PrintJson(const ReplayCommandOptions& o, const ReplayCounts& c) {
   // Verdicts per replica, in --servers order.
   w.Key("per_server");
   w.BeginObject();
-  for (size_t i = 0; i < o.servers.size() && i < c.per_server.size(); ++i) {
-    w.Key(o.servers[i]);
+  for (size_t i = 0; i < o.stream.servers.size() && i < c.per_server.size();
+       ++i) {
+    w.Key(o.stream.servers[i]);
     w.Int(static_cast<long long>(c.per_server[i]));
   }
   w.EndObject();
@@ -207,8 +208,8 @@ void PrintJson(const ReplayCommandOptions& o, const ReplayCounts& c) {
 
 void PrintSummary(const ReplayCommandOptions& o, const ReplayCounts& c) {
   std::printf("dwae replay: %s -> %s (learning %s, batch %d)\n", o.path.c_str(),
-              absl::StrJoin(o.servers, ",").c_str(),
-              LearningModeName(o.learning), o.batch);
+              absl::StrJoin(o.stream.servers, ",").c_str(),
+              LearningModeName(o.stream.learning), o.stream.batch);
   auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
   if (!o.filter_label.empty()) {
     std::printf("  filtered out     %llu (label != %s)\n", u(c.filtered_out),
@@ -220,9 +221,10 @@ void PrintSummary(const ReplayCommandOptions& o, const ReplayCounts& c) {
       "daemon)\n",
       u(c.invalid()), u(c.parse_errors), u(c.rejected));
   std::printf("  anomalies        %llu\n", u(c.anomalies));
-  if (o.servers.size() > 1) {
-    for (size_t i = 0; i < o.servers.size() && i < c.per_server.size(); ++i) {
-      std::printf("    %-30s %llu records\n", o.servers[i].c_str(),
+  if (o.stream.servers.size() > 1) {
+    for (size_t i = 0; i < o.stream.servers.size() && i < c.per_server.size();
+         ++i) {
+      std::printf("    %-30s %llu records\n", o.stream.servers[i].c_str(),
                   u(c.per_server[i]));
     }
   }
@@ -246,76 +248,12 @@ void PrintSummary(const ReplayCommandOptions& o, const ReplayCounts& c) {
 
 }  // namespace
 
-absl::StatusOr<v1::LearningMode> ParseLearningMode(absl::string_view name) {
-  if (name == "default") return v1::LEARNING_MODE_DEFAULT;
-  if (name == "all") return v1::LEARNING_MODE_ALL;
-  if (name == "gated") return v1::LEARNING_MODE_GATED;
-  if (name == "off") return v1::LEARNING_MODE_OFF;
-  if (name == "labeled-normal") return v1::LEARNING_MODE_LABELED_NORMAL;
-  return absl::InvalidArgumentError(
-      absl::StrCat("--learn: unknown mode '", name,
-                   "' (default, all, gated, off or labeled-normal)"));
-}
-
-const char* LearningModeName(v1::LearningMode mode) {
-  switch (mode) {
-    case v1::LEARNING_MODE_DEFAULT:
-      return "default";
-    case v1::LEARNING_MODE_ALL:
-      return "all";
-    case v1::LEARNING_MODE_GATED:
-      return "gated";
-    case v1::LEARNING_MODE_OFF:
-      return "off";
-    case v1::LEARNING_MODE_LABELED_NORMAL:
-      return "labeled-normal";
-    default:
-      return "?";
-  }
-}
-
 absl::Status ReplayCommandOptions::Validate() const {
   if (path.empty()) return absl::InvalidArgumentError("replay: missing FILE");
-  if (servers.empty()) return absl::InvalidArgumentError("--server: empty");
-  for (size_t i = 0; i < servers.size(); ++i) {
-    if (servers[i].empty()) {
-      return absl::InvalidArgumentError("--servers: empty entry");
-    }
-    for (size_t j = 0; j < i; ++j) {
-      if (servers[i] == servers[j]) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("--servers: duplicate entry '", servers[i], "'"));
-      }
-    }
-  }
-  if (sensors < 1) {
-    return absl::InvalidArgumentError("--sensors: must be >= 1");
-  }
-  // Room for "-<n mod sensors>" after the sensor id.
-  const size_t suffix = sensors > 1 ? 1 + absl::StrCat(sensors - 1).size() : 0;
-  if (sensor_id.size() + suffix > kMaxSensorIdBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--sensor_id: ", sensor_id.size() + suffix,
-        " bytes with the --sensors suffix, limit is ", kMaxSensorIdBytes));
-  }
+  if (absl::Status s = stream.Validate(); !s.ok()) return s;
   if (!std::isfinite(rate) || rate < 0) {
     return absl::InvalidArgumentError(
         "--rate: must be a finite number >= 0 (0: unpaced)");
-  }
-  if (batch < 1 || batch > kMaxReplayBatch) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--batch: must be in [1, ", kMaxReplayBatch, "]"));
-  }
-  if (max_in_flight < 1) {
-    return absl::InvalidArgumentError("max_in_flight: must be >= 1");
-  }
-  if (sensor_id.size() > kMaxSensorIdBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--sensor_id: ", sensor_id.size(), " bytes, limit is ",
-                     kMaxSensorIdBytes));
-  }
-  if (!v1::LearningMode_IsValid(learning)) {
-    return absl::InvalidArgumentError("--learn: unknown mode");
   }
   return absl::OkStatus();
 }
@@ -337,7 +275,7 @@ absl::Status RunReplayCommand(const ReplayCommandOptions& o) {
   }
 
   ReplayCounts counts;
-  counts.per_server.assign(o.servers.size(), 0);
+  counts.per_server.assign(o.stream.servers.size(), 0);
   ProgressCounters progress;
   uint64_t reported_rejections = 0;
   // Serialized by ShardedStream: one call at a time, from any stream.
@@ -365,13 +303,7 @@ absl::Status RunReplayCommand(const ReplayCommandOptions& o) {
     progress.anomalies.fetch_add(anomalies);
   };
 
-  ShardedStreamOptions so;
-  so.servers = o.servers;
-  so.connect_timeout = o.connect_timeout;
-  so.security = o.security;
-  so.learning = o.learning;
-  so.batch = o.batch;
-  so.max_in_flight = o.max_in_flight;
+  ShardedStreamOptions so = o.stream.ToShardedStreamOptions();
   // Paced: keep verdicts flowing even when a batch takes long to fill.
   if (o.rate > 0) so.max_batch_delay = absl::Milliseconds(100);
   absl::StatusOr<std::unique_ptr<ShardedStream>> stream =
@@ -395,7 +327,7 @@ absl::Status RunReplayCommand(const ReplayCommandOptions& o) {
     progress.bytes_read.fetch_add(line.size() + 1, std::memory_order_relaxed);
     if (absl::StripAsciiWhitespace(line).empty()) continue;
     ++counts.lines;
-    absl::StatusOr<Record> record = ParseRecordLine(line, o.format);
+    absl::StatusOr<Record> record = ParseRecordLine(line, o.stream.format);
     if (!record.ok()) {
       if (++counts.parse_errors <= kMaxReportedErrors) {
         std::fprintf(stderr, "dwae replay: %s:%llu: %s\n", o.path.c_str(),
@@ -408,9 +340,7 @@ absl::Status RunReplayCommand(const ReplayCommandOptions& o) {
       ++counts.filtered_out;
       continue;
     }
-    const std::string sensor =
-        o.sensors > 1 ? absl::StrCat(o.sensor_id, "-", line_number % o.sensors)
-                      : o.sensor_id;
+    const std::string sensor = o.stream.SensorFor(line_number);
     pacer.Wait();
     status = (*stream)->Send(
         RecordToProto(*record, absl::StrCat(id_prefix, line_number), sensor));
@@ -449,7 +379,7 @@ absl::Status RunReplayCommand(const ReplayCommandOptions& o) {
           absl::StrCat(o.verdicts_out, ": write failed"));
     }
   }
-  if (o.json) {
+  if (o.stream.json) {
     PrintJson(o, counts);
   } else {
     PrintSummary(o, counts);

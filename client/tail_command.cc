@@ -68,7 +68,7 @@ struct TailCounts {
 void PrintVerdict(const TailCommandOptions& o, const v1::Verdict& v) {
   const bool error = v.error_code() != 0;
   if (!o.all_verdicts && (error || !v.anomalous())) return;
-  if (o.json) {
+  if (o.stream.json) {
     JsonWriter w;
     w.BeginObject();
     w.Key("id");
@@ -256,7 +256,7 @@ class Follower {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (absl::StripAsciiWhitespace(line).empty()) return absl::OkStatus();
     const uint64_t number = ++counts_.lines;
-    absl::StatusOr<Record> record = ParseRecordLine(line, o_.format);
+    absl::StatusOr<Record> record = ParseRecordLine(line, o_.stream.format);
     if (!record.ok()) {
       if (++counts_.parse_errors <= kMaxReportedErrors) {
         std::fprintf(stderr, "dwae tail: %s: line %llu: %s\n", o_.path.c_str(),
@@ -265,8 +265,8 @@ class Follower {
       }
       return absl::OkStatus();
     }
-    absl::Status s = stream_.Send(
-        RecordToProto(*record, absl::StrCat(id_prefix_, number), o_.sensor_id));
+    absl::Status s = stream_.Send(RecordToProto(
+        *record, absl::StrCat(id_prefix_, number), o_.stream.sensor_id));
     if (s.ok()) ++counts_.records;
     return s;
   }
@@ -318,14 +318,7 @@ absl::Status Follow(const TailCommandOptions& o, Follower& f) {
 
 absl::Status TailCommandOptions::Validate() const {
   if (path.empty()) return absl::InvalidArgumentError("tail: missing FILE");
-  if (servers.empty()) return absl::InvalidArgumentError("--server: empty");
-  for (const std::string& s : servers) {
-    if (s.empty()) return absl::InvalidArgumentError("--servers: empty entry");
-  }
-  if (batch < 1 || batch > kMaxTailBatch) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--batch: must be in [1, ", kMaxTailBatch, "]"));
-  }
+  if (absl::Status s = stream.Validate(); !s.ok()) return s;
   if (poll_interval <= absl::ZeroDuration() ||
       poll_interval == absl::InfiniteDuration()) {
     return absl::InvalidArgumentError("--poll_interval: must be positive");
@@ -334,18 +327,8 @@ absl::Status TailCommandOptions::Validate() const {
       max_batch_delay == absl::InfiniteDuration()) {
     return absl::InvalidArgumentError("--max_batch_delay: must be positive");
   }
-  if (connect_timeout <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("--timeout: must be positive");
-  }
   if (stop_after < 0) {
     return absl::InvalidArgumentError("--stop_after: must be >= 0");
-  }
-  if (sensor_id.empty() || sensor_id.size() > kMaxSensorIdBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--sensor_id: must be 1 to ", kMaxSensorIdBytes, " bytes"));
-  }
-  if (!v1::LearningMode_IsValid(learning)) {
-    return absl::InvalidArgumentError("--learn: unknown mode");
   }
   return absl::OkStatus();
 }
@@ -368,12 +351,7 @@ absl::Status RunTailCommand(const TailCommandOptions& o) {
     }
     std::fflush(stdout);  // live output for whoever reads the pipe
   };
-  ShardedStreamOptions so;
-  so.servers = o.servers;
-  so.connect_timeout = o.connect_timeout;
-  so.security = o.security;
-  so.learning = o.learning;
-  so.batch = o.batch;
+  ShardedStreamOptions so = o.stream.ToShardedStreamOptions();
   so.max_batch_delay = o.max_batch_delay;
   absl::StatusOr<std::unique_ptr<ShardedStream>> stream =
       ShardedStream::Start(so, sink);
@@ -404,7 +382,7 @@ absl::Status RunTailCommand(const TailCommandOptions& o) {
                "dwae tail: %s -> %s: %llu lines, %llu records sent, %llu "
                "verdicts, %llu anomalies, %llu invalid (%llu unparsable, %llu "
                "rejected), %llu rotations, %llu truncations, %.1f s%s\n",
-               o.path.c_str(), absl::StrJoin(o.servers, ",").c_str(),
+               o.path.c_str(), absl::StrJoin(o.stream.servers, ",").c_str(),
                u(counts.lines), u(counts.records), u(counts.verdicts),
                u(counts.anomalies), u(counts.parse_errors + counts.rejected),
                u(counts.parse_errors), u(counts.rejected), u(counts.rotations),

@@ -25,33 +25,27 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "client/grpc_client.h"
+#include "client/streaming_options.h"
 #include "core/record.h"
 #include "dwae/v1/detector.pb.h"
 
 namespace dwae {
 
 struct TailCommandOptions {
-  // One or more replicas; records are sharded by sensor_id (sharding.h).
-  std::vector<std::string> servers = {"127.0.0.1:50051"};
+  // Servers, format, learning mode (default: default), batch, sensor id
+  // (default "tail"), JSON lines, TLS. `sensors` and `max_in_flight` are
+  // not used: one sensor, and tail has few batches in flight.
+  StreamingOptions stream;
   std::string path;
-  RecordFormat format = RecordFormat::kNslKdd;
-  v1::LearningMode learning = v1::LEARNING_MODE_DEFAULT;
   bool follow = false;
   // Start at the beginning of the file instead of its current end (only
   // meaningful with follow; without follow the whole file is read).
   bool from_start = false;
   absl::Duration poll_interval = absl::Milliseconds(200);
-  int batch = 512;
   absl::Duration max_batch_delay = absl::Milliseconds(200);
-  std::string sensor_id = "tail";
   bool all_verdicts = false;
-  bool json = false;
   // Stop after this many records were sent (0: never). For tests.
   int64_t stop_after = 0;
-  absl::Duration connect_timeout = absl::Seconds(5);
-  // TLS and token of the connections (--tls_ca, --token_file, ...).
-  ChannelSecurity security;
 
   absl::Status Validate() const;
 };
