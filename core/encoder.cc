@@ -133,6 +133,12 @@ int ProtocolIndex(absl::string_view value) {
 
 }  // namespace
 
+const char* KddServiceNameAt(int index) {
+  return index >= 0 && index < kNumServices ? kServices[index] : "?";
+}
+
+int KddServiceIndex(absl::string_view name) { return ServiceIndex(name); }
+
 FeatureEncoder::FeatureEncoder() {
   min_.fill(0.0);
   max_.fill(0.0);

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "core/record.h"
 
 namespace dwae {
@@ -33,6 +34,11 @@ inline constexpr int kNumServices = 70;
 inline constexpr int kNumFlags = 11;
 inline constexpr int kInputDim =
     kNumNumeric + (kNumProtocols + 1) + (kNumServices + 1) + (kNumFlags + 1);
+
+// The NSL-KDD service vocabulary: name of service `index` in [0,
+// kNumServices), and the index of a name (kNumServices when unknown).
+const char* KddServiceNameAt(int index);
+int KddServiceIndex(absl::string_view name);
 
 class FeatureEncoder {
  public:

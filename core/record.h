@@ -2,8 +2,12 @@
 //
 // A Record holds the 41 features of one connection: 38 numeric ones in
 // `numeric` (indexed by feature index, the three categorical slots left 0) and
-// the three categorical ones as strings. A parse error names the field by its
-// 1-based column and its NSL-KDD name, and says why, e.g.
+// the three categorical ones as strings. It is also the model's input row for
+// the other feature schema (feature_schema.h): a ZeekFeatureExtractor
+// (zeek_features.h) fills a Record with schema kZeek, the flow-measurable
+// KDD features in `numeric` (the payload features 9-21 stay 0 and are not
+// encoded) and Zeek's own extras in `extra`. A parse error names the field by
+// its 1-based column and its NSL-KDD name, and says why, e.g.
 //   "field 5 (src_bytes): not a number: 'abc'".
 //
 // Thread-safety: everything here is a value type or a pure function.
@@ -15,6 +19,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/connection.h"
+#include "core/feature_schema.h"
 
 namespace dwae {
 
@@ -25,6 +31,8 @@ inline constexpr int kServiceIndex = 2;
 inline constexpr int kFlagIndex = 3;
 // Lines longer than this are refused before they are split.
 inline constexpr size_t kMaxLineBytes = 4096;
+// Size of Record::extra (the Zeek extras, ZeekExtra in zeek_features.h).
+inline constexpr int kNumZeekExtras = 35;
 
 enum class RecordFormat {
   kNslKdd,  // 41 features[,label[,difficulty]]
@@ -35,8 +43,12 @@ enum class RecordFormat {
 absl::StatusOr<RecordFormat> ParseRecordFormat(absl::string_view name);
 
 struct Record {
+  // Which features this row holds; kKdd for everything parsed from KDD text.
+  FeatureSchema schema = FeatureSchema::kKdd;
   // numeric[i] is feature i for every non-categorical i; finite and >= 0.
   std::array<double, kNumFeatures> numeric{};
+  // kZeek only (0 for kKdd): Zeek's extras, indexed by ZeekExtra.
+  std::array<double, kNumZeekExtras> extra{};
   std::string protocol_type;
   std::string service;
   std::string flag;
@@ -45,8 +57,18 @@ struct Record {
   // -1 when absent.
   int difficulty = -1;
 
-  bool has_label() const { return !label.empty(); }
-  bool is_normal() const { return label == "normal"; }
+  // kKdd: any label counts, "normal" is normal. kZeek: "Benign" is normal,
+  // "Malicious..." an attack, anything else unlabeled (connection.h).
+  bool has_label() const {
+    return schema == FeatureSchema::kKdd
+               ? !label.empty()
+               : ZeekLabelKind(label) != LabelKind::kUnlabeled;
+  }
+  bool is_normal() const {
+    return schema == FeatureSchema::kKdd
+               ? label == "normal"
+               : ZeekLabelKind(label) == LabelKind::kNormal;
+  }
 };
 
 // Name of feature `index` (0-based), e.g. FeatureName(4) == "src_bytes".
