@@ -27,6 +27,17 @@ void WriteConfig(const EvalCommandOptions& o, JsonWriter& w) {
   w.Key("shape");
   const NetworkShape& shape = e.model.shape;
   w.String(ShapeString(shape));
+  w.Key("ensembles");
+  w.BeginObject();
+  for (RuleKind kind : o.rules) {
+    w.Key(RuleName(kind));
+    w.String(o.ensembles[int(kind)].ToString());
+  }
+  w.EndObject();
+  w.Key("scale_floor");
+  w.Number(o.ensembles[0].scale_floor);
+  w.Key("group_hidden_ratio");
+  w.Number(o.ensembles[0].group_hidden_ratio);
   w.Key("hidden_activation");
   w.String(ActivationName(shape.hidden_activation));
   w.Key("output_activation");
@@ -114,9 +125,16 @@ void PrintJson(const EvalCommandOptions& o, const RunsByRule& runs) {
 }
 
 void PrintTable(const EvalCommandOptions& o, const RunsByRule& runs) {
-  std::printf("dwae eval: train %s, test %s, %d seed(s), model %s, %d epochs\n",
-              o.train_path.c_str(), o.test_path.c_str(), int(o.seeds.size()),
-              ShapeString(o.eval.model.shape).c_str(), o.eval.epochs);
+  std::printf(
+      "dwae eval: train %s, test %s, %d seed(s), model %s, %d epochs\n",
+      o.train_path.c_str(), o.test_path.c_str(), int(o.seeds.size()),
+      ShapeString(o.eval.model.shape).c_str(), o.eval.epochs);
+  std::printf("ensembles:");
+  for (const auto& entry : runs) {
+    std::printf(" %s %s", RuleName(entry.first),
+                o.ensembles[int(entry.first)].ToString().c_str());
+  }
+  std::printf("\n");
   std::printf(
       "threshold: %s (label-free); oracle_accuracy uses test labels "
       "and is a reference only\n\n",
@@ -156,6 +174,22 @@ absl::Status WriteScores(const std::string& path,
   return absl::OkStatus();
 }
 
+absl::Status WriteTrace(const std::string& path, const RunsByRule& runs) {
+  std::ofstream out(path);
+  if (!out) return absl::UnavailableError(absl::StrCat(path, ": cannot write"));
+  out << "rule,seed,steps,weight_updates\n";
+  for (const auto& [kind, rule_runs] : runs) {
+    const RunResult& first = rule_runs.front();
+    for (const auto& [steps, updates] : first.write_trace) {
+      out << absl::StrFormat("%s,%d,%d,%d\n", RuleName(kind), first.seed,
+                             steps, updates);
+    }
+  }
+  out.close();
+  if (!out) return absl::DataLossError(absl::StrCat(path, ": write failed"));
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status RunEvalCommand(const EvalCommandOptions& o) {
@@ -174,6 +208,7 @@ absl::Status RunEvalCommand(const EvalCommandOptions& o) {
   for (RuleKind kind : o.rules) {
     EvalOptions eval = o.eval;
     eval.model.rule.learning_rate = o.learning_rates[int(kind)];
+    eval.ensemble = o.ensembles[int(kind)];
     runs.push_back({kind, {}});
     for (uint64_t seed : o.seeds) {
       absl::StatusOr<RunResult> run = TrainAndEvaluate(*data, kind, seed, eval);
@@ -189,6 +224,9 @@ absl::Status RunEvalCommand(const EvalCommandOptions& o) {
     if (absl::Status s = WriteScores(o.scores_out, *test, runs); !s.ok()) {
       return s;
     }
+  }
+  if (!o.trace_out.empty()) {
+    if (absl::Status s = WriteTrace(o.trace_out, runs); !s.ok()) return s;
   }
   if (o.json) {
     PrintJson(o, runs);

@@ -22,9 +22,14 @@ struct EvalCommandOptions {
   std::vector<uint64_t> seeds;
   // Learning rate per rule, < 0 for the rule's default; indexed by RuleKind.
   float learning_rates[3] = {-1, -1, -1};
+  // The scorer per rule, indexed by RuleKind; eval.ensemble is ignored.
+  EnsembleOptions ensembles[3] = {DefaultEnsemble(RuleKind::kFloat),
+                                  DefaultEnsemble(RuleKind::kDwShadow),
+                                  DefaultEnsemble(RuleKind::kDwStochastic)};
   EvalOptions eval;
   bool json = false;
   std::string scores_out;  // empty: none
+  std::string trace_out;   // empty: none
 };
 
 // Runs the evaluation and prints to stdout. Progress goes to stderr.

@@ -69,6 +69,19 @@ ABSL_FLAG(double, adaptive_upper, dwae::EvalOptions().adaptive_upper_quantile,
           "adaptive threshold upper bound, as a held-out quantile");
 ABSL_FLAG(double, final_lr, dwae::EvalOptions().final_lr_fraction,
           "eval: learning rate decays linearly to this fraction of itself");
+ABSL_FLAG(std::string, ensemble, "",
+          "eval: the scorer per rule: k<members>[-g<group size>][-std]"
+          "[-dn<input dropout>], e.g. k5-g32; one spec for all rules or "
+          "rule:spec,rule:spec; empty: each rule's validated default "
+          "(float k5, dw-shadow k5, dw-stochastic k5-g32)");
+ABSL_FLAG(double, group_hidden_ratio,
+          dwae::EnsembleOptions().group_hidden_ratio,
+          "eval: hidden width of a group autoencoder per input dimension");
+ABSL_FLAG(double, scale_floor, dwae::EnsembleOptions().scale_floor,
+          "eval: standardization floor, fraction of the mean dimension scale");
+ABSL_FLAG(std::string, trace_out, "",
+          "eval: CSV of cumulative weight updates against training steps "
+          "(first seed per rule)");
 ABSL_FLAG(double, holdout, dwae::EvalOptions().holdout_fraction,
           "fraction of normal training rows held out");
 // ---- flags shared by the commands that talk to dwaed --------------------
@@ -241,6 +254,38 @@ absl::StatusOr<StreamingOptions> StreamingFromFlags(const char* command,
   return o;
 }
 
+// --ensemble: empty (each rule's default), one spec for every rule, or
+// rule:spec pairs (the other rules keep their defaults).
+absl::Status EnsemblesFromFlags(EvalCommandOptions* o) {
+  EnsembleOptions base;
+  base.group_hidden_ratio = absl::GetFlag(FLAGS_group_hidden_ratio);
+  base.scale_floor = absl::GetFlag(FLAGS_scale_floor);
+  for (RuleKind kind :
+       {RuleKind::kFloat, RuleKind::kDwShadow, RuleKind::kDwStochastic}) {
+    EnsembleOptions d = DefaultEnsemble(kind);
+    d.group_hidden_ratio = base.group_hidden_ratio;
+    d.scale_floor = base.scale_floor;
+    o->ensembles[int(kind)] = d;
+  }
+  const std::string flag = absl::GetFlag(FLAGS_ensemble);
+  if (flag.empty()) return absl::OkStatus();
+  for (absl::string_view item : absl::StrSplit(flag, ',')) {
+    std::vector<RuleKind> kinds = {RuleKind::kFloat, RuleKind::kDwShadow,
+                                   RuleKind::kDwStochastic};
+    const size_t colon = item.rfind(':');
+    if (colon != absl::string_view::npos) {
+      absl::StatusOr<RuleKind> kind = ParseRuleKind(item.substr(0, colon));
+      if (!kind.ok()) return kind.status();
+      kinds = {*kind};
+      item.remove_prefix(colon + 1);
+    }
+    absl::StatusOr<EnsembleOptions> spec = ParseEnsembleSpec(item, base);
+    if (!spec.ok()) return spec.status();
+    for (RuleKind kind : kinds) o->ensembles[int(kind)] = *spec;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<EvalCommandOptions> EvalOptionsFromFlags() {
   EvalCommandOptions o;
   o.train_path = absl::GetFlag(FLAGS_train);
@@ -268,11 +313,13 @@ absl::StatusOr<EvalCommandOptions> EvalOptionsFromFlags() {
       absl::GetFlag(FLAGS_lr_stochastic);
   o.json = absl::GetFlag(FLAGS_json);
   o.scores_out = absl::GetFlag(FLAGS_scores_out);
+  o.trace_out = absl::GetFlag(FLAGS_trace_out);
 
   EvalOptions& e = o.eval;
   e.epochs = absl::GetFlag(FLAGS_epochs);
   e.holdout_fraction = absl::GetFlag(FLAGS_holdout);
   e.final_lr_fraction = absl::GetFlag(FLAGS_final_lr);
+  if (absl::Status s = EnsemblesFromFlags(&o); !s.ok()) return s;
   e.quantile = absl::GetFlag(FLAGS_quantile);
   e.adaptive_lower_quantile = absl::GetFlag(FLAGS_adaptive_lower);
   e.adaptive_upper_quantile = absl::GetFlag(FLAGS_adaptive_upper);

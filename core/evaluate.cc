@@ -22,9 +22,9 @@ std::vector<float> EncodeRows(const FeatureEncoder& encoder,
   return out;
 }
 
-std::vector<float> ScoreRows(const Autoencoder& model,
+std::vector<float> ScoreRows(const Ensemble& model,
                              const std::vector<float>& rows, int dim) {
-  Workspace ws = model.MakeWorkspace();
+  EnsembleWorkspace ws = model.MakeWorkspace();
   std::vector<float> scores(rows.size() / dim);
   for (size_t i = 0; i < scores.size(); ++i) {
     scores[i] = model.Score(&rows[i * dim], &ws);
@@ -40,15 +40,17 @@ void Shuffle(std::vector<int>* order, Rng* rng) {
 
 // Trains `model` online for `epochs` passes over `rows`, decaying the
 // learning rate linearly to `final_lr_fraction` of its initial value.
+// Appends (steps, weight updates) to `trace` at log-spaced steps.
 void Train(const std::vector<float>& rows, int dim, int epochs,
-           double final_lr_fraction, uint64_t seed, Autoencoder* model) {
+           double final_lr_fraction, uint64_t seed, Ensemble* model,
+           std::vector<std::pair<uint64_t, uint64_t>>* trace) {
   std::vector<int> order(rows.size() / dim);
   std::iota(order.begin(), order.end(), 0);
   Rng rng(HashPair(seed, 0x5f1e));
-  Workspace ws = model->MakeWorkspace();
-  const double lr0 = model->rule().learning_rate();
+  const double lr0 = model->learning_rate();
   const double total = double(order.size()) * epochs;
   double step = 0;
+  uint64_t next_trace = 1;
   for (int epoch = 0; epoch < epochs; ++epoch) {
     Shuffle(&order, &rng);
     for (int i : order) {
@@ -56,8 +58,13 @@ void Train(const std::vector<float>& rows, int dim, int epochs,
         const double scale = 1.0 - (1.0 - final_lr_fraction) * (step / total);
         model->set_learning_rate(float(lr0 * scale));
       }
-      model->Learn(&rows[size_t(i) * dim], &ws);
+      model->Learn(&rows[size_t(i) * dim]);
       step += 1;
+      if (uint64_t(step) == next_trace || step == total) {
+        trace->push_back({uint64_t(step), model->weight_updates()});
+        next_trace = std::max<uint64_t>(
+            next_trace + 1, uint64_t(std::ceil(double(next_trace) * 1.122)));
+      }
     }
   }
 }
@@ -88,6 +95,7 @@ absl::Status EvalOptions::Validate() const {
     return absl::InvalidArgumentError(
         "adaptive_lower_quantile: exceeds adaptive_upper_quantile");
   }
+  if (absl::Status s = ensemble.Validate(); !s.ok()) return s;
   ModelConfig resolved = model;
   if (resolved.shape.input_dim == 0) resolved.shape.input_dim = kInputDim;
   return resolved.Validate();
@@ -141,21 +149,23 @@ absl::StatusOr<RunResult> TrainAndEvaluate(const EvalData& data, RuleKind rule,
   config.rule.kind = rule;
   config.seed = seed;
   config.shape.input_dim = data.dim;
-  absl::StatusOr<std::unique_ptr<Autoencoder>> created =
-      Autoencoder::Create(config);
+  absl::StatusOr<std::unique_ptr<Ensemble>> created =
+      Ensemble::Create(config, options.ensemble, data.dim, data.fit);
   if (!created.ok()) return created.status();
-  Autoencoder& model = **created;
+  Ensemble& model = **created;
 
+  RunResult result{rule, seed, {}, 0, {}, {}};
   const auto start = std::chrono::steady_clock::now();
   Train(data.fit, data.dim, options.epochs, options.final_lr_fraction, seed,
-        &model);
+        &model, &result.write_trace);
   const double train_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
+  model.FitScale(data.fit);
 
   const std::vector<float> holdout =
       ScoreRows(model, data.holdout_normal, data.dim);
-  RunResult result{rule, seed, {}, 0, ScoreRows(model, data.test, data.dim)};
+  result.test_scores = ScoreRows(model, data.test, data.dim);
   const std::vector<float>& scores = result.test_scores;
 
   const double quantile_threshold = Quantile(holdout, options.quantile);
@@ -183,12 +193,8 @@ absl::StatusOr<RunResult> TrainAndEvaluate(const EvalData& data, RuleKind rule,
       AdaptiveThreshold(val_histogram, bounds);
 
   const Confusion c = Classify(scores, data.test_is_anomaly, result.threshold);
-  const LearningRule& r = model.rule();
-  DeviceCounters devices;
-  for (const LayerDeviceCounters& layer : r.device_counters()) {
-    devices += layer.total();
-  }
-  const double updates = double(r.weight_updates());
+  const DeviceCounters devices = model.device_counters();
+  const double updates = double(model.weight_updates());
   const double baseline = double(model.float_equivalent_updates());
   result.metrics = {
       {"accuracy", c.accuracy()},
@@ -206,7 +212,7 @@ absl::StatusOr<RunResult> TrainAndEvaluate(const EvalData& data, RuleKind rule,
       {"write_energy_joules", devices.energy_joules(config.rule.device)},
       {"train_seconds", train_seconds},
       {"train_records_per_second", double(model.steps()) / train_seconds},
-      {"model_bytes", double(r.model_bytes())},
+      {"model_bytes", double(model.model_bytes())},
       {"accuracy_quantile",
        Classify(scores, data.test_is_anomaly, quantile_threshold).accuracy()},
       {"threshold_quantile", quantile_threshold},
@@ -221,7 +227,8 @@ absl::StatusOr<RunResult> TrainAndEvaluate(const EvalData& data, RuleKind rule,
       {"pulse_failures", double(devices.failures)},
       {"pulse_overshoots", double(devices.overshoots)},
       {"steps", double(model.steps())},
-      {"parameters", double(model.network().num_parameters())},
+      {"parameters", double(model.num_parameters())},
+      {"members", double(model.num_members())},
   };
   return result;
 }

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/ensemble.h"
 #include "core/model.h"
 #include "core/record.h"
 #include "core/threshold.h"
@@ -33,6 +34,10 @@ namespace dwae {
 struct EvalOptions {
   // Shape and rule settings; rule.kind and seed are set per run.
   ModelConfig model;
+  // How many autoencoders, over which feature groups, and whether their
+  // errors are standardized (ensemble.h). The per-dimension scales are fitted
+  // on the fit rows after training: no held-out or attack row is involved.
+  EnsembleOptions ensemble;
   int epochs = 10;
   // The learning rate decays linearly over the whole schedule from its
   // initial value to this fraction of it (1: constant).
@@ -73,6 +78,9 @@ struct RunResult {
   Metrics metrics;
   double threshold = 0;
   std::vector<float> test_scores;
+  // Cumulative weight updates (pulses; parameters x steps for float) after
+  // `steps` training steps, at about 20 log-spaced points a decade.
+  std::vector<std::pair<uint64_t, uint64_t>> write_trace;
 };
 
 absl::StatusOr<RunResult> TrainAndEvaluate(const EvalData& data, RuleKind rule,

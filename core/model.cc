@@ -35,6 +35,14 @@ float Autoencoder::Learn(const float* x, Workspace* ws) {
   return loss;
 }
 
+void Autoencoder::LearnDenoising(const float* input, const float* target,
+                                 Workspace* ws) {
+  network_.Forward(input, ws);
+  network_.Backward(ws, target);
+  rule_->Step(*ws, &network_);
+  ++steps_;
+}
+
 void Autoencoder::LearnFromForward(Workspace* ws) {
   network_.Backward(ws);
   rule_->Step(*ws, &network_);

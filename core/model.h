@@ -45,6 +45,8 @@ class Autoencoder {
   }
   // One online learning step on `x`; returns the loss before the step.
   float Learn(const float* x, Workspace* ws);
+  // A denoising step: reconstructs `target` from the corrupted `input`.
+  void LearnDenoising(const float* input, const float* target, Workspace* ws);
   // The same step for the input of the last Score() on `ws`, without
   // running the forward pass again.
   void LearnFromForward(Workspace* ws);

@@ -134,10 +134,17 @@ float Network::Forward(const float* x, Workspace* ws) const {
          static_cast<float>(shape_.input_dim);
 }
 
-void Network::Backward(Workspace* ws) const {
+void Network::Backward(Workspace* ws, const float* target) const {
   const int last = num_layers() - 1;
-  ws->deltas[last] = (ws->activations.back() - ws->activations[0]) *
-                     (2.0f / static_cast<float>(shape_.input_dim));
+  const float scale = 2.0f / static_cast<float>(shape_.input_dim);
+  if (target == nullptr) {
+    ws->deltas[last] = (ws->activations.back() - ws->activations[0]) * scale;
+  } else {
+    ws->deltas[last] =
+        (ws->activations.back() -
+         Eigen::Map<const Eigen::VectorXf>(target, shape_.input_dim)) *
+        scale;
+  }
   for (int l = last; l >= 0; --l) {
     ScaleByDerivative(layers_[l].activation, ws->activations[l + 1],
                       &ws->deltas[l]);

@@ -80,8 +80,11 @@ class Network {
   // Runs the forward pass on `x` (input_dim floats, copied into the
   // workspace) and returns the mean squared reconstruction error.
   float Forward(const float* x, Workspace* ws) const;
-  // After Forward on the same workspace: fills ws->deltas.
-  void Backward(Workspace* ws) const;
+  // After Forward on the same workspace: fills ws->deltas. The loss is the
+  // reconstruction error against `target` (input_dim floats), or against
+  // the input when it is null (a denoising autoencoder passes the clean
+  // record as target and a corrupted copy as input).
+  void Backward(Workspace* ws, const float* target = nullptr) const;
 
   // The reconstruction after Forward.
   static const Eigen::VectorXf& Output(const Workspace& ws) {

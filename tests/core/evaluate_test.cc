@@ -91,21 +91,55 @@ TEST_F(EvaluateTest, SameSeedSameScores) {
 
 TEST_F(EvaluateTest, ThresholdsNeverDependOnTestLabels) {
   // Flipping every test label must leave scores and thresholds unchanged:
-  // only the reported metrics may move.
+  // only the reported metrics may move. Checked with the adopted ensemble
+  // (five group autoencoders per group for dw-stochastic).
   EvalData flipped = *data_;
   for (size_t i = 0; i < flipped.test_is_anomaly.size(); ++i) {
     flipped.test_is_anomaly[i] = !flipped.test_is_anomaly[i];
   }
   EvalOptions options;
   options.epochs = 1;
+  options.ensemble = DefaultEnsemble(RuleKind::kDwStochastic);
   auto a = TrainAndEvaluate(*data_, RuleKind::kDwStochastic, 3, options);
   auto b = TrainAndEvaluate(flipped, RuleKind::kDwStochastic, 3, options);
   ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->test_scores, b->test_scores);
   EXPECT_EQ(a->threshold, b->threshold);
   EXPECT_EQ(MetricValue(a->metrics, "threshold_quantile"),
             MetricValue(b->metrics, "threshold_quantile"));
   EXPECT_NEAR(MetricValue(a->metrics, "accuracy"),
               1.0 - MetricValue(b->metrics, "accuracy"), 1e-12);
+}
+
+TEST_F(EvaluateTest, BlankTestLabelsChangeNoScoreAndNoThreshold) {
+  // Blanking the labels (every test row "normal") with standardized errors
+  // on: the per-dimension scales come from fit rows only.
+  EvalData blank = *data_;
+  blank.test_is_anomaly.assign(blank.test_is_anomaly.size(), false);
+  EvalOptions options;
+  options.epochs = 1;
+  options.ensemble.members = 2;
+  options.ensemble.standardize = true;
+  auto a = TrainAndEvaluate(*data_, RuleKind::kDwStochastic, 4, options);
+  auto b = TrainAndEvaluate(blank, RuleKind::kDwStochastic, 4, options);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->test_scores, b->test_scores);
+  EXPECT_EQ(a->threshold, b->threshold);
+  EXPECT_EQ(MetricValue(a->metrics, "val_auc"),
+            MetricValue(b->metrics, "val_auc"));
+}
+
+TEST_F(EvaluateTest, WriteTraceIsCumulativeAndEndsAtTheTotal) {
+  const RunResult run = Run(RuleKind::kDwStochastic, 2, 1);
+  ASSERT_GT(run.write_trace.size(), 50u);
+  for (size_t i = 1; i < run.write_trace.size(); ++i) {
+    EXPECT_GT(run.write_trace[i].first, run.write_trace[i - 1].first);
+    EXPECT_GE(run.write_trace[i].second, run.write_trace[i - 1].second);
+  }
+  EXPECT_EQ(double(run.write_trace.back().first),
+            MetricValue(run.metrics, "steps"));
+  EXPECT_EQ(double(run.write_trace.back().second),
+            MetricValue(run.metrics, "weight_updates"));
 }
 
 }  // namespace

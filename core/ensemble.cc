@@ -1,0 +1,319 @@
+#include "core/ensemble.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "Eigen/Core"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "core/rng.h"
+
+namespace dwae {
+
+absl::Status EnsembleOptions::Validate() const {
+  if (members < 1 || members > 64) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("members: %d is outside [1, 64]", members));
+  }
+  if (group_size < 0 || group_size == 1) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "group_size: %d must be 0 (no groups) or >= 2", group_size));
+  }
+  if (!(group_hidden_ratio > 0 && group_hidden_ratio <= 4)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "group_hidden_ratio: %g is outside (0, 4]", group_hidden_ratio));
+  }
+  if (!(input_dropout >= 0 && input_dropout < 1)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "input_dropout: %g is outside [0, 1)", input_dropout));
+  }
+  if (!(scale_floor >= 0 && scale_floor <= 100)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("scale_floor: %g is outside [0, 100]", scale_floor));
+  }
+  return absl::OkStatus();
+}
+
+std::string EnsembleOptions::ToString() const {
+  std::string s = absl::StrCat("k", members);
+  if (group_size > 0) absl::StrAppend(&s, "-g", group_size);
+  if (standardize) absl::StrAppend(&s, "-std");
+  if (input_dropout > 0) absl::StrAppend(&s, "-dn", input_dropout);
+  return s;
+}
+
+absl::StatusOr<EnsembleOptions> ParseEnsembleSpec(absl::string_view spec,
+                                                  const EnsembleOptions& base) {
+  EnsembleOptions o = base;
+  o.group_size = 0;
+  o.standardize = false;
+  o.input_dropout = 0;
+  const auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ensemble: '", spec, "' ", why,
+        " (expected k<members>[-g<size>][-std][-dn<dropout>], e.g. k5-g32)"));
+  };
+  std::vector<absl::string_view> parts = absl::StrSplit(spec, '-');
+  if (parts.empty() || !absl::ConsumePrefix(&parts[0], "k") ||
+      !absl::SimpleAtoi(parts[0], &o.members)) {
+    return bad("does not start with k<members>");
+  }
+  for (size_t i = 1; i < parts.size(); ++i) {
+    absl::string_view p = parts[i];
+    if (p == "std") {
+      o.standardize = true;
+    } else if (absl::ConsumePrefix(&p, "dn")) {
+      if (!absl::SimpleAtod(p, &o.input_dropout)) return bad("has a bad -dn");
+    } else if (absl::ConsumePrefix(&p, "g")) {
+      if (!absl::SimpleAtoi(p, &o.group_size)) return bad("has a bad -g");
+    } else {
+      return bad(absl::StrCat("has an unknown part '", parts[i], "'"));
+    }
+  }
+  if (absl::Status s = o.Validate(); !s.ok()) return s;
+  return o;
+}
+
+EnsembleOptions DefaultEnsemble(RuleKind kind) {
+  EnsembleOptions o;
+  o.members = 5;
+  if (kind == RuleKind::kDwStochastic) o.group_size = 32;
+  return o;
+}
+
+std::vector<std::vector<int>> CorrelationGroups(const std::vector<float>& rows,
+                                                int dim, int max_size) {
+  const Eigen::Index n = static_cast<Eigen::Index>(rows.size() / dim);
+  Eigen::MatrixXd x =
+      Eigen::Map<const Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic,
+                                     Eigen::RowMajor>>(rows.data(), n, dim)
+          .cast<double>();
+  x.rowwise() -= x.colwise().mean();
+  const Eigen::MatrixXd cov = x.transpose() * x;
+  // Complete-linkage distance between clusters, 1 - |corr| between dims.
+  std::vector<std::vector<double>> dist(dim, std::vector<double>(dim, 1.0));
+  for (int i = 0; i < dim; ++i) {
+    for (int j = 0; j < dim; ++j) {
+      const double denom = std::sqrt(cov(i, i) * cov(j, j));
+      if (denom > 0) dist[i][j] = 1.0 - std::fabs(cov(i, j)) / denom;
+    }
+  }
+  std::vector<std::vector<int>> clusters(dim);
+  for (int i = 0; i < dim; ++i) clusters[i] = {i};
+  std::vector<bool> alive(dim, true);
+  for (;;) {
+    int best_a = -1, best_b = -1;
+    double best = std::numeric_limits<double>::infinity();
+    for (int a = 0; a < dim; ++a) {
+      if (!alive[a]) continue;
+      for (int b = a + 1; b < dim; ++b) {
+        if (!alive[b] ||
+            int(clusters[a].size() + clusters[b].size()) > max_size) {
+          continue;
+        }
+        if (dist[a][b] < best) best = dist[a][b], best_a = a, best_b = b;
+      }
+    }
+    if (best_a < 0) break;
+    clusters[best_a].insert(clusters[best_a].end(), clusters[best_b].begin(),
+                            clusters[best_b].end());
+    alive[best_b] = false;
+    for (int c = 0; c < dim; ++c) {
+      dist[best_a][c] = dist[c][best_a] =
+          std::max(dist[best_a][c], dist[best_b][c]);
+    }
+  }
+  std::vector<std::vector<int>> out;
+  for (int a = 0; a < dim; ++a) {
+    if (!alive[a]) continue;
+    std::sort(clusters[a].begin(), clusters[a].end());
+    out.push_back(std::move(clusters[a]));
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<Ensemble>> Ensemble::Create(
+    const ModelConfig& base, const EnsembleOptions& options, int dim,
+    const std::vector<float>& fit_rows) {
+  if (absl::Status s = options.Validate(); !s.ok()) return s;
+  if (dim < 1) return absl::InvalidArgumentError("dim: must be >= 1");
+  std::vector<std::vector<int>> groups = {{}};
+  if (options.group_size > 0) {
+    if (fit_rows.size() < size_t(2 * dim)) {
+      return absl::InvalidArgumentError(
+          "fit_rows: feature groups need at least two rows");
+    }
+    groups = CorrelationGroups(fit_rows, dim, options.group_size);
+  }
+  std::unique_ptr<Ensemble> e(new Ensemble(options, dim));
+  for (size_t g = 0; g < groups.size(); ++g) {
+    for (int k = 0; k < options.members; ++k) {
+      ModelConfig config = base;
+      // The first member keeps the base seed: K = 1 is the single model.
+      if (g > 0 || k > 0) config.seed = HashPair(base.seed, g * 1000 + k + 1);
+      if (groups[g].empty()) {
+        config.shape.input_dim = dim;
+      } else {
+        const int width = int(groups[g].size());
+        config.shape.input_dim = width;
+        config.shape.hidden = {std::max(
+            1, int(std::ceil(options.group_hidden_ratio * width)))};
+      }
+      absl::StatusOr<std::unique_ptr<Autoencoder>> model =
+          Autoencoder::Create(config);
+      if (!model.ok()) return model.status();
+      e->members_.push_back({groups[g], *std::move(model), {}});
+    }
+  }
+  e->learn_ws_ = e->MakeWorkspace();
+  e->corrupted_.resize(dim);
+  e->noise_rng_ = Rng(HashPair(base.seed, 0xd0153));
+  return e;
+}
+
+EnsembleWorkspace Ensemble::MakeWorkspace() const {
+  EnsembleWorkspace ws;
+  for (const Member& m : members_) {
+    ws.members.push_back(m.model->MakeWorkspace());
+  }
+  ws.gathered.resize(dim_);
+  ws.errors.resize(dim_);
+  return ws;
+}
+
+const float* Ensemble::Gather(const Member& m, const float* x,
+                              std::vector<float>* gathered) const {
+  if (m.dims.empty()) return x;
+  for (size_t i = 0; i < m.dims.size(); ++i) (*gathered)[i] = x[m.dims[i]];
+  return gathered->data();
+}
+
+float Ensemble::Score(const float* x, EnsembleWorkspace* ws) const {
+  double total = 0;
+  for (size_t i = 0; i < members_.size(); ++i) {
+    const Member& m = members_[i];
+    Workspace& mws = ws->members[i];
+    const float mse = m.model->Score(Gather(m, x, &ws->gathered), &mws);
+    if (m.inv_scale.empty()) {
+      total += mse;
+      continue;
+    }
+    Autoencoder::SquaredErrors(mws, ws->errors.data());
+    double sum = 0;
+    for (size_t d = 0; d < m.inv_scale.size(); ++d) {
+      sum += double(ws->errors[d]) * m.inv_scale[d];
+    }
+    total += sum / double(m.inv_scale.size());
+  }
+  return float(total / double(members_.size()));
+}
+
+void Ensemble::Learn(const float* x) {
+  if (options_.input_dropout > 0) {
+    LearnDenoising(x);
+    return;
+  }
+  for (size_t i = 0; i < members_.size(); ++i) {
+    Member& m = members_[i];
+    m.model->Learn(Gather(m, x, &learn_ws_.gathered), &learn_ws_.members[i]);
+  }
+}
+
+void Ensemble::LearnDenoising(const float* x) {
+  for (size_t i = 0; i < members_.size(); ++i) {
+    Member& m = members_[i];
+    // Each member sees its own corruption of the record.
+    for (int d = 0; d < dim_; ++d) {
+      corrupted_[d] =
+          noise_rng_.Uniform() < options_.input_dropout ? 0.0f : x[d];
+    }
+    // learn_ws_.errors is free during learning: the clean target's buffer.
+    const float* clean = Gather(m, x, &learn_ws_.errors);
+    m.model->LearnDenoising(Gather(m, corrupted_.data(), &learn_ws_.gathered),
+                            clean, &learn_ws_.members[i]);
+  }
+}
+
+void Ensemble::FitScale(const std::vector<float>& rows) {
+  if (!options_.standardize) return;
+  const size_t n = rows.size() / dim_;
+  if (n == 0) return;
+  EnsembleWorkspace ws = MakeWorkspace();
+  for (size_t i = 0; i < members_.size(); ++i) {
+    Member& m = members_[i];
+    const int width = m.model->network().shape().input_dim;
+    std::vector<double> mean(width, 0.0);
+    for (size_t r = 0; r < n; ++r) {
+      m.model->Score(Gather(m, &rows[r * dim_], &ws.gathered),
+                     &ws.members[i]);
+      Autoencoder::SquaredErrors(ws.members[i], ws.errors.data());
+      for (int d = 0; d < width; ++d) mean[d] += ws.errors[d];
+    }
+    double overall = 0;
+    for (double& v : mean) overall += (v /= double(n));
+    overall /= double(width);
+    // Weights average to about 1 so scores stay in MSE units (the
+    // threshold histogram spans 1e-9 .. 10).
+    const double floor = options_.scale_floor * overall;
+    m.inv_scale.assign(width, 1.0f);
+    for (int d = 0; d < width; ++d) {
+      const double s = mean[d] + floor;
+      m.inv_scale[d] = s > 0 ? float(overall / s) : 1.0f;
+    }
+  }
+}
+
+void Ensemble::set_learning_rate(float learning_rate) {
+  for (Member& m : members_) m.model->set_learning_rate(learning_rate);
+}
+
+float Ensemble::learning_rate() const {
+  return members_.front().model->rule().learning_rate();
+}
+
+uint64_t Ensemble::weight_updates() const {
+  uint64_t total = 0;
+  for (const Member& m : members_) total += m.model->rule().weight_updates();
+  return total;
+}
+
+uint64_t Ensemble::float_equivalent_updates() const {
+  uint64_t total = 0;
+  for (const Member& m : members_) {
+    total += m.model->float_equivalent_updates();
+  }
+  return total;
+}
+
+int64_t Ensemble::model_bytes() const {
+  int64_t total = 0;
+  for (const Member& m : members_) total += m.model->rule().model_bytes();
+  return total;
+}
+
+int64_t Ensemble::num_parameters() const {
+  int64_t total = 0;
+  for (const Member& m : members_) {
+    total += m.model->network().num_parameters();
+  }
+  return total;
+}
+
+DeviceCounters Ensemble::device_counters() const {
+  DeviceCounters total;
+  for (const Member& m : members_) {
+    for (const LayerDeviceCounters& layer : m.model->rule().device_counters()) {
+      total += layer.total();
+    }
+  }
+  return total;
+}
+
+uint64_t Ensemble::steps() const { return members_.front().model->steps(); }
+
+}  // namespace dwae

@@ -1,0 +1,202 @@
+#include "core/ensemble.h"
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "core/model.h"
+#include "core/rng.h"
+#include "gtest/gtest.h"
+
+namespace dwae {
+namespace {
+
+constexpr int kDim = 12;
+
+// Rows of kDim values in [0, 1]: dimensions 0-3 follow one latent value,
+// 4-7 another, 8-11 are independent noise.
+std::vector<float> CorrelatedRows(int rows, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> out;
+  for (int r = 0; r < rows; ++r) {
+    const double a = rng.Uniform(), b = rng.Uniform();
+    for (int d = 0; d < kDim; ++d) {
+      const double noise = 0.05 * rng.Uniform();
+      const double v = d < 4 ? a : d < 8 ? b : rng.Uniform();
+      out.push_back(float(std::min(1.0, 0.9 * v + noise)));
+    }
+  }
+  return out;
+}
+
+ModelConfig SmallModel(RuleKind kind, uint64_t seed) {
+  ModelConfig config;
+  config.shape.input_dim = kDim;
+  config.shape.hidden = {4};
+  config.rule.kind = kind;
+  config.seed = seed;
+  return config;
+}
+
+TEST(EnsembleTest, OneMemberIsTheSingleAutoencoder) {
+  const std::vector<float> rows = CorrelatedRows(300, 1);
+  for (RuleKind kind : {RuleKind::kFloat, RuleKind::kDwShadow,
+                        RuleKind::kDwStochastic}) {
+    auto ensemble =
+        Ensemble::Create(SmallModel(kind, 5), EnsembleOptions(), kDim, rows);
+    ASSERT_TRUE(ensemble.ok()) << ensemble.status();
+    auto single = Autoencoder::Create(SmallModel(kind, 5));
+    ASSERT_TRUE(single.ok()) << single.status();
+    Workspace ws = (*single)->MakeWorkspace();
+    for (size_t r = 0; r < 300; ++r) {
+      (*ensemble)->Learn(&rows[r * kDim]);
+      (*single)->Learn(&rows[r * kDim], &ws);
+    }
+    EnsembleWorkspace ews = (*ensemble)->MakeWorkspace();
+    for (size_t r = 0; r < 20; ++r) {
+      EXPECT_EQ((*ensemble)->Score(&rows[r * kDim], &ews),
+                (*single)->Score(&rows[r * kDim], &ws));
+    }
+    EXPECT_EQ((*ensemble)->weight_updates(), (*single)->rule().weight_updates());
+  }
+}
+
+TEST(EnsembleTest, MembersDifferAndCountTogether) {
+  const std::vector<float> rows = CorrelatedRows(200, 2);
+  EnsembleOptions options;
+  options.members = 3;
+  auto e = Ensemble::Create(SmallModel(RuleKind::kDwStochastic, 9), options,
+                            kDim, rows);
+  ASSERT_TRUE(e.ok()) << e.status();
+  ASSERT_EQ((*e)->num_members(), 3);
+  for (size_t r = 0; r < 200; ++r) (*e)->Learn(&rows[r * kDim]);
+  uint64_t sum = 0;
+  for (int m = 0; m < 3; ++m) sum += (*e)->member(m).rule().weight_updates();
+  EXPECT_EQ((*e)->weight_updates(), sum);
+  EXPECT_EQ((*e)->float_equivalent_updates(),
+            3u * 200u * uint64_t((*e)->member(0).network().num_parameters()));
+  EXPECT_NE((*e)->member(0).network().layer(0).weight,
+            (*e)->member(1).network().layer(0).weight);
+}
+
+TEST(EnsembleTest, CorrelationGroupsPartitionTheDimensions) {
+  const std::vector<float> rows = CorrelatedRows(500, 3);
+  const auto groups = CorrelationGroups(rows, kDim, 4);
+  std::vector<int> seen;
+  for (const auto& g : groups) {
+    EXPECT_LE(g.size(), 4u);
+    EXPECT_TRUE(std::is_sorted(g.begin(), g.end()));
+    seen.insert(seen.end(), g.begin(), g.end());
+  }
+  std::sort(seen.begin(), seen.end());
+  std::vector<int> all(kDim);
+  for (int d = 0; d < kDim; ++d) all[d] = d;
+  EXPECT_EQ(seen, all);
+  // The two correlated blocks come out as groups of their own.
+  EXPECT_NE(std::find(groups.begin(), groups.end(),
+                      std::vector<int>{0, 1, 2, 3}),
+            groups.end());
+  EXPECT_NE(std::find(groups.begin(), groups.end(),
+                      std::vector<int>{4, 5, 6, 7}),
+            groups.end());
+}
+
+TEST(EnsembleTest, GroupMembersSeeOnlyTheirDimensions) {
+  const std::vector<float> rows = CorrelatedRows(300, 4);
+  EnsembleOptions options;
+  options.group_size = 4;
+  options.members = 2;
+  auto e = Ensemble::Create(SmallModel(RuleKind::kDwStochastic, 1), options,
+                            kDim, rows);
+  ASSERT_TRUE(e.ok()) << e.status();
+  int covered = 0;
+  for (int m = 0; m < (*e)->num_members(); ++m) {
+    const int width = int((*e)->member_dims(m).size());
+    EXPECT_EQ((*e)->member(m).network().shape().input_dim, width);
+    covered += width;
+  }
+  EXPECT_EQ(covered, 2 * kDim);
+  for (size_t r = 0; r < 300; ++r) (*e)->Learn(&rows[r * kDim]);
+  EnsembleWorkspace ws = (*e)->MakeWorkspace();
+  EXPECT_GT((*e)->Score(&rows[0], &ws), 0.0f);
+}
+
+TEST(EnsembleTest, StandardizedErrorsWeighDimensionsByTheirNormalError) {
+  const std::vector<float> rows = CorrelatedRows(400, 5);
+  EnsembleOptions options;
+  options.standardize = true;
+  auto e = Ensemble::Create(SmallModel(RuleKind::kFloat, 2), options, kDim,
+                            rows);
+  ASSERT_TRUE(e.ok()) << e.status();
+  for (int epoch = 0; epoch < 3; ++epoch) {
+    for (size_t r = 0; r < 400; ++r) (*e)->Learn(&rows[r * kDim]);
+  }
+  EnsembleWorkspace ws = (*e)->MakeWorkspace();
+  const float before = (*e)->Score(&rows[0], &ws);
+  (*e)->FitScale(rows);
+  // The mean standardized score over the rows the scales came from is
+  // about the mean error scale (weights average near 1), not arbitrary.
+  double mean_score = 0, mean_mse = 0;
+  Workspace mws = (*e)->member(0).MakeWorkspace();
+  for (size_t r = 0; r < 400; ++r) {
+    mean_score += (*e)->Score(&rows[r * kDim], &ws);
+    mean_mse += (*e)->member(0).Score(&rows[r * kDim], &mws);
+  }
+  EXPECT_NE((*e)->Score(&rows[0], &ws), before);
+  EXPECT_GT(mean_score, 0.5 * mean_mse);
+  EXPECT_LT(mean_score, 2.0 * mean_mse);
+}
+
+TEST(EnsembleTest, DenoisingLearnsFromCorruptedInputs) {
+  const std::vector<float> rows = CorrelatedRows(200, 6);
+  EnsembleOptions plain, noisy;
+  noisy.input_dropout = 0.2;
+  auto a = Ensemble::Create(SmallModel(RuleKind::kFloat, 3), plain, kDim, rows);
+  auto b = Ensemble::Create(SmallModel(RuleKind::kFloat, 3), noisy, kDim, rows);
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (size_t r = 0; r < 200; ++r) {
+    (*a)->Learn(&rows[r * kDim]);
+    (*b)->Learn(&rows[r * kDim]);
+  }
+  EXPECT_NE((*a)->member(0).network().layer(0).weight,
+            (*b)->member(0).network().layer(0).weight);
+}
+
+TEST(EnsembleTest, DenoisingWithTheCleanInputIsAPlainStep) {
+  const std::vector<float> rows = CorrelatedRows(50, 7);
+  auto a = Autoencoder::Create(SmallModel(RuleKind::kFloat, 4));
+  auto b = Autoencoder::Create(SmallModel(RuleKind::kFloat, 4));
+  ASSERT_TRUE(a.ok() && b.ok());
+  Workspace wa = (*a)->MakeWorkspace(), wb = (*b)->MakeWorkspace();
+  for (size_t r = 0; r < 50; ++r) {
+    (*a)->Learn(&rows[r * kDim], &wa);
+    (*b)->LearnDenoising(&rows[r * kDim], &rows[r * kDim], &wb);
+  }
+  EXPECT_EQ((*a)->network().layer(0).weight, (*b)->network().layer(0).weight);
+}
+
+TEST(EnsembleTest, SpecRoundTripsAndNamesBadParts) {
+  for (const char* spec : {"k1", "k5", "k5-g32", "k3-std", "k5-g16-std-dn0.1"}) {
+    auto o = ParseEnsembleSpec(spec, EnsembleOptions());
+    ASSERT_TRUE(o.ok()) << spec << ": " << o.status();
+    EXPECT_EQ(o->ToString(), spec);
+  }
+  for (const char* bad : {"", "5", "kx", "k0", "k5-g1", "k5-zz", "k5-dn2"}) {
+    auto o = ParseEnsembleSpec(bad, EnsembleOptions());
+    EXPECT_FALSE(o.ok()) << bad;
+  }
+  EXPECT_NE(ParseEnsembleSpec("k5-zz", EnsembleOptions())
+                .status()
+                .message()
+                .find("'zz'"),
+            std::string::npos);
+}
+
+TEST(EnsembleTest, DefaultsAreTheValidatedChoice) {
+  EXPECT_EQ(DefaultEnsemble(RuleKind::kFloat).ToString(), "k5");
+  EXPECT_EQ(DefaultEnsemble(RuleKind::kDwShadow).ToString(), "k5");
+  EXPECT_EQ(DefaultEnsemble(RuleKind::kDwStochastic).ToString(), "k5-g32");
+}
+
+}  // namespace
+}  // namespace dwae
