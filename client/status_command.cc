@@ -148,8 +148,42 @@ void PrintJson(const v1::ModelInfo& m) {
   // as the last member of the finished object.
   std::string out = w.str();
   out.pop_back();  // '}'
-  absl::StrAppend(&out, ",\"config\":", ops::ProtoToJson(m.config()), "}");
+  absl::StrAppend(&out, ",\"config\":", ops::ProtoToJson(m.config()));
+  if (m.has_kafka()) {
+    absl::StrAppend(&out, ",\"kafka\":", ops::ProtoToJson(m.kafka()));
+  }
+  absl::StrAppend(&out, "}");
   std::printf("%s\n", out.c_str());
+}
+
+// The Kafka consumer's assignment and lag, when the daemon consumes Kafka.
+void PrintKafka(const v1::KafkaStatus& k) {
+  std::printf("\nkafka\n");
+  std::printf("  group            %s%s\n", k.group().c_str(),
+              k.instance_id().empty()
+                  ? ""
+                  : absl::StrCat(" (instance ", k.instance_id(), ")").c_str());
+  std::printf("  topics           %s\n", absl::StrJoin(k.topics(), ",").c_str());
+  std::printf("  consumed         %llu (bad %llu)\n", ull(k.records_consumed()),
+              ull(k.bad_messages()));
+  std::printf("  verdicts out     %llu\n", ull(k.verdicts_produced()));
+  std::printf("  rebalances       %llu\n", ull(k.rebalances()));
+  std::printf("  commits          %llu (failed %llu)\n", ull(k.commits()),
+              ull(k.commit_failures()));
+  std::printf("  %-24s%14s%14s%14s%10s\n", "partition", "position", "learned",
+              "end", "lag");
+  int64_t total = 0;
+  for (const v1::KafkaPartitionStatus& p : k.partitions()) {
+    std::printf("  %-24s%14lld%14lld%14lld%10lld%s\n",
+                absl::StrCat(p.topic(), ":", p.partition()).c_str(),
+                static_cast<long long>(p.position()),
+                static_cast<long long>(p.learned_offset()),
+                static_cast<long long>(p.high_watermark()),
+                static_cast<long long>(p.lag()), p.paused() ? " paused" : "");
+    total += p.lag();
+  }
+  if (k.partitions_size() == 0) std::printf("  (no partitions assigned)\n");
+  std::printf("  total lag        %lld\n", static_cast<long long>(total));
 }
 
 void PrintReadable(const std::string& server, const v1::ModelInfo& m) {
@@ -250,6 +284,7 @@ void PrintReadable(const std::string& server, const v1::ModelInfo& m) {
   } else {
     std::printf("  last             never\n");
   }
+  if (m.has_kafka()) PrintKafka(m.kafka());
 }
 
 }  // namespace

@@ -43,6 +43,14 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(
       Engine::Create(options.engine, d->metrics_.get(), DefaultFileSystem());
   if (!engine.ok()) return engine.status();
   d->engine_ = *std::move(engine);
+  if (options.kafka.enabled()) {
+    absl::StatusOr<std::unique_ptr<KafkaConsumer>> kafka =
+        KafkaConsumer::Create(options.kafka, d->engine_.get(),
+                              d->metrics_.get(),
+                              !options.engine.state_dir.empty());
+    if (!kafka.ok()) return kafka.status();
+    d->kafka_ = *std::move(kafka);
+  }
   d->service_ = std::make_unique<DetectorService>(
       d->engine_.get(), d->metrics_.get(), options.admin_token);
   return d;
@@ -73,6 +81,9 @@ absl::Status Daemon::Start() {
   grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
   health->SetServingStatus(false);
   engine_->Start();
+  if (kafka_ != nullptr) {
+    if (absl::Status s = kafka_->Start(); !s.ok()) return s;
+  }
   if (engine_->ready()) health->SetServingStatus(true);
   return absl::OkStatus();
 }
@@ -88,7 +99,10 @@ void Daemon::GracefulStop() {
     server_->Shutdown(deadline);
     server_->Wait();
   }
+  // Kafka: no more scoring, then the final checkpoint, then its offsets.
+  if (kafka_ != nullptr) kafka_->StopConsuming();
   if (engine_ != nullptr) engine_->Stop();
+  if (kafka_ != nullptr) kafka_->Close();
 }
 
 }  // namespace dwae::server

@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/server.h"
 #include "server/engine.h"
+#include "server/kafka_consumer.h"
 #include "server/metrics.h"
 #include "server/options.h"
 #include "server/service.h"
@@ -42,6 +43,7 @@ class Daemon {
   ServerOptions options_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<KafkaConsumer> kafka_;  // null unless options_.kafka is on
   std::unique_ptr<DetectorService> service_;
   std::unique_ptr<grpc::Server> server_;
   int grpc_port_ = 0;

@@ -160,10 +160,16 @@ void Engine::RestoreCounters(const v1::ModelState& state) {
   tn_ = c.true_negatives();
   fn_ = c.false_negatives();
   learning_state_ = state.learning_state();  // checked by LoadCheckpoint
+  restored_kafka_ = state.kafka();
   const absl::Time written =
       absl::FromUnixSeconds(state.written_at().seconds());
   last_checkpoint_unix_ns_ = absl::ToUnixNanos(written);
   metrics_->SetLastCheckpointSuccess(written);
+}
+
+void Engine::SetCheckpointedSource(CheckpointedSource* source) {
+  absl::MutexLock lock(&source_mu_);
+  source_ = source;
 }
 
 std::string Engine::checkpoint_path() const {
@@ -242,6 +248,7 @@ void Engine::LearnerLoop() {
     for (LearnItem& item : batch) {
       if (detector_->Process(item.record, item.decision)) ++learned_;
     }
+    processed_ += batch.size();
     dirty = dirty || !batch.empty();
     const absl::Time now = absl::Now();
     if (dirty && (now - last_publish >= interval ||
@@ -286,9 +293,11 @@ absl::StatusOr<v1::CheckpointResponse> Engine::Checkpoint() {
   absl::MutexLock serial(&checkpoint_mu_);
   const absl::Time start = absl::Now();
   v1::ModelState state;
+  absl::MutexLock source_lock(&source_mu_);
   {
     absl::MutexLock lock(&detector_mu_);
     detector_->Save(&state);
+    if (source_ != nullptr) source_->SaveCheckpoint(processed_, &state);
   }
   v1::DetectorCounterState* c = state.mutable_counters();
   c->set_records_scored(scored_);
@@ -312,6 +321,7 @@ absl::StatusOr<v1::CheckpointResponse> Engine::Checkpoint() {
     return s;
   }
   metrics_->RecordCheckpointSuccess(end, end - start);
+  if (source_ != nullptr) source_->CheckpointDurable(state);
   last_checkpoint_unix_ns_ = absl::ToUnixNanos(start);
   v1::CheckpointResponse response;
   response.set_path(path);

@@ -40,6 +40,23 @@
 
 namespace dwae::server {
 
+// A record source whose position belongs in the checkpoint beside the model
+// (the Kafka consumer, server/kafka_consumer.h), so that a restart resumes
+// exactly where the saved model stopped learning.
+class CheckpointedSource {
+ public:
+  virtual ~CheckpointedSource() = default;
+  // Called by the checkpointing thread while the learner is between
+  // batches: exactly `learn_items_processed` items (Engine::
+  // learn_items_queued tickets) have been through the learner. Adds the
+  // source's position to `state`.
+  virtual void SaveCheckpoint(uint64_t learn_items_processed,
+                              v1::ModelState* state) = 0;
+  // `state` as saved is now durable on disk.
+  virtual void CheckpointDurable(const v1::ModelState& state) = 0;
+  virtual void FillModelInfo(v1::ModelInfo* info) const = 0;
+};
+
 class Engine {
  public:
   // `metrics` and `fs` must outlive the engine.
@@ -68,6 +85,21 @@ class Engine {
   absl::StatusOr<v1::SetThresholdResponse> SetThreshold(
       const v1::SetThresholdRequest& request);
   absl::Status ResetModel();
+
+  // Registers the source whose position checkpoints carry (at most one;
+  // null clears it). It must outlive the engine or be cleared first.
+  void SetCheckpointedSource(CheckpointedSource* source);
+  // The `kafka` part of the checkpoint restored at Create (empty if none).
+  const v1::KafkaState& restored_kafka_state() const { return restored_kafka_; }
+  // A ticket: items appended to the learn queue so far. Once
+  // learn_items_processed() reaches it, everything scored before is learned.
+  uint64_t learn_items_queued() const { return queue_.appended_total(); }
+  uint64_t learn_items_processed() const { return processed_; }
+  // Waits up to `timeout` for room for `n` records in the learn queue.
+  bool WaitForLearnRoom(size_t n, absl::Duration timeout) {
+    return queue_.WaitForRoom(n, timeout);
+  }
+  size_t learn_queue_capacity() const { return queue_.capacity(); }
 
   // True once a model is loaded (from a checkpoint or fresh).
   bool ready() const { return current_model() != nullptr; }
@@ -106,6 +138,12 @@ class Engine {
   // Cumulative counters, restored from checkpoints.
   std::atomic<uint64_t> scored_{0}, normal_{0}, anomalous_{0}, invalid_{0},
       learned_{0}, dropped_{0}, tp_{0}, fp_{0}, tn_{0}, fn_{0};
+
+  // Learn-queue items the learner has finished (written under detector_mu_).
+  std::atomic<uint64_t> processed_{0};
+  v1::KafkaState restored_kafka_;
+  mutable absl::Mutex source_mu_;
+  CheckpointedSource* source_ ABSL_GUARDED_BY(source_mu_) = nullptr;
 
   absl::Mutex checkpoint_mu_;  // one checkpoint at a time
   std::atomic<int64_t> last_checkpoint_unix_ns_{0};

@@ -122,6 +122,7 @@ absl::Status Engine::Score(
     model->Score(*record, k, &scratch, &result);
     v->set_score(result.score);
     v->set_threshold(model->threshold());
+    v->set_model_version(model->version());
     v->set_anomalous(result.anomalous);
     v->set_label(record->label);
     for (int i = 0; i < result.num_top; ++i) {
@@ -244,6 +245,8 @@ void Engine::GetModelInfo(v1::ModelInfo* info) const {
     info->mutable_last_checkpoint()->set_nanos(int32_t(last % 1000000000));
   }
   info->set_build_version(DWAE_VERSION);
+  absl::MutexLock lock(&source_mu_);
+  if (source_ != nullptr) source_->FillModelInfo(info);
 }
 
 absl::StatusOr<v1::LearningState> Engine::SetLearning(v1::LearningState state) {

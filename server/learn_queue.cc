@@ -15,6 +15,7 @@ size_t LearnQueue::PushAll(std::vector<LearnItem>* items) {
     if (closed_) break;
     while (pushed < items->size() && items_.size() < capacity_) {
       items_.push_back(std::move((*items)[pushed++]));
+      ++appended_;
     }
   }
   return pushed;
@@ -26,6 +27,7 @@ size_t LearnQueue::PushAvailable(std::vector<LearnItem>* items) {
   if (closed_) return 0;
   while (pushed < items->size() && items_.size() < capacity_) {
     items_.push_back(std::move((*items)[pushed++]));
+    ++appended_;
   }
   return pushed;
 }
@@ -48,6 +50,20 @@ bool LearnQueue::PopBatch(std::vector<LearnItem>* out, size_t max,
 void LearnQueue::Close() {
   absl::MutexLock lock(&mu_);
   closed_ = true;
+}
+
+bool LearnQueue::WaitForRoom(size_t n, absl::Duration timeout) {
+  absl::MutexLock lock(&mu_);
+  auto has_room = [this, n]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return closed_ || items_.size() + n <= capacity_;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&has_room), timeout);
+  return !closed_ && items_.size() + n <= capacity_;
+}
+
+uint64_t LearnQueue::appended_total() const {
+  absl::MutexLock lock(&mu_);
+  return appended_;
 }
 
 size_t LearnQueue::size() const {

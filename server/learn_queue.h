@@ -12,6 +12,7 @@
 #define DWAE_SERVER_LEARN_QUEUE_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <vector>
 
@@ -43,14 +44,22 @@ class LearnQueue {
   // Wakes everyone; later pushes append nothing, pops drain what is left.
   void Close();
 
+  // Waits up to `timeout` until `n` items fit (n <= capacity); returns
+  // whether they do (false also once closed).
+  bool WaitForRoom(size_t n, absl::Duration timeout);
+
   size_t size() const;
   size_t capacity() const { return capacity_; }
+  // Items appended since construction: a ticket. Once the learner has taken
+  // this many items, every item appended before the call has been learned.
+  uint64_t appended_total() const;
 
  private:
   const size_t capacity_;
   mutable absl::Mutex mu_;
   std::deque<LearnItem> items_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t appended_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace dwae::server

@@ -4,13 +4,18 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "core/config.h"
 #include "core/file_system.h"
 #include "server/auth.h"
@@ -47,6 +52,26 @@ ABSL_FLAG(std::string, admin_token_file, "",
           "only from loopback clients");
 ABSL_FLAG(int64_t, grpc_memory_bytes, 32 << 20,
           "memory gRPC may use for buffers (resource quota), bytes");
+
+// Kafka (docs/kafka.md); each overrides the `kafka` block of --config.
+ABSL_FLAG(std::string, kafka_brokers, "",
+          "consume Kafka: bootstrap brokers host:port,...; empty: no Kafka");
+ABSL_FLAG(std::string, kafka_topics, "", "topics to consume, T1,T2");
+ABSL_FLAG(std::string, kafka_group, "", "consumer group (default dwaed)");
+ABSL_FLAG(std::string, kafka_format, "",
+          "record format of the messages: nsl-kdd (default) or kdd99");
+ABSL_FLAG(std::string, kafka_start, "",
+          "where a group with no committed offset starts: earliest "
+          "(default) or latest");
+ABSL_FLAG(std::string, kafka_instance_id, "",
+          "group.instance.id for static membership (default: $POD_NAME)");
+ABSL_FLAG(std::string, kafka_verdicts_topic, "",
+          "produce verdicts as JSON to this topic");
+ABSL_FLAG(std::string, kafka_verdicts, "",
+          "which verdicts to produce: anomalies (default) or all");
+ABSL_FLAG(std::vector<std::string>, kafka_property, {},
+          "KEY=VALUE passed to librdkafka (TLS, SASL, tuning); repeatable");
+ABSL_FLAG(int, kafka_batch, 0, "records per scoring batch (default 2048)");
 
 namespace dwae::server {
 namespace {
@@ -102,7 +127,85 @@ absl::StatusOr<TlsOptions> TlsFromFlags() {
   return tls;
 }
 
-absl::StatusOr<ServerOptions> OptionsFromFlags() {
+// Every --kafka_property occurrence (absl keeps only the last one of a
+// repeated flag, and a value may itself hold commas).
+std::vector<std::string> KafkaPropertyArgs(int argc, char** argv) {
+  std::vector<std::string> values;
+  const absl::string_view flag = "--kafka_property";
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (absl::ConsumePrefix(&arg, "-")) absl::ConsumePrefix(&arg, "-");
+    if (!absl::ConsumePrefix(&arg, flag.substr(2))) continue;
+    if (absl::ConsumePrefix(&arg, "=")) {
+      values.emplace_back(arg);
+    } else if (arg.empty() && i + 1 < argc) {
+      values.emplace_back(argv[++i]);
+    }
+  }
+  return values;
+}
+
+// The `kafka` block of --config with the --kafka_* flags over it.
+absl::StatusOr<KafkaOptions> KafkaFromFlags(
+    const v1::KafkaSettings& config,
+    const std::vector<std::string>& property_args) {
+  KafkaOptions k;
+  auto pick = [](const std::string& flag, const std::string& from_config,
+                 const std::string& fallback) {
+    return !flag.empty() ? flag : !from_config.empty() ? from_config : fallback;
+  };
+  k.brokers = pick(absl::GetFlag(FLAGS_kafka_brokers),
+                   absl::StrJoin(config.brokers(), ","), "");
+  const std::string topics = pick(absl::GetFlag(FLAGS_kafka_topics),
+                                  absl::StrJoin(config.topics(), ","), "");
+  k.topics = absl::StrSplit(topics, ',', absl::SkipWhitespace());
+  k.group = pick(absl::GetFlag(FLAGS_kafka_group), config.group(), "dwaed");
+  k.format = pick(absl::GetFlag(FLAGS_kafka_format), config.format(), "nsl-kdd");
+  const char* pod = std::getenv("POD_NAME");
+  k.instance_id = pick(absl::GetFlag(FLAGS_kafka_instance_id),
+                       config.instance_id(), pod == nullptr ? "" : pod);
+  k.verdicts_topic =
+      pick(absl::GetFlag(FLAGS_kafka_verdicts_topic), config.verdicts_topic(), "");
+  const std::string start =
+      pick(absl::GetFlag(FLAGS_kafka_start), config.start(), "earliest");
+  if (start != "earliest" && start != "latest") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--kafka_start: '", start, "' is not earliest or latest"));
+  }
+  k.start_earliest = start == "earliest";
+  const std::string which =
+      pick(absl::GetFlag(FLAGS_kafka_verdicts), config.verdicts(), "anomalies");
+  if (which != "anomalies" && which != "all") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--kafka_verdicts: '", which, "' is not anomalies or all"));
+  }
+  k.verdicts = which == "all" ? KafkaVerdicts::kAll : KafkaVerdicts::kAnomalies;
+  std::vector<std::string> properties(config.properties().begin(),
+                                      config.properties().end());
+  properties.insert(properties.end(), property_args.begin(),
+                    property_args.end());
+  for (const std::string& p : properties) {
+    const size_t eq = p.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--kafka_property: '", p, "' is not KEY=VALUE"));
+    }
+    k.properties.emplace_back(p.substr(0, eq), p.substr(eq + 1));
+  }
+  const int batch = absl::GetFlag(FLAGS_kafka_batch);
+  if (batch < 0) return absl::InvalidArgumentError("--kafka_batch: must be > 0");
+  k.batch_records = batch > 0                   ? uint32_t(batch)
+                    : config.has_batch_records() ? config.batch_records()
+                                                 : k.batch_records;
+  if (k.enabled() && k.topics.empty()) {
+    return absl::InvalidArgumentError("--kafka_topics: at least one topic");
+  }
+  return k;
+}
+
+absl::StatusOr<ServerOptions> OptionsFromFlags(
+    const std::vector<std::string>& kafka_property_args) {
   ServerOptions o;
   o.listen = absl::GetFlag(FLAGS_listen);
   o.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
@@ -155,6 +258,10 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
         path.empty() ? "config" : path, ": ", config.status().message()));
   }
   o.engine.detector = *std::move(config);
+  absl::StatusOr<KafkaOptions> kafka =
+      KafkaFromFlags(proto.kafka(), kafka_property_args);
+  if (!kafka.ok()) return kafka.status();
+  o.kafka = *std::move(kafka);
   return o;
 }
 
@@ -204,9 +311,11 @@ int Main(int argc, char** argv) {
       "[--state_dir=DIR] [--config=FILE]\n"
       "       [--tls_cert=PEM --tls_key=PEM [--tls_client_ca=PEM]] "
       "[--admin_token_file=FILE]");
+  const std::vector<std::string> kafka_properties =
+      KafkaPropertyArgs(argc, argv);
   absl::ParseCommandLine(argc, argv);
   const sigset_t signals = BlockStopSignals();
-  absl::StatusOr<ServerOptions> options = OptionsFromFlags();
+  absl::StatusOr<ServerOptions> options = OptionsFromFlags(kafka_properties);
   if (!options.ok()) {
     std::fprintf(stderr, "dwaed: %s\n",
                  std::string(options.status().message()).c_str());

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/config.h"
+#include "server/kafka_options.h"
 
 namespace dwae::server {
 
@@ -52,6 +53,8 @@ struct ServerOptions {
   double drain_deadline_seconds = 10;
   std::string build_version;
   EngineOptions engine;
+  // Consuming Kafka (docs/kafka.md); off unless kafka.brokers is set.
+  KafkaOptions kafka;
 };
 
 }  // namespace dwae::server

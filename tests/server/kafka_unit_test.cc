@@ -1,0 +1,149 @@
+// KafkaPositions (where partitions resume, what checkpoints hold), the
+// Kafka record decoder and the verdict JSON, without a cluster.
+#include <nlohmann/json.hpp>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/kafka_positions.h"
+#include "server/kafka_records.h"
+#include "server/kafka_verdicts.h"
+
+namespace dwae::server {
+namespace {
+
+const TopicPartition kP0{"conn", 0};
+const TopicPartition kP1{"conn", 1};
+
+const v1::KafkaPosition* Find(const v1::KafkaState& s, int partition) {
+  for (const v1::KafkaPosition& p : s.positions()) {
+    if (p.partition() == partition) return &p;
+  }
+  return nullptr;
+}
+
+TEST(KafkaPositionsTest, LearnedAdvancesOnlyWithTheLearner) {
+  KafkaPositions k("g");
+  EXPECT_EQ(k.Assign({kP0}, {kNoOffset}), std::vector<int64_t>{kNoOffset});
+  k.Consumed(kP0, 0, 100, 99, 1, /*ticket=*/99);
+  k.Consumed(kP0, 100, 200, 100, 0, /*ticket=*/199);
+  v1::KafkaState s;
+  k.Save(/*processed=*/150, &s);  // the first batch only
+  ASSERT_NE(Find(s, 0), nullptr);
+  EXPECT_EQ(Find(s, 0)->next_offset(), 100);
+  EXPECT_EQ(Find(s, 0)->records_processed(), 99u);
+  EXPECT_EQ(Find(s, 0)->bad_messages(), 1u);
+  k.Save(199, &s);
+  EXPECT_EQ(Find(s, 0)->next_offset(), 200);
+  EXPECT_EQ(Find(s, 0)->first_offset(), 0);
+}
+
+TEST(KafkaPositionsTest, RestartResumesAtTheCheckpointNotTheOlderCommit) {
+  v1::KafkaState saved;
+  {
+    KafkaPositions k("g");
+    k.Assign({kP0}, {kNoOffset});
+    k.Consumed(kP0, 0, 500, 500, 0, 500);
+    k.Save(500, &saved);
+  }
+  KafkaPositions k("g");
+  ASSERT_TRUE(k.Restore(saved));
+  // Kafka's commit is older (the crash came before the commit).
+  EXPECT_EQ(k.Assign({kP0}, {300}), std::vector<int64_t>{500});
+  k.Consumed(kP0, 500, 600, 100, 0, 10);
+  v1::KafkaState s;
+  k.Save(10, &s);
+  EXPECT_EQ(Find(s, 0)->first_offset(), 0);
+  EXPECT_EQ(Find(s, 0)->records_processed(), 600u);
+}
+
+TEST(KafkaPositionsTest, AnotherReplicasNewerCommitWins) {
+  v1::KafkaState saved;
+  {
+    KafkaPositions k("g");
+    k.Assign({kP0}, {kNoOffset});
+    k.Consumed(kP0, 0, 500, 500, 0, 500);
+    k.Save(500, &saved);
+  }
+  KafkaPositions k("g");
+  ASSERT_TRUE(k.Restore(saved));
+  EXPECT_EQ(k.Assign({kP0}, {800}), std::vector<int64_t>{800});
+  v1::KafkaState s;
+  k.Save(0, &s);
+  EXPECT_EQ(Find(s, 0)->first_offset(), 800);
+  EXPECT_EQ(Find(s, 0)->records_processed(), 0u);
+  EXPECT_EQ(s.released_records_processed(), 500u);
+}
+
+TEST(KafkaPositionsTest, KeptPartitionContinuesAcrossARebalance) {
+  KafkaPositions k("g");
+  k.Assign({kP0, kP1}, {kNoOffset, kNoOffset});
+  k.Consumed(kP0, 0, 100, 100, 0, 100);
+  k.Consumed(kP1, 0, 50, 50, 0, 150);
+  k.Revoke();
+  // The group's commit is still 0: our position (100) must win, or the
+  // model would learn 0..99 twice. p1 moved away for good.
+  EXPECT_EQ(k.Assign({kP0}, {0}), std::vector<int64_t>{100});
+  v1::KafkaState s;
+  k.Save(150, &s);
+  ASSERT_EQ(s.positions_size(), 1);
+  EXPECT_EQ(Find(s, 0)->next_offset(), 100);
+  EXPECT_EQ(Find(s, 0)->records_processed(), 100u);
+  // p1's 50 records were learned after it left: counted as released.
+  EXPECT_EQ(s.released_records_processed(), 50u);
+}
+
+TEST(KafkaPositionsTest, AnotherGroupsCheckpointIsIgnored) {
+  v1::KafkaState saved;
+  saved.set_group("other");
+  saved.add_positions()->set_next_offset(5);
+  KafkaPositions k("g");
+  EXPECT_FALSE(k.Restore(saved));
+  EXPECT_EQ(k.Assign({kP0}, {kNoOffset}), std::vector<int64_t>{kNoOffset});
+}
+
+TEST(KafkaRecordDecoderTest, IdIsTopicPartitionOffsetAndKeyIsSensor) {
+  absl::StatusOr<std::unique_ptr<KafkaRecordDecoder>> d =
+      KafkaRecordDecoder::Create("nsl-kdd");
+  ASSERT_TRUE(d.ok()) << d.status();
+  const std::string line =
+      "0,tcp,http,SF,181,5450,0,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,8,8,0,0,0,0,1,0,"
+      "0,9,9,1,0,0.11,0,0,0,0,0,normal,21";
+  v1::Record r;
+  ASSERT_TRUE((*d)->Decode({"conn", 3, 42, "sensor-7", line}, &r).ok());
+  EXPECT_EQ(r.id(), "conn:3:42");
+  EXPECT_EQ(r.sensor_id(), "sensor-7");
+  EXPECT_EQ(r.label(), "normal");
+  EXPECT_EQ(r.features().src_bytes(), 181);
+  const absl::Status bad = (*d)->Decode({"conn", 0, 1, "", "1,2,3"}, &r);
+  EXPECT_FALSE(bad.ok());
+  EXPECT_FALSE(KafkaRecordDecoder::Create("yaml").ok());
+}
+
+TEST(VerdictJsonTest, HasTheDocumentedFields) {
+  v1::Verdict v;
+  v.set_id("conn:1:2");
+  v.set_sensor_id("s");
+  v.set_score(0.5);
+  v.set_threshold(std::numeric_limits<double>::infinity());
+  v.set_anomalous(true);
+  v.set_label("neptune");
+  v.set_model_version(7);
+  v.mutable_scored_at()->set_seconds(1700000000);
+  v1::FeatureDeviation* f = v.add_top_features();
+  f->set_feature("src_bytes");
+  f->set_squared_error(0.25);
+  const nlohmann::json j =
+      nlohmann::json::parse(VerdictToJson(v, {"conn", 1, 2}));
+  EXPECT_EQ(j.at("id"), "conn:1:2");
+  EXPECT_EQ(j.at("sensor_id"), "s");
+  EXPECT_TRUE(j.at("threshold").is_null());  // warming up
+  EXPECT_EQ(j.at("anomalous"), true);
+  EXPECT_EQ(j.at("label"), "neptune");
+  EXPECT_EQ(j.at("model_version"), 7);
+  EXPECT_EQ(j.at("scored_at"), "2023-11-14T22:13:20.000Z");
+  EXPECT_EQ(j.at("top_features")[0].at("feature"), "src_bytes");
+  EXPECT_EQ(j.at("source").at("offset"), 2);
+}
+
+}  // namespace
+}  // namespace dwae::server
