@@ -227,11 +227,20 @@ void KafkaConsumer::Collect(std::vector<rd_kafka_message_t*>* batch) {
     batch->resize(max);
     return;
   }
-  const size_t have = batch->size();
+  size_t have = batch->size();
   batch->resize(max);
-  const ssize_t n = rd_kafka_consume_batch_queue(
-      queue_, have == 0 ? kPollMs : 0, batch->data() + have, max - have);
-  batch->resize(have + std::max<ssize_t>(n, 0));
+  // A batch call with a timeout waits for a full batch: wait for one
+  // message only, then take what has arrived.
+  if (have == 0) {
+    have = size_t(std::max<ssize_t>(
+        0, rd_kafka_consume_batch_queue(queue_, kPollMs, batch->data(), 1)));
+  }
+  ssize_t n = 0;
+  if (have > 0) {
+    n = rd_kafka_consume_batch_queue(queue_, 0, batch->data() + have,
+                                     max - have);
+  }
+  batch->resize(have + size_t(std::max<ssize_t>(n, 0)));
 }
 
 struct KafkaConsumer::PartitionBatch {
@@ -268,9 +277,7 @@ void KafkaConsumer::Process(const std::vector<rd_kafka_message_t*>& batch) {
         topic, m->partition, m->offset,
         absl::string_view(static_cast<const char*>(m->key), m->key_len),
         absl::string_view(static_cast<const char*>(m->payload), m->len)};
-    v1::Record* record = records_.Add();
-    if (absl::Status s = decoder_->Decode(ref, record); !s.ok()) {
-      records_.RemoveLast();
+    if (absl::Status s = decoder_->Decode(ref, &records_); !s.ok()) {
       ++part.bad;
       bad_log_.Log(absl::StrCat("bad message ", topic, ":", m->partition, ":",
                                 m->offset, ": ", s.message()));

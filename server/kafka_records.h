@@ -1,12 +1,16 @@
 // KafkaRecordDecoder: the one place where dwaed's Kafka consumer turns a
-// message into the wire record the engine's Stream path scores. The format
-// itself is parsed by core's record parsers; this adds what Kafka gives:
-// the message key is the sensor id, and the record id is the record's own
-// id if the format has one (Zeek's uid), else "TOPIC:PARTITION:OFFSET".
+// message into what the engine's Stream path scores. The text itself is
+// parsed by core's RecordReader (core/record_reader.h), the parser every
+// command and the daemon share; this adds what Kafka gives: the message key
+// is the sensor id, and the record id is the record's own id if the format
+// has one (Zeek's uid), else "TOPIC:PARTITION:OFFSET".
 //
-// Formats: nsl-kdd and kdd99 (one CSV line per message).
+// Formats: nsl-kdd and kdd99 (one CSV line per message). zeek and zeek-json
+// are parsed, but the daemon cannot score Zeek connections yet, so Create
+// refuses them (docs/kafka.md).
 //
-// Thread-safety: Decode is const and may be called from any thread.
+// Thread-safety: not thread-safe (the reader keeps Zeek header state); one
+// decoder per consumer thread.
 #ifndef DWAE_SERVER_KAFKA_RECORDS_H_
 #define DWAE_SERVER_KAFKA_RECORDS_H_
 
@@ -14,7 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "core/record.h"
+#include "core/record_reader.h"
 #include "dwae/v1/record.pb.h"
 
 namespace dwae::server {
@@ -30,17 +34,20 @@ struct KafkaMessageRef {
 
 class KafkaRecordDecoder {
  public:
-  // An error names the format when it is not one of the above.
+  // An error names the format when it is not one dwaed can consume.
   static absl::StatusOr<std::unique_ptr<KafkaRecordDecoder>> Create(
       absl::string_view format);
 
-  // Fills `out` (cleared first). An error says why the value is not a
-  // record (e.g. "field 5 (src_bytes): not a number: 'abc'").
-  absl::Status Decode(const KafkaMessageRef& message, v1::Record* out) const;
+  // Appends the message's record to `records`. An error says why the
+  // value is not a record (e.g. "field 5 (src_bytes): not a number: 'abc'");
+  // `records` is then unchanged.
+  absl::Status Decode(const KafkaMessageRef& message,
+                      google::protobuf::RepeatedPtrField<v1::Record>* records);
 
  private:
-  explicit KafkaRecordDecoder(RecordFormat format) : format_(format) {}
-  const RecordFormat format_;
+  explicit KafkaRecordDecoder(InputFormat format) : reader_(format) {}
+  RecordReader reader_;
+  Entry entry_;
 };
 
 }  // namespace dwae::server

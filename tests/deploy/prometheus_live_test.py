@@ -4,7 +4,12 @@ Grafana dashboard (deploy/grafana/dwae.json) and of the Prometheus rules
 (deploy/prometheus/rules/*.yml) must evaluate without error and return
 series.
 
-Usage: prometheus_live_test.py REPO_ROOT DWAED DWAE
+Usage: prometheus_live_test.py REPO_ROOT DWAED DWAE [KAFKA_MOCK]
+
+With KAFKA_MOCK (tests/testing/kafka_mock_cluster), dwaed also consumes a
+2-partition topic of a mock Kafka cluster (docs/kafka.md), so that the
+dwae_kafka_* series of the dashboard's Kafka row and of the lag alert exist;
+the test waits until both partitions are assigned.
 
 What it does:
   1. Starts dwaed on free loopback ports (gRPC and /metrics) with a state
@@ -360,11 +365,12 @@ def tail(path, n=20):
 
 
 def main():
-    if len(sys.argv) != 4:
-        print("usage: prometheus_live_test.py REPO_ROOT DWAED DWAE",
+    if len(sys.argv) not in (4, 5):
+        print("usage: prometheus_live_test.py REPO_ROOT DWAED DWAE [KAFKA_MOCK]",
               file=sys.stderr)
         return 2
-    root, dwaed, dwae = (os.path.abspath(a) for a in sys.argv[1:])
+    root, dwaed, dwae = (os.path.abspath(a) for a in sys.argv[1:4])
+    kafka_mock = os.path.abspath(sys.argv[4]) if len(sys.argv) == 5 else None
     started = time.monotonic()
     prometheus_bin = shutil.which("prometheus")
     if not prometheus_bin:
@@ -380,7 +386,7 @@ def main():
         return 1
 
     tmp = tempfile.mkdtemp(prefix="dwae-prom-live-")
-    daemon = prom_proc = None
+    daemon = prom_proc = mock = None
     tally = Tally()
     try:
         grpc_port, metrics_port, prom_port = free_port(), free_port(), free_port()
@@ -398,6 +404,13 @@ def main():
                        f"--metrics_listen=127.0.0.1:{metrics_port}",
                        f"--state_dir={state}", "--checkpoint_interval=1",
                        f"--config={conf}"]
+        if kafka_mock:
+            mock = subprocess.Popen([kafka_mock, "conn:2"], stdout=subprocess.PIPE,
+                                    text=True, preexec_fn=die_with_parent)
+            bootstrap = mock.stdout.readline().strip().removeprefix("bootstrap: ")
+            daemon_args += [f"--kafka_brokers={bootstrap}", "--kafka_topics=conn",
+                            "--kafka_group=prometheus-live",
+                            "--kafka_property=session.timeout.ms=6000"]
         log(f"$ {' '.join(daemon_args)}")
         with open(daemon_log, "w") as out:
             daemon = subprocess.Popen(daemon_args, stdout=out,
@@ -464,6 +477,11 @@ def main():
                                       'dwae_records_total{verdict="invalid"}')
         log(f"dwaed: dwae_records_total{{verdict=\"invalid\"}} = {invalid_count}")
 
+        if kafka_mock:
+            wait_for("dwaed to be assigned both Kafka partitions",
+                     lambda: daemon_metric(metrics_url,
+                                           "dwae_kafka_assigned_partitions") == 2.0,
+                     20)
         replays_done = time.time()
 
         def scraped_after_replays():
@@ -508,6 +526,8 @@ def main():
     finally:
         stop(prom_proc, "prometheus")
         stop(daemon, "dwaed")
+        if mock:
+            stop(mock, "kafka mock cluster")
         shutil.rmtree(tmp, ignore_errors=True)
 
     elapsed = time.monotonic() - started

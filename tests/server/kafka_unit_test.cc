@@ -108,14 +108,17 @@ TEST(KafkaRecordDecoderTest, IdIsTopicPartitionOffsetAndKeyIsSensor) {
   const std::string line =
       "0,tcp,http,SF,181,5450,0,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,8,8,0,0,0,0,1,0,"
       "0,9,9,1,0,0.11,0,0,0,0,0,normal,21";
-  v1::Record r;
-  ASSERT_TRUE((*d)->Decode({"conn", 3, 42, "sensor-7", line}, &r).ok());
+  google::protobuf::RepeatedPtrField<v1::Record> records;
+  ASSERT_TRUE((*d)->Decode({"conn", 3, 42, "sensor-7", line}, &records).ok());
+  ASSERT_EQ(records.size(), 1);
+  const v1::Record& r = records[0];
   EXPECT_EQ(r.id(), "conn:3:42");
   EXPECT_EQ(r.sensor_id(), "sensor-7");
   EXPECT_EQ(r.label(), "normal");
   EXPECT_EQ(r.features().src_bytes(), 181);
-  const absl::Status bad = (*d)->Decode({"conn", 0, 1, "", "1,2,3"}, &r);
+  const absl::Status bad = (*d)->Decode({"conn", 0, 1, "", "1,2,3"}, &records);
   EXPECT_FALSE(bad.ok());
+  EXPECT_EQ(records.size(), 1);
   EXPECT_FALSE(KafkaRecordDecoder::Create("yaml").ok());
 }
 
