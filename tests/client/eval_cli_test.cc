@@ -310,6 +310,32 @@ TEST(EvalCliTest, NonNumericHiddenIsAUsageError) {
   ExpectUsageError({"eval", "--hidden", "x", "--epochs", "1"}, "--hidden");
 }
 
+TEST(EvalCliTest, BadEnsembleSpecIsAUsageErrorNamingThePart) {
+  ExpectUsageError({"eval", "--ensemble", "k5-zz", "--epochs", "1"}, "'zz'");
+  ExpectUsageError({"eval", "--ensemble", "bogus:k5", "--epochs", "1"},
+                   "'bogus'");
+}
+
+TEST(EvalCliTest, EnsemblesDefaultPerRuleAndCanBeSetPerRule) {
+  const JsonValue defaults = RunJson(
+      {"eval", "--rule", "all", "--seeds", "1", "--epochs", "1", "--json"});
+  const JsonValue& d = defaults["model"]["ensembles"];
+  EXPECT_EQ(d["float"].as_string(), "k5");
+  EXPECT_EQ(d["dw-shadow"].as_string(), "k5");
+  EXPECT_EQ(d["dw-stochastic"].as_string(), "k5-g32");
+  EXPECT_EQ(defaults["results"]["dw-shadow"]["mean"]["members"].as_number(), 5);
+
+  const JsonValue set = RunJson({"eval", "--rule", "dw-stochastic", "--seeds",
+                                 "1", "--epochs", "1", "--json", "--ensemble",
+                                 "float:k2,dw-stochastic:k3-g16"});
+  EXPECT_EQ(set["model"]["ensembles"]["dw-stochastic"].as_string(), "k3-g16");
+  const double members =
+      set["results"]["dw-stochastic"]["mean"]["members"].as_number();
+  // Three members per correlation group of at most 16 of 125 dimensions.
+  EXPECT_GE(members, 3 * 8);
+  EXPECT_EQ(int(members) % 3, 0);
+}
+
 TEST(EvalCliTest, MissingTrainFileExitsOneNamingThePath) {
   const std::string missing =
       testutil::MakeTempDir("dwae_eval_cli") + "/no_such_train.txt";
