@@ -1,5 +1,6 @@
-// The full evaluation (every rule, 5 seeds, default schedule) on the shipped
-// NSL-KDD data, labelled `full`: run with ./scripts/test --full. It asserts
+// The full evaluation (every rule with its validated ensemble, 5 seeds,
+// default schedule) on the shipped NSL-KDD data, labelled `full`: run with
+// ./scripts/test --full. It asserts
 // the paper's qualitative claims at the level this implementation reaches;
 // the measured figures are in README.md.
 #include <map>
@@ -18,28 +19,36 @@ TEST(EvaluateFullTest, FiveSeedsEveryRule) {
   auto test = LoadRecords(DWAE_SOURCE_DIR "/data/nsl-kdd/KDDTest+.txt",
                           RecordFormat::kNslKdd);
   ASSERT_TRUE(train.ok() && test.ok());
-  const EvalOptions options;
-  auto data = PrepareEvalData(*train, *test, options);
+  auto data = PrepareEvalData(*train, *test, EvalOptions());
   ASSERT_TRUE(data.ok()) << data.status();
-  std::map<RuleKind, std::map<std::string, double>> mean;
+  std::map<RuleKind, std::map<std::string, double>> mean, stddev;
   for (RuleKind rule :
        {RuleKind::kFloat, RuleKind::kDwShadow, RuleKind::kDwStochastic}) {
+    // Each rule's scorer as chosen on validation (ensemble.h).
+    EvalOptions options;
+    options.ensemble = DefaultEnsemble(rule);
     std::vector<RunResult> runs;
     for (uint64_t seed = 1; seed <= 5; ++seed) {
       auto run = TrainAndEvaluate(*data, rule, seed, options);
       ASSERT_TRUE(run.ok()) << run.status();
       runs.push_back(*std::move(run));
     }
-    for (const MetricSummary& m : Summarize(runs)) mean[rule][m.name] = m.mean;
+    for (const MetricSummary& m : Summarize(runs)) {
+      mean[rule][m.name] = m.mean;
+      stddev[rule][m.name] = m.stddev;
+    }
   }
   const double float_accuracy = mean[RuleKind::kFloat]["accuracy"];
   for (RuleKind rule : {RuleKind::kDwShadow, RuleKind::kDwStochastic}) {
     SCOPED_TRACE(RuleName(rule));
-    // 5-state training is at least as accurate as float (the paper's claim),
-    // within one point of seed noise.
-    EXPECT_GE(mean[rule]["accuracy"], float_accuracy - 0.01);
+    // 5-state training is more accurate than float (the paper's claim);
+    // measured: dw-shadow 90.50 +- 0.03 %, dw-stochastic 90.09 +- 0.28 %,
+    // float 88.99 +- 0.34 %.
+    EXPECT_GT(mean[rule]["accuracy"], float_accuracy);
     EXPECT_GE(mean[rule]["auc"], 0.95);
-    EXPECT_GE(mean[rule]["accuracy"], 0.88);
+    EXPECT_GE(mean[rule]["accuracy"], 0.895);
+    // The ensemble keeps the seed spread within half a point.
+    EXPECT_LE(stddev[rule]["accuracy"], 0.005);
     EXPECT_GE(mean[rule]["update_reduction"], 2000);
   }
 }
