@@ -599,8 +599,11 @@ const Command kCommands[] = {
     {"eval", "train and evaluate the autoencoder offline (no daemon)",
      "dwae eval [--train=FILE] [--test=FILE] [--rule=R|all] [--seeds=N] "
      "[--json]\n"
-     "          [--scores_out=FILE] [model and device flags]",
-     "dwae eval --rule all --seeds 5 --json", RunEval},
+     "          [--ensemble=SPEC|rule:SPEC,...] [--scores_out=FILE] "
+     "[--trace_out=FILE]\n"
+     "          [model and device flags]",
+     "dwae eval --rule all --seeds 5 --json\n"
+     "dwae eval --rule dw-stochastic --ensemble k1 --levels 9", RunEval},
 };
 
 void PrintCommandList() {
