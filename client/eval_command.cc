@@ -197,9 +197,10 @@ absl::Status RunEvalCommand(const EvalCommandOptions& o) {
     return absl::InvalidArgumentError("eval: no rule or no seed to run");
   }
   absl::StatusOr<std::vector<Record>> train =
-      LoadRecords(o.train_path, o.format);
+      LoadFeatureRows(o.train_path, o.format);
   if (!train.ok()) return train.status();
-  absl::StatusOr<std::vector<Record>> test = LoadRecords(o.test_path, o.format);
+  absl::StatusOr<std::vector<Record>> test =
+      LoadFeatureRows(o.test_path, o.format);
   if (!test.ok()) return test.status();
   absl::StatusOr<EvalData> data = PrepareEvalData(*train, *test, o.eval);
   if (!data.ok()) return data.status();

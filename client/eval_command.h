@@ -1,6 +1,7 @@
 // `dwae eval`: trains each learning rule on the normal rows of a training
 // file, scores a test file and prints the metrics (evaluate.h) as a table or
-// one JSON object. Links core directly; no daemon involved.
+// one JSON object. Any record format (record_reader.h); both files must end
+// up in the same feature schema. Links core directly; no daemon involved.
 #ifndef DWAE_CLIENT_EVAL_COMMAND_H_
 #define DWAE_CLIENT_EVAL_COMMAND_H_
 
@@ -11,13 +12,17 @@
 #include "absl/status/status.h"
 #include "core/evaluate.h"
 #include "core/record.h"
+#include "core/record_reader.h"
 
 namespace dwae {
 
 struct EvalCommandOptions {
   std::string train_path;
   std::string test_path;
-  RecordFormat format = RecordFormat::kNslKdd;
+  // kAuto: each file's format is detected from its first line. Zeek files
+  // become rows through one ZeekFeatureExtractor per file (the file is one
+  // sensor); their "Benign" rows are the normal ones.
+  InputFormat format = InputFormat::kAuto;
   std::vector<RuleKind> rules;  // in output order
   std::vector<uint64_t> seeds;
   // Learning rate per rule, < 0 for the rule's default; indexed by RuleKind.

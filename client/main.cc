@@ -290,8 +290,8 @@ absl::StatusOr<EvalCommandOptions> EvalOptionsFromFlags() {
   EvalCommandOptions o;
   o.train_path = absl::GetFlag(FLAGS_train);
   o.test_path = absl::GetFlag(FLAGS_test);
-  absl::StatusOr<RecordFormat> format =
-      ParseRecordFormat(absl::GetFlag(FLAGS_format));
+  absl::StatusOr<InputFormat> format =
+      ParseInputFormat(absl::GetFlag(FLAGS_format));
   if (!format.ok()) return format.status();
   o.format = *format;
   const std::string rule = absl::GetFlag(FLAGS_rule);

@@ -121,8 +121,10 @@ DetectorConfig::DetectorConfig() {
 }
 
 absl::Status DetectorConfig::Validate() const {
-  if (model.shape.input_dim != kInputDim) {
-    return Invalid("model.input_dim", absl::StrCat("must be ", kInputDim));
+  if (model.shape.input_dim != InputDim(schema)) {
+    return Invalid("model.input_dim",
+                   absl::StrCat("must be ", InputDim(schema), " for schema ",
+                                FeatureSchemaName(schema)));
   }
   if (absl::Status s = model.Validate(); !s.ok()) return s;
   const LearningPolicy& l = learning;
@@ -179,6 +181,14 @@ absl::StatusOr<DetectorConfig> DetectorConfigFromProto(
   if (absl::Status s = ApplyModel(proto.model(), &config.model); !s.ok()) {
     return s;
   }
+  if (proto.model().has_feature_schema()) {
+    absl::StatusOr<FeatureSchema> schema =
+        ParseFeatureSchema(proto.model().feature_schema());
+    if (!schema.ok()) {
+      return Invalid("model.feature_schema", schema.status().message());
+    }
+    config.SetSchema(*schema);
+  }
   ApplyDevice(proto.device(), &config.model.rule.device);
   ApplyLearning(proto.learning(), &config.learning);
   if (absl::Status s = ApplyThreshold(proto.threshold(), &config.threshold);
@@ -201,6 +211,7 @@ v1::DaemonConfig DetectorConfigToProto(const DetectorConfig& c) {
   m->set_bias_alpha(c.model.rule.bias_alpha);
   m->set_shadow_margin(c.model.rule.shadow_margin);
   m->set_seed(c.model.seed);
+  m->set_feature_schema(FeatureSchemaName(c.schema));
   const DeviceParams& d = c.model.rule.device;
   v1::DeviceSettings* dp = p.mutable_device();
   dp->set_num_levels(d.num_levels);

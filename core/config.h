@@ -12,6 +12,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/encoder.h"
+#include "core/feature_schema.h"
 #include "core/model.h"
 #include "core/threshold.h"
 #include "dwae/v1/config.pb.h"
@@ -45,10 +47,18 @@ struct ServingPolicy {
 
 struct DetectorConfig {
   DetectorConfig();  // dw-shadow, the best rule of the offline evaluation
+  // The features the model learns; model.shape.input_dim follows it (use
+  // SetSchema).
+  FeatureSchema schema = FeatureSchema::kKdd;
   ModelConfig model;
   LearningPolicy learning;
   ThresholdPolicy threshold;
   ServingPolicy serving;
+
+  void SetSchema(FeatureSchema s) {
+    schema = s;
+    model.shape.input_dim = InputDim(s);
+  }
 
   // Errors name the setting, e.g. "learning.warmup_records: ...".
   absl::Status Validate() const;

@@ -28,6 +28,38 @@ bool ErrorGreater(const FeatureDeviation& a, const FeatureDeviation& b) {
   return a.squared_error > b.squared_error;
 }
 
+void FeatureRowToProto(const Record& r, v1::FeatureRow* out) {
+  out->mutable_numeric()->Add(r.numeric.begin(), r.numeric.end());
+  out->mutable_extra()->Add(r.extra.begin(), r.extra.end());
+  out->set_protocol_type(r.protocol_type);
+  out->set_service(r.service);
+  out->set_flag(r.flag);
+}
+
+absl::StatusOr<Record> FeatureRowFromProto(const v1::FeatureRow& row,
+                                           FeatureSchema schema) {
+  Record r;
+  r.schema = schema;
+  if (row.numeric_size() != kNumFeatures ||
+      row.extra_size() != kNumZeekExtras) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "a row has %d numeric and %d extra values, expected %d and %d",
+        row.numeric_size(), row.extra_size(), kNumFeatures, kNumZeekExtras));
+  }
+  std::copy(row.numeric().begin(), row.numeric().end(), r.numeric.begin());
+  std::copy(row.extra().begin(), row.extra().end(), r.extra.begin());
+  r.protocol_type = row.protocol_type();
+  r.service = row.service();
+  r.flag = row.flag();
+  if (absl::Status s = ValidateRecord(r); !s.ok()) return s;
+  for (double x : r.extra) {
+    if (!std::isfinite(x) || x < 0 || x > 1e15) {
+      return absl::InvalidArgumentError("extra: a value is not in [0, 1e15]");
+    }
+  }
+  return r;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------- ScoringModel ---
@@ -91,6 +123,7 @@ absl::StatusOr<std::unique_ptr<Detector>> Detector::Create(
 Detector::Detector(const DetectorConfig& config,
                    std::unique_ptr<Autoencoder> model)
     : config_(config),
+      encoder_(config.schema),
       model_(std::move(model)),
       ws_(model_->MakeWorkspace()),
       input_(config.model.shape.input_dim),
@@ -108,6 +141,7 @@ void Detector::Observe(double score) {
 }
 
 bool Detector::Process(const Record& record, LearnDecision decision) {
+  if (record.schema != schema()) return false;  // see CheckRecord
   const bool warming = warming_up();
   // During warm-up the encoder's ranges widen with every learned record
   // (gated learning learns everything then: the threshold is +inf).
@@ -265,7 +299,11 @@ void Detector::Save(v1::ModelState* state) const {
   state->set_recent_anomaly_share(recent_anomaly_share_);
   state->set_model_version(version_);
   for (const Record& r : warmup_buffer_) {
-    *state->add_warmup_buffer() = RecordToProto(r, "", "");
+    if (schema() == FeatureSchema::kKdd) {
+      *state->add_warmup_buffer() = RecordToProto(r, "", "");
+    } else {
+      FeatureRowToProto(r, state->add_feature_warmup_buffer());
+    }
   }
 }
 
@@ -308,6 +346,19 @@ absl::StatusOr<std::unique_ptr<Detector>> Detector::Restore(
   d.records_learned_ = state.records_learned();
   d.recent_anomaly_share_ = state.recent_anomaly_share();
   d.version_ = state.model_version();
+  if (d.schema() != FeatureSchema::kKdd && state.warmup_buffer_size() > 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("warmup_buffer: kdd records in a model of schema ",
+                     FeatureSchemaName(d.schema())));
+  }
+  for (const v1::FeatureRow& row : state.feature_warmup_buffer()) {
+    absl::StatusOr<Record> record = FeatureRowFromProto(row, d.schema());
+    if (!record.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("feature_warmup_buffer: ", record.status().message()));
+    }
+    d.warmup_buffer_.push_back(*std::move(record));
+  }
   for (const v1::Record& r : state.warmup_buffer()) {
     absl::StatusOr<Record> record = RecordFromProto(r);
     if (!record.ok()) {

@@ -18,6 +18,12 @@
 // passes, and the held-out scores become the threshold's reference. After
 // that, every learned record is one online step.
 //
+// Schema: a detector learns one feature schema (config.schema,
+// feature_schema.h), kept in its checkpoint (old checkpoints are kdd).
+// Records of another schema must not reach Score/Process: callers check
+// with CheckRecord(), whose error names both schemas. (Process ignores such
+// a record rather than encode it wrongly.)
+//
 // Thresholds (label-free): "quantile" of the held-out warm-up scores, or
 // "adaptive": Otsu's split of an exponentially forgetting histogram of the
 // scores the daemon observed, clamped to two held-out quantiles; "fixed"
@@ -35,6 +41,7 @@
 #include "absl/status/statusor.h"
 #include "core/config.h"
 #include "core/encoder.h"
+#include "core/feature_schema.h"
 #include "core/model.h"
 #include "core/record.h"
 #include "core/threshold.h"
@@ -72,7 +79,18 @@ class ScoringModel {
                bool warming_up);
 
   ScoringScratch MakeScratch() const;
-  // Scores a valid record; fills the `top_k` (<= kMaxTopK) largest
+  FeatureSchema schema() const { return encoder_.schema(); }
+  // OK when `record` is of this model's schema, else FailedPrecondition
+  // naming both ("record has feature schema 'zeek' but the model was
+  // trained on schema 'kdd'").
+  absl::Status CheckRecord(const Record& record) const {
+    return CheckSchema(schema(), record.schema);
+  }
+  // Name of input dimension `d` in this model's schema.
+  const std::string& DimensionName(int d) const {
+    return FeatureEncoder::DimensionName(schema(), d);
+  }
+  // Scores a valid record of schema(); fills the `top_k` (<= kMaxTopK) largest
   // per-dimension errors.
   void Score(const Record& record, int top_k, ScoringScratch* scratch,
              ScoreResult* out) const;
@@ -104,6 +122,11 @@ class Detector {
 
   const DetectorConfig& config() const { return config_; }
   const Autoencoder& model() const { return *model_; }
+  FeatureSchema schema() const { return config_.schema; }
+  // As ScoringModel::CheckRecord.
+  absl::Status CheckRecord(const Record& record) const {
+    return CheckSchema(schema(), record.schema);
+  }
 
   // What the learner does with a scored record.
   enum class LearnDecision {

@@ -12,15 +12,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "core/record.h"
+#include "core/zeek_features.h"
 
 namespace dwae {
 namespace {
-
-// First input dimension of each block.
-constexpr int kProtocolOffset = kNumNumeric;
-constexpr int kServiceOffset = kProtocolOffset + kNumProtocols + 1;
-constexpr int kFlagOffset = kServiceOffset + kNumServices + 1;
-static_assert(kFlagOffset + kNumFlags + 1 == kInputDim);
 
 constexpr const char* kProtocols[kNumProtocols] = {"tcp", "udp", "icmp"};
 
@@ -48,8 +43,8 @@ constexpr const char* kFlags[kNumFlags] = {
     "OTH", "REJ", "RSTO", "RSTOS0", "RSTR", "S0", "S1", "S2", "S3", "SF", "SH",
 };
 
-// Feature index of numeric column j: duration is feature 0, the other 37
-// follow the three categorical features.
+// Feature index of kdd numeric column j: duration is feature 0, the other
+// 37 follow the three categorical features.
 constexpr int NumericFeature(int j) { return j == 0 ? 0 : j + 3; }
 
 // True for the heavy-tailed columns that go through log1p.
@@ -77,27 +72,91 @@ constexpr bool UsesLog1p(int feature) {
   }
 }
 
-struct ColumnTable {
-  int feature[kNumNumeric];
-  bool log1p[kNumNumeric];
+// One numeric input column: where its value comes from and how it scales.
+struct Column {
+  int source = 0;      // index into Record::numeric, or Record::extra
+  bool extra = false;  // source indexes Record::extra
+  bool log1p = false;
+  // > 0: a fixed scale [0, fixed_max] in transformed units; 0: fitted.
+  double fixed_max = 0;
 };
 
-constexpr ColumnTable MakeColumnTable() {
-  ColumnTable table{};
+struct Layout {
+  int num_numeric = 0;
+  Column columns[kMaxNumeric];
+};
+
+Layout MakeKddLayout() {
+  Layout layout;
+  layout.num_numeric = kNumNumeric;
   for (int j = 0; j < kNumNumeric; ++j) {
-    table.feature[j] = NumericFeature(j);
-    table.log1p[j] = UsesLog1p(NumericFeature(j));
+    layout.columns[j] = {NumericFeature(j), false, UsesLog1p(NumericFeature(j)),
+                         0};
   }
-  return table;
+  return layout;
 }
 
-constexpr ColumnTable kColumns = MakeColumnTable();
+// The 23 KDD features of the zeek schema, in input order.
+constexpr int kZeekKddFeatures[] = {0,  4,  5,  6,  22, 23, 24, 25,
+                                    26, 27, 28, 29, 30, 31, 32, 33,
+                                    34, 35, 36, 37, 38, 39, 40};
+static_assert(sizeof(kZeekKddFeatures) / sizeof(int) + kNumZeekExtras ==
+              kZeekNumNumeric);
 
-// Numeric column j of `record` in transformed units.
-inline double Transformed(const Record& record, int j) {
-  const double x = record.numeric[kColumns.feature[j]];
-  return kColumns.log1p[j] ? std::log1p(x) : x;
+Layout MakeZeekLayout() {
+  Layout layout;
+  layout.num_numeric = kZeekNumNumeric;
+  int j = 0;
+  for (int f : kZeekKddFeatures) {
+    Column c{f, false, false, 1.0};  // land and the rates
+    if (f == 0 || f == 4 || f == 5) c = {f, false, true, 0};
+    if (f == 22 || f == 23) c = {f, false, true, std::log1p(511.0)};
+    if (f == 31 || f == 32) c = {f, false, true, std::log1p(100.0)};
+    layout.columns[j++] = c;
+  }
+  for (int e = 0; e < kNumZeekExtras; ++e) {
+    Column c{e, true, false, 1.0};  // local_*, history and port bits
+    if (e <= kExtraRespIpBytes) c = {e, true, true, 0};
+    if (e == kExtraMissedBytes) c = {e, true, true, std::log1p(4294967296.0)};
+    layout.columns[j++] = c;
+  }
+  return layout;
 }
+
+const Layout& GetLayout(FeatureSchema schema) {
+  static const Layout* const kKdd = new Layout(MakeKddLayout());
+  static const Layout* const kZeek = new Layout(MakeZeekLayout());
+  return schema == FeatureSchema::kZeek ? *kZeek : *kKdd;
+}
+
+// Numeric column `c` of `record` in transformed units.
+inline double Transformed(const Record& record, const Column& c) {
+  const double x = c.extra ? record.extra[c.source] : record.numeric[c.source];
+  return c.log1p ? std::log1p(x) : x;
+}
+
+// Zeek's conn_state values, the zeek schema's flag vocabulary.
+constexpr const char* kZeekFlags[kNumZeekFlags] = {
+    "OTH", "REJ", "RSTO", "RSTOS0", "RSTR", "RSTRH", "S0",
+    "S1",  "S2",  "S3",   "SF",     "SH",   "SHR",
+};
+
+// First input dimension of each block, per schema.
+struct Offsets {
+  int protocol, service, flag, num_flags, dim;
+};
+
+constexpr Offsets OffsetsOf(FeatureSchema schema) {
+  const int numeric =
+      schema == FeatureSchema::kZeek ? kZeekNumNumeric : kNumNumeric;
+  const int flags = schema == FeatureSchema::kZeek ? kNumZeekFlags : kNumFlags;
+  const int protocol = numeric;
+  const int service = protocol + kNumProtocols + 1;
+  const int flag = service + kNumServices + 1;
+  return {protocol, service, flag, flags, flag + flags + 1};
+}
+static_assert(OffsetsOf(FeatureSchema::kKdd).dim == kInputDim);
+static_assert(OffsetsOf(FeatureSchema::kZeek).dim == kZeekInputDim);
 
 using IndexMap = absl::flat_hash_map<absl::string_view, int>;
 
@@ -123,6 +182,13 @@ int FlagIndex(absl::string_view value) {
   return it == kIndex->end() ? kNumFlags : it->second;
 }
 
+// Index into kZeekFlags, or kNumZeekFlags (the <unknown> slot).
+int ZeekFlagIndex(absl::string_view value) {
+  static const IndexMap* const kIndex = BuildIndex(kZeekFlags);
+  const auto it = kIndex->find(value);
+  return it == kIndex->end() ? kNumZeekFlags : it->second;
+}
+
 // Index into kProtocols, or kNumProtocols (the <unknown> slot).
 int ProtocolIndex(absl::string_view value) {
   if (value == "tcp") return 0;
@@ -139,10 +205,18 @@ const char* KddServiceNameAt(int index) {
 
 int KddServiceIndex(absl::string_view name) { return ServiceIndex(name); }
 
-FeatureEncoder::FeatureEncoder() {
+int InputDim(FeatureSchema schema) { return OffsetsOf(schema).dim; }
+
+FeatureEncoder::FeatureEncoder(FeatureSchema schema)
+    : schema_(schema), num_numeric_(GetLayout(schema).num_numeric) {
   min_.fill(0.0);
   max_.fill(0.0);
   inv_range_.fill(0.0);
+  const Layout& layout = GetLayout(schema_);
+  for (int j = 0; j < num_numeric_; ++j) {
+    max_[j] = layout.columns[j].fixed_max;
+    UpdateInvRange(j);
+  }
 }
 
 void FeatureEncoder::UpdateInvRange(int j) {
@@ -152,12 +226,17 @@ void FeatureEncoder::UpdateInvRange(int j) {
 }
 
 void FeatureEncoder::Fit(const std::vector<Record>& rows) {
-  min_.fill(0.0);
-  max_.fill(0.0);
-  std::array<bool, kNumNumeric> seen{};
+  const Layout& layout = GetLayout(schema_);
+  std::array<bool, kMaxNumeric> seen{};
+  for (int j = 0; j < num_numeric_; ++j) {
+    if (layout.columns[j].fixed_max > 0) continue;
+    min_[j] = max_[j] = 0.0;
+  }
   for (const Record& row : rows) {
-    for (int j = 0; j < kNumNumeric; ++j) {
-      const double t = Transformed(row, j);
+    for (int j = 0; j < num_numeric_; ++j) {
+      const Column& c = layout.columns[j];
+      if (c.fixed_max > 0) continue;
+      const double t = Transformed(row, c);
       if (!std::isfinite(t)) continue;
       if (!seen[j]) {
         min_[j] = max_[j] = t;
@@ -168,14 +247,17 @@ void FeatureEncoder::Fit(const std::vector<Record>& rows) {
       }
     }
   }
-  for (int j = 0; j < kNumNumeric; ++j) UpdateInvRange(j);
+  for (int j = 0; j < num_numeric_; ++j) UpdateInvRange(j);
   rows_seen_ = static_cast<int64_t>(rows.size());
 }
 
 void FeatureEncoder::Update(const Record& row) {
+  const Layout& layout = GetLayout(schema_);
   const bool first = rows_seen_ == 0;
-  for (int j = 0; j < kNumNumeric; ++j) {
-    const double t = Transformed(row, j);
+  for (int j = 0; j < num_numeric_; ++j) {
+    const Column& c = layout.columns[j];
+    if (c.fixed_max > 0) continue;
+    const double t = Transformed(row, c);
     if (!std::isfinite(t)) continue;
     if (first) {
       min_[j] = t;
@@ -190,8 +272,10 @@ void FeatureEncoder::Update(const Record& row) {
 }
 
 void FeatureEncoder::Encode(const Record& record, float* out) const {
-  for (int j = 0; j < kNumNumeric; ++j) {
-    double v = (Transformed(record, j) - min_[j]) * inv_range_[j];
+  const Layout& layout = GetLayout(schema_);
+  for (int j = 0; j < num_numeric_; ++j) {
+    double v =
+        (Transformed(record, layout.columns[j]) - min_[j]) * inv_range_[j];
     // Written so that NaN (and an empty range) maps to 0.
     if (!(v > 0.0)) {
       v = 0.0;
@@ -200,50 +284,74 @@ void FeatureEncoder::Encode(const Record& record, float* out) const {
     }
     out[j] = static_cast<float>(v);
   }
-  std::fill(out + kNumNumeric, out + kInputDim, 0.0f);
-  out[kProtocolOffset + ProtocolIndex(record.protocol_type)] = 1.0f;
-  out[kServiceOffset + ServiceIndex(record.service)] = 1.0f;
-  out[kFlagOffset + FlagIndex(record.flag)] = 1.0f;
+  const Offsets o = OffsetsOf(schema_);
+  std::fill(out + num_numeric_, out + o.dim, 0.0f);
+  out[o.protocol + ProtocolIndex(record.protocol_type)] = 1.0f;
+  out[o.service + ServiceIndex(record.service)] = 1.0f;
+  out[o.flag + (schema_ == FeatureSchema::kZeek ? ZeekFlagIndex(record.flag)
+                                                : FlagIndex(record.flag))] =
+      1.0f;
 }
 
 int FeatureEncoder::FeatureOfDimension(int d) {
+  constexpr Offsets o = OffsetsOf(FeatureSchema::kKdd);
   if (d < 0 || d >= kInputDim) return -1;
-  if (d < kProtocolOffset) return NumericFeature(d);
-  if (d < kServiceOffset) return kProtocolTypeIndex;
-  if (d < kFlagOffset) return kServiceIndex;
+  if (d < o.protocol) return NumericFeature(d);
+  if (d < o.service) return kProtocolTypeIndex;
+  if (d < o.flag) return kServiceIndex;
   return kFlagIndex;
 }
 
 namespace {
 
-std::string BuildDimensionName(int d) {
-  if (d < kProtocolOffset) return FeatureName(NumericFeature(d));
-  const char* feature = FeatureName(FeatureEncoder::FeatureOfDimension(d));
+std::string NumericName(FeatureSchema schema, int d) {
+  const Column& c = GetLayout(schema).columns[d];
+  return c.extra ? ZeekExtraName(c.source) : FeatureName(c.source);
+}
+
+std::string BuildDimensionName(FeatureSchema schema, int d) {
+  const Offsets o = OffsetsOf(schema);
+  if (d < o.protocol) return NumericName(schema, d);
   const char* value = "<unknown>";
-  if (d < kServiceOffset) {
-    const int i = d - kProtocolOffset;
+  const char* feature = "flag";
+  if (d < o.service) {
+    feature = "protocol_type";
+    const int i = d - o.protocol;
     if (i < kNumProtocols) value = kProtocols[i];
-  } else if (d < kFlagOffset) {
-    const int i = d - kServiceOffset;
+  } else if (d < o.flag) {
+    feature = "service";
+    const int i = d - o.service;
     if (i < kNumServices) value = kServices[i];
   } else {
-    const int i = d - kFlagOffset;
-    if (i < kNumFlags) value = kFlags[i];
+    const int i = d - o.flag;
+    if (i < o.num_flags) {
+      value = schema == FeatureSchema::kZeek ? kZeekFlags[i] : kFlags[i];
+    }
   }
   return absl::StrCat(feature, "=", value);
 }
 
+std::vector<std::string>* BuildNames(FeatureSchema schema) {
+  auto* names = new std::vector<std::string>();
+  for (int i = 0; i < InputDim(schema); ++i) {
+    names->push_back(BuildDimensionName(schema, i));
+  }
+  names->push_back("?");
+  return names;
+}
+
 }  // namespace
 
-const std::string& FeatureEncoder::DimensionName(int d) {
+const std::string& FeatureEncoder::DimensionName(FeatureSchema schema, int d) {
   // Built once: explanations ask for names on the scoring path.
-  static const std::vector<std::string>* const kNames = [] {
-    auto* names = new std::vector<std::string>();
-    for (int i = 0; i < kInputDim; ++i) names->push_back(BuildDimensionName(i));
-    names->push_back("?");
-    return names;
-  }();
-  return (*kNames)[d >= 0 && d < kInputDim ? d : kInputDim];
+  static const std::vector<std::string>* const kKdd =
+      BuildNames(FeatureSchema::kKdd);
+  static const std::vector<std::string>* const kZeek =
+      BuildNames(FeatureSchema::kZeek);
+  const std::vector<std::string>& names =
+      schema == FeatureSchema::kZeek ? *kZeek : *kKdd;
+  const int dim = static_cast<int>(names.size()) - 1;
+  return names[d >= 0 && d < dim ? d : dim];
 }
 
 bool FeatureEncoder::IsUnknownProtocol(const std::string& value) {
@@ -260,14 +368,16 @@ bool FeatureEncoder::IsUnknownFlag(const std::string& value) {
 
 absl::Status FeatureEncoder::Restore(const std::vector<double>& mins,
                                      const std::vector<double>& maxs) {
-  if (mins.size() != kNumNumeric || maxs.size() != kNumNumeric) {
+  const size_t n = static_cast<size_t>(num_numeric_);
+  if (mins.size() != n || maxs.size() != n) {
     return absl::InvalidArgumentError(
-        absl::StrCat("expected ", kNumNumeric, " mins and ", kNumNumeric,
-                     " maxs, got ", mins.size(), " and ", maxs.size()));
+        absl::StrCat("expected ", n, " mins and ", n, " maxs (schema ",
+                     FeatureSchemaName(schema_), "), got ", mins.size(),
+                     " and ", maxs.size()));
   }
-  for (int j = 0; j < kNumNumeric; ++j) {
+  for (int j = 0; j < num_numeric_; ++j) {
     const std::string column =
-        absl::StrCat("column ", j, " (", FeatureName(NumericFeature(j)), ")");
+        absl::StrCat("column ", j, " (", NumericName(schema_, j), ")");
     if (!std::isfinite(mins[j])) {
       return absl::InvalidArgumentError(
           absl::StrCat(column, ": min is not finite: ", mins[j]));
@@ -281,7 +391,7 @@ absl::Status FeatureEncoder::Restore(const std::vector<double>& mins,
           column, ": min ", mins[j], " is greater than max ", maxs[j]));
     }
   }
-  for (int j = 0; j < kNumNumeric; ++j) {
+  for (int j = 0; j < num_numeric_; ++j) {
     min_[j] = mins[j];
     max_[j] = maxs[j];
     UpdateInvRange(j);

@@ -1,6 +1,9 @@
 // FeatureEncoder turns a Record into the model's input vector in [0, 1].
+// Each feature schema (feature_schema.h) has its own layout; an encoder is
+// built for one schema and encodes only records of it (callers check with
+// CheckSchema).
 //
-// Layout of the kInputDim = 125 dimensions:
+// Layout of the kdd schema, kInputDim = 125 dimensions:
 //   [0, 38)     the 38 numeric features in feature order (transformed, scaled)
 //   [38, 42)    protocol_type one-hot: tcp, udp, icmp, <unknown>
 //   [42, 113)   service one-hot: the 70 NSL-KDD services, <unknown>
@@ -11,6 +14,24 @@
 // srv_count, dst_host_count, dst_host_srv_count), identity for rates and
 // flags; then min-max scaling with statistics fitted on training rows, then
 // clipping to [0, 1]. A column whose fitted range is empty maps to 0.
+//
+// Layout of the zeek schema, kZeekInputDim = 147 dimensions:
+//   [0, 58)     numeric: the 23 flow-measurable KDD features (duration,
+//               src_bytes, dst_bytes, land, 22-40), then the 35 Zeek extras
+//               (zeek_features.h: packets, IP bytes, missed bytes,
+//               local_orig/local_resp, 25 history letters, 3 responder port
+//               classes)
+//   [58, 62)    protocol_type one-hot: tcp, udp, icmp, <unknown>
+//   [62, 133)   service one-hot: the 70 NSL-KDD services, <unknown>
+//   [133, 147)  flag one-hot: Zeek's 13 conn_states, <unknown>
+// Numeric transform: log1p for durations, bytes, packets and counts. Only
+// duration, src_bytes, dst_bytes, the packet and IP-byte counts are scaled
+// with fitted min/max; everything else has a FIXED scale (rates and bits
+// [0, 1]; count and srv_count [0, log1p(511)]; dst_host_count and
+// dst_host_srv_count [0, log1p(100)]; missed_bytes [0, log1p(2^32)]), so
+// that a value the normal training rows never showed (a SYN-error rate of
+// 1, a history letter) still reaches the model instead of collapsing into
+// an empty fitted range.
 //
 // Thread-safety: const methods may be called from any number of threads;
 // Fit/Update/Restore need exclusive access.
@@ -24,6 +45,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "core/feature_schema.h"
 #include "core/record.h"
 
 namespace dwae {
@@ -34,6 +57,15 @@ inline constexpr int kNumServices = 70;
 inline constexpr int kNumFlags = 11;
 inline constexpr int kInputDim =
     kNumNumeric + (kNumProtocols + 1) + (kNumServices + 1) + (kNumFlags + 1);
+// The zeek schema.
+inline constexpr int kZeekNumNumeric = 23 + kNumZeekExtras;
+inline constexpr int kNumZeekFlags = 13;
+inline constexpr int kZeekInputDim = kZeekNumNumeric + (kNumProtocols + 1) +
+                                     (kNumServices + 1) + (kNumZeekFlags + 1);
+inline constexpr int kMaxNumeric = kZeekNumNumeric;
+
+// Input dimension of a schema's layout.
+int InputDim(FeatureSchema schema);
 
 // The NSL-KDD service vocabulary: name of service `index` in [0,
 // kNumServices), and the index of a name (kNumServices when unknown).
@@ -42,31 +74,44 @@ int KddServiceIndex(absl::string_view name);
 
 class FeatureEncoder {
  public:
-  // An unfitted encoder: every numeric column has min = max = 0.
-  FeatureEncoder();
+  // An unfitted encoder: every fitted numeric column has min = max = 0.
+  explicit FeatureEncoder(FeatureSchema schema = FeatureSchema::kKdd);
 
-  // Sets min/max of every numeric column from `rows` (after the transform).
+  FeatureSchema schema() const { return schema_; }
+  int input_dim() const { return InputDim(schema_); }
+  int num_numeric() const { return num_numeric_; }
+
+  // Sets min/max of every fitted numeric column from `rows` (after the
+  // transform). Every row must be of this encoder's schema.
   void Fit(const std::vector<Record>& rows);
   // Widens min/max with one more row (online fitting).
   void Update(const Record& row);
 
-  // Writes kInputDim floats to `out`.
+  // Writes input_dim() floats to `out`. `record` must be of schema().
   void Encode(const Record& record, float* out) const;
 
-  // Input dimension d's source feature (0-based feature index).
+  // kdd schema: input dimension d's source feature (0-based feature index).
   static int FeatureOfDimension(int d);
-  // Human-readable name: "src_bytes", "service=http", "flag=<unknown>".
-  // (A reference into a table built once; "?" out of range.)
-  static const std::string& DimensionName(int d);
+  // Human-readable name: "src_bytes", "service=http", "flag=<unknown>",
+  // "history_S". (A reference into a table built once; "?" out of range.)
+  static const std::string& DimensionName(FeatureSchema schema, int d);
+  // The kdd schema's names.
+  static const std::string& DimensionName(int d) {
+    return DimensionName(FeatureSchema::kKdd, d);
+  }
   // True when the categorical value is outside the NSL-KDD vocabulary.
   static bool IsUnknownProtocol(const std::string& value);
   static bool IsUnknownService(const std::string& value);
   static bool IsUnknownFlag(const std::string& value);
 
-  // Fitted statistics, one entry per numeric column (in transformed units),
-  // for checkpoints.
-  const std::array<double, kNumNumeric>& mins() const { return min_; }
-  const std::array<double, kNumNumeric>& maxs() const { return max_; }
+  // Statistics, one entry per numeric column (in transformed units; the
+  // fixed columns' constants included), for checkpoints.
+  absl::Span<const double> mins() const {
+    return {min_.data(), size_t(num_numeric_)};
+  }
+  absl::Span<const double> maxs() const {
+    return {max_.data(), size_t(num_numeric_)};
+  }
   absl::Status Restore(const std::vector<double>& mins,
                        const std::vector<double>& maxs);
 
@@ -74,11 +119,13 @@ class FeatureEncoder {
   // Recomputes inv_range_[j] from min_[j] and max_[j].
   void UpdateInvRange(int j);
 
-  std::array<double, kNumNumeric> min_;
-  std::array<double, kNumNumeric> max_;
+  FeatureSchema schema_;
+  int num_numeric_;
+  std::array<double, kMaxNumeric> min_;
+  std::array<double, kMaxNumeric> max_;
   // Precomputed 1 / (max - min), 0 for an empty range. Double, so that a
   // value at the fitted max encodes to exactly 1.0f.
-  std::array<double, kNumNumeric> inv_range_;
+  std::array<double, kMaxNumeric> inv_range_;
   // Rows the statistics were computed from: 0 for an unfitted encoder (the
   // next Update starts from its row), the row count after Fit, 1 after
   // Restore.

@@ -15,9 +15,10 @@ namespace {
 
 std::vector<float> EncodeRows(const FeatureEncoder& encoder,
                               const std::vector<const Record*>& rows) {
-  std::vector<float> out(rows.size() * kInputDim);
+  const size_t dim = static_cast<size_t>(encoder.input_dim());
+  std::vector<float> out(rows.size() * dim);
   for (size_t i = 0; i < rows.size(); ++i) {
-    encoder.Encode(*rows[i], &out[i * kInputDim]);
+    encoder.Encode(*rows[i], &out[i * dim]);
   }
   return out;
 }
@@ -105,9 +106,26 @@ absl::StatusOr<EvalData> PrepareEvalData(const std::vector<Record>& train,
                                          const std::vector<Record>& test,
                                          const EvalOptions& options) {
   if (absl::Status s = options.Validate(); !s.ok()) return s;
+  if (train.empty()) return absl::InvalidArgumentError("train: no rows");
+  const FeatureSchema schema = train[0].schema;
+  for (const std::vector<Record>* rows : {&train, &test}) {
+    for (const Record& r : *rows) {
+      if (r.schema != schema) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(rows == &train ? "train" : "test", ": ",
+                         CheckSchema(schema, r.schema).message()));
+      }
+    }
+  }
   std::vector<const Record*> normal, attacks, test_rows;
-  for (const Record& r : train)
-    (r.is_normal() ? normal : attacks).push_back(&r);
+  // Unlabeled training rows (a Zeek "Background") are neither.
+  for (const Record& r : train) {
+    if (r.is_normal()) {
+      normal.push_back(&r);
+    } else if (r.has_label()) {
+      attacks.push_back(&r);
+    }
+  }
   if (normal.size() < 10) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "train: %d normal rows; at least 10 are needed", normal.size()));
@@ -125,17 +143,18 @@ absl::StatusOr<EvalData> PrepareEvalData(const std::vector<Record>& train,
 
   std::vector<Record> fit_records;
   for (const Record* r : normal) fit_records.push_back(*r);
-  FeatureEncoder encoder;
+  FeatureEncoder encoder(schema);
   encoder.Fit(fit_records);
 
   EvalData data;
-  data.dim = kInputDim;
+  data.dim = encoder.input_dim();
   data.fit = EncodeRows(encoder, normal);
   data.holdout_normal = EncodeRows(encoder, holdout_rows);
   data.train_attacks = EncodeRows(encoder, attacks);
   for (const Record& r : test) {
     test_rows.push_back(&r);
     data.test_is_anomaly.push_back(r.has_label() && !r.is_normal());
+    data.test_is_labeled.push_back(r.has_label());
   }
   data.test = EncodeRows(encoder, test_rows);
   return data;
@@ -192,7 +211,16 @@ absl::StatusOr<RunResult> TrainAndEvaluate(const EvalData& data, RuleKind rule,
   const double val_adaptive_threshold =
       AdaptiveThreshold(val_histogram, bounds);
 
-  const Confusion c = Classify(scores, data.test_is_anomaly, result.threshold);
+  // Accuracy and AUC count the labeled test rows only (every row was
+  // scored, and all of them shaped the adaptive threshold).
+  std::vector<float> labeled_scores;
+  std::vector<bool> is_anomaly;
+  for (size_t i = 0; i < scores.size(); ++i) {
+    if (!data.test_is_labeled[i]) continue;
+    labeled_scores.push_back(scores[i]);
+    is_anomaly.push_back(data.test_is_anomaly[i]);
+  }
+  const Confusion c = Classify(labeled_scores, is_anomaly, result.threshold);
   const DeviceCounters devices = model.device_counters();
   const double updates = double(model.weight_updates());
   const double baseline = double(model.float_equivalent_updates());
@@ -201,11 +229,10 @@ absl::StatusOr<RunResult> TrainAndEvaluate(const EvalData& data, RuleKind rule,
       {"precision", c.precision()},
       {"recall", c.recall()},
       {"f1", c.f1()},
-      {"auc", RocAuc(scores, data.test_is_anomaly)},
+      {"auc", RocAuc(labeled_scores, is_anomaly)},
       {"fpr", c.fpr()},
       {"threshold", result.threshold},
-      {"oracle_accuracy",
-       OracleAccuracy(scores, data.test_is_anomaly).accuracy},
+      {"oracle_accuracy", OracleAccuracy(labeled_scores, is_anomaly).accuracy},
       {"weight_updates", updates},
       {"update_reduction", updates > 0 ? baseline / updates : 0.0},
       {"level_changes", double(devices.level_changes)},
@@ -214,10 +241,10 @@ absl::StatusOr<RunResult> TrainAndEvaluate(const EvalData& data, RuleKind rule,
       {"train_records_per_second", double(model.steps()) / train_seconds},
       {"model_bytes", double(model.model_bytes())},
       {"accuracy_quantile",
-       Classify(scores, data.test_is_anomaly, quantile_threshold).accuracy()},
+       Classify(labeled_scores, is_anomaly, quantile_threshold).accuracy()},
       {"threshold_quantile", quantile_threshold},
       {"accuracy_adaptive",
-       Classify(scores, data.test_is_anomaly, adaptive_threshold).accuracy()},
+       Classify(labeled_scores, is_anomaly, adaptive_threshold).accuracy()},
       {"threshold_adaptive", adaptive_threshold},
       {"val_auc", RocAuc(val_scores, val_is_anomaly)},
       {"val_accuracy_quantile",

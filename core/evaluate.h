@@ -1,5 +1,9 @@
 // The offline evaluation protocol behind `dwae eval`.
 //
+// Rows may be of either feature schema (all of one); the encoder follows
+// it. Unlabeled rows (Record::has_label false) are never trained on; in the
+// test set they are scored but left out of accuracy and AUC.
+//
 // 1. The normal rows of the training file are split (fixed split seed) into
 //    fit rows and held-out normal rows; the training file's attack rows are
 //    never trained on.
@@ -60,6 +64,9 @@ struct EvalData {
   std::vector<float> train_attacks;   // attack rows of the training file
   std::vector<float> test;
   std::vector<bool> test_is_anomaly;
+  // False for unlabeled test rows (e.g. Zeek "Background"): scored, left
+  // out of accuracy and AUC.
+  std::vector<bool> test_is_labeled;
   size_t rows(const std::vector<float>& m) const { return m.size() / dim; }
 };
 

@@ -323,8 +323,8 @@ TEST(FeatureEncoderTest, UpdateOnUnfittedEncoderStartsFromRow) {
 TEST(FeatureEncoderTest, UpdateWidensRanges) {
   FeatureEncoder encoder;
   encoder.Fit(NormalTrainRows());
-  const std::array<double, kNumNumeric> mins = encoder.mins();
-  const std::array<double, kNumNumeric> maxs = encoder.maxs();
+  const std::vector<double> mins(encoder.mins().begin(), encoder.mins().end());
+  const std::vector<double> maxs(encoder.maxs().begin(), encoder.maxs().end());
 
   // A row inside the range changes nothing.
   encoder.Update(NormalTrainRows().front());
@@ -390,8 +390,8 @@ TEST(FeatureEncoderTest, RestoreRoundTrip) {
 TEST(FeatureEncoderTest, RestoreErrors) {
   FeatureEncoder encoder;
   encoder.Fit(NormalTrainRows());
-  const std::array<double, kNumNumeric> mins = encoder.mins();
-  const std::array<double, kNumNumeric> maxs = encoder.maxs();
+  const std::vector<double> mins(encoder.mins().begin(), encoder.mins().end());
+  const std::vector<double> maxs(encoder.maxs().begin(), encoder.maxs().end());
   const std::vector<double> good_mins(mins.begin(), mins.end());
   const std::vector<double> good_maxs(maxs.begin(), maxs.end());
 
