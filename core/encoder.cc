@@ -129,10 +129,31 @@ const Layout& GetLayout(FeatureSchema schema) {
   return schema == FeatureSchema::kZeek ? *kZeek : *kKdd;
 }
 
+// log1p of the small integers (counts, most byte and packet numbers of a
+// scan), computed once with std::log1p, so results are identical.
+constexpr int kLog1pTableSize = 1024;
+const double* Log1pTable() {
+  static const double* const kTable = [] {
+    auto* table = new double[kLog1pTableSize];
+    for (int i = 0; i < kLog1pTableSize; ++i) table[i] = std::log1p(double(i));
+    return table;
+  }();
+  return kTable;
+}
+
+inline double Log1p(double x) {
+  static const double* const kTable = Log1pTable();
+  if (x >= 0 && x < kLog1pTableSize) {
+    const int i = static_cast<int>(x);
+    if (i == x) return kTable[i];
+  }
+  return std::log1p(x);
+}
+
 // Numeric column `c` of `record` in transformed units.
 inline double Transformed(const Record& record, const Column& c) {
   const double x = c.extra ? record.extra[c.source] : record.numeric[c.source];
-  return c.log1p ? std::log1p(x) : x;
+  return c.log1p ? Log1p(x) : x;
 }
 
 // Zeek's conn_state values, the zeek schema's flag vocabulary.

@@ -126,14 +126,14 @@ bool ZeekFeatureExtractor::Extract(const Connection& c, Record* out) {
   ++connections_;
   if (late) ++late_;
 
-  const char* service = KddServiceName(c);
-  ConnectionFeatures(c, service, out);
+  const int service = KddServiceIndexOf(c);
+  ConnectionFeatures(c, KddServiceNameAt(service), out);
   const bool tcp = c.proto == "tcp";
   const Entry entry{
       end,
-      absl::Hash<absl::string_view>{}(c.resp_h),
-      static_cast<uint16_t>(KddServiceIndex(service)),
+      static_cast<uint32_t>(absl::Hash<absl::string_view>{}(c.resp_h)),
       static_cast<uint16_t>(c.orig_p),
+      static_cast<uint8_t>(service),
       static_cast<uint8_t>(tcp && IsSynError(c.conn_state)),
       static_cast<uint8_t>(tcp && c.conn_state == "REJ"),
   };
@@ -145,16 +145,24 @@ bool ZeekFeatureExtractor::Extract(const Connection& c, Record* out) {
 }
 
 size_t ZeekFeatureExtractor::Insert(const Entry& e) {
-  if (window_.empty() || e.end >= window_.back().end) {
-    window_.push_back(e);
-    return window_.size() - 1;
+  size_t pos = size();
+  if (pos > head_ && e.end < end_.back()) {
+    // After every connection with the same end time: ties keep arrival
+    // order.
+    pos = static_cast<size_t>(
+        std::upper_bound(end_.begin() + static_cast<ptrdiff_t>(head_),
+                         end_.end(), e.end) -
+        end_.begin());
   }
-  // After every connection with the same end time: ties keep arrival order.
-  const auto at =
-      std::upper_bound(window_.begin(), window_.end(), e.end,
-                       [](double end, const Entry& x) { return end < x.end; });
-  const size_t pos = static_cast<size_t>(at - window_.begin());
-  window_.insert(at, e);
+  const auto at = [pos](auto& v) {
+    return v.begin() + static_cast<ptrdiff_t>(pos);
+  };
+  end_.insert(at(end_), e.end);
+  host_.insert(at(host_), e.host);
+  port_.insert(at(port_), e.port);
+  service_.insert(at(service_), e.service);
+  serror_.insert(at(serror_), e.serror);
+  rerror_.insert(at(rerror_), e.rerror);
   return pos;
 }
 
@@ -162,88 +170,84 @@ void ZeekFeatureExtractor::Evict() {
   const double horizon =
       watermark_ - options_.time_window_seconds - options_.lateness_seconds;
   const size_t keep = static_cast<size_t>(options_.host_window_connections);
-  while (window_.size() > options_.max_window_connections) {
-    window_.pop_front();
-    ++overflowed_;
+  if (size() - head_ > options_.max_window_connections) {
+    const size_t drop = size() - head_ - options_.max_window_connections;
+    head_ += drop;
+    overflowed_ += drop;
   }
-  while (window_.size() > keep && window_.front().end <= horizon) {
-    window_.pop_front();
+  while (size() - head_ > keep && end_[head_] <= horizon) ++head_;
+  // Compact once the dead prefix is as large as the live part.
+  if (head_ > 64 && head_ >= size() - head_) {
+    const auto drop = [this](auto& v) {
+      v.erase(v.begin(), v.begin() + static_cast<ptrdiff_t>(head_));
+    };
+    drop(end_);
+    drop(host_);
+    drop(port_);
+    drop(service_);
+    drop(serror_);
+    drop(rerror_);
+    head_ = 0;
   }
+}
+
+ZeekFeatureExtractor::Tally ZeekFeatureExtractor::Count(size_t first,
+                                                        size_t pos) const {
+  const uint32_t host = host_[pos];
+  const uint16_t port = port_[pos];
+  const uint8_t service = service_[pos];
+  Tally t;
+  // Branch-free sums over plain arrays: the loop extraction spends most
+  // of its time in, and one the compiler vectorizes.
+  for (size_t i = first; i <= pos; ++i) {
+    const int same_host = host_[i] == host;
+    const int same_srv = service_[i] == service;
+    t.host += same_host;
+    t.host_same_srv += same_host & same_srv;
+    t.host_same_port += same_host & (port_[i] == port);
+    t.host_serror += same_host & serror_[i];
+    t.host_rerror += same_host & rerror_[i];
+    t.srv += same_srv;
+    t.srv_diff_host += same_srv & (1 - same_host);
+    t.srv_serror += same_srv & serror_[i];
+    t.srv_rerror += same_srv & rerror_[i];
+  }
+  return t;
 }
 
 void ZeekFeatureExtractor::TimeFeatures(size_t pos, Record* out) const {
-  const Entry& self = window_[pos];
-  const double from = self.end - options_.time_window_seconds;
-  const auto first = std::upper_bound(
-      window_.begin(), window_.begin() + static_cast<ptrdiff_t>(pos), from,
-      [](double t, const Entry& x) { return t < x.end; });
-  int host = 0, host_serror = 0, host_rerror = 0, host_same_srv = 0;
-  int srv = 0, srv_serror = 0, srv_rerror = 0, srv_diff_host = 0;
-  for (auto it = first; it != window_.begin() + static_cast<ptrdiff_t>(pos) + 1;
-       ++it) {
-    const bool same_host = it->host == self.host;
-    const bool same_srv = it->service == self.service;
-    if (same_host) {
-      ++host;
-      host_serror += it->serror;
-      host_rerror += it->rerror;
-      host_same_srv += same_srv;
-    }
-    if (same_srv) {
-      ++srv;
-      srv_serror += it->serror;
-      srv_rerror += it->rerror;
-      srv_diff_host += !same_host;
-    }
-  }
+  const double from = end_[pos] - options_.time_window_seconds;
+  const size_t first = static_cast<size_t>(
+      std::upper_bound(end_.begin() + static_cast<ptrdiff_t>(head_),
+                       end_.begin() + static_cast<ptrdiff_t>(pos), from) -
+      end_.begin());
+  const Tally t = Count(first, pos);
   double* f = out->numeric.data();
-  f[22] = std::min<double>(host, kMaxTimeCount);  // count
-  f[23] = std::min<double>(srv, kMaxTimeCount);   // srv_count
-  f[24] = Rate(host_serror, host);                // serror_rate
-  f[25] = Rate(srv_serror, srv);                  // srv_serror_rate
-  f[26] = Rate(host_rerror, host);                // rerror_rate
-  f[27] = Rate(srv_rerror, srv);                  // srv_rerror_rate
-  f[28] = Rate(host_same_srv, host);              // same_srv_rate
-  f[29] = Rate(host - host_same_srv, host);       // diff_srv_rate
-  f[30] = Rate(srv_diff_host, srv);               // srv_diff_host_rate
+  f[22] = std::min<double>(t.host, kMaxTimeCount);  // count
+  f[23] = std::min<double>(t.srv, kMaxTimeCount);   // srv_count
+  f[24] = Rate(t.host_serror, t.host);              // serror_rate
+  f[25] = Rate(t.srv_serror, t.srv);                // srv_serror_rate
+  f[26] = Rate(t.host_rerror, t.host);              // rerror_rate
+  f[27] = Rate(t.srv_rerror, t.srv);                // srv_rerror_rate
+  f[28] = Rate(t.host_same_srv, t.host);            // same_srv_rate
+  f[29] = Rate(t.host - t.host_same_srv, t.host);   // diff_srv_rate
+  f[30] = Rate(t.srv_diff_host, t.srv);             // srv_diff_host_rate
 }
 
 void ZeekFeatureExtractor::HostFeatures(size_t pos, Record* out) const {
-  const Entry& self = window_[pos];
   const size_t n = static_cast<size_t>(options_.host_window_connections);
-  const size_t first = pos + 1 >= n ? pos + 1 - n : 0;
-  int host = 0, host_same_srv = 0, host_same_port = 0, host_serror = 0,
-      host_rerror = 0;
-  int srv = 0, srv_diff_host = 0, srv_serror = 0, srv_rerror = 0;
-  for (size_t j = first; j <= pos; ++j) {
-    const Entry& x = window_[j];
-    const bool same_host = x.host == self.host;
-    const bool same_srv = x.service == self.service;
-    if (same_host) {
-      ++host;
-      host_same_srv += same_srv;
-      host_same_port += x.src_port == self.src_port;
-      host_serror += x.serror;
-      host_rerror += x.rerror;
-    }
-    if (same_srv) {
-      ++srv;
-      srv_diff_host += !same_host;
-      srv_serror += x.serror;
-      srv_rerror += x.rerror;
-    }
-  }
+  const Tally t = Count(pos + 1 >= head_ + n ? pos + 1 - n : head_, pos);
   double* f = out->numeric.data();
-  f[31] = host;                              // dst_host_count
-  f[32] = srv;                               // dst_host_srv_count
-  f[33] = Rate(host_same_srv, host);         // dst_host_same_srv_rate
-  f[34] = Rate(host - host_same_srv, host);  // dst_host_diff_srv_rate
-  f[35] = Rate(host_same_port, host);        // dst_host_same_src_port_rate
-  f[36] = Rate(srv_diff_host, srv);          // dst_host_srv_diff_host_rate
-  f[37] = Rate(host_serror, host);           // dst_host_serror_rate
-  f[38] = Rate(srv_serror, srv);             // dst_host_srv_serror_rate
-  f[39] = Rate(host_rerror, host);           // dst_host_rerror_rate
-  f[40] = Rate(srv_rerror, srv);             // dst_host_srv_rerror_rate
+  f[31] = t.host;                                  // dst_host_count
+  f[32] = t.srv;                                   // dst_host_srv_count
+  f[33] = Rate(t.host_same_srv, t.host);           // dst_host_same_srv_rate
+  f[34] = Rate(t.host - t.host_same_srv, t.host);  // dst_host_diff_srv_rate
+  f[35] = Rate(t.host_same_port, t.host);  // dst_host_same_src_port_rate
+  f[36] = Rate(t.srv_diff_host, t.srv);    // dst_host_srv_diff_host_rate
+  f[37] = Rate(t.host_serror, t.host);     // dst_host_serror_rate
+  f[38] = Rate(t.srv_serror, t.srv);       // dst_host_srv_serror_rate
+  f[39] = Rate(t.host_rerror, t.host);     // dst_host_rerror_rate
+  f[40] = Rate(t.srv_rerror, t.srv);       // dst_host_srv_rerror_rate
 }
 
 }  // namespace dwae

@@ -43,7 +43,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -78,6 +78,8 @@ const char* ZeekExtraName(int index);
 
 // The KDD service name of a connection (see above); a string literal.
 const char* KddServiceName(const Connection& c);
+// Its index in the NSL-KDD vocabulary (KddServiceNameAt, encoder.h).
+int KddServiceIndexOf(const Connection& c);
 
 struct ZeekFeatureOptions {
   double time_window_seconds = 2.0;
@@ -105,26 +107,44 @@ class ZeekFeatureExtractor {
   uint64_t late() const { return late_; }
   // Connections forgotten because of max_window_connections.
   uint64_t overflowed() const { return overflowed_; }
-  size_t window_size() const { return window_.size(); }
+  size_t window_size() const { return size() - head_; }
   double watermark() const { return watermark_; }
 
  private:
+  // One connection in the window, split into parallel arrays (structure of
+  // arrays) so that the window scans vectorize.
   struct Entry {
     double end;
-    uint64_t host;     // hash of id.resp_h
-    uint16_t service;  // index of the KDD service name
-    uint16_t src_port;
+    uint32_t host;    // 32-bit hash of id.resp_h
+    uint16_t port;    // id.orig_p
+    uint8_t service;  // index of the KDD service name
     uint8_t serror;
     uint8_t rerror;
+  };
+  // Counts over a range of the window, relative to one connection.
+  struct Tally {
+    int host = 0, host_same_srv = 0, host_same_port = 0, host_serror = 0,
+        host_rerror = 0;
+    int srv = 0, srv_diff_host = 0, srv_serror = 0, srv_rerror = 0;
   };
   // Inserts `e` in end-time order; returns its position.
   size_t Insert(const Entry& e);
   void Evict();
+  Tally Count(size_t first, size_t pos) const;
   void TimeFeatures(size_t pos, Record* out) const;
   void HostFeatures(size_t pos, Record* out) const;
+  size_t size() const { return end_.size(); }
 
   ZeekFeatureOptions options_;
-  std::deque<Entry> window_;  // sorted by end
+  // The window, sorted by end time: positions [head_, size()) of the
+  // parallel arrays. Evicted entries are dropped from the front in batches.
+  std::vector<double> end_;
+  std::vector<uint32_t> host_;
+  std::vector<uint16_t> port_;
+  std::vector<uint8_t> service_;
+  std::vector<uint8_t> serror_;
+  std::vector<uint8_t> rerror_;
+  size_t head_ = 0;
   double watermark_ = 0;
   uint64_t connections_ = 0;
   uint64_t late_ = 0;

@@ -1,11 +1,11 @@
 // KddServiceName: Zeek's service or the responder port -> NSL-KDD service
 // name. The port table follows the IANA assignments the KDD names stand for.
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
-#include "absl/strings/str_split.h"
 #include "core/encoder.h"
 #include "core/zeek_features.h"
 
@@ -66,58 +66,81 @@ constexpr ServiceAlias kZeekServices[] = {
     {"sunrpc", "sunrpc"},
 };
 
+// Service indices (KddServiceIndex) by port, -1 where KDD has no name.
 struct Tables {
-  std::vector<const char*> tcp = std::vector<const char*>(65536, nullptr);
-  std::vector<const char*> udp = std::vector<const char*>(65536, nullptr);
-  const char* icmp[256] = {};
+  std::vector<int16_t> tcp = std::vector<int16_t>(65536, -1);
+  std::vector<int16_t> udp = std::vector<int16_t>(65536, -1);
+  int16_t icmp[256];
+  int16_t other, private_, domain, domain_u, http_443;
 };
 
 const Tables& GetTables() {
   static const Tables* const kTables = [] {
     auto* t = new Tables();
-    for (const PortName& p : kTcpPorts) t->tcp[p.port] = p.name;
-    for (const PortName& p : kUdpPorts) t->udp[p.port] = p.name;
-    for (const PortName& p : kIcmpTypes) t->icmp[p.port] = p.name;
+    std::fill(std::begin(t->icmp), std::end(t->icmp), -1);
+    auto index = [](const char* name) {
+      return static_cast<int16_t>(KddServiceIndex(name));
+    };
+    for (const PortName& p : kTcpPorts) t->tcp[p.port] = index(p.name);
+    for (const PortName& p : kUdpPorts) t->udp[p.port] = index(p.name);
+    for (const PortName& p : kIcmpTypes) t->icmp[p.port] = index(p.name);
+    t->other = index("other");
+    t->private_ = index("private");
+    t->domain = index("domain");
+    t->domain_u = index("domain_u");
+    t->http_443 = index("http_443");
     return t;
   }();
   return *kTables;
 }
 
-// The KDD name of one Zeek service token, or nullptr.
-const char* FromZeekService(absl::string_view token, const Connection& c) {
+// The KDD service index of one Zeek service token, or -1.
+int FromZeekService(absl::string_view token, const Connection& c,
+                    const Tables& t) {
   if (absl::EqualsIgnoreCase(token, "dns")) {
-    return c.proto == "udp" ? "domain_u" : "domain";
+    return c.proto == "udp" ? t.domain_u : t.domain;
   }
-  if (absl::EqualsIgnoreCase(token, "ssl") && c.resp_p == 443) {
-    return "http_443";
+  if (absl::EqualsIgnoreCase(token, "ssl")) {
+    return c.resp_p == 443 ? t.http_443 : -1;
   }
   for (const ServiceAlias& alias : kZeekServices) {
-    if (absl::EqualsIgnoreCase(token, alias.zeek)) return alias.kdd;
+    if (absl::EqualsIgnoreCase(token, alias.zeek)) {
+      return KddServiceIndex(alias.kdd);
+    }
   }
-  return nullptr;
+  return -1;
 }
 
 }  // namespace
 
-const char* KddServiceName(const Connection& c) {
+int KddServiceIndexOf(const Connection& c) {
+  const Tables& t = GetTables();
   if (c.has_service && !c.service.empty()) {
-    for (absl::string_view token : absl::StrSplit(c.service, ',')) {
-      if (const char* name = FromZeekService(token, c)) return name;
+    absl::string_view rest = c.service;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      const int index = FromZeekService(rest.substr(0, comma), c, t);
+      if (index >= 0) return index;
+      if (comma == absl::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
     }
   }
-  const Tables& t = GetTables();
   const uint32_t port = static_cast<uint32_t>(c.resp_p) & 0xffff;
-  const char* name = nullptr;
+  int index = -1;
   if (c.proto == "tcp") {
-    name = t.tcp[port];
+    index = t.tcp[port];
   } else if (c.proto == "udp") {
-    name = t.udp[port];
+    index = t.udp[port];
   } else if (c.proto == "icmp") {
-    name = t.icmp[static_cast<uint32_t>(c.orig_p) & 0xff];
-    return name != nullptr ? name : "other";
+    index = t.icmp[static_cast<uint32_t>(c.orig_p) & 0xff];
+    return index >= 0 ? index : t.other;
   }
-  if (name != nullptr) return name;
-  return c.resp_p >= 1024 ? "private" : "other";
+  if (index >= 0) return index;
+  return c.resp_p >= 1024 ? t.private_ : t.other;
+}
+
+const char* KddServiceName(const Connection& c) {
+  return KddServiceNameAt(KddServiceIndexOf(c));
 }
 
 }  // namespace dwae
