@@ -43,6 +43,8 @@ std::string EnsembleOptions::ToString() const {
   std::string s = absl::StrCat("k", members);
   if (group_size > 0) absl::StrAppend(&s, "-g", group_size);
   if (standardize) absl::StrAppend(&s, "-std");
+  if (member_scale) absl::StrAppend(&s, "-ms");
+  if (bagging) absl::StrAppend(&s, "-bag");
   if (input_dropout > 0) absl::StrAppend(&s, "-dn", input_dropout);
   return s;
 }
@@ -52,11 +54,14 @@ absl::StatusOr<EnsembleOptions> ParseEnsembleSpec(absl::string_view spec,
   EnsembleOptions o = base;
   o.group_size = 0;
   o.standardize = false;
+  o.member_scale = false;
+  o.bagging = false;
   o.input_dropout = 0;
   const auto bad = [&](absl::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat(
         "ensemble: '", spec, "' ", why,
-        " (expected k<members>[-g<size>][-std][-dn<dropout>], e.g. k5-g32)"));
+        " (expected k<members>[-g<size>][-std][-ms][-bag][-dn<dropout>], "
+        "e.g. k5-g32)"));
   };
   std::vector<absl::string_view> parts = absl::StrSplit(spec, '-');
   if (parts.empty() || !absl::ConsumePrefix(&parts[0], "k") ||
@@ -67,6 +72,10 @@ absl::StatusOr<EnsembleOptions> ParseEnsembleSpec(absl::string_view spec,
     absl::string_view p = parts[i];
     if (p == "std") {
       o.standardize = true;
+    } else if (p == "ms") {
+      o.member_scale = true;
+    } else if (p == "bag") {
+      o.bagging = true;
     } else if (absl::ConsumePrefix(&p, "dn")) {
       if (!absl::SimpleAtod(p, &o.input_dropout)) return bad("has a bad -dn");
     } else if (absl::ConsumePrefix(&p, "g")) {
@@ -193,22 +202,24 @@ const float* Ensemble::Gather(const Member& m, const float* x,
   return gathered->data();
 }
 
+double Ensemble::MemberScore(size_t i, const float* x,
+                             EnsembleWorkspace* ws) const {
+  const Member& m = members_[i];
+  Workspace& mws = ws->members[i];
+  const float mse = m.model->Score(Gather(m, x, &ws->gathered), &mws);
+  if (m.inv_scale.empty()) return mse;
+  Autoencoder::SquaredErrors(mws, ws->errors.data());
+  double sum = 0;
+  for (size_t d = 0; d < m.inv_scale.size(); ++d) {
+    sum += double(ws->errors[d]) * m.inv_scale[d];
+  }
+  return sum / double(m.inv_scale.size());
+}
+
 float Ensemble::Score(const float* x, EnsembleWorkspace* ws) const {
   double total = 0;
   for (size_t i = 0; i < members_.size(); ++i) {
-    const Member& m = members_[i];
-    Workspace& mws = ws->members[i];
-    const float mse = m.model->Score(Gather(m, x, &ws->gathered), &mws);
-    if (m.inv_scale.empty()) {
-      total += mse;
-      continue;
-    }
-    Autoencoder::SquaredErrors(mws, ws->errors.data());
-    double sum = 0;
-    for (size_t d = 0; d < m.inv_scale.size(); ++d) {
-      sum += double(ws->errors[d]) * m.inv_scale[d];
-    }
-    total += sum / double(m.inv_scale.size());
+    total += members_[i].weight * MemberScore(i, x, ws);
   }
   return float(total / double(members_.size()));
 }
@@ -220,6 +231,7 @@ void Ensemble::Learn(const float* x) {
   }
   for (size_t i = 0; i < members_.size(); ++i) {
     Member& m = members_[i];
+    if (options_.bagging && noise_rng_.Uniform() >= 0.632) continue;
     m.model->Learn(Gather(m, x, &learn_ws_.gathered), &learn_ws_.members[i]);
   }
 }
@@ -240,9 +252,32 @@ void Ensemble::LearnDenoising(const float* x) {
 }
 
 void Ensemble::FitScale(const std::vector<float>& rows) {
-  if (!options_.standardize) return;
+  if (rows.size() < size_t(dim_)) return;
+  if (options_.standardize) FitDimensionScales(rows);
+  if (options_.member_scale) FitMemberWeights(rows);
+}
+
+void Ensemble::FitMemberWeights(const std::vector<float>& rows) {
   const size_t n = rows.size() / dim_;
-  if (n == 0) return;
+  EnsembleWorkspace ws = MakeWorkspace();
+  std::vector<double> mean(members_.size(), 0.0);
+  for (Member& m : members_) m.weight = 1.0f;
+  for (size_t r = 0; r < n; ++r) {
+    for (size_t i = 0; i < members_.size(); ++i) {
+      // The member's (possibly standardized) score, before its weight.
+      mean[i] += MemberScore(i, &rows[r * dim_], &ws);
+    }
+  }
+  double overall = 0;
+  for (double v : mean) overall += v;
+  overall /= double(members_.size());
+  for (size_t i = 0; i < members_.size(); ++i) {
+    members_[i].weight = mean[i] > 0 ? float(overall / mean[i]) : 1.0f;
+  }
+}
+
+void Ensemble::FitDimensionScales(const std::vector<float>& rows) {
+  const size_t n = rows.size() / dim_;
   EnsembleWorkspace ws = MakeWorkspace();
   for (size_t i = 0; i < members_.size(); ++i) {
     Member& m = members_[i];

@@ -48,6 +48,13 @@ struct EnsembleOptions {
   double group_hidden_ratio = 0.75;
   bool standardize = false;
   double scale_floor = 0.1;  // fraction of the mean per-dimension scale
+  // Member-level scaling: each member's score is divided by its mean score
+  // on normal rows (FitScale), so that groups with easy dimensions weigh
+  // as much as groups with hard ones.
+  bool member_scale = false;
+  // Bagging: each member learns each record with probability 0.632 (the
+  // share of distinct rows in a bootstrap sample), for diversity.
+  bool bagging = false;
   // Denoising: during learning each input dimension is zeroed with this
   // probability (masking noise); the target stays the clean record.
   double input_dropout = 0.0;
@@ -58,7 +65,7 @@ struct EnsembleOptions {
 };
 
 // Parses ToString()'s form: "k<members>" followed by any of "-g<size>",
-// "-std", "-dn<dropout>". Fields not in the spec keep `base`'s values.
+// "-std", "-ms", "-bag", "-dn<dropout>". Fields not in the spec keep `base`'s values.
 absl::StatusOr<EnsembleOptions> ParseEnsembleSpec(absl::string_view spec,
                                                   const EnsembleOptions& base);
 
@@ -94,6 +101,8 @@ class Ensemble {
   int num_members() const { return static_cast<int>(members_.size()); }
   const Autoencoder& member(int m) const { return *members_[m].model; }
   const std::vector<int>& member_dims(int m) const { return members_[m].dims; }
+  // Member m's score weight (1 unless member_scale).
+  float member_weight(int m) const { return members_[m].weight; }
 
   EnsembleWorkspace MakeWorkspace() const;
 
@@ -120,10 +129,15 @@ class Ensemble {
     std::vector<int> dims;  // empty: all dimensions, in order
     std::unique_ptr<Autoencoder> model;
     std::vector<float> inv_scale;  // per member dimension; empty: 1
+    float weight = 1.0f;           // member_scale
   };
   Ensemble(const EnsembleOptions& options, int dim)
       : options_(options), dim_(dim) {}
   void LearnDenoising(const float* x);
+  // Member i's mean (scaled) squared error on x, without its weight.
+  double MemberScore(size_t i, const float* x, EnsembleWorkspace* ws) const;
+  void FitDimensionScales(const std::vector<float>& rows);
+  void FitMemberWeights(const std::vector<float>& rows);
   // Copies member m's input dimensions of x into ws->gathered; returns the
   // pointer to pass to the member.
   const float* Gather(const Member& m, const float* x,

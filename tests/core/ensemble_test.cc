@@ -175,8 +175,54 @@ TEST(EnsembleTest, DenoisingWithTheCleanInputIsAPlainStep) {
   EXPECT_EQ((*a)->network().layer(0).weight, (*b)->network().layer(0).weight);
 }
 
+TEST(EnsembleTest, BaggingMembersLearnAboutTwoThirdsOfTheRecords) {
+  const std::vector<float> rows = CorrelatedRows(1000, 8);
+  EnsembleOptions options;
+  options.members = 3;
+  options.bagging = true;
+  auto e = Ensemble::Create(SmallModel(RuleKind::kDwStochastic, 5), options,
+                            kDim, rows);
+  ASSERT_TRUE(e.ok()) << e.status();
+  for (size_t r = 0; r < 1000; ++r) (*e)->Learn(&rows[r * kDim]);
+  for (int m = 0; m < 3; ++m) {
+    EXPECT_GT((*e)->member(m).steps(), 560u);
+    EXPECT_LT((*e)->member(m).steps(), 700u);
+  }
+}
+
+TEST(EnsembleTest, MemberScaleEqualizesMembersOnNormalRows) {
+  const std::vector<float> rows = CorrelatedRows(400, 9);
+  EnsembleOptions options;
+  options.group_size = 4;
+  options.member_scale = true;
+  auto e = Ensemble::Create(SmallModel(RuleKind::kFloat, 6), options, kDim,
+                            rows);
+  ASSERT_TRUE(e.ok()) << e.status();
+  for (size_t r = 0; r < 400; ++r) (*e)->Learn(&rows[r * kDim]);
+  (*e)->FitScale(rows);
+  // After scaling every member's mean score on the fit rows is the same.
+  std::vector<double> mean((*e)->num_members(), 0.0);
+  for (size_t r = 0; r < 400; ++r) {
+    for (int m = 0; m < (*e)->num_members(); ++m) {
+      Workspace mws = (*e)->member(m).MakeWorkspace();
+      std::vector<float> x;
+      for (int d : (*e)->member_dims(m)) x.push_back(rows[r * kDim + d]);
+      mean[m] += (*e)->member(m).Score(x.data(), &mws) / 400.0;
+    }
+  }
+  // Raw member scores differ (noise dims are hard, correlated ones easy),
+  // weighted ones agree.
+  const auto [lo, hi] = std::minmax_element(mean.begin(), mean.end());
+  EXPECT_GT(*hi, 1.2 * *lo);
+  for (int m = 0; m < (*e)->num_members(); ++m) {
+    EXPECT_NEAR((*e)->member_weight(m) * mean[m],
+                (*e)->member_weight(0) * mean[0], 1e-3 * mean[0]);
+  }
+}
+
 TEST(EnsembleTest, SpecRoundTripsAndNamesBadParts) {
-  for (const char* spec : {"k1", "k5", "k5-g32", "k3-std", "k5-g16-std-dn0.1"}) {
+  for (const char* spec : {"k1", "k5", "k5-g32", "k3-std", "k5-g16-std-dn0.1",
+                           "k5-g32-ms", "k5-bag", "k2-std-ms-bag"}) {
     auto o = ParseEnsembleSpec(spec, EnsembleOptions());
     ASSERT_TRUE(o.ok()) << spec << ": " << o.status();
     EXPECT_EQ(o->ToString(), spec);
