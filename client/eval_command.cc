@@ -229,10 +229,14 @@ absl::Status RunEvalCommand(const EvalCommandOptions& o) {
   if (!o.trace_out.empty()) {
     if (absl::Status s = WriteTrace(o.trace_out, runs); !s.ok()) return s;
   }
+  // The printed shape is the data's width (125 for NSL-KDD, the schema's
+  // for Zeek), not the default.
+  EvalCommandOptions shown = o;
+  shown.eval.model.shape.input_dim = data->dim;
   if (o.json) {
-    PrintJson(o, runs);
+    PrintJson(shown, runs);
   } else {
-    PrintTable(o, runs);
+    PrintTable(shown, runs);
   }
   return absl::OkStatus();
 }
