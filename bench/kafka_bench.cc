@@ -11,7 +11,10 @@
 // when the first record is consumed (group joins take seconds on the mock
 // and are not throughput) and stops when every partition's learned offset
 // (ModelInfo.kafka, polled every 10 ms over gRPC) is at its end: every
-// record consumed, scored and through the learner. Prints one JSON object.
+// record consumed, scored and through the learner. Each daemon count runs
+// twice: with fresh models (the time includes the warm-up: 10,000 records
+// learned, then 10 epochs over them) and with models restored from a
+// checkpoint past its warm-up (steady state). Prints one JSON object.
 #include <unistd.h>
 
 #include <cstdio>
@@ -36,6 +39,8 @@ ABSL_FLAG(std::vector<std::string>, daemons,
           (std::vector<std::string>{"1", "2"}),
           "daemon counts to run, one scenario each");
 ABSL_FLAG(int, batch, 2048, "dwaed --kafka_batch");
+ABSL_FLAG(bool, fresh, true, "run with fresh models");
+ABSL_FLAG(bool, warm, true, "run with models past their warm-up");
 ABSL_FLAG(bool, progress, false,
           "print consumed/learned counts to stderr every 0.5 s");
 ABSL_FLAG(std::string, dwaed, DWAED_PATH, "dwaed binary");
@@ -65,14 +70,22 @@ std::vector<std::string> Lines(size_t n) {
   return lines;
 }
 
+// Records the warm model learned before the warm runs (its warm-up is
+// 10,000 records by default).
+constexpr size_t kWarmupLines = 20000;
+
 struct Run {
   double seconds = 0;
   uint64_t consumed = 0, learned = 0;
 };
 
-// Runs one scenario; an error message on failure.
+// Runs one scenario: `lines` in a fresh `partitions`-partition topic, then
+// `daemons` dwaed processes in one group; daemon i keeps its state in
+// state_dirs[i] when given (memory only otherwise).
 absl::StatusOr<Run> RunScenario(const std::vector<std::string>& lines,
-                                int partitions, int daemons) {
+                                int partitions, int daemons,
+                                const std::vector<std::string>& state_dirs,
+                                const std::string& group) {
   absl::StatusOr<testutil::MockKafka> mock = testutil::StartMockKafka(
       absl::GetFlag(FLAGS_mock), {absl::StrCat("conn:", partitions)});
   if (!mock.ok()) return mock.status();
@@ -83,14 +96,17 @@ absl::StatusOr<Run> RunScenario(const std::vector<std::string>& lines,
   }
   std::vector<testutil::TestDaemon> procs;
   std::vector<std::unique_ptr<v1::Detector::Stub>> stubs;
-  const std::string group = absl::StrCat("bench-", daemons);
   for (int i = 0; i < daemons; ++i) {
-    absl::StatusOr<testutil::TestDaemon> d = testutil::StartTestDaemon(
-        absl::GetFlag(FLAGS_dwaed), "",
-        {absl::StrCat("--kafka_brokers=", mock->bootstrap),
-         "--kafka_topics=conn", absl::StrCat("--kafka_group=", group),
-         absl::StrCat("--kafka_batch=", absl::GetFlag(FLAGS_batch)),
-         "--kafka_property=session.timeout.ms=6000"});
+    std::vector<std::string> args = {
+        absl::StrCat("--kafka_brokers=", mock->bootstrap),
+        "--kafka_topics=conn", absl::StrCat("--kafka_group=", group),
+        absl::StrCat("--kafka_batch=", absl::GetFlag(FLAGS_batch)),
+        "--kafka_property=session.timeout.ms=6000"};
+    if (size_t(i) < state_dirs.size()) {
+      args.push_back(absl::StrCat("--state_dir=", state_dirs[i]));
+    }
+    absl::StatusOr<testutil::TestDaemon> d =
+        testutil::StartTestDaemon(absl::GetFlag(FLAGS_dwaed), "", args);
     if (!d.ok()) return d.status();
     stubs.push_back(v1::Detector::NewStub(
         grpc::CreateChannel(d->address(), grpc::InsecureChannelCredentials())));
@@ -155,17 +171,44 @@ int Main(int argc, char** argv) {
   out["partitions"] = partitions;
   out["batch"] = absl::GetFlag(FLAGS_batch);
   out["runs"] = nlohmann::json::array();
-  for (const std::string& count : absl::GetFlag(FLAGS_daemons)) {
-    const int daemons = std::atoi(count.c_str());
-    if (daemons <= 0) return Fail(absl::StrCat("--daemons: bad count ", count));
-    absl::StatusOr<Run> run = RunScenario(lines, partitions, daemons);
-    if (!run.ok()) return Fail(std::string(run.status().message()));
-    out["runs"].push_back(
-        {{"daemons", daemons},
-         {"seconds", run->seconds},
-         {"records_consumed", run->consumed},
-         {"records_learned_through", run->learned},
-         {"records_per_second", double(lines.size()) / run->seconds}});
+  // A model past its warm-up: one daemon learns kWarmupLines records from
+  // another topic and group, and its final checkpoint seeds the warm runs
+  // (the checkpoint's Kafka offsets belong to that group and are ignored).
+  const std::string warm_dir = testutil::MakeTempDir("kafka-bench-warm");
+  absl::StatusOr<Run> warming = RunScenario(
+      Lines(kWarmupLines), partitions, 1, std::vector<std::string>{warm_dir},
+      "bench-warmup");
+  if (!warming.ok()) return Fail(std::string(warming.status().message()));
+  const std::string warm_checkpoint = testutil::ReadFileOrEmpty(
+      absl::StrCat(warm_dir, "/model.ckpt"));
+  if (warm_checkpoint.empty()) return Fail("no warm checkpoint written");
+  for (const bool warm : {false, true}) {
+    if (warm ? !absl::GetFlag(FLAGS_warm) : !absl::GetFlag(FLAGS_fresh)) {
+      continue;
+    }
+    for (const std::string& count : absl::GetFlag(FLAGS_daemons)) {
+      const int daemons = std::atoi(count.c_str());
+      if (daemons <= 0) return Fail(absl::StrCat("--daemons: bad count ", count));
+      std::vector<std::string> dirs;
+      for (int i = 0; warm && i < daemons; ++i) {
+        dirs.push_back(testutil::MakeTempDir("kafka-bench"));
+        if (!testutil::WriteFile(absl::StrCat(dirs.back(), "/model.ckpt"),
+                                 warm_checkpoint)) {
+          return Fail("cannot copy the warm checkpoint");
+        }
+      }
+      absl::StatusOr<Run> run = RunScenario(
+          lines, partitions, daemons, dirs,
+          absl::StrCat("bench-", daemons, warm ? "-warm" : "-fresh"));
+      if (!run.ok()) return Fail(std::string(run.status().message()));
+      out["runs"].push_back({{"daemons", daemons},
+                             {"model", warm ? "warm" : "fresh"},
+                             {"seconds", run->seconds},
+                             {"records_consumed", run->consumed},
+                             {"records_learned_through", run->learned},
+                             {"records_per_second",
+                              double(lines.size()) / run->seconds}});
+    }
   }
   std::printf("%s\n", out.dump().c_str());
   return 0;

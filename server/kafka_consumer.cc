@@ -209,6 +209,7 @@ void KafkaConsumer::Loop() {
     for (rd_kafka_message_t* m : batch) rd_kafka_message_destroy(m);
     batch.clear();
     if (producer_ != nullptr) producer_->Poll();
+    positions_.Advance(engine_->learn_items_processed());
     const absl::Time now = absl::Now();
     if (now >= next_tick) {
       RefreshLag();
@@ -220,27 +221,26 @@ void KafkaConsumer::Loop() {
 
 void KafkaConsumer::Collect(std::vector<rd_kafka_message_t*>* batch) {
   const size_t max = options_.batch_records;
-  batch->swap(held_);
-  if (batch->size() >= max) {
-    // Keep the surplus for the next batch.
-    held_.assign(batch->begin() + max, batch->end());
-    batch->resize(max);
+  if (!held_.empty()) {
+    // Messages fetched during a pause go first, alone: no poll (and so no
+    // rebalance callback) comes between their fetch and their scoring.
+    batch->swap(held_);
+    if (batch->size() > max) {
+      held_.assign(batch->begin() + max, batch->end());
+      batch->resize(max);
+    }
     return;
   }
-  size_t have = batch->size();
   batch->resize(max);
   // A batch call with a timeout waits for a full batch: wait for one
   // message only, then take what has arrived.
-  if (have == 0) {
-    have = size_t(std::max<ssize_t>(
-        0, rd_kafka_consume_batch_queue(queue_, kPollMs, batch->data(), 1)));
+  const ssize_t first =
+      rd_kafka_consume_batch_queue(queue_, kPollMs, batch->data(), 1);
+  ssize_t rest = 0;
+  if (first > 0) {
+    rest = rd_kafka_consume_batch_queue(queue_, 0, batch->data() + 1, max - 1);
   }
-  ssize_t n = 0;
-  if (have > 0) {
-    n = rd_kafka_consume_batch_queue(queue_, 0, batch->data() + have,
-                                     max - have);
-  }
-  batch->resize(have + size_t(std::max<ssize_t>(n, 0)));
+  batch->resize(size_t(std::max<ssize_t>(first, 0) + std::max<ssize_t>(rest, 0)));
 }
 
 struct KafkaConsumer::PartitionBatch {
@@ -261,7 +261,7 @@ void KafkaConsumer::Process(const std::vector<rd_kafka_message_t*>& batch) {
   };
   std::vector<const rd_kafka_message_t*> sources;  // message of each record
   records_.Clear();
-  uint64_t messages = 0;
+  uint64_t messages = 0, redelivered = 0;
   for (const rd_kafka_message_t* m : batch) {
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -269,10 +269,17 @@ void KafkaConsumer::Process(const std::vector<rd_kafka_message_t*>& batch) {
       }
       continue;
     }
-    ++messages;
     const char* topic = rd_kafka_topic_name(m->rkt);
     PartitionBatch& part = part_of(topic, m->partition, m->offset);
-    part.end = std::max(part.end, m->offset + 1);
+    // A re-delivery (e.g. fetched before and after a rebalance that gave
+    // the partition back) of a record already scored: never learn it twice.
+    if (m->offset < part.end ||
+        !positions_.IsNew({topic, m->partition}, m->offset)) {
+      ++redelivered;
+      continue;
+    }
+    ++messages;
+    part.end = m->offset + 1;
     const KafkaMessageRef ref{
         topic, m->partition, m->offset,
         absl::string_view(static_cast<const char*>(m->key), m->key_len),
@@ -285,7 +292,14 @@ void KafkaConsumer::Process(const std::vector<rd_kafka_message_t*>& batch) {
     }
     sources.push_back(m);
   }
+  const uint64_t generation = revocations_;
   WaitForLearnRoom(records_.size());
+  if (revocations_ != generation) {
+    // Partitions were revoked while we waited: this batch was never scored,
+    // and whoever owns its partitions now fetches it again from their
+    // position. Scoring it here could learn it twice.
+    return;
+  }
   verdicts_.Clear();
   absl::Status scored =
       engine_->Score(records_, v1::LEARNING_MODE_DEFAULT, 0, &verdicts_);
@@ -310,6 +324,10 @@ void KafkaConsumer::Process(const std::vector<rd_kafka_message_t*>& batch) {
   }
   if (!scored.ok()) {
     for (PartitionBatch& b : parts) b.bad = b.end - b.begin - b.valid;
+  }
+  if (redelivered > 0) {
+    error_log_.Log(absl::StrCat("skipped ", redelivered,
+                                " re-delivered message(s) already scored"));
   }
   const uint64_t ticket = engine_->learn_items_queued();
   uint64_t bad = 0;
@@ -384,6 +402,10 @@ void KafkaConsumer::OnRevoke(std::vector<RdKafka::TopicPartition*>& tps) {
     metrics_.RemoveLag(tp->topic(), tp->partition());
   }
   positions_.Revoke();
+  ++revocations_;
+  // Fetched but never scored: they come again from the positions.
+  for (rd_kafka_message_t* m : held_) rd_kafka_message_destroy(m);
+  held_.clear();
   consumer_->unassign();
   metrics_.assigned_partitions().Set(0);
   Log(absl::StrCat("revoked ", tps.size(), " partition(s)"));
@@ -482,6 +504,7 @@ void KafkaConsumer::FillModelInfo(v1::ModelInfo* info) const {
   k->set_group(options_.group);
   k->set_instance_id(options_.instance_id);
   for (const std::string& t : options_.topics) k->add_topics(t);
+  positions_.Advance(engine_->learn_items_processed());
   positions_.FillStatus(paused_, k);
   k->set_records_consumed(consumed_);
   k->set_bad_messages(bad_);

@@ -98,7 +98,8 @@ class KafkaConsumer : public CheckpointedSource {
   std::unique_ptr<Callbacks> callbacks_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
   rd_kafka_queue_t* queue_ = nullptr;
-  KafkaPositions positions_;
+  // Mutable: status queries (FillModelInfo) apply the learner's progress.
+  mutable KafkaPositions positions_;
   RateLimitedLog bad_log_{10, absl::Seconds(10)};
   RateLimitedLog error_log_{5, absl::Seconds(10)};
 
@@ -115,6 +116,9 @@ class KafkaConsumer : public CheckpointedSource {
   std::atomic<uint64_t> consumed_{0}, bad_{0}, rebalances_{0}, commits_{0},
       commit_failures_{0};
   uint64_t verdicts_reported_ = 0, verdict_failures_reported_ = 0;
+  // Revocations so far (consumer thread only): a batch that waited for the
+  // learner across one is dropped, not scored.
+  uint64_t revocations_ = 0;
   absl::Notification stop_;
   std::thread thread_;
   bool started_ = false, stopped_ = false, closed_ = false;

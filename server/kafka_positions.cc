@@ -78,6 +78,12 @@ void KafkaPositions::Consumed(const TopicPartition& tp, int64_t begin,
   pending_.push_back({ticket, tp, epoch, end, valid, bad});
 }
 
+bool KafkaPositions::IsNew(const TopicPartition& tp, int64_t offset) const {
+  absl::MutexLock lock(&mu_);
+  auto it = states_.find(tp);
+  return it == states_.end() || offset >= it->second.position;
+}
+
 void KafkaPositions::AdvanceLocked(uint64_t processed) {
   while (!pending_.empty() && pending_.front().ticket <= processed) {
     const Pending& p = pending_.front();

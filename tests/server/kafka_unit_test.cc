@@ -92,6 +92,19 @@ TEST(KafkaPositionsTest, KeptPartitionContinuesAcrossARebalance) {
   EXPECT_EQ(s.released_records_processed(), 50u);
 }
 
+TEST(KafkaPositionsTest, RedeliveriesAreNotNew) {
+  KafkaPositions k("g");
+  k.Assign({kP0}, {kNoOffset});
+  EXPECT_TRUE(k.IsNew(kP0, 0));
+  k.Consumed(kP0, 0, 100, 100, 0, 100);
+  EXPECT_FALSE(k.IsNew(kP0, 99));
+  EXPECT_TRUE(k.IsNew(kP0, 100));
+  k.Revoke();
+  k.Assign({kP0}, {50});  // kept: resumes at 100, 0..99 stay scored
+  EXPECT_FALSE(k.IsNew(kP0, 60));
+  EXPECT_TRUE(k.IsNew(kP1, 0));
+}
+
 TEST(KafkaPositionsTest, AnotherGroupsCheckpointIsIgnored) {
   v1::KafkaState saved;
   saved.set_group("other");
