@@ -5,6 +5,7 @@
 #include <deque>
 #include <thread>
 #include <utility>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -19,7 +20,7 @@ struct ShardedStream::Shard {
   std::mutex mu;
   std::condition_variable ready;     // records queued, flush, close or cancel
   std::condition_variable space;     // records taken, or the stream ended
-  std::deque<v1::Record> queue;      // guarded by mu
+  std::deque<WireEntry> queue;       // guarded by mu
   std::deque<absl::Time> queued_at;  // guarded by mu; with a finite delay
   bool flush = false;                // guarded by mu
   bool closed = false;               // guarded by mu
@@ -115,11 +116,20 @@ absl::StatusOr<bool> ShardedStream::NextBatch(Shard& s,
   }
   batch->set_learning(options_.learning);
   if (options_.top_k > 0) batch->set_top_k(options_.top_k);
-  const size_t take = std::min(want, s.queue.size());
-  for (size_t i = 0; i < take; ++i) {
-    *batch->add_records() = std::move(s.queue.front());
+  // A batch is homogeneous: it ends where the queue switches between
+  // records and connections.
+  const size_t kind = s.queue.front().index();
+  size_t take = 0;
+  while (take < want && !s.queue.empty() && s.queue.front().index() == kind) {
+    if (auto* r = std::get_if<v1::Record>(&s.queue.front())) {
+      *batch->add_records() = std::move(*r);
+    } else {
+      *batch->add_connections() =
+          std::move(std::get<v1::Connection>(s.queue.front()));
+    }
     s.queue.pop_front();
     if (timed) s.queued_at.pop_front();
+    ++take;
   }
   if (s.queue.empty()) s.flush = false;
   if (s.producer_waiting) s.space.notify_all();
@@ -157,9 +167,11 @@ void ShardedStream::RunShard(int index) {
   }
 }
 
-absl::Status ShardedStream::Send(v1::Record record) {
+absl::Status ShardedStream::Send(WireEntry entry) {
   if (failed_.load()) return FirstError();
-  Shard& s = *shards_[ring_.ShardFor(record.sensor_id())];
+  const std::string& sensor_id = std::visit(
+      [](const auto& e) -> const std::string& { return e.sensor_id(); }, entry);
+  Shard& s = *shards_[ring_.ShardFor(sensor_id)];
   std::unique_lock<std::mutex> lock(s.mu);
   while (s.queue.size() >= capacity_ && !s.done && !failed_.load()) {
     s.producer_waiting = true;
@@ -172,7 +184,7 @@ absl::Status ShardedStream::Send(v1::Record record) {
         "stream to ", s.client->address(), ": ended before all records"));
   }
   const bool was_empty = s.queue.empty();
-  s.queue.push_back(std::move(record));
+  s.queue.push_back(std::move(entry));
   const bool timed = options_.max_batch_delay != absl::InfiniteDuration();
   if (timed) s.queued_at.push_back(absl::Now());
   // Wake the stream when a batch is full, or to arm the delay timer.

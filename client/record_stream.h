@@ -1,4 +1,5 @@
-// ShardedStream: records out to one or more dwaed replicas, verdicts back.
+// ShardedStream: records (or Zeek connections) out to one or more dwaed
+// replicas, verdicts back.
 //
 // Shared by `dwae replay`, `dwae tail` and `dwae bench`. Start() connects to
 // every server (failing with "cannot reach ADDR ..." if any is unreachable)
@@ -35,6 +36,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -66,6 +68,9 @@ struct ShardedStreamOptions {
   int queue_records = 0;
 };
 
+// One entry on the wire: KDD features or a Zeek connection.
+using WireEntry = std::variant<v1::Record, v1::Connection>;
+
 class ShardedStream {
  public:
   // Called once per VerdictBatch, with the index of the shard that answered.
@@ -80,9 +85,11 @@ class ShardedStream {
   ShardedStream(const ShardedStream&) = delete;
   ShardedStream& operator=(const ShardedStream&) = delete;
 
-  // Queues `record` for the shard of its sensor_id; blocks while that
-  // shard's queue is full. Returns the first stream error, if any.
-  absl::Status Send(v1::Record record);
+  // Queues `entry` (a record or a connection) for the shard of its
+  // sensor_id; blocks while that shard's queue is full. Returns the first
+  // stream error, if any. Records and connections may be mixed: a batch
+  // holds one kind, so a switch of kind ends a batch early.
+  absl::Status Send(WireEntry entry);
   // Sends every shard's partial batch now.
   void Flush();
   // No more records: sends what is queued, waits for every verdict and

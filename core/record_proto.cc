@@ -2,12 +2,15 @@
 
 #include <array>
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "core/connection.h"
 #include "core/record.h"
 #include "dwae/v1/record.pb.h"
 
@@ -44,6 +47,20 @@ absl::Status CopyCategorical(int index, const std::string& value,
   }
   out->assign(value);
   return absl::OkStatus();
+}
+
+absl::Status CheckSize(const char* field, const std::string& value,
+                       size_t limit) {
+  if (value.size() > limit) return SizeError(field, value.size(), limit);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int32_t> Port(const char* field, uint32_t port) {
+  if (port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": port ", port, " outside [0, 65535]"));
+  }
+  return int32_t(port);
 }
 
 }  // namespace
@@ -191,6 +208,95 @@ v1::Record RecordToProto(const Record& record, absl::string_view id,
   RecordToProto(record, proto.mutable_features());
   proto.set_label(record.label);
   return proto;
+}
+
+absl::StatusOr<Connection> ConnectionFromProto(const v1::Connection& p) {
+  using C = v1::Connection;
+  const std::pair<const char*, std::pair<const std::string*, size_t>>
+      strings[] = {{"sensor_id", {&p.sensor_id(), kMaxSensorIdBytes}},
+                   {"id", {&p.id(), kMaxRecordIdBytes}},
+                   {"uid", {&p.uid(), kMaxRecordIdBytes}},
+                   {"id.orig_h", {&p.id_orig_h(), kMaxHostBytes}},
+                   {"id.resp_h", {&p.id_resp_h(), kMaxHostBytes}},
+                   {"proto", {&p.proto(), kMaxZeekTokenBytes}},
+                   {"service", {&p.service(), kMaxServiceBytes}},
+                   {"conn_state", {&p.conn_state(), kMaxZeekTokenBytes}},
+                   {"history", {&p.history(), kMaxHistoryBytes}},
+                   {"label", {&p.label(), kMaxLabelBytes}}};
+  for (const auto& [field, value] : strings) {
+    if (absl::Status s = CheckSize(field, *value.first, value.second);
+        !s.ok()) {
+      return s;
+    }
+  }
+  Connection c;
+  c.ts = p.ts() + 0.0;
+  c.uid = p.uid();
+  c.orig_h = p.id_orig_h();
+  c.resp_h = p.id_resp_h();
+  absl::StatusOr<int32_t> port = Port("id.orig_p", p.id_orig_p());
+  if (!port.ok()) return port.status();
+  c.orig_p = *port;
+  port = Port("id.resp_p", p.id_resp_p());
+  if (!port.ok()) return port.status();
+  c.resp_p = *port;
+  c.proto = p.proto();
+  c.has_service = p.has_service();
+  c.service = p.service();
+  if (p.has_duration()) c.duration = p.duration() + 0.0;
+  auto count = [&](bool has, uint64_t value, std::optional<uint64_t>* out) {
+    if (has) *out = value;
+  };
+  count(p.has_orig_bytes(), p.orig_bytes(), &c.orig_bytes);
+  count(p.has_resp_bytes(), p.resp_bytes(), &c.resp_bytes);
+  count(p.has_missed_bytes(), p.missed_bytes(), &c.missed_bytes);
+  count(p.has_orig_pkts(), p.orig_pkts(), &c.orig_pkts);
+  count(p.has_orig_ip_bytes(), p.orig_ip_bytes(), &c.orig_ip_bytes);
+  count(p.has_resp_pkts(), p.resp_pkts(), &c.resp_pkts);
+  count(p.has_resp_ip_bytes(), p.resp_ip_bytes(), &c.resp_ip_bytes);
+  c.conn_state = p.conn_state();
+  if (p.has_local_orig()) c.local_orig = p.local_orig();
+  if (p.has_local_resp()) c.local_resp = p.local_resp();
+  c.has_history = p.has_history();
+  c.history = p.history();
+  c.has_label = p.has_label();
+  c.label = p.label();
+  static_assert(C::kLabelFieldNumber == 23, "every field is copied above");
+  if (absl::Status s = ValidateConnection(c); !s.ok()) return s;
+  return c;
+}
+
+v1::Connection ConnectionToProto(const Connection& c, absl::string_view id,
+                                 absl::string_view sensor_id) {
+  v1::Connection p;
+  p.set_sensor_id(std::string(sensor_id));
+  p.set_id(std::string(id));
+  p.set_ts(c.ts);
+  p.set_uid(c.uid);
+  p.set_id_orig_h(c.orig_h);
+  p.set_id_orig_p(uint32_t(c.orig_p));
+  p.set_id_resp_h(c.resp_h);
+  p.set_id_resp_p(uint32_t(c.resp_p));
+  p.set_proto(c.proto);
+  if (c.has_service) p.set_service(c.service);
+  if (c.duration) p.set_duration(*c.duration);
+  if (c.orig_bytes) p.set_orig_bytes(*c.orig_bytes);
+  if (c.resp_bytes) p.set_resp_bytes(*c.resp_bytes);
+  p.set_conn_state(c.conn_state);
+  if (c.local_orig) p.set_local_orig(*c.local_orig);
+  if (c.local_resp) p.set_local_resp(*c.local_resp);
+  if (c.missed_bytes) p.set_missed_bytes(*c.missed_bytes);
+  if (c.has_history) p.set_history(c.history);
+  if (c.orig_pkts) p.set_orig_pkts(*c.orig_pkts);
+  if (c.orig_ip_bytes) p.set_orig_ip_bytes(*c.orig_ip_bytes);
+  if (c.resp_pkts) p.set_resp_pkts(*c.resp_pkts);
+  if (c.resp_ip_bytes) p.set_resp_ip_bytes(*c.resp_ip_bytes);
+  if (c.has_label) p.set_label(c.label);
+  return p;
+}
+
+const std::string& ConnectionVerdictId(const v1::Connection& proto) {
+  return proto.uid().empty() ? proto.id() : proto.uid();
 }
 
 }  // namespace dwae

@@ -1,4 +1,6 @@
-// Conversion between dwae::Record and the wire message dwae.v1.Record.
+// Conversion between the core entries and their wire messages:
+// dwae::Record <-> dwae.v1.Record (KDD features) and dwae::Connection <->
+// dwae.v1.Connection (one Zeek conn.log entry).
 //
 // RecordFromProto is on the serving hot path: it copies the 41 features with
 // the generated accessors (no protobuf reflection), checks the string sizes,
@@ -17,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/connection.h"
 #include "core/record.h"
 #include "dwae/v1/record.pb.h"
 
@@ -27,6 +30,12 @@ inline constexpr size_t kMaxRecordIdBytes = 128;
 inline constexpr size_t kMaxSensorIdBytes = 128;
 inline constexpr size_t kMaxLabelBytes = 64;
 inline constexpr size_t kMaxCategoricalBytes = 32;
+// Size limits (bytes) for the strings of a v1::Connection (uid, sensor_id
+// and id as for records, label as kMaxLabelBytes).
+inline constexpr size_t kMaxHostBytes = 64;       // id.orig_h, id.resp_h
+inline constexpr size_t kMaxZeekTokenBytes = 32;  // proto, conn_state
+inline constexpr size_t kMaxServiceBytes = 64;    // service
+inline constexpr size_t kMaxHistoryBytes = 128;   // history
 
 // Converts a wire record. Errors (all INVALID_ARGUMENT):
 //   "features: missing" when `features` is not set;
@@ -46,6 +55,22 @@ void RecordToProto(const Record& record, v1::Features* features);
 // A full wire record: the features, `id`, `sensor_id` and the label.
 v1::Record RecordToProto(const Record& record, absl::string_view id,
                          absl::string_view sensor_id);
+
+// Converts a wire connection. Errors (all INVALID_ARGUMENT) name the field
+// by its Zeek column: "uid: 300 bytes, limit is 128", "id.resp_p: port
+// 70000 outside [0, 65535]", and whatever ValidateConnection reports.
+// `sensor_id` and `id` are checked, not copied (they are not part of a
+// Connection).
+absl::StatusOr<Connection> ConnectionFromProto(const v1::Connection& proto);
+
+// The wire form of `connection`, with `sensor_id` and `id` (empty: none;
+// a verdict's id is the uid when there is one).
+v1::Connection ConnectionToProto(const Connection& connection,
+                                 absl::string_view id,
+                                 absl::string_view sensor_id);
+
+// The id a verdict of `proto` carries: its uid, or its id without one.
+const std::string& ConnectionVerdictId(const v1::Connection& proto);
 
 }  // namespace dwae
 
