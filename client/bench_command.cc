@@ -27,6 +27,7 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -80,14 +81,17 @@ absl::StatusOr<Workload> BuildWorkload(const BenchCommandOptions& o,
                                        const ShardRing& ring) {
   std::ifstream in(o.path);
   if (!in) return absl::NotFoundError(absl::StrCat(o.path, ": cannot open"));
-  std::vector<std::pair<uint64_t, Record>> rows;  // (1-based line, record)
+  std::vector<std::pair<uint64_t, Entry>> rows;  // (1-based line, entry)
   Workload w;
+  RecordReader reader(o.stream.format);
+  Entry entry;
   std::string line;
   uint64_t line_number = 0;
   while (std::getline(in, line)) {
     ++line_number;
     if (absl::StripAsciiWhitespace(line).empty()) continue;
-    absl::StatusOr<Record> record = ParseRecordLine(line, o.stream.format);
+    absl::StatusOr<bool> record = reader.Next(line, &entry);
+    if (record.ok() && !*record) continue;  // a Zeek header or comment
     if (!record.ok()) {
       if (++w.parse_errors <= kMaxReportedErrors) {
         std::fprintf(stderr, "dwae bench: %s:%llu: %s (skipped)\n",
@@ -97,7 +101,7 @@ absl::StatusOr<Workload> BuildWorkload(const BenchCommandOptions& o,
       }
       continue;
     }
-    rows.emplace_back(line_number, *std::move(record));
+    rows.emplace_back(line_number, entry);
   }
   if (in.bad())
     return absl::DataLossError(absl::StrCat(o.path, ": read error"));
@@ -136,9 +140,19 @@ absl::StatusOr<Workload> BuildWorkload(const BenchCommandOptions& o,
       const size_t sensor = size_t(g++ % uint64_t(o.stream.sensors));
       const int shard = sensor_shard[sensor];
       v1::RecordBatch& batch = open[shard];
-      *batch.add_records() = RecordToProto(
+      WireEntry wire = EntryToProto(
           record, absl::StrCat(prefix, number, "#", rep), sensor_ids[sensor]);
-      if (batch.records_size() == o.stream.batch) {
+      if (auto* r = std::get_if<v1::Record>(&wire)) {
+        *batch.add_records() = std::move(*r);
+      } else {
+        v1::Connection& c = std::get<v1::Connection>(wire);
+        // Repetitions of a file must not repeat its uids in one batch.
+        if (rep > 0 && !c.uid().empty()) {
+          c.set_uid(absl::StrCat(c.uid(), "#", rep));
+        }
+        *batch.add_connections() = std::move(c);
+      }
+      if (batch.records_size() + batch.connections_size() == o.stream.batch) {
         w.batches[shard].push_back(std::move(batch));
         batch = v1::RecordBatch();
         batch.set_learning(o.stream.learning);
@@ -146,7 +160,8 @@ absl::StatusOr<Workload> BuildWorkload(const BenchCommandOptions& o,
     }
   }
   for (size_t s = 0; s < servers; ++s) {
-    if (w.batches[s].empty() && open[s].records_size() > 0) {
+    if (w.batches[s].empty() &&
+        open[s].records_size() + open[s].connections_size() > 0) {
       w.batches[s].push_back(std::move(open[s]));
     }
   }
@@ -219,6 +234,7 @@ absl::Status RunBenchCommand(const BenchCommandOptions& o) {
     for (v1::RecordBatch& batch : workload->batches[s]) {
       v1::ScoreRequest request;
       request.mutable_records()->Swap(batch.mutable_records());
+      request.mutable_connections()->Swap(batch.mutable_connections());
       request.set_learning(o.stream.learning);
       requests[s].push_back(std::move(request));
     }

@@ -28,7 +28,9 @@ ABSL_FLAG(std::string, train, "data/nsl-kdd/KDDTrain+_20Percent.txt",
           "eval: training file; only its normal rows are learned");
 ABSL_FLAG(std::string, test, "data/nsl-kdd/KDDTest+.txt",
           "eval: labelled test file");
-ABSL_FLAG(std::string, format, "nsl-kdd", "record format: nsl-kdd or kdd99");
+ABSL_FLAG(std::string, format, "auto",
+          "record format: auto (detected from the first line), nsl-kdd, "
+          "kdd99, zeek (conn.log TSV) or zeek-json");
 ABSL_FLAG(std::string, rule, "all",
           "eval: float, dw-shadow, dw-stochastic or all");
 ABSL_FLAG(int, seeds, 1, "eval: number of seeds (1..N)");
@@ -189,8 +191,8 @@ int Run(const char* command, const absl::StatusOr<Options>& options,
   return Finish(command, run(*options));
 }
 
-absl::StatusOr<RecordFormat> FormatFromFlags() {
-  return ParseRecordFormat(absl::GetFlag(FLAGS_format));
+absl::StatusOr<InputFormat> FormatFromFlags() {
+  return ParseInputFormat(absl::GetFlag(FLAGS_format));
 }
 
 // --learn, or `fallback` when it is not set.
@@ -236,7 +238,7 @@ absl::StatusOr<StreamingOptions> StreamingFromFlags(const char* command,
       absl::GetFlag(FLAGS_servers), absl::GetFlag(FLAGS_server));
   if (!servers.ok()) return servers.status();
   o.servers = *std::move(servers);
-  absl::StatusOr<RecordFormat> format = FormatFromFlags();
+  absl::StatusOr<InputFormat> format = FormatFromFlags();
   if (!format.ok()) return format.status();
   o.format = *format;
   absl::StatusOr<v1::LearningMode> learn = LearningFromFlags(learning);
@@ -410,7 +412,7 @@ absl::StatusOr<ScoreCommandOptions> ScoreOptionsFromFlags(const Args& args) {
   if (!connection.ok()) return connection.status();
   o.connection = *std::move(connection);
   o.lines = args;
-  absl::StatusOr<RecordFormat> format = FormatFromFlags();
+  absl::StatusOr<InputFormat> format = FormatFromFlags();
   if (!format.ok()) return format.status();
   o.format = *format;
   absl::StatusOr<v1::LearningMode> learn =

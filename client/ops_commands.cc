@@ -13,6 +13,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -213,7 +214,7 @@ void PrintVerdictLine(const PendingLine& p, const v1::Verdict& v, bool json) {
 class Scorer {
  public:
   Scorer(const ScoreCommandOptions& o, DetectorClient& client)
-      : o_(o), client_(client) {}
+      : o_(o), client_(client), reader_(o.format) {}
 
   // Adds one input line; sends the batch when it is full.
   absl::Status Add(absl::string_view line, uint64_t line_number,
@@ -223,12 +224,21 @@ class Scorer {
     PendingLine p;
     p.line_number = line_number;
     p.id = absl::StrCat(source, ":", line_number);
-    absl::StatusOr<Record> record = ParseRecordLine(line, o_.format);
-    if (record.ok()) {
-      p.index = request_.records_size();
-      *request_.add_records() = RecordToProto(*record, p.id, "score");
+    absl::StatusOr<bool> parsed = reader_.Next(line, &entry_);
+    if (parsed.ok() && !*parsed) {  // a Zeek header or comment line
+      --lines_;
+      return absl::OkStatus();
+    }
+    if (parsed.ok()) {
+      p.index = entries();
+      WireEntry wire = EntryToProto(entry_, p.id, "score");
+      if (auto* r = std::get_if<v1::Record>(&wire)) {
+        *request_.add_records() = std::move(*r);
+      } else {
+        *request_.add_connections() = std::move(std::get<v1::Connection>(wire));
+      }
     } else {
-      p.error = std::string(record.status().message());
+      p.error = std::string(parsed.status().message());
     }
     pending_.push_back(std::move(p));
     if (int(pending_.size()) >= o_.batch) return Flush();
@@ -239,7 +249,7 @@ class Scorer {
   absl::Status Flush() {
     if (pending_.empty()) return absl::OkStatus();
     v1::ScoreResponse response;
-    if (request_.records_size() > 0) {
+    if (entries() > 0) {
       request_.set_learning(o_.learning);
       request_.set_top_k(o_.top_k);
       grpc::ClientContext context;
@@ -249,10 +259,10 @@ class Scorer {
       if (!status.ok()) {
         return ops::RpcError("Score", client_.address(), status);
       }
-      if (response.verdicts_size() != request_.records_size()) {
-        return absl::InternalError(absl::StrCat(
-            "dwaed answered ", response.verdicts_size(), " verdicts for ",
-            request_.records_size(), " records"));
+      if (response.verdicts_size() != entries()) {
+        return absl::InternalError(
+            absl::StrCat("dwaed answered ", response.verdicts_size(),
+                         " verdicts for ", entries(), " records"));
       }
     }
     for (const PendingLine& p : pending_) {
@@ -281,8 +291,15 @@ class Scorer {
   uint64_t errors() const { return errors_; }
 
  private:
+  // Records or connections in the request (one reader: one kind).
+  int entries() const {
+    return request_.records_size() + request_.connections_size();
+  }
+
   const ScoreCommandOptions& o_;
   DetectorClient& client_;
+  RecordReader reader_;
+  Entry entry_;
   v1::ScoreRequest request_;
   std::vector<PendingLine> pending_;
   uint64_t lines_ = 0;

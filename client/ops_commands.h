@@ -17,7 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "client/grpc_client.h"
-#include "core/record.h"
+#include "core/record_reader.h"
 #include "dwae/v1/detector.pb.h"
 
 namespace dwae {
@@ -35,9 +35,11 @@ struct ConnectionOptions {
 struct ScoreCommandOptions {
   ConnectionOptions connection;
   // Record lines to score; empty: read lines from stdin until EOF (blank
-  // lines skipped), sending them in batches of `batch`.
+  // lines skipped), sending them in batches of `batch`. Zeek header lines
+  // (from stdin) are taken in and not scored.
   std::vector<std::string> lines;
-  RecordFormat format = RecordFormat::kNslKdd;
+  // kAuto: detected from the first line (core/record_reader.h).
+  InputFormat format = InputFormat::kAuto;
   // Score only by default; any other mode asks dwaed to learn too.
   v1::LearningMode learning = v1::LEARNING_MODE_OFF;
   uint32_t top_k = 3;

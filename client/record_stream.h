@@ -44,6 +44,7 @@
 #include "absl/time/time.h"
 #include "client/grpc_client.h"
 #include "client/sharding.h"
+#include "core/record_proto.h"
 #include "dwae/v1/detector.pb.h"
 
 namespace dwae {
@@ -67,9 +68,6 @@ struct ShardedStreamOptions {
   // Records queued per shard before Send() blocks (0: 2 x batch).
   int queue_records = 0;
 };
-
-// One entry on the wire: KDD features or a Zeek connection.
-using WireEntry = std::variant<v1::Record, v1::Connection>;
 
 class ShardedStream {
  public:

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -75,7 +77,8 @@ class Pacer {
 
 struct ReplayCounts {
   // Written by the file reader (the writer thread) only.
-  uint64_t lines = 0;         // non-blank lines read
+  uint64_t lines = 0;         // non-blank lines read (headers included)
+  uint64_t entries = 0;       // records or connections parsed
   uint64_t parse_errors = 0;  // lines that did not parse
   uint64_t filtered_out = 0;  // parsed, but another label than --filter_label
   uint64_t records = 0;       // records sent
@@ -86,6 +89,7 @@ struct ReplayCounts {
   Confusion confusion;               // valid verdicts with a label
   std::vector<uint64_t> per_server;  // verdicts per replica
   double seconds = 0;
+  InputFormat format = InputFormat::kAuto;  // as detected
 
   uint64_t invalid() const { return parse_errors + rejected; }
   bool labeled() const { return confusion.total() > 0; }
@@ -158,6 +162,8 @@ void PrintJson(const ReplayCommandOptions& o, const ReplayCounts& c) {
   w.Int(o.stream.batch);
   w.Key("lines");
   w.Int(static_cast<long long>(c.lines));
+  w.Key("format");
+  w.String(InputFormatName(c.format));
   w.Key("filtered_out");
   w.Int(static_cast<long long>(c.filtered_out));
   w.Key("records");
@@ -207,7 +213,8 @@ void PrintJson(const ReplayCommandOptions& o, const ReplayCounts& c) {
 }
 
 void PrintSummary(const ReplayCommandOptions& o, const ReplayCounts& c) {
-  std::printf("dwae replay: %s -> %s (learning %s, batch %d)\n", o.path.c_str(),
+  std::printf("dwae replay: %s (%s) -> %s (learning %s, batch %d)\n",
+              o.path.c_str(), InputFormatName(c.format),
               absl::StrJoin(o.stream.servers, ",").c_str(),
               LearningModeName(o.stream.learning), o.stream.batch);
   auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
@@ -275,6 +282,9 @@ absl::Status RunReplayCommand(const ReplayCommandOptions& o) {
   }
 
   ReplayCounts counts;
+  // The schema of the entries sent, known from the first parsed line on
+  // (before any verdict): how the verdicts' labels count.
+  std::atomic<FeatureSchema> schema{FeatureSchema::kKdd};
   counts.per_server.assign(o.stream.servers.size(), 0);
   ProgressCounters progress;
   uint64_t reported_rejections = 0;
@@ -293,8 +303,15 @@ absl::Status RunReplayCommand(const ReplayCommandOptions& o) {
         continue;
       }
       if (v.anomalous()) ++anomalies;
-      if (!v.label().empty()) {
-        counts.confusion.Add(v.anomalous(), v.label() != "normal");
+      switch (LabelKindOf(schema.load(), v.label())) {
+        case LabelKind::kNormal:
+          counts.confusion.Add(v.anomalous(), false);
+          break;
+        case LabelKind::kAttack:
+          counts.confusion.Add(v.anomalous(), true);
+          break;
+        case LabelKind::kUnlabeled:
+          break;
       }
     }
     counts.anomalies += anomalies;
@@ -319,6 +336,8 @@ absl::Status RunReplayCommand(const ReplayCommandOptions& o) {
   const absl::Time start = absl::Now();
   Pacer pacer(o.rate);
   const std::string id_prefix = Basename(o.path) + ":";
+  RecordReader reader(o.stream.format);
+  Entry entry;
   std::string line;
   uint64_t line_number = 0;
   absl::Status status;
@@ -327,23 +346,29 @@ absl::Status RunReplayCommand(const ReplayCommandOptions& o) {
     progress.bytes_read.fetch_add(line.size() + 1, std::memory_order_relaxed);
     if (absl::StripAsciiWhitespace(line).empty()) continue;
     ++counts.lines;
-    absl::StatusOr<Record> record = ParseRecordLine(line, o.stream.format);
-    if (!record.ok()) {
+    absl::StatusOr<bool> parsed = reader.Next(line, &entry);
+    if (!parsed.ok()) {
       if (++counts.parse_errors <= kMaxReportedErrors) {
         std::fprintf(stderr, "dwae replay: %s:%llu: %s\n", o.path.c_str(),
                      static_cast<unsigned long long>(line_number),
-                     std::string(record.status().message()).c_str());
+                     std::string(parsed.status().message()).c_str());
       }
       continue;
     }
-    if (!o.filter_label.empty() && record->label != o.filter_label) {
+    if (!*parsed) continue;  // a Zeek header or comment line
+    if (counts.entries == 0) {
+      schema = std::holds_alternative<Connection>(entry) ? FeatureSchema::kZeek
+                                                         : FeatureSchema::kKdd;
+    }
+    ++counts.entries;
+    if (!o.filter_label.empty() && !EntryMatchesLabel(entry, o.filter_label)) {
       ++counts.filtered_out;
       continue;
     }
     const std::string sensor = o.stream.SensorFor(line_number);
     pacer.Wait();
     status = (*stream)->Send(
-        RecordToProto(*record, absl::StrCat(id_prefix, line_number), sensor));
+        EntryToProto(entry, absl::StrCat(id_prefix, line_number), sensor));
     if (!status.ok()) break;
     ++counts.records;
     progress.sent.fetch_add(1, std::memory_order_relaxed);
@@ -355,6 +380,7 @@ absl::Status RunReplayCommand(const ReplayCommandOptions& o) {
   const absl::Status finished = (*stream)->Finish();
   if (status.ok()) status = finished;
   counts.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  counts.format = reader.format();
   bar.Finish();
   if (!status.ok()) return status;
   if (counts.verdicts != counts.records) {

@@ -19,7 +19,7 @@
 #include "absl/time/time.h"
 #include "client/grpc_client.h"
 #include "client/record_stream.h"
-#include "core/record.h"
+#include "core/record_reader.h"
 #include "dwae/v1/detector.pb.h"
 
 namespace dwae {
@@ -35,8 +35,9 @@ struct StreamingOptions {
   // sharded by sensor_id with a consistent hash (sharding.h), one stream
   // per replica.
   std::vector<std::string> servers = {"127.0.0.1:50051"};
-  // How the command's input lines are parsed.
-  RecordFormat format = RecordFormat::kNslKdd;
+  // How the command's input lines are parsed (core/record_reader.h); kAuto
+  // detects the format from the first line.
+  InputFormat format = InputFormat::kAuto;
   // The learning mode every batch asks for (the command chooses the
   // default: replay and tail learn by default, bench gated).
   v1::LearningMode learning = v1::LEARNING_MODE_DEFAULT;

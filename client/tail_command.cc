@@ -24,7 +24,6 @@
 namespace dwae {
 namespace {
 
-constexpr int kMaxTailBatch = 65536;
 constexpr int kMaxReportedErrors = 5;
 constexpr size_t kReadChunk = 64 * 1024;
 
@@ -151,7 +150,38 @@ class Follower {
     partial_.clear();
     if (at_end && S_ISREG(st.st_mode)) {
       offset_ = st.st_size;
+      // Lines after the end need the header blocks before it (Zeek).
+      if (absl::Status s = ReadHeaders(offset_); !s.ok()) return s;
       lseek(fd_, offset_, SEEK_SET);
+    }
+    return absl::OkStatus();
+  }
+
+  // Starting at the end of a file: the reader still needs the file's
+  // header lines ('#...', a Zeek log's #separator and #fields) to parse
+  // what comes next, so the lines before `end` are scanned and only those
+  // are handed to the reader. A file without them (KDD text) costs one
+  // read through it.
+  absl::Status ReadHeaders(off_t end) {
+    std::string line;
+    char buffer[kReadChunk];
+    off_t at = 0;
+    while (at < end) {
+      const ssize_t n = pread(
+          fd_, buffer, size_t(std::min<off_t>(sizeof(buffer), end - at)), at);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      at += n;
+      absl::string_view data(buffer, size_t(n));
+      while (!data.empty()) {
+        const size_t newline = data.find('\n');
+        const absl::string_view part = data.substr(0, newline);
+        if (line.size() < kMaxLineBytes) line.append(part.data(), part.size());
+        if (newline == absl::string_view::npos) break;
+        data.remove_prefix(newline + 1);
+        if (!line.empty() && line[0] == '#') (void)reader_.Next(line, &entry_);
+        line.clear();
+      }
     }
     return absl::OkStatus();
   }
@@ -256,17 +286,18 @@ class Follower {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (absl::StripAsciiWhitespace(line).empty()) return absl::OkStatus();
     const uint64_t number = ++counts_.lines;
-    absl::StatusOr<Record> record = ParseRecordLine(line, o_.stream.format);
-    if (!record.ok()) {
+    absl::StatusOr<bool> parsed = reader_.Next(line, &entry_);
+    if (!parsed.ok()) {
       if (++counts_.parse_errors <= kMaxReportedErrors) {
         std::fprintf(stderr, "dwae tail: %s: line %llu: %s\n", o_.path.c_str(),
                      static_cast<unsigned long long>(number),
-                     std::string(record.status().message()).c_str());
+                     std::string(parsed.status().message()).c_str());
       }
       return absl::OkStatus();
     }
-    absl::Status s = stream_.Send(RecordToProto(
-        *record, absl::StrCat(id_prefix_, number), o_.stream.sensor_id));
+    if (!*parsed) return absl::OkStatus();  // a Zeek header or comment
+    absl::Status s = stream_.Send(EntryToProto(
+        entry_, absl::StrCat(id_prefix_, number), o_.stream.sensor_id));
     if (s.ok()) ++counts_.records;
     return s;
   }
@@ -274,6 +305,10 @@ class Follower {
   const TailCommandOptions& o_;
   TailCounts& counts_;
   ShardedStream& stream_;
+  // One reader across rotations: a new Zeek file starts with its own header
+  // block, which the reader takes as it comes.
+  RecordReader reader_{o_.stream.format};
+  Entry entry_;
   std::string id_prefix_;
   int fd_ = -1;
   dev_t dev_ = 0;

@@ -295,6 +295,32 @@ v1::Connection ConnectionToProto(const Connection& c, absl::string_view id,
   return p;
 }
 
+WireEntry EntryToProto(const Entry& entry, absl::string_view id,
+                       absl::string_view sensor_id) {
+  if (const Record* r = std::get_if<Record>(&entry)) {
+    return RecordToProto(*r, id, sensor_id);
+  }
+  const Connection& c = std::get<Connection>(entry);
+  return ConnectionToProto(c, c.uid.empty() ? id : absl::string_view(),
+                           sensor_id);
+}
+
+const std::string& EntryLabel(const Entry& entry) {
+  if (const Record* r = std::get_if<Record>(&entry)) return r->label;
+  return std::get<Connection>(entry).label;
+}
+
+bool EntryMatchesLabel(const Entry& entry, absl::string_view filter) {
+  if (filter == "normal") return EntryIsNormal(entry);
+  return EntryLabel(entry) == filter;
+}
+
+LabelKind LabelKindOf(FeatureSchema schema, const std::string& label) {
+  if (schema == FeatureSchema::kZeek) return ZeekLabelKind(label);
+  if (label.empty()) return LabelKind::kUnlabeled;
+  return label == "normal" ? LabelKind::kNormal : LabelKind::kAttack;
+}
+
 const std::string& ConnectionVerdictId(const v1::Connection& proto) {
   return proto.uid().empty() ? proto.id() : proto.uid();
 }

@@ -16,11 +16,14 @@
 #define DWAE_CORE_RECORD_PROTO_H_
 
 #include <cstddef>
+#include <string>
+#include <variant>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/connection.h"
 #include "core/record.h"
+#include "core/record_reader.h"
 #include "dwae/v1/record.pb.h"
 
 namespace dwae {
@@ -68,6 +71,25 @@ absl::StatusOr<Connection> ConnectionFromProto(const v1::Connection& proto);
 v1::Connection ConnectionToProto(const Connection& connection,
                                  absl::string_view id,
                                  absl::string_view sensor_id);
+
+// One entry on the wire: KDD features or a Zeek connection.
+using WireEntry = std::variant<v1::Record, v1::Connection>;
+
+// The wire form of a parsed entry (record_reader.h). A connection carries
+// `id` only when it has no uid (its verdict's id is the uid).
+WireEntry EntryToProto(const Entry& entry, absl::string_view id,
+                       absl::string_view sensor_id);
+
+// The label of an entry ("" when it has none) and whether it selects
+// `filter`: "normal" selects the normal rows of every format ("normal" in
+// KDD files, "Benign" in Zeek logs), any other value its exact label.
+const std::string& EntryLabel(const Entry& entry);
+bool EntryMatchesLabel(const Entry& entry, absl::string_view filter);
+
+// How a label echoed in a verdict counts, in a stream of `schema`: kKdd:
+// "normal" is normal, any other non-empty label an attack; kZeek: as
+// ZeekLabelKind ("Benign" normal, "Malicious..." attack, else unlabeled).
+LabelKind LabelKindOf(FeatureSchema schema, const std::string& label);
 
 // The id a verdict of `proto` carries: its uid, or its id without one.
 const std::string& ConnectionVerdictId(const v1::Connection& proto);
