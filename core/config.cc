@@ -109,6 +109,7 @@ void ApplyServing(const v1::ServingSettings& s, ServingPolicy* out) {
   if (s.has_max_batch_records()) out->max_batch_records = s.max_batch_records();
   if (s.has_default_top_k()) out->default_top_k = s.default_top_k();
   if (s.has_verdict_window()) out->verdict_window = s.verdict_window();
+  if (s.has_max_sensors()) out->max_sensors = s.max_sensors();
 }
 
 bool InUnitInterval(double x) { return x >= 0 && x <= 1; }
@@ -171,6 +172,9 @@ absl::Status DetectorConfig::Validate() const {
   }
   if (s.verdict_window < 1 || s.verdict_window > 10000000) {
     return Invalid("serving.verdict_window", "must be in [1, 10000000]");
+  }
+  if (s.max_sensors < 1 || s.max_sensors > 1000000) {
+    return Invalid("serving.max_sensors", "must be in [1, 1000000]");
   }
   return absl::OkStatus();
 }
@@ -240,6 +244,7 @@ v1::DaemonConfig DetectorConfigToProto(const DetectorConfig& c) {
   s->set_max_batch_records(c.serving.max_batch_records);
   s->set_default_top_k(c.serving.default_top_k);
   s->set_verdict_window(c.serving.verdict_window);
+  s->set_max_sensors(c.serving.max_sensors);
   return p;
 }
 

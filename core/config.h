@@ -43,6 +43,7 @@ struct ServingPolicy {
   uint32_t max_batch_records = 4096;
   uint32_t default_top_k = 3;
   uint32_t verdict_window = 20000;
+  uint32_t max_sensors = 256;
 };
 
 struct DetectorConfig {

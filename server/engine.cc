@@ -120,26 +120,43 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(
   std::unique_ptr<Detector> detector;
   if (restored->has_value()) {
     detector = std::move((*restored)->detector);
+    if (options.schema_pinned &&
+        detector->schema() != options.detector.schema) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the checkpoint's model learned feature schema '",
+          FeatureSchemaName(detector->schema()),
+          "' but the schema is pinned "
+          "to '",
+          FeatureSchemaName(options.detector.schema),
+          "' (--schema or model.feature_schema); drop the pin, or move the "
+          "checkpoint aside to start a new model"));
+    }
   } else {
     absl::StatusOr<std::unique_ptr<Detector>> d =
         Detector::Create(options.detector);
     if (!d.ok()) return d.status();
     detector = *std::move(d);
   }
-  std::unique_ptr<Engine> engine(
-      new Engine(options, metrics, fs, std::move(detector)));
+  absl::StatusOr<std::unique_ptr<Featurizer>> featurizer =
+      Featurizer::Create(options.zeek, &metrics->registry());
+  if (!featurizer.ok()) return featurizer.status();
+  std::unique_ptr<Engine> engine(new Engine(
+      options, metrics, fs, std::move(detector), *std::move(featurizer)));
   if (restored->has_value()) engine->RestoreCounters((*restored)->state);
+  engine->schema_open_ = !restored->has_value() && !options.schema_pinned;
   return engine;
 }
 
 Engine::Engine(const EngineOptions& options, Metrics* metrics, FileSystem* fs,
-               std::unique_ptr<Detector> detector)
+               std::unique_ptr<Detector> detector,
+               std::unique_ptr<Featurizer> featurizer)
     : options_(options),
       metrics_(metrics),
       fs_(fs),
       detector_(std::move(detector)),
       queue_(options.detector.learning.queue_capacity),
-      verdicts_(options.detector.serving.verdict_window) {
+      verdicts_(options.detector.serving.verdict_window),
+      featurizer_(std::move(featurizer)) {
   absl::MutexLock lock(&detector_mu_);
   PublishLocked();
   metrics_->learn_queue_capacity().Set(double(queue_.capacity()));

@@ -33,6 +33,7 @@
 #include "core/detector.h"
 #include "core/file_system.h"
 #include "dwae/v1/detector.pb.h"
+#include "server/featurizer.h"
 #include "server/learn_queue.h"
 #include "server/metrics.h"
 #include "server/options.h"
@@ -67,14 +68,30 @@ class Engine {
   void Start();
   void Stop();
 
-  // Scores `records` in order into `out` (one verdict each; invalid records
-  // get an error verdict) and queues them for the learner according to
-  // `mode`. Blocks while the learn queue is full unless drop_when_full.
-  // A batch larger than max_batch_records is refused as a whole.
+  // Scores `records` (KDD features) or `connections` (Zeek conn.log
+  // entries, featurized per sensor: server/featurizer.h), never both, in
+  // order into `out` (one verdict each; an invalid entry, or one of another
+  // feature schema than the model's, gets an error verdict) and queues them
+  // for the learner according to `mode`. Blocks while the learn queue is
+  // full unless drop_when_full. A batch larger than max_batch_records, or
+  // with both kinds, is refused as a whole.
+  //
+  // Schema: a daemon without a checkpoint and without a pinned schema
+  // (EngineOptions::schema_pinned) takes the schema of the first valid
+  // entry it receives; after that, entries of the other schema are refused
+  // one by one, the error naming both schemas.
+  absl::Status Score(
+      const google::protobuf::RepeatedPtrField<v1::Record>& records,
+      const google::protobuf::RepeatedPtrField<v1::Connection>& connections,
+      v1::LearningMode mode, uint32_t top_k,
+      google::protobuf::RepeatedPtrField<v1::Verdict>* out);
+  // Records only.
   absl::Status Score(
       const google::protobuf::RepeatedPtrField<v1::Record>& records,
       v1::LearningMode mode, uint32_t top_k,
-      google::protobuf::RepeatedPtrField<v1::Verdict>* out);
+      google::protobuf::RepeatedPtrField<v1::Verdict>* out) {
+    return Score(records, {}, mode, top_k, out);
+  }
 
   absl::Status QueryVerdicts(const v1::QueryVerdictsRequest& request,
                              v1::QueryVerdictsResponse* response) const;
@@ -107,7 +124,8 @@ class Engine {
 
  private:
   Engine(const EngineOptions& options, Metrics* metrics, FileSystem* fs,
-         std::unique_ptr<Detector> detector);
+         std::unique_ptr<Detector> detector,
+         std::unique_ptr<Featurizer> featurizer);
   void RestoreCounters(const v1::ModelState& state);
 
   std::shared_ptr<const ScoringModel> current_model() const;
@@ -120,6 +138,9 @@ class Engine {
   Detector::LearnDecision Decide(v1::LearningMode mode,
                                  const Record& record) const;
   void CountVerdict(const Record& record, bool anomalous, float score);
+  // The model to score entries of `schema` with: a fresh, unpinned engine
+  // first switches to a new detector of that schema (see Score).
+  std::shared_ptr<const ScoringModel> ModelFor(FeatureSchema schema);
 
   const EngineOptions options_;
   Metrics* const metrics_;
@@ -133,6 +154,10 @@ class Engine {
 
   LearnQueue queue_;
   VerdictLog verdicts_;
+  std::unique_ptr<Featurizer> featurizer_;
+  // True until the model's schema is settled: no checkpoint was restored,
+  // the schema is not pinned, and no valid entry has been scored yet.
+  std::atomic<bool> schema_open_{false};
   std::atomic<int> learning_state_{v1::LEARNING_STATE_AUTO};
 
   // Cumulative counters, restored from checkpoints.

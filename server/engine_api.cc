@@ -22,11 +22,15 @@ absl::Time FromProto(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
-// Per-thread scoring scratch space; every model of one process has the
-// same shape, so it is reused across published models.
+// Per-thread scoring scratch space, reused across published models of one
+// schema (a fresh daemon may switch schema once: then it is remade).
 ScoringScratch& Scratch(const ScoringModel& model) {
   thread_local ScoringScratch scratch;
-  if (scratch.input.empty()) scratch = model.MakeScratch();
+  thread_local FeatureSchema schema = FeatureSchema::kKdd;
+  if (scratch.input.empty() || schema != model.schema()) {
+    scratch = model.MakeScratch();
+    schema = model.schema();
+  }
   return scratch;
 }
 
@@ -66,59 +70,91 @@ void Engine::CountVerdict(const Record& record, bool anomalous, float score) {
   metrics_->ObserveLabelled(anomalous, attack);
 }
 
+std::shared_ptr<const ScoringModel> Engine::ModelFor(FeatureSchema schema) {
+  std::shared_ptr<const ScoringModel> model = current_model();
+  if (model->schema() == schema || !schema_open_.load()) return model;
+  absl::MutexLock lock(&detector_mu_);
+  if (schema_open_.load() && detector_->schema() != schema) {
+    DetectorConfig config = detector_->config();
+    config.SetSchema(schema);
+    absl::StatusOr<std::unique_ptr<Detector>> fresh = Detector::Create(config);
+    if (fresh.ok()) {
+      detector_ = *std::move(fresh);
+      PublishLocked();
+      std::fprintf(stderr,
+                   "dwaed: the first valid entry has feature schema '%s': "
+                   "the new model learns that schema\n",
+                   FeatureSchemaName(schema));
+    }
+  }
+  schema_open_ = false;
+  return current_model();
+}
+
 absl::Status Engine::Score(
     const google::protobuf::RepeatedPtrField<v1::Record>& records,
+    const google::protobuf::RepeatedPtrField<v1::Connection>& connections,
     v1::LearningMode mode, uint32_t top_k,
     google::protobuf::RepeatedPtrField<v1::Verdict>* out) {
   const ServingPolicy& serving = options_.detector.serving;
-  if (records.size() > static_cast<int>(serving.max_batch_records)) {
+  if (!records.empty() && !connections.empty()) {
+    return absl::InvalidArgumentError(
+        "records, connections: a batch carries one kind, not both");
+  }
+  const int size = records.size() + connections.size();
+  if (size > static_cast<int>(serving.max_batch_records)) {
     return absl::InvalidArgumentError(
         absl::StrFormat("records: batch of %d records exceeds the limit of %d",
-                        records.size(), serving.max_batch_records));
+                        size, serving.max_batch_records));
   }
   if (!v1::LearningMode_IsValid(mode)) {
     return absl::InvalidArgumentError(
         absl::StrCat("learning: unknown mode ", int(mode)));
   }
   // An empty batch is not an error: it gets an empty verdict list.
-  if (records.empty()) return absl::OkStatus();
+  if (size == 0) return absl::OkStatus();
   const int k = int(
       std::min<uint32_t>(top_k == 0 ? serving.default_top_k : top_k, kMaxTopK));
-  const std::shared_ptr<const ScoringModel> model = current_model();
+  std::vector<BatchEntry> entries;
+  entries.reserve(size);
+  const FeatureSchema schema =
+      connections.empty() ? FeatureSchema::kKdd : FeatureSchema::kZeek;
+  if (connections.empty()) {
+    featurizer_->Convert(records, &entries);
+  } else {
+    featurizer_->Convert(connections, &entries);
+  }
+  const bool any_valid =
+      std::any_of(entries.begin(), entries.end(),
+                  [](const BatchEntry& e) { return e.status.ok(); });
+  std::shared_ptr<const ScoringModel> model =
+      any_valid ? ModelFor(schema) : current_model();
+  if (absl::Status s = CheckSchema(model->schema(), schema); !s.ok()) {
+    for (BatchEntry& e : entries) {
+      if (e.status.ok()) e.status = s;
+    }
+  } else if (schema == FeatureSchema::kZeek) {
+    featurizer_->Extract(&entries);
+  }
   ScoringScratch& scratch = Scratch(*model);
   std::vector<LearnItem> items;
   std::vector<int> item_verdict;  // index in `out` of each item
   // Indexed like `out` (which may already hold verdicts).
-  std::vector<VerdictLog::TopDimensions> dimensions(out->size() +
-                                                    records.size());
-  items.reserve(records.size());
+  std::vector<VerdictLog::TopDimensions> dimensions(out->size() + size);
+  items.reserve(size);
   ScoreResult result;
-  // Non-empty ids seen so far in this batch -> index of their first record.
-  // The views point into `records`, which outlives this call.
-  absl::flat_hash_map<absl::string_view, int> first_with_id;
-  first_with_id.reserve(records.size());
-  for (int i = 0; i < records.size(); ++i) {
-    const v1::Record& proto = records[i];
+  for (BatchEntry& entry : entries) {
     v1::Verdict* v = out->Add();
-    v->set_id(proto.id());
-    v->set_sensor_id(proto.sensor_id());
-    int duplicate_of = -1;
-    if (!proto.id().empty()) {
-      const auto [it, inserted] = first_with_id.try_emplace(proto.id(), i);
-      if (!inserted) duplicate_of = it->second;
-    }
-    absl::StatusOr<Record> record =
-        duplicate_of < 0
-            ? RecordFromProto(proto)
-            : absl::StatusOr<Record>(absl::InvalidArgumentError(absl::StrCat(
-                  "id: duplicate of record ", duplicate_of, " in this batch")));
-    if (!record.ok()) {
-      v->set_error_code(int(record.status().code()));
-      v->set_error_message(std::string(record.status().message()));
+    v->set_id(*entry.id);
+    v->set_sensor_id(*entry.sensor_id);
+    if (!entry.status.ok()) {
+      v->set_error_code(int(entry.status.code()));
+      v->set_error_message(std::string(entry.status.message()));
       ++invalid_;
       metrics_->records(Verdict::kInvalid).Increment();
       continue;
     }
+    Record* record = &entry.record;
     model->Score(*record, k, &scratch, &result);
     v->set_score(result.score);
     v->set_threshold(model->threshold());
@@ -142,7 +178,7 @@ absl::Status Engine::Score(
     v->set_learned(
         decision == Detector::LearnDecision::kYes ||
         (decision == Detector::LearnDecision::kIfNormal && !result.anomalous));
-    items.push_back({*std::move(record), decision});
+    items.push_back({std::move(*record), decision});
     item_verdict.push_back(out->size() - 1);
   }
   const size_t pushed = options_.detector.learning.drop_when_full

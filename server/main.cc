@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/config.h"
+#include "core/feature_schema.h"
 #include "core/file_system.h"
 #include "server/auth.h"
 #include "server/daemon.h"
@@ -50,6 +51,14 @@ ABSL_FLAG(std::string, admin_token_file, "",
           "file holding the bearer token the admin RPCs (Checkpoint, "
           "SetLearning, SetThreshold, ResetModel) require; empty: admin RPCs "
           "only from loopback clients");
+ABSL_FLAG(std::string, schema, "",
+          "feature schema of a new model: kdd (NSL-KDD / KDD99 records) or "
+          "zeek (Zeek conn.log connections); pins it (as model.feature_schema "
+          "in --config does). Empty: a new model takes the schema of the "
+          "first valid record or connection it receives");
+ABSL_FLAG(int, max_sensors, 0,
+          "Zeek sensors whose feature windows are kept, the least recently "
+          "seen evicted (0: serving.max_sensors of --config, default 256)");
 ABSL_FLAG(int64_t, grpc_memory_bytes, 32 << 20,
           "memory gRPC may use for buffers (resource quota), bytes");
 
@@ -125,6 +134,32 @@ absl::StatusOr<TlsOptions> TlsFromFlags() {
     tls.client_ca = *std::move(pem);
   }
   return tls;
+}
+
+// --schema and --max_sensors over the config file's model.feature_schema
+// and serving.max_sensors.
+absl::StatusOr<ServerOptions> ApplyInputFlags(const v1::DaemonConfig& proto,
+                                              ServerOptions o) {
+  EngineOptions& e = o.engine;
+  e.schema_pinned = proto.model().has_feature_schema();
+  if (const std::string name = absl::GetFlag(FLAGS_schema); !name.empty()) {
+    absl::StatusOr<FeatureSchema> schema = ParseFeatureSchema(name);
+    if (!schema.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--schema: ", schema.status().message()));
+    }
+    e.detector.SetSchema(*schema);
+    e.schema_pinned = true;
+  }
+  e.zeek.max_sensors = e.detector.serving.max_sensors;
+  if (const int max = absl::GetFlag(FLAGS_max_sensors); max != 0) {
+    if (max < 1 || max > 1000000) {
+      return absl::InvalidArgumentError(
+          "--max_sensors: must be in [1, 1000000]");
+    }
+    e.zeek.max_sensors = size_t(max);
+  }
+  return o;
 }
 
 // Every --kafka_property occurrence (absl keeps only the last one of a
@@ -262,7 +297,7 @@ absl::StatusOr<ServerOptions> OptionsFromFlags(
       KafkaFromFlags(proto.kafka(), kafka_property_args);
   if (!kafka.ok()) return kafka.status();
   o.kafka = *std::move(kafka);
-  return o;
+  return ApplyInputFlags(proto, o);
 }
 
 // Loud warnings for a gRPC port reachable from other hosts without a token
@@ -309,6 +344,7 @@ int Main(int argc, char** argv) {
       "dwaed: the dwae anomaly-detection daemon.\n"
       "usage: dwaed [--listen=ADDR] [--metrics_listen=ADDR] "
       "[--state_dir=DIR] [--config=FILE]\n"
+      "       [--schema=kdd|zeek] [--max_sensors=N]\n"
       "       [--tls_cert=PEM --tls_key=PEM [--tls_client_ca=PEM]] "
       "[--admin_token_file=FILE]");
   const std::vector<std::string> kafka_properties =

@@ -8,6 +8,7 @@
 
 #include "core/config.h"
 #include "server/kafka_options.h"
+#include "core/zeek_sensors.h"
 
 namespace dwae::server {
 
@@ -21,6 +22,14 @@ struct EngineOptions {
   // Start with a fresh model when the checkpoint cannot be used, instead of
   // refusing to start. The unusable file is renamed aside, never deleted.
   bool start_fresh = false;
+  // detector.schema was chosen by the operator (--schema, or
+  // model.feature_schema in --config): a fresh daemon keeps it instead of
+  // taking the schema of the first valid entry, and a checkpoint of
+  // another schema is refused.
+  bool schema_pinned = false;
+  // Zeek connections: window options and the bound on sensors
+  // (max_sensors, the least recently seen evicted).
+  ZeekSensorOptions zeek;
 };
 
 // TLS on the gRPC port, as PEM text (main.cc reads the files). Empty

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/record_proto.h"
 #include "server/grpc_status.h"
 
 namespace dwae::server {
@@ -27,12 +28,16 @@ grpc::Status Timed(Metrics* metrics, const char* method, Handler&& handler) {
 void FailBatch(const v1::RecordBatch& batch, const absl::Status& status,
                v1::VerdictBatch* out) {
   out->clear_verdicts();
-  for (const v1::Record& r : batch.records()) {
+  auto fail = [&](const std::string& id, const std::string& sensor_id) {
     v1::Verdict* v = out->add_verdicts();
-    v->set_id(r.id());
-    v->set_sensor_id(r.sensor_id());
+    v->set_id(id);
+    v->set_sensor_id(sensor_id);
     v->set_error_code(int(status.code()));
     v->set_error_message(std::string(status.message()));
+  };
+  for (const v1::Record& r : batch.records()) fail(r.id(), r.sensor_id());
+  for (const v1::Connection& c : batch.connections()) {
+    fail(ConnectionVerdictId(c), c.sensor_id());
   }
 }
 
@@ -64,8 +69,8 @@ grpc::Status DetectorService::Score(grpc::ServerContext*,
     const v1::LearningMode mode =
         request->learning() == v1::LEARNING_MODE_DEFAULT ? v1::LEARNING_MODE_OFF
                                                          : request->learning();
-    return engine_->Score(request->records(), mode, request->top_k(),
-                          response->mutable_verdicts());
+    return engine_->Score(request->records(), request->connections(), mode,
+                          request->top_k(), response->mutable_verdicts());
   });
 }
 
@@ -78,8 +83,9 @@ grpc::Status DetectorService::Stream(
     while (stream->Read(&batch)) {
       if (context->IsCancelled()) return absl::CancelledError("cancelled");
       out.Clear();
-      absl::Status s = engine_->Score(batch.records(), batch.learning(),
-                                      batch.top_k(), out.mutable_verdicts());
+      absl::Status s =
+          engine_->Score(batch.records(), batch.connections(), batch.learning(),
+                         batch.top_k(), out.mutable_verdicts());
       if (!s.ok()) FailBatch(batch, s, &out);
       if (!stream->Write(out)) {
         return absl::UnavailableError("client went away");

@@ -1,0 +1,150 @@
+#include "server/featurizer.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "core/record_proto.h"
+
+namespace dwae::server {
+namespace {
+
+prometheus::Counter& NewCounter(prometheus::Registry* registry,
+                                const std::string& name,
+                                const std::string& help) {
+  return prometheus::BuildCounter()
+      .Name(name)
+      .Help(help)
+      .Register(*registry)
+      .Add({});
+}
+
+prometheus::Gauge& NewGauge(prometheus::Registry* registry,
+                            const std::string& name, const std::string& help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(*registry).Add(
+      {});
+}
+
+// Marks every entry whose id repeats an earlier non-empty id of the batch.
+// The views point into the batch, which outlives the call.
+void RefuseDuplicateIds(std::vector<BatchEntry>* entries, size_t first) {
+  absl::flat_hash_map<absl::string_view, size_t> seen;
+  seen.reserve(entries->size() - first);
+  for (size_t i = first; i < entries->size(); ++i) {
+    BatchEntry& e = (*entries)[i];
+    if (e.id->empty()) continue;
+    const auto [it, inserted] = seen.try_emplace(*e.id, i - first);
+    if (!inserted && e.status.ok()) {
+      e.status = absl::InvalidArgumentError(absl::StrCat(
+          "id: duplicate of record ", it->second, " in this batch"));
+    }
+  }
+}
+
+// A counter only goes up: add what `now` gained over `before`.
+void Advance(prometheus::Counter& counter, uint64_t now, uint64_t before) {
+  if (now > before) counter.Increment(double(now - before));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Featurizer>> Featurizer::Create(
+    const ZeekSensorOptions& options, prometheus::Registry* registry) {
+  absl::StatusOr<std::unique_ptr<ZeekSensorSet>> sensors =
+      ZeekSensorSet::Create(options);
+  if (!sensors.ok()) return sensors.status();
+  return std::unique_ptr<Featurizer>(
+      new Featurizer(*std::move(sensors), registry));
+}
+
+Featurizer::Featurizer(std::unique_ptr<ZeekSensorSet> sensors,
+                       prometheus::Registry* registry)
+    : sensors_(std::move(sensors)),
+      connections_(NewCounter(registry, "dwae_zeek_connections_total",
+                              "Zeek connections turned into features")),
+      late_(NewCounter(
+          registry, "dwae_zeek_late_connections_total",
+          "Zeek connections that ended before their sensor's watermark minus "
+          "the lateness bound (featurized anyway)")),
+      overflow_(NewCounter(registry, "dwae_zeek_window_overflow_total",
+                           "Connections forgotten early because a sensor's "
+                           "window reached its size bound")),
+      evicted_(NewCounter(registry, "dwae_zeek_sensors_evicted_total",
+                          "Sensors whose window state was dropped, least "
+                          "recently seen first, to stay within max_sensors")),
+      sensors_gauge_(NewGauge(registry, "dwae_zeek_sensors",
+                              "Sensors with feature window state")),
+      window_gauge_(NewGauge(registry, "dwae_zeek_window_connections",
+                             "Connections held in the sensors' windows")) {}
+
+void Featurizer::Convert(
+    const google::protobuf::RepeatedPtrField<v1::Record>& records,
+    std::vector<BatchEntry>* out) const {
+  const size_t first = out->size();
+  out->resize(first + records.size());
+  for (int i = 0; i < records.size(); ++i) {
+    BatchEntry& e = (*out)[first + i];
+    e.id = &records[i].id();
+    e.sensor_id = &records[i].sensor_id();
+    absl::StatusOr<Record> record = RecordFromProto(records[i]);
+    if (record.ok()) {
+      e.record = *std::move(record);
+    } else {
+      e.status = record.status();
+    }
+  }
+  RefuseDuplicateIds(out, first);
+}
+
+void Featurizer::Convert(
+    const google::protobuf::RepeatedPtrField<v1::Connection>& connections,
+    std::vector<BatchEntry>* out) const {
+  const size_t first = out->size();
+  out->resize(first + connections.size());
+  for (int i = 0; i < connections.size(); ++i) {
+    BatchEntry& e = (*out)[first + i];
+    e.id = &ConnectionVerdictId(connections[i]);
+    e.sensor_id = &connections[i].sensor_id();
+    e.is_connection = true;
+    absl::StatusOr<Connection> c = ConnectionFromProto(connections[i]);
+    if (c.ok()) {
+      e.connection = *std::move(c);
+    } else {
+      e.status = c.status();
+    }
+  }
+  RefuseDuplicateIds(out, first);
+}
+
+void Featurizer::Extract(std::vector<BatchEntry>* entries) {
+  bool any = false;
+  for (BatchEntry& e : *entries) {
+    if (!e.is_connection || !e.status.ok()) continue;
+    sensors_->Extract(*e.sensor_id, e.connection, &e.record);
+    any = true;
+  }
+  if (any) ExportMetrics();
+}
+
+void Featurizer::ExportMetrics() {
+  const ZeekSensorCounters now = sensors_->counters();
+  absl::MutexLock lock(&metrics_mu_);
+  Advance(connections_, now.connections, exported_.connections);
+  Advance(late_, now.late, exported_.late);
+  Advance(overflow_, now.window_overflow, exported_.window_overflow);
+  Advance(evicted_, now.sensors_evicted, exported_.sensors_evicted);
+  sensors_gauge_.Set(double(now.sensors_active));
+  window_gauge_.Set(double(now.window_connections));
+  // Totals never go down (the set counts evicted sensors too), but two
+  // exporters may race: keep the largest seen.
+  exported_.connections = std::max(exported_.connections, now.connections);
+  exported_.late = std::max(exported_.late, now.late);
+  exported_.window_overflow =
+      std::max(exported_.window_overflow, now.window_overflow);
+  exported_.sensors_evicted =
+      std::max(exported_.sensors_evicted, now.sensors_evicted);
+}
+
+}  // namespace dwae::server
