@@ -167,7 +167,7 @@ absl::Status Engine::Score(
         dimensions[out->size() - 1][i] = static_cast<uint8_t>(d.dimension);
       }
       v1::FeatureDeviation* f = v->add_top_features();
-      f->set_feature(FeatureEncoder::DimensionName(d.dimension));
+      f->set_feature(model->DimensionName(d.dimension));
       f->set_squared_error(d.squared_error);
       f->set_value(d.value);
       f->set_reconstruction(d.reconstruction);
@@ -192,7 +192,7 @@ absl::Status Engine::Score(
       (*out)[item_verdict[i]].set_learned(false);
     }
   }
-  verdicts_.Append(out, dimensions, absl::Now());
+  verdicts_.Append(out, dimensions, model->schema(), absl::Now());
   metrics_->learn_queue_depth().Set(double(queue_.size()));
   return absl::OkStatus();
 }

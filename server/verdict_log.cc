@@ -23,7 +23,8 @@ VerdictLog::VerdictLog(size_t capacity)
 
 void VerdictLog::Append(
     google::protobuf::RepeatedPtrField<v1::Verdict>* verdicts,
-    const std::vector<TopDimensions>& dimensions, absl::Time now) {
+    const std::vector<TopDimensions>& dimensions, FeatureSchema schema,
+    absl::Time now) {
   const int64_t now_ns = absl::ToUnixNanos(now);
   absl::MutexLock lock(&mu_);
   for (int index = 0; index < verdicts->size(); ++index) {
@@ -46,6 +47,7 @@ void VerdictLog::Append(
     e.threshold = static_cast<float>(v.threshold());
     e.anomalous = v.anomalous();
     e.learned = v.learned();
+    e.schema = schema;
     e.num_features = static_cast<uint8_t>(
         std::min<int>(v.top_features_size(), kKeptFeatures));
     for (int i = 0; i < e.num_features; ++i) {
@@ -69,7 +71,8 @@ void VerdictLog::ToProto(const Entry& e, v1::Verdict* out) const {
   SetTimestamp(e.scored_at_ns, out->mutable_scored_at());
   for (int i = 0; i < e.num_features; ++i) {
     v1::FeatureDeviation* f = out->add_top_features();
-    f->set_feature(FeatureEncoder::DimensionName(e.features[i].dimension));
+    f->set_feature(
+        FeatureEncoder::DimensionName(e.schema, e.features[i].dimension));
     f->set_squared_error(e.features[i].squared_error);
     f->set_value(e.features[i].value);
     f->set_reconstruction(e.features[i].reconstruction);

@@ -18,6 +18,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/feature_schema.h"
 #include "dwae/v1/detector.pb.h"
 #include "google/protobuf/repeated_ptr_field.h"
 
@@ -36,9 +37,11 @@ class VerdictLog {
 
   // Assigns sequence numbers and scored_at to the valid verdicts of
   // `verdicts` (error_code == 0) and remembers them. `dimensions[i]` holds
-  // the dimensions of verdicts[i]'s top features.
+  // the dimensions of verdicts[i]'s top features, in `schema` (the scoring
+  // model's; it names them).
   void Append(google::protobuf::RepeatedPtrField<v1::Verdict>* verdicts,
-              const std::vector<TopDimensions>& dimensions, absl::Time now);
+              const std::vector<TopDimensions>& dimensions,
+              FeatureSchema schema, absl::Time now);
   // Verdicts of the ids that are still in the window, in request order.
   void FindByIds(const google::protobuf::RepeatedPtrField<std::string>& ids,
                  google::protobuf::RepeatedPtrField<v1::Verdict>* out) const;
@@ -59,9 +62,10 @@ class VerdictLog {
     float threshold = 0;
     bool anomalous = false;
     bool learned = false;
+    FeatureSchema schema = FeatureSchema::kKdd;
     uint8_t num_features = 0;
     struct Feature {
-      uint8_t dimension;  // FeatureEncoder::DimensionName(dimension)
+      uint8_t dimension;  // FeatureEncoder::DimensionName(schema, dimension)
       float squared_error, value, reconstruction;
     };
     std::array<Feature, kKeptFeatures> features;
