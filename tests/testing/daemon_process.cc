@@ -18,6 +18,21 @@
 #endif
 
 namespace dwae::testutil {
+namespace {
+
+// N of the first "(port N)" after `marker` in `out`; 0 when there is none.
+int PortAfter(const std::string& out, const char* marker) {
+  const size_t start = out.find(marker);
+  if (start == std::string::npos) return 0;
+  const size_t at = out.find("(port ", start);
+  if (at == std::string::npos) return 0;
+  absl::string_view rest = absl::string_view(out).substr(at + 6);
+  rest = rest.substr(0, rest.find(')'));
+  int port = 0;
+  return absl::SimpleAtoi(rest, &port) ? port : 0;
+}
+
+}  // namespace
 
 std::string TestDaemon::address() const {
   return absl::StrCat("127.0.0.1:", port);
@@ -49,16 +64,13 @@ absl::StatusOr<TestDaemon> StartTestDaemon(
         "\nstderr: ", p.stderr_so_far()));
   }
   const std::string out = p.stdout_so_far();
-  const size_t at = out.find("(port ", out.find("serving gRPC"));
-  absl::string_view rest;
-  if (at != std::string::npos) {
-    rest = absl::string_view(out).substr(at + 6);
-    rest = rest.substr(0, rest.find(')'));
-  }
-  if (!absl::SimpleAtoi(rest, &daemon.port) || daemon.port <= 0) {
+  daemon.port = PortAfter(out, "serving gRPC");
+  if (daemon.port <= 0) {
     return absl::InternalError(
         absl::StrCat("no \"(port N)\" after \"serving gRPC\" in: ", out));
   }
+  // Printed before "serving gRPC" is flushed, when there is a listener.
+  daemon.metrics_port = PortAfter(out, "metrics on");
   return daemon;
 }
 

@@ -29,6 +29,9 @@ struct TestDaemon {
   std::unique_ptr<Subprocess> process;
   // Its gRPC port on 127.0.0.1.
   int port = 0;
+  // Its /metrics port when extra_args enabled the listener (e.g.
+  // --metrics_listen=127.0.0.1:0), else 0.
+  int metrics_port = 0;
   // The fresh temporary directory holding its config (dwaed.textproto). Not
   // the daemon's --state_dir unless the caller passed that in extra_args.
   std::string dir;
