@@ -546,27 +546,33 @@ int RunBench(const Args& args) {
 
 const Command kCommands[] = {
     {"replay", "stream a record file to dwaed and summarize the verdicts",
-     "dwae replay [--server=ADDR | --servers=A,B] [--format=nsl-kdd|kdd99]\n"
+     "dwae replay [--server=ADDR | --servers=A,B]\n"
+     "            [--format=auto|nsl-kdd|kdd99|zeek|zeek-json]\n"
      "            [--filter_label=L] [--learn=MODE] [--batch=N] [--rate=N]\n"
      "            [--sensors=N] [--json] [--verdicts_out=FILE] FILE",
      "dwae replay --filter_label=normal --learn=all "
      "data/nsl-kdd/KDDTrain+_20Percent.txt\n"
      "dwae replay --json --verdicts_out=verdicts.jsonl "
      "data/nsl-kdd/KDDTest+.txt\n"
-     "dwae replay --rate=1000 data/nsl-kdd/KDDTest+.txt",
+     "dwae replay --rate=1000 data/nsl-kdd/KDDTest+.txt\n"
+     "dwae replay --format=zeek data/zeek/ctu-normal-42-day2.conn.log.labeled",
      RunReplay},
     {"tail", "follow a file a sensor appends to and stream new lines",
      "dwae tail [--follow] [--from_start] [--server=ADDR | --servers=A,B]\n"
+     "          [--format=auto|nsl-kdd|kdd99|zeek|zeek-json] [--sensor_id=ID]\n"
      "          [--learn=MODE] [--all] [--json] FILE",
+     "dwae tail --follow --format=zeek --sensor_id=$(hostname) "
+     "/opt/zeek/spool/zeek/conn.log\n"
      "dwae tail --follow /var/log/sensor/conn.txt\n"
      "dwae tail --follow --all --json /var/log/sensor/conn.txt",
      RunTail},
     {"score", "score record lines (arguments or stdin) and explain verdicts",
-     "dwae score [--server=ADDR] [--top_k=N] [--learn=MODE] [--json] "
-     "[LINE...]",
+     "dwae score [--server=ADDR] [--format=F] [--top_k=N] [--learn=MODE] "
+     "[--json] [LINE...]",
      "dwae score '0,tcp,http,SF,215,45076,0,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,1,"
      "1,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,0,0'\n"
-     "head -5 data/nsl-kdd/KDDTest+.txt | dwae score --json",
+     "head -5 data/nsl-kdd/KDDTest+.txt | dwae score --json\n"
+     "head -20 /opt/zeek/spool/zeek/conn.log | dwae score --format=zeek",
      RunScore},
     {"anomalies", "list the recent anomalies",
      "dwae anomalies [--server=ADDR] [--since=10m|RFC3339] [--limit=N] "
@@ -605,7 +611,8 @@ const Command kCommands[] = {
      "[--trace_out=FILE]\n"
      "          [model and device flags]",
      "dwae eval --rule all --seeds 5 --json\n"
-     "dwae eval --rule dw-stochastic --ensemble k1 --levels 9", RunEval},
+     "dwae eval --rule dw-stochastic --ensemble k1 --levels 9",
+     RunEval},
 };
 
 void PrintCommandList() {
