@@ -90,40 +90,8 @@ void WriteText(const std::string& path, const std::string& text,
   ASSERT_TRUE(out.good()) << path;
 }
 
-std::vector<JsonValue> JsonLines(const std::string& text) {
-  std::vector<JsonValue> out;
-  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-    absl::StatusOr<JsonValue> v = testutil::ParseJson(line);
-    EXPECT_TRUE(v.ok()) << v.status() << "\n" << line;
-    if (v.ok()) out.push_back(*std::move(v));
-  }
-  return out;
-}
-
-bool WaitForLines(const Subprocess& p, size_t n,
-                  absl::Duration timeout = absl::Seconds(15)) {
-  const absl::Time until = absl::Now() + timeout;
-  while (absl::Now() < until) {
-    const std::string out = p.stdout_so_far();
-    if (size_t(std::count(out.begin(), out.end(), '\n')) >= n) return true;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return false;
-}
-
 SubprocessResult RunDwae(const std::vector<std::string>& args) {
   return testutil::RunCli(DWAE_CLI_PATH, args, absl::Seconds(60));
-}
-
-std::unique_ptr<Subprocess> StartDwae(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {DWAE_CLI_PATH};
-  argv.insert(argv.end(), args.begin(), args.end());
-  testutil::SubprocessOptions options;
-  options.working_dir = DWAE_SOURCE_DIR;
-  absl::StatusOr<std::unique_ptr<Subprocess>> p =
-      Subprocess::Start(argv, options);
-  EXPECT_TRUE(p.ok()) << p.status();
-  return p.ok() ? *std::move(p) : nullptr;
 }
 
 absl::StatusOr<v1::ModelInfo> ModelInfo(const std::string& address) {
@@ -250,17 +218,19 @@ TEST_F(ZeekCliTest, TailFollowsAcrossAZeekRotation) {
   const std::vector<std::string>& fields = StandardFields();
   WriteText(path, Header(fields) + Row(fields, "Cold1", 1000.0, 80) +
                       Row(fields, "Cold2", 1000.5, 80));
-  std::unique_ptr<Subprocess> tail =
-      StartDwae({"tail", ServerFlag(), "--follow", "--format=zeek", "--all",
-                 "--json", "--poll_interval=20ms", "--max_batch_delay=20ms",
-                 "--stop_after=5", "--sensor_id=rotating", path});
+  std::unique_ptr<Subprocess> tail = testutil::StartCli(
+      DWAE_CLI_PATH,
+      {"tail", ServerFlag(), "--follow", "--format=zeek", "--all", "--json",
+       "--poll_interval=20ms", "--max_batch_delay=20ms", "--stop_after=5",
+       "--sensor_id=rotating", path});
   ASSERT_NE(tail, nullptr);
   ASSERT_TRUE(tail->WaitForOutput("following", absl::Seconds(10),
                                   /*on_stderr=*/true))
       << tail->stderr_so_far();
   WriteText(path, Row(fields, "Cnew1", 1001.0, 443), /*append=*/true);
   WriteText(path, Row(fields, "Cnew2", 1001.2, 443), /*append=*/true);
-  ASSERT_TRUE(WaitForLines(*tail, 2)) << tail->stderr_so_far();
+  ASSERT_TRUE(testutil::WaitForStdoutLines(*tail, 2, absl::Seconds(15)))
+      << tail->stderr_so_far();
 
   ASSERT_EQ(std::rename(path.c_str(), (current + "/conn.08:00.log").c_str()),
             0);
@@ -271,7 +241,7 @@ TEST_F(ZeekCliTest, TailFollowsAcrossAZeekRotation) {
                       Row(reordered, "Crot3", 1002.2, 22));
   const SubprocessResult r = tail->Wait(absl::Seconds(20));
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
-  const std::vector<JsonValue> verdicts = JsonLines(r.stdout_text);
+  const std::vector<JsonValue> verdicts = testutil::JsonLines(r.stdout_text);
   std::vector<std::string> ids;
   for (const JsonValue& v : verdicts) {
     EXPECT_FALSE(v.has("error")) << v["error"].as_string();

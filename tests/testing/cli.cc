@@ -9,6 +9,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
 namespace dwae {
@@ -33,6 +35,38 @@ SubprocessResult RunCli(const std::string& binary,
   std::vector<std::string> argv = {binary};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunArgvFromSourceDir(argv, timeout);
+}
+
+std::unique_ptr<Subprocess> StartCli(const std::string& binary,
+                                     const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {binary};
+  argv.insert(argv.end(), args.begin(), args.end());
+  SubprocessOptions options;
+  options.working_dir = DWAE_SOURCE_DIR;
+  absl::StatusOr<std::unique_ptr<Subprocess>> p =
+      Subprocess::Start(argv, options);
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? *std::move(p) : nullptr;
+}
+
+bool WaitForStdoutLines(const Subprocess& p, size_t n, absl::Duration timeout) {
+  const absl::Time until = absl::Now() + timeout;
+  while (absl::Now() < until) {
+    const std::string out = p.stdout_so_far();
+    if (size_t(std::count(out.begin(), out.end(), '\n')) >= n) return true;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return false;
+}
+
+std::vector<JsonValue> JsonLines(absl::string_view text) {
+  std::vector<JsonValue> out;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    absl::StatusOr<JsonValue> v = ParseJson(line);
+    EXPECT_TRUE(v.ok()) << v.status() << "\n" << line;
+    if (v.ok()) out.push_back(*std::move(v));
+  }
+  return out;
 }
 
 int ClosedLoopbackPort() {

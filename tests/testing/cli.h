@@ -8,10 +8,12 @@
 #ifndef DWAE_TESTS_TESTING_CLI_H_
 #define DWAE_TESTS_TESTING_CLI_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "tests/testing/json_value.h"
 #include "tests/testing/subprocess.h"
@@ -29,6 +31,20 @@ SubprocessResult RunArgvFromSourceDir(const std::vector<std::string>& argv,
 SubprocessResult RunCli(const std::string& binary,
                         const std::vector<std::string>& args,
                         absl::Duration timeout = absl::Seconds(30));
+
+// Starts `binary` with `args` from the source tree root, running on in the
+// background (no timeout). Adds a test failure and returns null if it
+// cannot be started.
+std::unique_ptr<Subprocess> StartCli(const std::string& binary,
+                                     const std::vector<std::string>& args);
+
+// Waits until `p` printed at least `n` lines on stdout; false on timeout.
+bool WaitForStdoutLines(const Subprocess& p, size_t n,
+                        absl::Duration timeout = absl::Seconds(10));
+
+// Every non-empty line of `text` parsed as JSON; a bad line is a test
+// failure and left out.
+std::vector<JsonValue> JsonLines(absl::string_view text);
 
 // A loopback TCP port nothing listens on: bound once, then released.
 int ClosedLoopbackPort();
