@@ -72,6 +72,8 @@ void PrintJson(const v1::ModelInfo& m) {
   w.String(m.shape());
   w.Key("rule");
   w.String(m.config().model().rule());
+  w.Key("feature_schema");
+  w.String(m.config().model().feature_schema());
   key_int("parameters", m.parameters());
   w.Key("threshold");
   w.Number(m.threshold());  // null while warming up (+inf)
@@ -194,6 +196,7 @@ void PrintReadable(const std::string& server, const v1::ModelInfo& m) {
   std::printf("model\n");
   std::printf("  shape            %s\n", m.shape().c_str());
   std::printf("  rule             %s\n", c.model().rule().c_str());
+  std::printf("  feature schema   %s\n", c.model().feature_schema().c_str());
   std::printf("  parameters       %llu\n", ull(m.parameters()));
   std::printf("  learning rate    %g\n", c.model().learning_rate());
   std::vector<std::string> alphas;

@@ -49,6 +49,7 @@ constexpr char kTestPath[] = "data/nsl-kdd/KDDTest+.txt";
 const char* const kStatusKeys[] = {
     "shape",
     "rule",
+    "feature_schema",
     "threshold",
     "threshold_source",
     "warming_up",
