@@ -5,7 +5,8 @@ Usage: experiments_test.py REPO_ROOT BUILD_DIR
 
 Every part writes into a temporary directory (never docs/): ablations over
 two notch counts with 2 seeds and 1 epoch, the eval part (1 seed, 1 epoch),
-the stream part against a real dwaed, then every figure. Checks the files'
+the stream part against a real dwaed, the Zeek days (1 seed, 1 epoch), then
+every figure. Checks the files'
 contents, not only that they exist. Exit status 1 on the first failure.
 """
 import csv
@@ -84,6 +85,14 @@ def main():
     check(int(stream[-1]["records"]) == 22544 and
           0.8 < float(stream[-1]["cumulative_accuracy"]) <= 1,
           "stream: every KDDTest+ verdict is counted and the daemon detects")
+
+    run(exp, "zeek", "--seeds", "1", "--epochs", "1", "--out", out)
+    zeek = rows(os.path.join(out, "zeek.csv"))
+    check(len(zeek) == 12 and
+          {r["ensemble"] for r in zeek} == {"k5", "k5-g32", "k1"},
+          "zeek.csv: both directions, every rule, ensemble and k1")
+    check(all(float(r["auc_mean"]) > 0.9 for r in zeek),
+          "zeek: every rule separates the scans from the benign host")
 
     figures = os.path.join(out, "figures")
     run(os.path.join(ROOT, "scripts", "figures"), "--results", out, "--out",
