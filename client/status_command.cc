@@ -44,6 +44,19 @@ double Ratio(uint64_t num, uint64_t den) {
   return den == 0 ? NAN : double(num) / double(den);
 }
 
+// "no", "yes: 4120 of 10000 records learned" or "yes: consolidating ...".
+std::string WarmupProgress(const v1::ModelInfo& m) {
+  if (m.consolidating()) {
+    return absl::StrFormat(
+        "yes: consolidating %llu records (scoring goes on meanwhile)",
+        ull(m.warmup_records()));
+  }
+  if (!m.warming_up()) return "no";
+  return absl::StrFormat("yes: %llu of %llu records learned, %llu queued",
+                         ull(m.warmup_records_learned()),
+                         ull(m.warmup_records()), ull(m.learn_queue_depth()));
+}
+
 void WriteCounters(JsonWriter& w, const v1::DeviceCounters& c) {
   w.BeginObject();
   w.Key("pulses");
@@ -81,6 +94,11 @@ void PrintJson(const v1::ModelInfo& m) {
   w.String(m.threshold_source());
   w.Key("warming_up");
   w.Bool(m.warming_up());
+  key_int("warmup_records_learned", m.warmup_records_learned());
+  key_int("warmup_records", m.warmup_records());
+  w.Key("consolidating");
+  w.Bool(m.consolidating());
+  key_int("learn_queue_depth", m.learn_queue_depth());
   w.Key("learning_state");
   w.String(ops::LearningStateName(m.learning_state()));
   key_int("records_scored", m.records_scored());
@@ -217,7 +235,7 @@ void PrintReadable(const std::string& server, const v1::ModelInfo& m) {
   std::printf("  threshold        %s, source %s\n",
               ops::FormatThreshold(m.threshold()).c_str(),
               m.threshold_source().c_str());
-  std::printf("  warming up       %s\n", m.warming_up() ? "yes" : "no");
+  std::printf("  warming up       %s\n", WarmupProgress(m).c_str());
   std::printf("  learning state   %s\n",
               ops::LearningStateName(m.learning_state()));
   std::printf("  learning steps   %llu\n", ull(m.learning_steps()));

@@ -4,6 +4,7 @@
 
 #include <malloc.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -159,6 +160,7 @@ Engine::Engine(const EngineOptions& options, Metrics* metrics, FileSystem* fs,
       featurizer_(std::move(featurizer)) {
   absl::MutexLock lock(&detector_mu_);
   PublishLocked();
+  RefreshWarmupProgressLocked();
   metrics_->learn_queue_capacity().Set(double(queue_.capacity()));
 }
 
@@ -228,11 +230,14 @@ std::shared_ptr<const ScoringModel> Engine::current_model() const {
 
 void Engine::PublishLocked() {
   std::shared_ptr<const ScoringModel> model = detector_->Publish();
+  auto info = std::make_shared<v1::ModelInfo>();
+  FillLearnerInfoLocked(*model, info.get());
   metrics_->threshold().Set(model->threshold());
   metrics_->model_version().Set(double(model->version()));
   metrics_->SetWarmingUp(model->warming_up());
   absl::MutexLock lock(&model_mu_);
   model_ = std::move(model);
+  learner_info_ = std::move(info);
 }
 
 void Engine::ExportLearnerMetricsLocked() {
@@ -253,6 +258,32 @@ void Engine::ExportLearnerMetricsLocked() {
   metrics_->learn_queue_depth().Set(double(queue_.size()));
 }
 
+void Engine::ProcessLocked(const LearnItem& item) {
+  // The record that completes the warm-up starts the consolidation (all of
+  // it inside Process): flag it for GetModelInfo meanwhile.
+  const bool may_consolidate =
+      item.decision != Detector::LearnDecision::kNo &&
+      detector_->warming_up() &&
+      detector_->records_learned() + 1 ==
+          detector_->config().learning.warmup_records;
+  if (may_consolidate) consolidating_ = true;
+  const bool learned = detector_->Process(item.record, item.decision);
+  if (may_consolidate) consolidating_ = false;
+  if (!learned) return;
+  RefreshWarmupProgressLocked();
+  ++learned_;
+}
+
+void Engine::RefreshWarmupProgressLocked() {
+  warmup_learned_ = std::min(detector_->records_learned(),
+                             detector_->config().learning.warmup_records);
+}
+
+void Engine::MarkPublished(uint64_t processed) {
+  absl::MutexLock lock(&sync_mu_);
+  published_through_ = processed;
+}
+
 void Engine::LearnerLoop() {
   const absl::Duration interval =
       absl::Seconds(options_.detector.learning.publish_interval_seconds);
@@ -262,23 +293,24 @@ void Engine::LearnerLoop() {
   while (queue_.PopBatch(&batch, kLearnBatch, interval)) {
     absl::MutexLock lock(&detector_mu_);
     const bool was_warming_up = detector_->warming_up();
-    for (LearnItem& item : batch) {
-      if (detector_->Process(item.record, item.decision)) ++learned_;
-    }
+    for (const LearnItem& item : batch) ProcessLocked(item);
     processed_ += batch.size();
     dirty = dirty || !batch.empty();
     const absl::Time now = absl::Now();
     if (dirty && (now - last_publish >= interval ||
-                  was_warming_up != detector_->warming_up())) {
+                  was_warming_up != detector_->warming_up() ||
+                  sync_waiters_.load() > 0)) {
       PublishLocked();
       ExportLearnerMetricsLocked();
       last_publish = now;
       dirty = false;
     }
+    if (!dirty) MarkPublished(processed_);
   }
   absl::MutexLock lock(&detector_mu_);
   PublishLocked();
   ExportLearnerMetricsLocked();
+  MarkPublished(processed_);
 }
 
 void Engine::HousekeepingLoop() {

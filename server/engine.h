@@ -7,12 +7,15 @@
 //   - any thread: Score, QueryVerdicts, GetModelInfo and the admin calls;
 //   - the learner thread (Start) takes LearnItems from the queue, feeds the
 //     threshold, learns, and publishes a new ScoringModel at most every
-//     publish_interval_seconds (immediately when the warm-up ends);
+//     publish_interval_seconds (immediately when the warm-up ends, and
+//     after every batch while a Sync call waits);
 //   - the housekeeping thread writes a checkpoint every
 //     checkpoint_interval_seconds when a state_dir is set, and refreshes
 //     the checkpoint-age and queue-depth gauges every second.
 // Scoring reads the published std::shared_ptr<const ScoringModel> and never
 // waits for the learner, except when the learn queue is full (back-pressure).
+// GetModelInfo reads what the learner published with the model, so it
+// answers at once even while the learner consolidates a warm-up.
 //
 // Lifecycle: Create (restores the checkpoint, or refuses to start on a bad
 // one unless start_fresh) -> Start -> Stop (drains the queue, joins the
@@ -22,6 +25,7 @@
 #define DWAE_SERVER_ENGINE_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -96,6 +100,13 @@ class Engine {
   absl::Status QueryVerdicts(const v1::QueryVerdictsRequest& request,
                              v1::QueryVerdictsResponse* response) const;
   void GetModelInfo(v1::ModelInfo* info) const;
+  // Waits until every record queued for the learner before the call has
+  // been processed and a model including it published (engine_sync.cc).
+  // Errors: DeadlineExceeded at `deadline`, Cancelled when `cancelled`
+  // (polled every 100 ms; may be empty) returns true, FailedPrecondition
+  // when the learner was never started.
+  absl::StatusOr<v1::SyncResponse> Sync(
+      absl::Time deadline, const std::function<bool()>& cancelled);
 
   absl::StatusOr<v1::CheckpointResponse> Checkpoint();
   absl::StatusOr<v1::LearningState> SetLearning(v1::LearningState state);
@@ -130,6 +141,19 @@ class Engine {
 
   std::shared_ptr<const ScoringModel> current_model() const;
   void PublishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(detector_mu_);
+  // The learner's part of GetModelInfo, for the model being published.
+  void FillLearnerInfoLocked(const ScoringModel& published,
+                             v1::ModelInfo* info) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(detector_mu_);
+  // Learns or observes one item (the learner thread), flagging a warm-up
+  // consolidation while it runs.
+  void ProcessLocked(const LearnItem& item)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(detector_mu_);
+  void RefreshWarmupProgressLocked()
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(detector_mu_);
+  // The learner published everything it processed of the first `processed`
+  // queue items: wakes Sync calls waiting for them.
+  void MarkPublished(uint64_t processed) ABSL_LOCKS_EXCLUDED(sync_mu_);
   void LearnerLoop();
   void HousekeepingLoop();
   void ExportLearnerMetricsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(detector_mu_);
@@ -151,6 +175,20 @@ class Engine {
 
   mutable absl::Mutex model_mu_;
   std::shared_ptr<const ScoringModel> model_ ABSL_GUARDED_BY(model_mu_);
+  // The learner's part of GetModelInfo, as of model_.
+  std::shared_ptr<const v1::ModelInfo> learner_info_ ABSL_GUARDED_BY(model_mu_);
+  // True while the learner consolidates the warm-up buffer.
+  std::atomic<bool> consolidating_{false};
+  // The learner's records learned towards the warm-up (capped at
+  // warmup_records), live: set before learned_ counts the record, so a
+  // caller that sees learned_ grow also sees the warm-up progress.
+  std::atomic<uint64_t> warmup_learned_{0};
+
+  // Sync: queue items whose effect is in the published model, and how many
+  // callers wait (the learner publishes after every batch while any does).
+  mutable absl::Mutex sync_mu_;
+  uint64_t published_through_ ABSL_GUARDED_BY(sync_mu_) = 0;
+  std::atomic<int> sync_waiters_{0};
 
   LearnQueue queue_;
   VerdictLog verdicts_;

@@ -1,4 +1,5 @@
 // Engine: scoring, queries and administration (any thread).
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <utility>
@@ -160,6 +161,7 @@ absl::Status Engine::Score(
     v->set_threshold(model->threshold());
     v->set_model_version(model->version());
     v->set_anomalous(result.anomalous);
+    v->set_warming_up(model->warming_up());
     v->set_label(record->label);
     for (int i = 0; i < result.num_top; ++i) {
       const FeatureDeviation& d = result.top[i];
@@ -219,51 +221,62 @@ absl::Status Engine::QueryVerdicts(const v1::QueryVerdictsRequest& request,
   return absl::OkStatus();
 }
 
+void Engine::FillLearnerInfoLocked(const ScoringModel& published,
+                                   v1::ModelInfo* info) const {
+  const Detector& d = *detector_;
+  *info->mutable_config() = DetectorConfigToProto(d.config());
+  const Autoencoder& model = d.model();
+  info->set_shape(model.network().shape().ToString());
+  info->set_parameters(model.network().num_parameters());
+  const std::vector<LayerDeviceCounters> counters =
+      model.rule().device_counters();
+  const DeviceParams& device = d.config().model.rule.device;
+  for (int l = 0; l < model.network().num_layers(); ++l) {
+    const DenseLayer& layer = model.network().layer(l);
+    v1::LayerInfo* li = info->add_layers();
+    li->set_inputs(layer.in());
+    li->set_outputs(layer.out());
+    li->set_activation(ActivationName(layer.activation));
+    li->set_weight_alpha(model.rule().weight_alpha(l));
+    li->set_bias_alpha(model.rule().kind() == RuleKind::kFloat
+                           ? 0.0
+                           : d.config().model.rule.bias_alpha);
+    for (bool bias : {false, true}) {
+      const DeviceCounters& c = bias ? counters[l].biases : counters[l].weights;
+      v1::DeviceCounters* out =
+          bias ? li->mutable_bias_devices() : li->mutable_weight_devices();
+      out->set_pulses(c.pulses);
+      out->set_level_changes(c.level_changes);
+      out->set_failures(c.failures);
+      out->set_overshoots(c.overshoots);
+      out->set_blocked(c.blocked);
+      out->set_energy_joules(c.energy_joules(device));
+    }
+  }
+  // What verdicts use: the published model's threshold.
+  info->set_threshold(published.threshold());
+  info->set_threshold_source(published.threshold_source());
+  info->set_warming_up(d.warming_up());
+  const uint64_t warmup = d.config().learning.warmup_records;
+  info->set_warmup_records(warmup);
+  info->set_warmup_records_learned(std::min(d.records_learned(), warmup));
+  info->set_learning_steps(model.steps());
+  info->set_weight_updates(model.rule().weight_updates());
+  info->set_float_equivalent_updates(model.float_equivalent_updates());
+  info->set_model_version(d.model_version());
+}
+
 void Engine::GetModelInfo(v1::ModelInfo* info) const {
   {
-    absl::MutexLock lock(&detector_mu_);
-    const Detector& d = *detector_;
-    *info->mutable_config() = DetectorConfigToProto(d.config());
-    const Autoencoder& model = d.model();
-    info->set_shape(model.network().shape().ToString());
-    info->set_parameters(model.network().num_parameters());
-    const std::vector<LayerDeviceCounters> counters =
-        model.rule().device_counters();
-    const DeviceParams& device = d.config().model.rule.device;
-    for (int l = 0; l < model.network().num_layers(); ++l) {
-      const DenseLayer& layer = model.network().layer(l);
-      v1::LayerInfo* li = info->add_layers();
-      li->set_inputs(layer.in());
-      li->set_outputs(layer.out());
-      li->set_activation(ActivationName(layer.activation));
-      li->set_weight_alpha(model.rule().weight_alpha(l));
-      li->set_bias_alpha(model.rule().kind() == RuleKind::kFloat
-                             ? 0.0
-                             : d.config().model.rule.bias_alpha);
-      for (bool bias : {false, true}) {
-        const DeviceCounters& c =
-            bias ? counters[l].biases : counters[l].weights;
-        v1::DeviceCounters* out =
-            bias ? li->mutable_bias_devices() : li->mutable_weight_devices();
-        out->set_pulses(c.pulses);
-        out->set_level_changes(c.level_changes);
-        out->set_failures(c.failures);
-        out->set_overshoots(c.overshoots);
-        out->set_blocked(c.blocked);
-        out->set_energy_joules(c.energy_joules(device));
-      }
-    }
-    // What verdicts use: the published model's threshold (the learner's
-    // live one reaches scoring at the next publish).
-    const std::shared_ptr<const ScoringModel> published = current_model();
-    info->set_threshold(published->threshold());
-    info->set_threshold_source(published->threshold_source());
-    info->set_warming_up(d.warming_up());
-    info->set_learning_steps(model.steps());
-    info->set_weight_updates(model.rule().weight_updates());
-    info->set_float_equivalent_updates(model.float_equivalent_updates());
-    info->set_model_version(d.model_version());
+    absl::MutexLock lock(&model_mu_);
+    *info = *learner_info_;
   }
+  // Live values: the cached ones are as of the last publish.
+  const uint64_t warmup_learned = warmup_learned_.load();
+  info->set_warmup_records_learned(warmup_learned);
+  info->set_warming_up(warmup_learned < info->warmup_records());
+  info->set_consolidating(consolidating_.load());
+  info->set_learn_queue_depth(queue_.size());
   info->set_learning_state(v1::LearningState(learning_state_.load()));
   info->set_records_scored(scored_);
   info->set_records_normal(normal_);
@@ -333,6 +346,7 @@ absl::Status Engine::ResetModel() {
   absl::MutexLock lock(&detector_mu_);
   detector_ = *std::move(fresh);
   PublishLocked();
+  RefreshWarmupProgressLocked();
   return absl::OkStatus();
 }
 

@@ -37,9 +37,10 @@ bool LearnQueue::PopBatch(std::vector<LearnItem>* out, size_t max,
   out->clear();
   absl::MutexLock lock(&mu_);
   auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    return closed_ || !items_.empty();
+    return closed_ || nudged_ || !items_.empty();
   };
   mu_.AwaitWithTimeout(absl::Condition(&ready), timeout);
+  nudged_ = false;
   while (!items_.empty() && out->size() < max) {
     out->push_back(std::move(items_.front()));
     items_.pop_front();
@@ -64,6 +65,11 @@ bool LearnQueue::WaitForRoom(size_t n, absl::Duration timeout) {
 uint64_t LearnQueue::appended_total() const {
   absl::MutexLock lock(&mu_);
   return appended_;
+}
+
+void LearnQueue::Nudge() {
+  absl::MutexLock lock(&mu_);
+  nudged_ = true;
 }
 
 size_t LearnQueue::size() const {

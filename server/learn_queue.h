@@ -43,6 +43,9 @@ class LearnQueue {
                 absl::Duration timeout);
   // Wakes everyone; later pushes append nothing, pops drain what is left.
   void Close();
+  // Makes a waiting (or the next) PopBatch return at once, even empty: the
+  // learner then publishes what it learned (Engine::Sync).
+  void Nudge();
 
   // Waits up to `timeout` until `n` items fit (n <= capacity); returns
   // whether they do (false also once closed).
@@ -60,6 +63,7 @@ class LearnQueue {
   std::deque<LearnItem> items_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t appended_ ABSL_GUARDED_BY(mu_) = 0;
+  bool nudged_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace dwae::server

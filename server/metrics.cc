@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "server/process_metrics.h"
 
 namespace dwae {
 namespace server {
@@ -95,6 +96,8 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Create(
         "metrics: cannot listen on \"", options.listen, "\": ", e.what()));
   }
   metrics->exposer_->RegisterCollectable(metrics->registry_);
+  metrics->process_collector_ = std::make_shared<ProcessCollector>();
+  metrics->exposer_->RegisterCollectable(metrics->process_collector_);
   const std::vector<int> ports = metrics->exposer_->GetListeningPorts();
   if (ports.empty()) {
     return absl::UnavailableError(absl::StrCat(
@@ -293,6 +296,16 @@ void Metrics::BuildFamilies(const MetricsOptions& options) {
     rpc_metrics_.push_back(
         {rpc_duration.Add(labels, rpc_buckets), rpc_errors.Add(labels)});
   }
+
+  stream_batch_duration_ =
+      &prometheus::BuildHistogram()
+           .Name("dwae_stream_batch_duration_seconds")
+           .Help(
+               "Time to score one record batch of a Stream RPC and queue it "
+               "for learning, in seconds (waits on a full learn queue "
+               "included).")
+           .Register(r)
+           .Add({}, rpc_buckets);
 
   // Learn queue.
   learn_queue_depth_ = &prometheus::BuildGauge()

@@ -1,5 +1,6 @@
 // The daemon's Prometheus metrics: one registry holding every dwae_* family,
-// and the HTTP listener (prometheus-cpp Exposer) that serves it at /metrics.
+// and the HTTP listener (prometheus-cpp Exposer) that serves it at /metrics
+// together with the standard process_* families (process_metrics.h).
 //
 // Every labelled child is created at construction, so the service and the
 // learner update metrics on hot paths through typed accessors without any
@@ -155,6 +156,11 @@ class Metrics {
   // The metrics of a method listed in MetricsOptions::rpc_methods, or
   // nullptr. A linear search: look methods up once and keep the pointer.
   const RpcMetrics* rpc(absl::string_view method) const;
+  // dwae_stream_batch_duration_seconds: scoring one RecordBatch of a Stream
+  // (from its arrival to its verdicts, back-pressure included).
+  prometheus::Histogram& stream_batch_duration() {
+    return *stream_batch_duration_;
+  }
 
   // --- Checkpoints ---------------------------------------------------------
 
@@ -216,6 +222,9 @@ class Metrics {
   prometheus::Gauge* checkpoint_age_ = nullptr;
   std::vector<std::string> rpc_names_;  // parallel to rpc_metrics_
   std::vector<RpcMetrics> rpc_metrics_;
+  prometheus::Histogram* stream_batch_duration_ = nullptr;
+  // process_* families, read from /proc at each scrape.
+  std::shared_ptr<prometheus::Collectable> process_collector_;
 
   mutable absl::Mutex labelled_mu_;
   ConfusionCounts cumulative_ ABSL_GUARDED_BY(labelled_mu_);

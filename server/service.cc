@@ -44,8 +44,9 @@ void FailBatch(const v1::RecordBatch& batch, const absl::Status& status,
 }  // namespace
 
 std::vector<std::string> DetectorService::MethodNames() {
-  return {"Score",      "Stream",      "QueryVerdicts", "GetModelInfo",
-          "Checkpoint", "SetLearning", "SetThreshold",  "ResetModel"};
+  return {"Score",       "Stream",       "QueryVerdicts",
+          "GetModelInfo", "Sync",         "Checkpoint",
+          "SetLearning",  "SetThreshold", "ResetModel"};
 }
 
 DetectorService::DetectorService(Engine* engine, Metrics* metrics,
@@ -83,9 +84,12 @@ grpc::Status DetectorService::Stream(
     while (stream->Read(&batch)) {
       if (context->IsCancelled()) return absl::CancelledError("cancelled");
       out.Clear();
+      const absl::Time start = absl::Now();
       absl::Status s =
           engine_->Score(batch.records(), batch.connections(), batch.learning(),
                          batch.top_k(), out.mutable_verdicts());
+      metrics_->stream_batch_duration().Observe(
+          absl::ToDoubleSeconds(absl::Now() - start));
       if (!s.ok()) FailBatch(batch, s, &out);
       if (!stream->Write(out)) {
         return absl::UnavailableError("client went away");
@@ -107,6 +111,21 @@ grpc::Status DetectorService::GetModelInfo(grpc::ServerContext*,
                                            v1::ModelInfo* response) {
   return Timed(metrics_, "GetModelInfo", [&] {
     engine_->GetModelInfo(response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::Status DetectorService::Sync(grpc::ServerContext* context,
+                                   const v1::SyncRequest*,
+                                   v1::SyncResponse* response) {
+  return Timed(metrics_, "Sync", [&]() -> absl::Status {
+    // Without a client deadline gRPC reports time_point::max() (the year
+    // 2262): no bound in practice, cancellation still ends the wait.
+    const absl::Time deadline = absl::FromChrono(context->deadline());
+    absl::StatusOr<v1::SyncResponse> r =
+        engine_->Sync(deadline, [context] { return context->IsCancelled(); });
+    if (!r.ok()) return r.status();
+    *response = *std::move(r);
     return absl::OkStatus();
   });
 }

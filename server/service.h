@@ -4,8 +4,8 @@
 //
 // The admin RPCs (Checkpoint, SetLearning, SetThreshold, ResetModel) first
 // pass AdminAuth (server/auth.h): a bearer token, or loopback peers when no
-// token is configured. Score, Stream, QueryVerdicts and GetModelInfo are the
-// read path of sensors and services and are not checked.
+// token is configured. Score, Stream, QueryVerdicts, GetModelInfo and Sync
+// are the read path of sensors and services and are not checked.
 //
 // Thread-safety: gRPC calls the handlers from its thread pool; the Engine
 // and Metrics are thread-safe.
@@ -45,6 +45,9 @@ class DetectorService final : public v1::Detector::Service {
   grpc::Status GetModelInfo(grpc::ServerContext* context,
                             const v1::GetModelInfoRequest* request,
                             v1::ModelInfo* response) override;
+  grpc::Status Sync(grpc::ServerContext* context,
+                    const v1::SyncRequest* request,
+                    v1::SyncResponse* response) override;
   grpc::Status Checkpoint(grpc::ServerContext* context,
                           const v1::CheckpointRequest* request,
                           v1::CheckpointResponse* response) override;

@@ -34,6 +34,7 @@
 #include "prometheus/metric_family.h"
 #include "server/metrics.h"
 #include "server/options.h"
+#include "tests/server/engine_testing.h"
 #include "tests/testing/temp_files.h"
 
 namespace dwae::server {
@@ -44,49 +45,10 @@ using ::testing::HasSubstr;
 using Verdicts = google::protobuf::RepeatedPtrField<v1::Verdict>;
 using Records = google::protobuf::RepeatedPtrField<v1::Record>;
 
-const std::vector<Record>& NormalTrainRows() {
-  static const std::vector<Record>* const rows = [] {
-    absl::StatusOr<std::vector<Record>> all =
-        LoadRecords(DWAE_SOURCE_DIR "/data/nsl-kdd/KDDTrain+_20Percent.txt",
-                    RecordFormat::kNslKdd);
-    if (!all.ok()) {
-      ADD_FAILURE() << all.status();
-      return new std::vector<Record>();
-    }
-    return new std::vector<Record>(NormalRows(*all));
-  }();
-  return *rows;
-}
-
-// Wire records of normal rows [begin, begin + n), ids "<prefix>-<i>".
-Records Batch(size_t begin, size_t n, const std::string& prefix) {
-  Records out;
-  const std::vector<Record>& rows = NormalTrainRows();
-  for (size_t i = begin; i < begin + n; ++i) {
-    *out.Add() = RecordToProto(rows[i % rows.size()],
-                               absl::StrCat(prefix, "-", i), "sensor-engine");
-  }
-  return out;
-}
-
-EngineOptions SmallOptions(const std::string& state_dir = "") {
-  EngineOptions o;
-  o.detector.model.shape.hidden = {8};
-  o.detector.learning.warmup_records = 200;
-  o.detector.learning.warmup_epochs = 1;
-  o.state_dir = state_dir;
-  o.checkpoint_interval_seconds = 0;
-  return o;
-}
-
-std::unique_ptr<Metrics> MakeMetrics() {
-  MetricsOptions o;
-  o.listen = "";  // no HTTP listener
-  o.num_layers = 2;
-  absl::StatusOr<std::unique_ptr<Metrics>> m = Metrics::Create(o);
-  EXPECT_TRUE(m.ok()) << m.status();
-  return m.ok() ? *std::move(m) : nullptr;
-}
+using testing_engine::Batch;
+using testing_engine::MakeMetrics;
+using testing_engine::NormalTrainRows;
+using testing_engine::SmallOptions;
 
 // The value of the counter family `name` with label `label`=`value` (any
 // child when `label` is empty), collected through the registry; -1 if absent.

@@ -1,0 +1,100 @@
+#include "client/sync_command.h"
+
+#include <cstdio>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "client/json.h"
+#include "client/ops_internal.h"
+
+namespace dwae {
+
+absl::StatusOr<v1::SyncResponse> SyncDaemon(DetectorClient& client,
+                                            absl::Duration timeout) {
+  grpc::ClientContext context;
+  ops::SetDeadline(&context, timeout);
+  v1::SyncResponse response;
+  const grpc::Status status =
+      client.stub().Sync(&context, v1::SyncRequest(), &response);
+  if (!status.ok()) return ops::RpcError("Sync", client.address(), status);
+  return response;
+}
+
+bool WarmupConsolidationPending(const v1::ModelInfo& info) {
+  if (info.consolidating()) return true;
+  return info.warming_up() && info.warmup_records() > 0 &&
+         info.warmup_records_learned() + info.learn_queue_depth() >=
+             info.warmup_records();
+}
+
+absl::StatusOr<bool> WaitForWarmupConsolidation(DetectorClient& client,
+                                                absl::Duration timeout,
+                                                const std::string& who) {
+  v1::ModelInfo info;
+  {
+    grpc::ClientContext context;
+    ops::SetDeadline(&context, timeout);
+    const grpc::Status status = client.stub().GetModelInfo(
+        &context, v1::GetModelInfoRequest(), &info);
+    if (!status.ok()) {
+      return ops::RpcError("GetModelInfo", client.address(), status);
+    }
+  }
+  if (!WarmupConsolidationPending(info)) return false;
+  std::fprintf(stderr,
+               "%s: %s is consolidating its warm-up (%llu records); waiting "
+               "for it\n",
+               who.c_str(), client.address().c_str(),
+               static_cast<unsigned long long>(info.warmup_records()));
+  absl::StatusOr<v1::SyncResponse> synced = SyncDaemon(client, timeout);
+  if (!synced.ok()) return synced.status();
+  return true;
+}
+
+absl::Status RunSyncCommand(const SyncCommandOptions& o) {
+  absl::StatusOr<std::unique_ptr<DetectorClient>> client =
+      DetectorClient::Connect(o.connection.server, o.connection.timeout,
+                              o.connection.security);
+  if (!client.ok()) return client.status();
+  absl::StatusOr<v1::SyncResponse> r =
+      SyncDaemon(**client, o.connection.timeout);
+  if (!r.ok()) return r.status();
+  if (o.json) {
+    JsonWriter w;
+    w.BeginObject();
+    w.Key("server");
+    w.String((*client)->address());
+    w.Key("model_version");
+    w.Int(static_cast<long long>(r->model_version()));
+    w.Key("warming_up");
+    w.Bool(r->warming_up());
+    w.Key("threshold");
+    w.Number(r->threshold());  // null while warming up (+inf)
+    w.Key("threshold_source");
+    w.String(r->threshold_source());
+    w.Key("records_learned");
+    w.Int(static_cast<long long>(r->records_learned()));
+    w.Key("records_waited_for");
+    w.Int(static_cast<long long>(r->records_waited_for()));
+    w.Key("seconds");
+    w.Number(r->seconds());
+    w.EndObject();
+    std::printf("%s\n", w.str().c_str());
+    return absl::OkStatus();
+  }
+  std::printf(
+      "dwaed at %s synced in %.3f s (waited for %llu records)\n"
+      "  model version    %llu%s\n"
+      "  threshold        %s, source %s\n"
+      "  records learned  %llu\n",
+      (*client)->address().c_str(), r->seconds(),
+      static_cast<unsigned long long>(r->records_waited_for()),
+      static_cast<unsigned long long>(r->model_version()),
+      r->warming_up() ? " (still warming up)" : "",
+      ops::FormatThreshold(r->threshold()).c_str(),
+      r->threshold_source().c_str(),
+      static_cast<unsigned long long>(r->records_learned()));
+  return absl::OkStatus();
+}
+
+}  // namespace dwae
