@@ -22,6 +22,7 @@
 #include "client/ops_commands.h"
 #include "client/replay_command.h"
 #include "client/sharding.h"
+#include "client/sync_command.h"
 #include "client/tail_command.h"
 
 ABSL_FLAG(std::string, train, "data/nsl-kdd/KDDTrain+_20Percent.txt",
@@ -128,6 +129,11 @@ ABSL_FLAG(double, rate, 0,
 ABSL_FLAG(std::string, progress, "auto",
           "replay: progress bar on stderr: auto (when a terminal), always, "
           "never");
+ABSL_FLAG(bool, no_sync, false,
+          "replay: do not wait for dwaed's learner, neither before streaming "
+          "(a warm-up being consolidated) nor after (records still queued)");
+ABSL_FLAG(absl::Duration, sync_timeout, absl::Minutes(5),
+          "replay: how long each wait for dwaed's learner may take");
 // ---- tail -----------------------------------------------------------------
 ABSL_FLAG(bool, follow, false,
           "tail: keep following the file (like tail -F); anomalies: keep "
@@ -370,6 +376,8 @@ absl::StatusOr<ReplayCommandOptions> ReplayOptionsFromFlags(const Args& args) {
   o.filter_label = absl::GetFlag(FLAGS_filter_label);
   o.verdicts_out = absl::GetFlag(FLAGS_verdicts_out);
   o.rate = absl::GetFlag(FLAGS_rate);
+  o.sync = !absl::GetFlag(FLAGS_no_sync);
+  o.sync_timeout = absl::GetFlag(FLAGS_sync_timeout);
   const std::string progress = absl::GetFlag(FLAGS_progress);
   if (progress == "auto") {
     o.progress = ReplayCommandOptions::Progress::kAuto;
@@ -458,6 +466,22 @@ absl::StatusOr<AnomaliesCommandOptions> AnomaliesOptionsFromFlags(
   return o;
 }
 
+// A sync may wait for a warm-up consolidation: --timeout, when set to other
+// than its default, bounds it, else a minute (the 5 s default of --timeout
+// suits single calls).
+absl::StatusOr<SyncCommandOptions> SyncOptionsFromFlags(const Args& args) {
+  if (!args.empty())
+    return absl::InvalidArgumentError("sync: takes no arguments");
+  absl::StatusOr<ConnectionOptions> connection = ConnectionFromFlags();
+  if (!connection.ok()) return connection.status();
+  SyncCommandOptions o{*std::move(connection), absl::GetFlag(FLAGS_json)};
+  const absl::CommandLineFlag* timeout = absl::FindCommandLineFlag("timeout");
+  if (timeout->CurrentValue() == timeout->DefaultValue()) {
+    o.connection.timeout = absl::Minutes(1);
+  }
+  return o;
+}
+
 absl::StatusOr<StatusCommandOptions> StatusOptionsFromFlags(const Args& args) {
   if (!args.empty())
     return absl::InvalidArgumentError("status: takes no arguments");
@@ -531,6 +555,9 @@ int RunScore(const Args& args) {
 int RunAnomalies(const Args& args) {
   return Run("anomalies", AnomaliesOptionsFromFlags(args), RunAnomaliesCommand);
 }
+int RunSync(const Args& args) {
+  return Run("sync", SyncOptionsFromFlags(args), RunSyncCommand);
+}
 int RunStatus(const Args& args) {
   return Run("status", StatusOptionsFromFlags(args), RunStatusCommand);
 }
@@ -549,7 +576,8 @@ const Command kCommands[] = {
      "dwae replay [--server=ADDR | --servers=A,B]\n"
      "            [--format=auto|nsl-kdd|kdd99|zeek|zeek-json]\n"
      "            [--filter_label=L] [--learn=MODE] [--batch=N] [--rate=N]\n"
-     "            [--sensors=N] [--json] [--verdicts_out=FILE] FILE",
+     "            [--sensors=N] [--json] [--verdicts_out=FILE]\n"
+     "            [--no_sync] [--sync_timeout=5m] FILE",
      "dwae replay --filter_label=normal --learn=all "
      "data/nsl-kdd/KDDTrain+_20Percent.txt\n"
      "dwae replay --json --verdicts_out=verdicts.jsonl "
@@ -579,6 +607,11 @@ const Command kCommands[] = {
      "[--follow] [--json]",
      "dwae anomalies --since=10m\ndwae anomalies --follow --json",
      RunAnomalies},
+    {"sync", "wait until dwaed has learned everything it accepted",
+     "dwae sync [--server=ADDR] [--timeout=1m] [--json]",
+     "dwae replay --no_sync --learn=all train.txt && dwae sync\n"
+     "dwae sync --timeout=30s --json",
+     RunSync},
     {"status", "model, device, threshold, learning state and counters",
      "dwae status [--server=ADDR] [--json]", "dwae status\ndwae status --json",
      RunStatus},

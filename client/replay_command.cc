@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <variant>
@@ -23,6 +24,7 @@
 #include "client/json.h"
 #include "client/progress.h"
 #include "client/record_stream.h"
+#include "client/sync_command.h"
 #include "core/metrics.h"
 #include "core/record_proto.h"
 
@@ -86,10 +88,13 @@ struct ReplayCounts {
   uint64_t verdicts = 0;
   uint64_t rejected = 0;  // error verdicts
   uint64_t anomalies = 0;
+  uint64_t warmup_verdicts = 0;      // given while the daemon warmed up
   Confusion confusion;               // valid verdicts with a label
   std::vector<uint64_t> per_server;  // verdicts per replica
   double seconds = 0;
   InputFormat format = InputFormat::kAuto;  // as detected
+  // Seconds the final sync waited for the learners; negative: no sync.
+  double sync_seconds = -1;
 
   uint64_t invalid() const { return parse_errors + rejected; }
   bool labeled() const { return confusion.total() > 0; }
@@ -176,6 +181,12 @@ void PrintJson(const ReplayCommandOptions& o, const ReplayCounts& c) {
   w.Int(static_cast<long long>(c.rejected));
   w.Key("anomalies");
   w.Int(static_cast<long long>(c.anomalies));
+  w.Key("warmup_verdicts");
+  w.Int(static_cast<long long>(c.warmup_verdicts));
+  w.Key("synced");
+  w.Bool(c.sync_seconds >= 0);
+  w.Key("sync_seconds");
+  NumberOrNull(w, c.sync_seconds >= 0, c.sync_seconds);
   const Confusion& m = c.confusion;
   w.Key("labeled");
   w.Int(static_cast<long long>(m.total()));
@@ -228,6 +239,12 @@ void PrintSummary(const ReplayCommandOptions& o, const ReplayCounts& c) {
       "daemon)\n",
       u(c.invalid()), u(c.parse_errors), u(c.rejected));
   std::printf("  anomalies        %llu\n", u(c.anomalies));
+  if (c.warmup_verdicts > 0) {
+    std::printf(
+        "  during warm-up   %llu verdicts (before the daemon learned a "
+        "threshold)\n",
+        u(c.warmup_verdicts));
+  }
   if (o.stream.servers.size() > 1) {
     for (size_t i = 0; i < o.stream.servers.size() && i < c.per_server.size();
          ++i) {
@@ -251,6 +268,10 @@ void PrintSummary(const ReplayCommandOptions& o, const ReplayCounts& c) {
   }
   std::printf("  seconds          %.3f\n", c.seconds);
   std::printf("  records/s        %.0f\n", c.records_per_second());
+  if (c.sync_seconds >= 0) {
+    std::printf("  learned          all sent records (sync waited %.3f s)\n",
+                c.sync_seconds);
+  }
 }
 
 }  // namespace
@@ -303,6 +324,7 @@ absl::Status RunReplayCommand(const ReplayCommandOptions& o) {
         continue;
       }
       if (v.anomalous()) ++anomalies;
+      if (v.warming_up()) ++counts.warmup_verdicts;
       switch (LabelKindOf(schema.load(), v.label())) {
         case LabelKind::kNormal:
           counts.confusion.Add(v.anomalous(), false);
@@ -319,6 +341,18 @@ absl::Status RunReplayCommand(const ReplayCommandOptions& o) {
     progress.answered.fetch_add(batch.verdicts_size());
     progress.anomalies.fetch_add(anomalies);
   };
+
+  std::optional<LearnerSync> learner;
+  if (o.sync) {
+    absl::StatusOr<LearnerSync> connected = LearnerSync::Connect(
+        o.stream.servers, o.stream.security, o.stream.connect_timeout);
+    if (!connected.ok()) return connected.status();
+    learner = *std::move(connected);
+    if (absl::Status s = learner->WaitForWarmups(o.sync_timeout, "dwae replay");
+        !s.ok()) {
+      return s;
+    }
+  }
 
   ShardedStreamOptions so = o.stream.ToShardedStreamOptions();
   // Paced: keep verdicts flowing even when a batch takes long to fill.
@@ -387,6 +421,11 @@ absl::Status RunReplayCommand(const ReplayCommandOptions& o) {
     return absl::InternalError(absl::StrCat("the daemon answered ",
                                             counts.verdicts, " verdicts for ",
                                             counts.records, " records"));
+  }
+  if (learner.has_value() && o.stream.learning != v1::LEARNING_MODE_OFF) {
+    absl::StatusOr<double> waited = learner->SyncAll(o.sync_timeout);
+    if (!waited.ok()) return waited.status();
+    counts.sync_seconds = *waited;
   }
   if (counts.parse_errors > kMaxReportedErrors) {
     std::fprintf(stderr, "dwae replay: %llu more unparsable lines not shown\n",

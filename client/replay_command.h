@@ -7,7 +7,9 @@
 // The file is read line by line while the stream runs (never loaded whole):
 // a line that does not parse is counted invalid here, reported on stderr as
 // FILE:LINE and not sent; the others go out in batches, at most
-// `max_in_flight` of them unanswered at a time (grpc_client.h).
+// `max_in_flight` of them unanswered at a time (grpc_client.h). Verdicts
+// given while a daemon still warmed up (threshold +inf: always normal) are
+// counted apart in the summary.
 #ifndef DWAE_CLIENT_REPLAY_COMMAND_H_
 #define DWAE_CLIENT_REPLAY_COMMAND_H_
 
@@ -42,6 +44,13 @@ struct ReplayCommandOptions {
   Progress progress = Progress::kAuto;
   // One JSON line per verdict goes here; empty: none.
   std::string verdicts_out;
+  // Wait for the daemons' learners (sync_command.h): before streaming while
+  // a daemon consolidates its warm-up, and after streaming with learning
+  // (any mode but off) until everything sent is learned, so that the next
+  // command meets a model that has learned it. --no_sync: neither wait.
+  bool sync = true;
+  // Bound on each of those waits (--sync_timeout).
+  absl::Duration sync_timeout = absl::Minutes(5);
 
   // Checks the values (not the files): InvalidArgument naming the flag.
   absl::Status Validate() const;

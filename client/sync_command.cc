@@ -1,5 +1,6 @@
 #include "client/sync_command.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 
@@ -34,8 +35,8 @@ absl::StatusOr<bool> WaitForWarmupConsolidation(DetectorClient& client,
   {
     grpc::ClientContext context;
     ops::SetDeadline(&context, timeout);
-    const grpc::Status status = client.stub().GetModelInfo(
-        &context, v1::GetModelInfoRequest(), &info);
+    const grpc::Status status =
+        client.stub().GetModelInfo(&context, v1::GetModelInfoRequest(), &info);
     if (!status.ok()) {
       return ops::RpcError("GetModelInfo", client.address(), status);
     }
@@ -49,6 +50,39 @@ absl::StatusOr<bool> WaitForWarmupConsolidation(DetectorClient& client,
   absl::StatusOr<v1::SyncResponse> synced = SyncDaemon(client, timeout);
   if (!synced.ok()) return synced.status();
   return true;
+}
+
+absl::StatusOr<LearnerSync> LearnerSync::Connect(
+    const std::vector<std::string>& servers, const ChannelSecurity& security,
+    absl::Duration connect_timeout) {
+  LearnerSync sync;
+  for (const std::string& server : servers) {
+    absl::StatusOr<std::unique_ptr<DetectorClient>> client =
+        DetectorClient::Connect(server, connect_timeout, security);
+    if (!client.ok()) return client.status();
+    sync.clients_.push_back(*std::move(client));
+  }
+  return sync;
+}
+
+absl::Status LearnerSync::WaitForWarmups(absl::Duration timeout,
+                                         const std::string& who) {
+  for (const std::shared_ptr<DetectorClient>& client : clients_) {
+    absl::StatusOr<bool> waited =
+        WaitForWarmupConsolidation(*client, timeout, who);
+    if (!waited.ok()) return waited.status();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<double> LearnerSync::SyncAll(absl::Duration timeout) {
+  double longest = 0;
+  for (const std::shared_ptr<DetectorClient>& client : clients_) {
+    absl::StatusOr<v1::SyncResponse> r = SyncDaemon(*client, timeout);
+    if (!r.ok()) return r.status();
+    longest = std::max(longest, r->seconds());
+  }
+  return longest;
 }
 
 absl::Status RunSyncCommand(const SyncCommandOptions& o) {

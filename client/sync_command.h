@@ -9,7 +9,9 @@
 #ifndef DWAE_CLIENT_SYNC_COMMAND_H_
 #define DWAE_CLIENT_SYNC_COMMAND_H_
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -46,6 +48,23 @@ bool WarmupConsolidationPending(const v1::ModelInfo& info);
 absl::StatusOr<bool> WaitForWarmupConsolidation(DetectorClient& client,
                                                 absl::Duration timeout,
                                                 const std::string& who);
+
+// The daemons of a streaming command, connected for the waits around its
+// stream (the stream itself has its own channels). Thread-compatible.
+class LearnerSync {
+ public:
+  static absl::StatusOr<LearnerSync> Connect(
+      const std::vector<std::string>& servers, const ChannelSecurity& security,
+      absl::Duration connect_timeout);
+
+  // WaitForWarmupConsolidation on every daemon, `who` prefixing messages.
+  absl::Status WaitForWarmups(absl::Duration timeout, const std::string& who);
+  // Syncs every daemon; returns the longest wait in seconds.
+  absl::StatusOr<double> SyncAll(absl::Duration timeout);
+
+ private:
+  std::vector<std::shared_ptr<DetectorClient>> clients_;
+};
 
 }  // namespace dwae
 

@@ -261,11 +261,10 @@ void Engine::ExportLearnerMetricsLocked() {
 void Engine::ProcessLocked(const LearnItem& item) {
   // The record that completes the warm-up starts the consolidation (all of
   // it inside Process): flag it for GetModelInfo meanwhile.
-  const bool may_consolidate =
-      item.decision != Detector::LearnDecision::kNo &&
-      detector_->warming_up() &&
-      detector_->records_learned() + 1 ==
-          detector_->config().learning.warmup_records;
+  const bool may_consolidate = item.decision != Detector::LearnDecision::kNo &&
+                               detector_->warming_up() &&
+                               detector_->records_learned() + 1 ==
+                                   detector_->config().learning.warmup_records;
   if (may_consolidate) consolidating_ = true;
   const bool learned = detector_->Process(item.record, item.decision);
   if (may_consolidate) consolidating_ = false;

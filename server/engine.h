@@ -105,8 +105,8 @@ class Engine {
   // Errors: DeadlineExceeded at `deadline`, Cancelled when `cancelled`
   // (polled every 100 ms; may be empty) returns true, FailedPrecondition
   // when the learner was never started.
-  absl::StatusOr<v1::SyncResponse> Sync(
-      absl::Time deadline, const std::function<bool()>& cancelled);
+  absl::StatusOr<v1::SyncResponse> Sync(absl::Time deadline,
+                                        const std::function<bool()>& cancelled);
 
   absl::StatusOr<v1::CheckpointResponse> Checkpoint();
   absl::StatusOr<v1::LearningState> SetLearning(v1::LearningState state);

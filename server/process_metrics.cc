@@ -18,8 +18,7 @@ namespace {
 
 // Fields of /proc/<pid>/stat counted from 1 (proc(5)); field 3 is the first
 // after the command name in parentheses.
-constexpr int kUtime = 14, kStime = 15, kStartTime = 22, kVsize = 23,
-              kRss = 24;
+constexpr int kUtime = 14, kStime = 15, kStartTime = 22, kVsize = 23, kRss = 24;
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -90,8 +89,10 @@ absl::StatusOr<ProcessStats> ParseProcStat(const std::string& stat_line,
     return absl::OkStatus();
   };
   double utime = 0, stime = 0, start = 0, vsize = 0, rss = 0;
-  for (auto [number, out] : {std::pair{kUtime, &utime}, {kStime, &stime},
-                             {kStartTime, &start}, {kVsize, &vsize},
+  for (auto [number, out] : {std::pair{kUtime, &utime},
+                             {kStime, &stime},
+                             {kStartTime, &start},
+                             {kVsize, &vsize},
                              {kRss, &rss}}) {
     if (absl::Status s = field(number, out); !s.ok()) return s;
   }
@@ -122,7 +123,8 @@ absl::StatusOr<ProcessStats> ReadProcessStats(const std::string& proc_dir,
   stats->open_fds = *fds;
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-    stats->max_fds = limit.rlim_cur == RLIM_INFINITY ? 0 : double(limit.rlim_cur);
+    stats->max_fds =
+        limit.rlim_cur == RLIM_INFINITY ? 0 : double(limit.rlim_cur);
   }
   return stats;
 }

@@ -44,9 +44,8 @@ void FailBatch(const v1::RecordBatch& batch, const absl::Status& status,
 }  // namespace
 
 std::vector<std::string> DetectorService::MethodNames() {
-  return {"Score",       "Stream",       "QueryVerdicts",
-          "GetModelInfo", "Sync",         "Checkpoint",
-          "SetLearning",  "SetThreshold", "ResetModel"};
+  return {"Score",      "Stream",      "QueryVerdicts", "GetModelInfo", "Sync",
+          "Checkpoint", "SetLearning", "SetThreshold",  "ResetModel"};
 }
 
 DetectorService::DetectorService(Engine* engine, Metrics* metrics,

@@ -5,8 +5,11 @@ Usage: python3 deploy_manifests_test.py REPO_ROOT
 
 No container engine or cluster is needed. Checked:
   - yamllint -s (strict) on every *.yml / *.yaml below deploy/;
-  - the Kubernetes manifests (deploy/k8s/base and, when kubectl is installed,
-    the output of `kubectl kustomize` for base and every overlay): probes,
+  - the Kubernetes manifests (deploy/k8s/base, and base and every overlay
+    rendered: by `kubectl kustomize` when kubectl is installed, which must
+    then agree with kustomize_lite.py, else by kustomize_lite.py): probes
+    (native gRPC, or with dwaed's TLS on, exec probes running
+    `dwae health --tls_ca`),
     resources, security context, Services against the StatefulSet's pods,
     PodMonitor, NetworkPolicy, PodDisruptionBudget, the kustomizations'
     references, the ConfigMap copy of deploy/dwaed.conf;
@@ -38,6 +41,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import kustomize_lite  # noqa: E402  (this directory)
 
 try:
     import yaml
@@ -176,6 +182,8 @@ def check_k8s_docs(docs, where, dockerfile_entrypoint, expect_replicas=None):
         return
     for c in containers:
         cn = f"{where}: container {c.get('name')}"
+        # dwaed's own TLS: native gRPC probes cannot speak it.
+        tls = any(str(a).startswith("--tls_cert=") for a in c.get("args") or [])
         for p in c.get("ports") or []:
             if p.get("name"):
                 container_ports[p["name"]] = p.get("containerPort")
@@ -183,6 +191,15 @@ def check_k8s_docs(docs, where, dockerfile_entrypoint, expect_replicas=None):
         for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
             pr = c.get(probe)
             if not check(f"{cn} has {probe}", isinstance(pr, dict) and pr, "missing"):
+                continue
+            if tls:
+                cmd = (pr.get("exec") or {}).get("command") or []
+                check(f"{cn} {probe} (TLS on) runs dwae health on 50051 with the CA",
+                      cmd[:2] == ["/usr/local/bin/dwae", "health"]
+                      and "--server=127.0.0.1:50051" in cmd
+                      and any(a.startswith("--tls_ca=") for a in cmd)
+                      and any(a.startswith("--tls_server_name=") for a in cmd),
+                      f"probe is {pr}")
                 continue
             grpc = pr.get("grpc")
             check(f"{cn} {probe} is a native gRPC probe on 50051",
@@ -410,6 +427,38 @@ def check_kustomizations(root):
                   a.read() == b.read(), "they differ: cp deploy/dwaed.conf deploy/k8s/base/")
 
 
+def without_hashes(docs):
+    """The objects as sorted JSON texts, generated-name hashes masked."""
+    return sorted(re.sub(r'(dwaed-config)-[a-z0-9]+"', r'\1-HASH"', json.dumps(d, sort_keys=True))
+                  for d in docs)
+
+
+def render_kustomization(kdir, name):
+    """The objects of kustomization directory `kdir`, or None (a failure is
+    recorded)."""
+    try:
+        lite = kustomize_lite.render(kdir)
+    except (kustomize_lite.KustomizeError, OSError, KeyError, ValueError) as e:
+        check(f"kustomize_lite {name}", False, str(e))
+        return None
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        note(f"kubectl not installed: {name} rendered by kustomize_lite.py")
+        return lite
+    try:
+        proc = subprocess.run([kubectl, "kustomize", kdir], capture_output=True, text=True,
+                              timeout=60)
+    except subprocess.TimeoutExpired:
+        check(f"kubectl kustomize {name}", False, "timed out")
+        return None
+    if not check(f"kubectl kustomize {name}", proc.returncode == 0, proc.stderr.strip()):
+        return None
+    docs = [d for d in yaml.safe_load_all(proc.stdout) if d is not None]
+    check(f"kustomize_lite renders {name} as kubectl kustomize does (hashes aside)",
+          without_hashes(docs) == without_hashes(lite), "outputs differ")
+    return docs
+
+
 def check_k8s(root, entrypoint):
     k8s = os.path.join(root, "deploy", "k8s")
     if not check("deploy/k8s exists", os.path.isdir(k8s), "missing"):
@@ -425,6 +474,11 @@ def check_k8s(root, entrypoint):
         check(f"{rel(root, f)} parses", True)
         if os.path.basename(f).startswith("kustomization"):
             continue
+        if len(docs) == 1 and isinstance(docs[0], list):  # a JSON 6902 patch
+            check(f"{rel(root, f)}: JSON patch operations have op and path",
+                  all(isinstance(o, dict) and o.get("op") and o.get("path") for o in docs[0]),
+                  "malformed operation")
+            continue
         for d in docs:
             check(f"{rel(root, f)}: {d.get('kind')} has apiVersion, kind and metadata.name",
                   d.get("apiVersion") and d.get("kind") and (d.get("metadata") or {}).get("name"),
@@ -434,29 +488,20 @@ def check_k8s(root, entrypoint):
     check_k8s_docs(base_docs, "k8s/base files", entrypoint, expect_replicas=3)
     check_kustomizations(root)
 
-    # Rendered with kustomize (kubectl's built-in), when available.
-    kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        note("kubectl not installed: the kustomize rendering checks are skipped")
-        return
+    # Rendered: by kubectl's built-in kustomize when available (and then
+    # kustomize_lite must agree with it), else by kustomize_lite.
     for kf in kustomizations(k8s):
         kdir = os.path.dirname(kf)
         name = rel(root, kdir)
-        try:
-            proc = subprocess.run([kubectl, "kustomize", kdir], capture_output=True, text=True,
-                                  timeout=60)
-        except subprocess.TimeoutExpired:
-            check(f"kubectl kustomize {name}", False, "timed out")
+        docs = render_kustomization(kdir, name)
+        if docs is None:
             continue
-        if not check(f"kubectl kustomize {name}", proc.returncode == 0, proc.stderr.strip()):
-            continue
-        docs = [d for d in yaml.safe_load_all(proc.stdout) if d is not None]
         k = load_yaml_docs(kf)[0]
         expect = None
         for p in k.get("patches") or []:
             if "path" in p:
                 for d in load_yaml_docs(os.path.join(kdir, p["path"])):
-                    if d.get("kind") == "StatefulSet" and "replicas" in (d.get("spec") or {}):
+                    if isinstance(d, dict) and d.get("kind") == "StatefulSet" and "replicas" in (d.get("spec") or {}):
                         expect = d["spec"]["replicas"]
         for r in k.get("replicas") or []:
             expect = r.get("count")

@@ -32,6 +32,8 @@ What it does:
          $__rate_interval -> 1m, $__interval -> 15s, $__range -> 5m. The
          instance variable's label_values(METRIC, LABEL) query is checked
          too: METRIC must return series carrying LABEL.
+         Every family of REQUIRED_DASHBOARD_METRICS (process_*, the Stream
+         batch latency) must appear in some target.
        - Recording rules: the expression must return series.
        - Alerting rules: the expression is evaluated as written (it must
          not fail; series mean the alert is pending or firing, which also
@@ -74,6 +76,13 @@ GRAFANA_SUBSTITUTIONS = [
     (r"\$\{__interval\}|\$__interval\b", "15s"),
     (r"\$\{__range\}|\$__range\b", "5m"),
     (r"\$\{instance(?::\w+)?\}|\$instance\b", ".*"),
+]
+# Families the dashboard must chart (each in at least one target): the
+# process_* families every exporter has, and the Stream batch latency.
+REQUIRED_DASHBOARD_METRICS = [
+    "process_resident_memory_bytes", "process_cpu_seconds_total",
+    "process_open_fds", "process_max_fds", "process_start_time_seconds",
+    "dwae_stream_batch_duration_seconds_bucket",
 ]
 SCRAPES_AFTER_REPLAY = 3
 DEADLINE_SECONDS = 100  # the whole run must stay well under 2 minutes
@@ -505,6 +514,11 @@ def main():
                              f"{one_line(expr)}\n      unsubstituted variable")
                 continue
             evaluate(prom, tally, label, expr, "dashboard")
+        for metric in REQUIRED_DASHBOARD_METRICS:
+            charted = [label for label, expr in exprs
+                       if re.search(rf"\b{metric}\b", expr)]
+            tally.record(bool(charted), f"dashboard charts {metric}",
+                         ", ".join(charted) or "no panel")
         for label, metric, label_name in variables:
             try:
                 _, r = prom.query(metric)

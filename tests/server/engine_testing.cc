@@ -25,7 +25,8 @@ const std::vector<Record>& NormalTrainRows() {
 }
 
 // Wire records of normal rows [begin, begin + n), ids "<prefix>-<i>".
-google::protobuf::RepeatedPtrField<v1::Record> Batch(size_t begin, size_t n, const std::string& prefix) {
+google::protobuf::RepeatedPtrField<v1::Record> Batch(
+    size_t begin, size_t n, const std::string& prefix) {
   google::protobuf::RepeatedPtrField<v1::Record> out;
   const std::vector<Record>& rows = NormalTrainRows();
   for (size_t i = begin; i < begin + n; ++i) {

@@ -55,6 +55,17 @@ bool IsExposerOwned(const std::string& name) {
   return kExposerFamilies->count(name) > 0;
 }
 
+// The standard process_* families (server/process_metrics.h) keep the names
+// every Prometheus exporter uses, not the dwae_ prefix.
+bool IsProcessFamily(const std::string& name) {
+  return name.rfind("process_", 0) == 0;
+}
+
+// Families named by others: the exposer's and the process_* ones.
+bool IsStandardFamily(const std::string& name) {
+  return IsExposerOwned(name) || IsProcessFamily(name);
+}
+
 class MetricsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -112,6 +123,7 @@ TEST_F(MetricsTest, ExposesEveryFamilyWithItsType) {
       {"dwae_score", "histogram"},
       {"dwae_rpc_duration_seconds", "histogram"},
       {"dwae_rpc_errors_total", "counter"},
+      {"dwae_stream_batch_duration_seconds", "histogram"},
       {"dwae_learn_queue_depth", "gauge"},
       {"dwae_learn_queue_capacity", "gauge"},
       {"dwae_learn_dropped_total", "counter"},
@@ -122,18 +134,30 @@ TEST_F(MetricsTest, ExposesEveryFamilyWithItsType) {
       {"dwae_build_info", "gauge"},
   };
   const Scrape scrape = DoScrape();
-  std::map<std::string, std::string> ours;
+  std::map<std::string, std::string> ours, process;
   for (const auto& [name, type] : scrape.types) {
-    if (!IsExposerOwned(name)) ours[name] = type;
+    if (IsProcessFamily(name)) process[name] = type;
+    if (!IsStandardFamily(name)) ours[name] = type;
   }
   EXPECT_EQ(ours, expected);
+  const std::map<std::string, std::string> expected_process = {
+      {"process_cpu_seconds_total", "counter"},
+      {"process_resident_memory_bytes", "gauge"},
+      {"process_virtual_memory_bytes", "gauge"},
+      {"process_open_fds", "gauge"},
+      {"process_max_fds", "gauge"},
+      {"process_start_time_seconds", "gauge"},
+  };
+  EXPECT_EQ(process, expected_process);
+  EXPECT_GT(scrape.Value("process_resident_memory_bytes"), 0);
+  EXPECT_GT(scrape.Value("process_open_fds"), 0);
 }
 
 TEST_F(MetricsTest, NamesFollowConventions) {
   const Scrape scrape = DoScrape();
   ASSERT_FALSE(scrape.types.empty());
   for (const auto& [name, type] : scrape.types) {
-    if (IsExposerOwned(name)) continue;
+    if (IsStandardFamily(name)) continue;
     EXPECT_THAT(name, MatchesRegex("dwae_[a-z][a-z0-9_]*"));
     if (type == "counter") {
       EXPECT_THAT(name, EndsWith("_total"));
@@ -148,7 +172,7 @@ TEST_F(MetricsTest, NamesFollowConventions) {
                                          "le",      "version", "rule"};
   for (const auto& [series, value] : scrape.samples) {
     const size_t brace = series.find('{');
-    if (IsExposerOwned(series.substr(0, brace))) continue;
+    if (IsStandardFamily(series.substr(0, brace))) continue;
     EXPECT_THAT(series, StartsWith("dwae_"));
     if (brace == std::string::npos) continue;
     // Labels print as {a="x",b="y"}; values here contain no quotes.

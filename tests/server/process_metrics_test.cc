@@ -78,11 +78,11 @@ TEST(ProcessCollectorTest, ExportsTheStandardFamilies) {
     names.push_back(f.name);
     ASSERT_EQ(f.metric.size(), 1u) << f.name;
   }
-  EXPECT_THAT(names, ::testing::UnorderedElementsAre(
-                         "process_cpu_seconds_total",
-                         "process_resident_memory_bytes",
-                         "process_virtual_memory_bytes", "process_open_fds",
-                         "process_max_fds", "process_start_time_seconds"));
+  EXPECT_THAT(names,
+              ::testing::UnorderedElementsAre(
+                  "process_cpu_seconds_total", "process_resident_memory_bytes",
+                  "process_virtual_memory_bytes", "process_open_fds",
+                  "process_max_fds", "process_start_time_seconds"));
 }
 
 TEST(ReadProcessStatsTest, MissingProcDirectoryIsAnError) {
