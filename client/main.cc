@@ -627,8 +627,13 @@ const Command kCommands[] = {
      "dwae admin threshold 0.004\ndwae admin threshold auto",
      RunAdmin},
     {"health", "exit 0 when dwaed's gRPC health is SERVING",
-     "dwae health [--server=ADDR] [--timeout=5s] [SERVICE]",
-     "dwae health --timeout=2s || echo down", RunHealth},
+     "dwae health [--server=ADDR] [--timeout=5s] [--tls_ca=PEM\n"
+     "            [--tls_server_name=N] [--tls_cert=PEM --tls_key=PEM]] "
+     "[SERVICE]",
+     "dwae health --timeout=2s || echo down\n"
+     "dwae health --tls_ca=ca.pem --tls_server_name=dwaed\n"
+     "FLAGS_tls_ca=ca.pem dwae health --tryfromenv=tls_ca,tls_server_name",
+     RunHealth},
     {"bench", "load-test dwaed; records/s and latency percentiles",
      "dwae bench [--server=ADDR | --servers=A,B] [--duration=20s]\n"
      "           [--mode=stream|unary] [--streams=N] [--batch=N] "
