@@ -21,7 +21,9 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/server/http_get.h"
+#include "tests/testing/cli.h"
 #include "tests/testing/daemon_process.h"
+#include "tests/testing/temp_files.h"
 
 namespace dwae {
 namespace {
@@ -61,7 +63,9 @@ v1::Record KddRecord(const std::string& id) {
 
 class Daemon {
  public:
-  explicit Daemon(const std::vector<std::string>& args) {
+  explicit Daemon(std::vector<std::string> args) {
+    // An idle client channel would hold the default 10 s drain at stop.
+    args.push_back("--drain_deadline=1");
     absl::StatusOr<testutil::TestDaemon> d = testutil::StartTestDaemon(
         DWAED_PATH, "learning { warmup_records: 100 warmup_epochs: 1 }\n",
         args);
@@ -241,6 +245,47 @@ TEST_F(ZeekDaemonTest, SensorBoundAndLatenessAreMetrics) {
   EXPECT_EQ(after.Value("dwae_zeek_late_connections_total"), late + 1);
   EXPECT_EQ(after.types.at("dwae_zeek_late_connections_total"), "counter");
   EXPECT_EQ(after.types.at("dwae_zeek_sensors"), "gauge");
+}
+
+}  // namespace
+}  // namespace dwae
+
+namespace dwae {
+namespace {
+
+// The schema survives a restart in the checkpoint; a --schema that
+// disagrees with it stops the start with a message naming both.
+TEST(ZeekCheckpointTest, SchemaIsKeptAndAConflictingPinRefusesToStart) {
+  const std::string state = testutil::MakeTempDir("dwae_zeek_state");
+  const std::vector<std::string> args = {"--state_dir=" + state,
+                                         "--checkpoint_interval=0"};
+  {
+    Daemon first(args);
+    ASSERT_TRUE(first.ok());
+    v1::ScoreRequest request;
+    *request.add_connections() = Conn("s", "K1", 1000);
+    v1::ScoreResponse response;
+    ASSERT_TRUE(first.Score(request, &response).ok());
+    ASSERT_EQ(response.verdicts(0).error_code(), 0);
+  }  // stopped: the final checkpoint is written
+
+  const testutil::SubprocessResult refused = testutil::RunArgvFromSourceDir(
+      {DWAED_PATH, "--listen=127.0.0.1:0",
+       "--metrics_listen=", "--state_dir=" + state, "--schema=kdd"},
+      absl::Seconds(30));
+  EXPECT_EQ(refused.exit_code, 1) << refused.Describe();
+  EXPECT_THAT(refused.stderr_text,
+              HasSubstr("learned feature schema 'zeek' but the schema is "
+                        "pinned to 'kdd'"));
+
+  Daemon again(args);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again.Info().config().model().feature_schema(), "zeek");
+  v1::ScoreRequest kdd;
+  *kdd.add_records() = KddRecord("after-restart");
+  v1::ScoreResponse response;
+  ASSERT_TRUE(again.Score(kdd, &response).ok());
+  EXPECT_EQ(response.verdicts(0).error_code(), 9);
 }
 
 }  // namespace
