@@ -125,10 +125,9 @@ void PrintJson(const EvalCommandOptions& o, const RunsByRule& runs) {
 }
 
 void PrintTable(const EvalCommandOptions& o, const RunsByRule& runs) {
-  std::printf(
-      "dwae eval: train %s, test %s, %d seed(s), model %s, %d epochs\n",
-      o.train_path.c_str(), o.test_path.c_str(), int(o.seeds.size()),
-      ShapeString(o.eval.model.shape).c_str(), o.eval.epochs);
+  std::printf("dwae eval: train %s, test %s, %d seed(s), model %s, %d epochs\n",
+              o.train_path.c_str(), o.test_path.c_str(), int(o.seeds.size()),
+              ShapeString(o.eval.model.shape).c_str(), o.eval.epochs);
   std::printf("ensembles:");
   for (const auto& entry : runs) {
     std::printf(" %s %s", RuleName(entry.first),
@@ -181,8 +180,8 @@ absl::Status WriteTrace(const std::string& path, const RunsByRule& runs) {
   for (const auto& [kind, rule_runs] : runs) {
     const RunResult& first = rule_runs.front();
     for (const auto& [steps, updates] : first.write_trace) {
-      out << absl::StrFormat("%s,%d,%d,%d\n", RuleName(kind), first.seed,
-                             steps, updates);
+      out << absl::StrFormat("%s,%d,%d,%d\n", RuleName(kind), first.seed, steps,
+                             updates);
     }
   }
   out.close();
@@ -192,7 +191,8 @@ absl::Status WriteTrace(const std::string& path, const RunsByRule& runs) {
 
 }  // namespace
 
-absl::Status RunEvalCommand(const EvalCommandOptions& o) {
+absl::Status RunEvalCommand(const EvalCommandOptions& options) {
+  EvalCommandOptions o = options;
   if (o.rules.empty() || o.seeds.empty()) {
     return absl::InvalidArgumentError("eval: no rule or no seed to run");
   }
@@ -202,6 +202,11 @@ absl::Status RunEvalCommand(const EvalCommandOptions& o) {
   absl::StatusOr<std::vector<Record>> test =
       LoadFeatureRows(o.test_path, o.format);
   if (!test.ok()) return test.status();
+  if (!o.adaptive_quantiles_set && !train->empty()) {
+    const AdaptiveQuantiles q = DefaultAdaptiveQuantiles(train->front().schema);
+    o.eval.adaptive_lower_quantile = q.lower;
+    o.eval.adaptive_upper_quantile = q.upper;
+  }
   absl::StatusOr<EvalData> data = PrepareEvalData(*train, *test, o.eval);
   if (!data.ok()) return data.status();
 

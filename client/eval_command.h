@@ -32,6 +32,9 @@ struct EvalCommandOptions {
                                   DefaultEnsemble(RuleKind::kDwShadow),
                                   DefaultEnsemble(RuleKind::kDwStochastic)};
   EvalOptions eval;
+  // False: eval.adaptive_*_quantile are replaced by the defaults of the
+  // files' feature schema (DefaultAdaptiveQuantiles).
+  bool adaptive_quantiles_set = false;
   bool json = false;
   std::string scores_out;  // empty: none
   std::string trace_out;   // empty: none

@@ -66,10 +66,12 @@ ABSL_FLAG(std::string, threshold, "adaptive",
           "headline threshold: quantile or adaptive");
 ABSL_FLAG(double, quantile, dwae::EvalOptions().quantile,
           "quantile of held-out normal scores for the quantile threshold");
-ABSL_FLAG(double, adaptive_lower, dwae::EvalOptions().adaptive_lower_quantile,
-          "adaptive threshold lower bound, as a held-out quantile");
-ABSL_FLAG(double, adaptive_upper, dwae::EvalOptions().adaptive_upper_quantile,
-          "adaptive threshold upper bound, as a held-out quantile");
+ABSL_FLAG(double, adaptive_lower, -1,
+          "adaptive threshold lower bound, as a held-out quantile (< 0: the "
+          "feature schema's default, 0.80 for kdd, 0.995 for zeek)");
+ABSL_FLAG(double, adaptive_upper, -1,
+          "adaptive threshold upper bound, as a held-out quantile (< 0: the "
+          "feature schema's default, 0.99 for kdd, 0.999 for zeek)");
 ABSL_FLAG(double, final_lr, dwae::EvalOptions().final_lr_fraction,
           "eval: learning rate decays linearly to this fraction of itself");
 ABSL_FLAG(std::string, ensemble, "",
@@ -329,8 +331,15 @@ absl::StatusOr<EvalCommandOptions> EvalOptionsFromFlags() {
   e.final_lr_fraction = absl::GetFlag(FLAGS_final_lr);
   if (absl::Status s = EnsemblesFromFlags(&o); !s.ok()) return s;
   e.quantile = absl::GetFlag(FLAGS_quantile);
-  e.adaptive_lower_quantile = absl::GetFlag(FLAGS_adaptive_lower);
-  e.adaptive_upper_quantile = absl::GetFlag(FLAGS_adaptive_upper);
+  // Both bounds come from the flags, or both from the files' schema.
+  o.adaptive_quantiles_set = absl::GetFlag(FLAGS_adaptive_lower) >= 0 ||
+                             absl::GetFlag(FLAGS_adaptive_upper) >= 0;
+  if (absl::GetFlag(FLAGS_adaptive_lower) >= 0) {
+    e.adaptive_lower_quantile = absl::GetFlag(FLAGS_adaptive_lower);
+  }
+  if (absl::GetFlag(FLAGS_adaptive_upper) >= 0) {
+    e.adaptive_upper_quantile = absl::GetFlag(FLAGS_adaptive_upper);
+  }
   absl::StatusOr<ThresholdMode> mode =
       ParseThresholdMode(absl::GetFlag(FLAGS_threshold));
   if (!mode.ok()) return mode.status();

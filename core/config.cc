@@ -121,6 +121,18 @@ DetectorConfig::DetectorConfig() {
   model.rule.kind = RuleKind::kDwShadow;
 }
 
+void DetectorConfig::SetSchema(FeatureSchema s) {
+  const AdaptiveQuantiles old = DefaultAdaptiveQuantiles(schema);
+  if (threshold.adaptive_lower_quantile == old.lower &&
+      threshold.adaptive_upper_quantile == old.upper) {
+    const AdaptiveQuantiles q = DefaultAdaptiveQuantiles(s);
+    threshold.adaptive_lower_quantile = q.lower;
+    threshold.adaptive_upper_quantile = q.upper;
+  }
+  schema = s;
+  model.shape.input_dim = InputDim(s);
+}
+
 absl::Status DetectorConfig::Validate() const {
   if (model.shape.input_dim != InputDim(schema)) {
     return Invalid("model.input_dim",

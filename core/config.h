@@ -56,10 +56,10 @@ struct DetectorConfig {
   ThresholdPolicy threshold;
   ServingPolicy serving;
 
-  void SetSchema(FeatureSchema s) {
-    schema = s;
-    model.shape.input_dim = InputDim(s);
-  }
+  // Sets the schema and the input width; the adaptive threshold's bounds
+  // follow the schema's defaults (DefaultAdaptiveQuantiles) unless they were
+  // changed from the previous schema's.
+  void SetSchema(FeatureSchema s);
 
   // Errors name the setting, e.g. "learning.warmup_records: ...".
   absl::Status Validate() const;

@@ -23,6 +23,11 @@ absl::StatusOr<FeatureSchema> ParseFeatureSchema(absl::string_view name) {
       "unknown feature schema '", name, "' (expected kdd or zeek)"));
 }
 
+AdaptiveQuantiles DefaultAdaptiveQuantiles(FeatureSchema schema) {
+  return schema == FeatureSchema::kZeek ? AdaptiveQuantiles{0.995, 0.999}
+                                        : AdaptiveQuantiles{0.80, 0.99};
+}
+
 absl::Status CheckSchema(FeatureSchema model, FeatureSchema record) {
   if (model == record) return absl::OkStatus();
   return absl::FailedPreconditionError(

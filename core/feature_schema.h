@@ -28,6 +28,16 @@ const char* FeatureSchemaName(FeatureSchema schema);
 // Parses "kdd" or "zeek" (case-insensitive).
 absl::StatusOr<FeatureSchema> ParseFeatureSchema(absl::string_view name);
 
+// The label-free adaptive threshold's bounds (threshold.h: quantiles of the
+// held-out normal scores) that each schema's models use unless configured:
+// kdd [0.80, 0.99]; zeek [0.995, 0.999], chosen on validation rows of the
+// training days only (docs/zeek.md).
+struct AdaptiveQuantiles {
+  double lower;
+  double upper;
+};
+AdaptiveQuantiles DefaultAdaptiveQuantiles(FeatureSchema schema);
+
 // FailedPrecondition "record has feature schema 'zeek' but the model was
 // trained on schema 'kdd'"; OK when they are equal.
 absl::Status CheckSchema(FeatureSchema model, FeatureSchema record);
