@@ -1,0 +1,341 @@
+// The two domain-wall learning rules (rules.h): the devices of every layer,
+// dw-shadow's shadow weights, dw-stochastic's sampled pulses.
+#include "core/device_rules.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "core/device.h"
+#include "core/pulse_sampler.h"
+#include "core/rng.h"
+#include "core/rule_state.h"
+#include "dwae/v1/checkpoint.pb.h"
+
+namespace dwae::rule_internal {
+namespace {
+
+// ------------------------------------------------- domain-wall devices ---
+
+// The devices of all layers, and the bookkeeping both dw rules share.
+class DeviceRule : public LearningRule {
+ public:
+  DeviceRule(const RuleConfig& config, uint64_t seed, Network* net)
+      : LearningRule(config.EffectiveLearningRate()),
+        config_(config),
+        write_rng_(HashPair(seed, kWriteStream)) {
+    const uint64_t fab = HashPair(seed, kFabricationStream);
+    for (int l = 0; l < net->num_layers(); ++l) {
+      const DenseLayer& layer = net->layer(l);
+      const float alpha =
+          config.weight_alpha_gain / std::sqrt(float(layer.in()));
+      weights_.emplace_back(layer.out() * layer.in(), alpha, config.device,
+                            HashPair(fab, 2 * l));
+      biases_.emplace_back(layer.out(), config.bias_alpha, config.device,
+                           HashPair(fab, 2 * l + 1));
+    }
+    InitializeDevices(seed, net);
+  }
+
+  void SaveState(const Network& net, uint64_t steps,
+                 v1::RuleState* state) const override {
+    SaveCommon(kind(), learning_rate_, steps, net, state);
+    for (uint64_t word : write_rng_.state()) state->add_write_rng(word);
+    for (int l = 0; l < net.num_layers(); ++l) {
+      v1::LayerState* out = state->mutable_layers(l);
+      SaveDevices(weights_[l], out->mutable_weight_notches(),
+                  out->mutable_weight_devices());
+      SaveDevices(biases_[l], out->mutable_bias_notches(),
+                  out->mutable_bias_devices());
+      SaveExtra(l, out);
+    }
+  }
+
+  absl::Status LoadState(const v1::RuleState& state, Network* net) override {
+    if (absl::Status s = CheckCommon(state, kind(), *net); !s.ok()) return s;
+    if (state.write_rng_size() != 4) {
+      return absl::InvalidArgumentError("rule: write_rng must hold 4 words");
+    }
+    for (int l = 0; l < net->num_layers(); ++l) {
+      const v1::LayerState& in = state.layers(l);
+      absl::Status s =
+          CheckDevices(in.weight_notches(), weights_[l], l, "weight_notches");
+      if (s.ok()) {
+        s = CheckDevices(in.bias_notches(), biases_[l], l, "bias_notches");
+      }
+      if (s.ok()) s = CheckExtra(l, in);
+      if (!s.ok()) return s;
+    }
+    for (int l = 0; l < net->num_layers(); ++l) {
+      const v1::LayerState& in = state.layers(l);
+      LoadDevices(in.weight_notches(), in.weight_devices(), &weights_[l]);
+      LoadDevices(in.bias_notches(), in.bias_devices(), &biases_[l]);
+      LoadExtra(l, in);
+      SyncLayer(l, net);
+    }
+    write_rng_.set_state({state.write_rng(0), state.write_rng(1),
+                          state.write_rng(2), state.write_rng(3)});
+    learning_rate_ = state.learning_rate();
+    return absl::OkStatus();
+  }
+
+  std::vector<LayerDeviceCounters> device_counters() const override {
+    std::vector<LayerDeviceCounters> out(weights_.size());
+    for (size_t l = 0; l < weights_.size(); ++l) {
+      out[l] = {weights_[l].counters(), biases_[l].counters()};
+    }
+    return out;
+  }
+  uint64_t weight_updates() const override {
+    uint64_t pulses = 0;
+    for (const auto& c : device_counters()) pulses += c.total().pulses;
+    return pulses;
+  }
+  int64_t model_bytes() const override {
+    int64_t bytes = 0;  // one notch byte per device plus alphas
+    for (size_t l = 0; l < weights_.size(); ++l) {
+      bytes += weights_[l].size() + biases_[l].size() + 2 * sizeof(float);
+    }
+    return bytes;
+  }
+  float weight_alpha(int layer) const override {
+    return weights_[layer].alpha();
+  }
+
+ private:
+  // Places every device at a stochastic rounding of uniform(+-1/sqrt(fan_in))
+  // for weights, at the center for biases; copies the read-out into `net`.
+  void InitializeDevices(uint64_t seed, Network* net) {
+    Rng rng(HashPair(seed, kInitStream));
+    const int last = config_.device.num_levels - 1;
+    for (int l = 0; l < net->num_layers(); ++l) {
+      SynapseArray& w = weights_[l];
+      const float bound = InitBound(net->layer(l).in());
+      for (int i = 0; i < w.size(); ++i) {
+        const double level = bound * (2 * rng.Uniform() - 1) / w.alpha() +
+                             config_.device.center();
+        const double floor = std::floor(level);
+        const int notch = int(floor) + (rng.Uniform() < level - floor ? 1 : 0);
+        w.SetNotch(i, std::clamp(notch, 0, last));
+      }
+      SyncLayer(l, net);
+    }
+  }
+
+  void SyncLayer(int l, Network* net) const {
+    DenseLayer& layer = net->layer(l);
+    std::copy_n(weights_[l].values(), weights_[l].size(), layer.weight.data());
+    std::copy_n(biases_[l].values(), biases_[l].size(), layer.bias.data());
+  }
+
+ protected:
+  // Rule-specific per-layer state (dw-shadow's shadow weights).
+  virtual void SaveExtra(int /*layer*/, v1::LayerState* /*out*/) const {}
+  virtual absl::Status CheckExtra(int /*layer*/,
+                                  const v1::LayerState& /*in*/) const {
+    return absl::OkStatus();
+  }
+  virtual void LoadExtra(int /*layer*/, const v1::LayerState& /*in*/) {}
+
+  // Pulses device i of `array` toward `direction` unless the wall already
+  // sits at that end; mirrors the new level into `mirror[i]`.
+  void PulseToward(SynapseArray& array, int i, int direction, float* mirror) {
+    const int notch = array.notch(i);
+    if (direction > 0 ? notch == config_.device.num_levels - 1 : notch == 0) {
+      return;
+    }
+    if (array.Pulse(i, direction, write_rng_) != 0) mirror[i] = array.value(i);
+  }
+
+  RuleConfig config_;
+  Rng write_rng_;
+  std::vector<SynapseArray> weights_;
+  std::vector<SynapseArray> biases_;
+};
+
+// ----------------------------------------------------------- dw-shadow ---
+
+class DwShadowRule final : public DeviceRule {
+ public:
+  DwShadowRule(const RuleConfig& config, uint64_t seed, Network* net)
+      : DeviceRule(config, seed, net) {
+    for (int l = 0; l < net->num_layers(); ++l) {
+      shadow_w_.push_back(net->layer(l).weight);
+      shadow_b_.push_back(net->layer(l).bias);
+      // Every column is checked once, at the first step.
+      pending_.emplace_back(net->layer(l).in() + 1, 1);
+    }
+  }
+
+  RuleKind kind() const override { return RuleKind::kDwShadow; }
+
+  // Column j of layer l's shadow weights moves only when its input a_j is
+  // non-zero; a column that did not move and held no device waiting for a
+  // pulse (pending_) cannot trigger one, so it is skipped. The columns are
+  // visited in index order, so the write stream is consumed exactly as by a
+  // pass over every device.
+  void Step(const Workspace& ws, Network* net) override {
+    for (int l = 0; l < net->num_layers(); ++l) {
+      DenseLayer& layer = net->layer(l);
+      const float* delta = ws.deltas[l].data();
+      const Eigen::VectorXf& a = ws.activations[l];
+      const int rows = layer.out();
+      std::vector<uint8_t>& pending = pending_[l];
+      for (int j = 0; j < layer.in(); ++j) {
+        if (a[j] == 0.0f && !pending[j]) continue;
+        const size_t offset = size_t(j) * rows;
+        pending[j] = FollowColumn(weights_[l], learning_rate_ * a[j], delta,
+                                  rows, offset, shadow_w_[l].data() + offset,
+                                  layer.weight.data());
+      }
+      pending[layer.in()] =
+          FollowColumn(biases_[l], learning_rate_, delta, rows, 0,
+                       shadow_b_[l].data(), layer.bias.data());
+    }
+  }
+
+  void SaveExtra(int l, v1::LayerState* out) const override {
+    SaveFloats(shadow_w_[l].data(), int(shadow_w_[l].size()),
+               out->mutable_shadow_weights());
+    SaveFloats(shadow_b_[l].data(), int(shadow_b_[l].size()),
+               out->mutable_shadow_biases());
+  }
+  absl::Status CheckExtra(int l, const v1::LayerState& in) const override {
+    absl::Status s = CheckFloats(in.shadow_weights(), int(shadow_w_[l].size()),
+                                 l, "shadow_weights");
+    if (!s.ok()) return s;
+    return CheckFloats(in.shadow_biases(), int(shadow_b_[l].size()), l,
+                       "shadow_biases");
+  }
+  void LoadExtra(int l, const v1::LayerState& in) override {
+    LoadFloats(in.shadow_weights(), shadow_w_[l].data());
+    LoadFloats(in.shadow_biases(), shadow_b_[l].data());
+    std::fill(pending_[l].begin(), pending_[l].end(), 1);
+  }
+
+  int64_t state_bytes() const override {
+    int64_t bytes = model_bytes();
+    for (size_t l = 0; l < shadow_w_.size(); ++l) {
+      bytes += (shadow_w_[l].size() + shadow_b_[l].size()) * sizeof(float);
+    }
+    return bytes;
+  }
+
+ private:
+  // One column of `rows` devices from `offset` of `array`: takes the SGD
+  // step shadow -= step * delta (skipped when step is 0), clips each shadow
+  // weight to the track's range and pulses every device whose nearest level
+  // to the shadow differs from where its wall sits by more than the margin.
+  // The first loop vectorizes; only a column with a device to write takes
+  // the scalar path. Returns whether a device still differs after its pulse
+  // (a failed or blocked write), i.e. whether the column must be checked
+  // again at the next step even if it does not move.
+  bool FollowColumn(SynapseArray& array, float step, const float* delta,
+                    int rows, size_t offset, float* shadow, float* mirror) {
+    const float alpha = array.alpha();
+    const float center = float(config_.device.center());
+    const float limit = (center + 0.5f) * alpha;
+    const float trigger = (0.5f + config_.shadow_margin) * alpha;
+    const int8_t* notch = array.notches().data() + offset;
+    int hits = 0;
+    for (int i = 0; i < rows; ++i) {
+      const float moved =
+          step != 0.0f ? shadow[i] - step * delta[i] : shadow[i];
+      const float s = std::min(std::max(moved, -limit), limit);
+      shadow[i] = s;
+      const float gap = s - (float(notch[i]) - center) * alpha;
+      hits += std::abs(gap) > trigger ? 1 : 0;
+    }
+    if (hits == 0) return false;
+    bool still = false;
+    for (int i = 0; i < rows; ++i) {
+      float gap = shadow[i] - (float(notch[i]) - center) * alpha;
+      if (std::abs(gap) <= trigger) continue;
+      PulseToward(array, int(offset) + i, gap > 0 ? 1 : -1, mirror);
+      gap = shadow[i] - (float(notch[i]) - center) * alpha;
+      still = still || std::abs(gap) > trigger;
+    }
+    return still;
+  }
+
+  std::vector<Eigen::MatrixXf> shadow_w_;
+  std::vector<Eigen::VectorXf> shadow_b_;
+  // Per layer, per input column (and one for the biases): 1 when a device
+  // in it still differs from its shadow after the last step.
+  std::vector<std::vector<uint8_t>> pending_;
+};
+
+// -------------------------------------------------------- dw-stochastic ---
+
+class DwStochasticRule final : public DeviceRule {
+ public:
+  DwStochasticRule(const RuleConfig& config, uint64_t seed, Network* net)
+      : DeviceRule(config, seed, net) {}
+
+  RuleKind kind() const override { return RuleKind::kDwStochastic; }
+
+  // Synapse (i, j) of layer l sees the gradient g = delta_i * a_j (a_j = 1
+  // for the biases) and gets a pulse toward -sign(g) with probability
+  // min(1, lr * |g| / alpha). The whole layer, weights and biases, is one
+  // grid of Bernoulli trials over the non-zero inputs (pulse_sampler.h):
+  // about one log per pulse, where a draw per synapse would cost one
+  // uniform per synapse and a draw per column one log per column.
+  void Step(const Workspace& ws, Network* net) override {
+    for (int l = 0; l < net->num_layers(); ++l) {
+      DenseLayer& layer = net->layer(l);
+      const Eigen::VectorXf& delta = ws.deltas[l];
+      const Eigen::VectorXf& a = ws.activations[l];
+      const int rows = layer.out();
+      abs_delta_.resize(rows);
+      for (int i = 0; i < rows; ++i) abs_delta_[i] = std::abs(delta[i]);
+      columns_.clear();
+      rates_.clear();
+      const float per_input = learning_rate_ / weights_[l].alpha();
+      for (int j = 0; j < layer.in(); ++j) {
+        if (a[j] == 0.0f) continue;
+        columns_.push_back(j);
+        rates_.push_back(per_input * std::abs(a[j]));
+      }
+      columns_.push_back(kBiasColumn);
+      rates_.push_back(learning_rate_ / biases_[l].alpha());
+      SampleOuterBernoulli(abs_delta_.data(), rows, rates_.data(),
+                           int(rates_.size()), write_rng_, [&](int c, int i) {
+                             const int j = columns_[c];
+                             if (j == kBiasColumn) {
+                               PulseToward(biases_[l], i, delta[i] > 0 ? -1 : 1,
+                                           layer.bias.data());
+                             } else {
+                               const bool up = (a[j] > 0) != (delta[i] > 0);
+                               PulseToward(weights_[l], j * rows + i,
+                                           up ? 1 : -1, layer.weight.data());
+                             }
+                           });
+    }
+  }
+
+  int64_t state_bytes() const override { return model_bytes(); }
+
+ private:
+  static constexpr int kBiasColumn = -1;
+  // Scratch of one step, kept to avoid allocations.
+  std::vector<float> abs_delta_;
+  std::vector<int> columns_;
+  std::vector<float> rates_;
+};
+
+}  // namespace
+
+std::unique_ptr<LearningRule> NewDwShadowRule(const RuleConfig& config,
+                                              uint64_t seed, Network* net) {
+  return std::make_unique<DwShadowRule>(config, seed, net);
+}
+
+std::unique_ptr<LearningRule> NewDwStochasticRule(const RuleConfig& config,
+                                                  uint64_t seed, Network* net) {
+  return std::make_unique<DwStochasticRule>(config, seed, net);
+}
+
+}  // namespace dwae::rule_internal

@@ -1,0 +1,92 @@
+// Sampling which synapses of a layer receive a pulse in one dw-stochastic
+// step, in time proportional to the number of pulses rather than to the
+// number of synapses.
+//
+// The trials form a rows x cols grid (column-major, like a layer's weight
+// matrix): trial (i, j) succeeds with probability
+//   p_ij = min(1, c_j * d_i),   c_j >= 0, d_i >= 0,
+// independently of every other trial. SampleOuterBernoulli calls
+// visit(j, i) for each success, in increasing index j * rows + i.
+//
+// How: when p_max = max_j c_j * max_i d_i is small, candidates are drawn by
+// geometric skips (the gap to the next candidate is floor(log U / log(1 -
+// p_max)), U uniform in (0, 1], so each index is a candidate with probability
+// p_max independently) and each candidate is accepted with probability
+// p_ij / p_max ("thinning"). Each trial then succeeds with probability
+// p_max * p_ij / p_max = p_ij, independently: exactly the distribution of one
+// Bernoulli draw per trial (ReferenceOuterBernoulli, the oracle; a
+// statistical test compares them). The cost is one log per candidate, and
+// there are about p_max * rows * cols candidates. When p_max is large the
+// skips save nothing and the dense reference loop runs instead.
+//
+// Thread-safety: pure functions of their arguments and `rng`.
+#ifndef DWAE_CORE_PULSE_SAMPLER_H_
+#define DWAE_CORE_PULSE_SAMPLER_H_
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "core/rng.h"
+
+namespace dwae {
+
+// Above this p_max the dense loop is cheaper than logs per candidate.
+inline constexpr double kDenseSamplingThreshold = 0.25;
+
+// The largest of n >= 1 non-negative floats (a NaN wins, -0 is 0). Non-negative
+// floats order like their bit patterns, and an integer maximum vectorizes
+// where a float one (NaN rules) does not.
+inline float MaxNonNegative(const float* v, int n) {
+  uint32_t best = 0;
+  for (int i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &v[i], sizeof(bits));
+    best = std::max(best, bits & 0x7fffffffu);  // -0 counts as 0
+  }
+  float out;
+  std::memcpy(&out, &best, sizeof(out));
+  return out;
+}
+
+// One uniform draw per trial, in index order: the oracle.
+template <typename Visit>
+void ReferenceOuterBernoulli(const float* d, int rows, const float* c, int cols,
+                             Rng& rng, Visit visit) {
+  for (int j = 0; j < cols; ++j) {
+    for (int i = 0; i < rows; ++i) {
+      const double p = std::min(1.0, double(c[j]) * double(d[i]));
+      if (rng.Uniform() < p) visit(j, i);
+    }
+  }
+}
+
+template <typename Visit>
+void SampleOuterBernoulli(const float* d, int rows, const float* c, int cols,
+                          Rng& rng, Visit visit) {
+  if (rows <= 0 || cols <= 0) return;
+  const double d_max = MaxNonNegative(d, rows);
+  const double c_max = MaxNonNegative(c, cols);
+  const double p_max = c_max * d_max;
+  if (!(p_max > 0)) return;
+  if (p_max >= kDenseSamplingThreshold) {
+    ReferenceOuterBernoulli(d, rows, c, cols, rng, visit);
+    return;
+  }
+  const int64_t last = int64_t{rows} * cols - 1;
+  const double log_miss = std::log1p(-p_max);
+  for (int64_t k = -1;;) {
+    // Trials skipped before the next candidate.
+    const double skip = std::log(rng.UniformOpen()) / log_miss;
+    if (skip >= double(last - k)) return;
+    k += 1 + static_cast<int64_t>(skip);
+    const int j = static_cast<int>(k / rows);
+    const int i = static_cast<int>(k - int64_t{j} * rows);
+    if (rng.Uniform() * p_max < double(c[j]) * double(d[i])) visit(j, i);
+  }
+}
+
+}  // namespace dwae
+
+#endif  // DWAE_CORE_PULSE_SAMPLER_H_

@@ -1,0 +1,105 @@
+// SampleOuterBernoulli must draw exactly the distribution of one independent
+// Bernoulli(min(1, c_j * d_i)) trial per grid cell (its oracle,
+// ReferenceOuterBernoulli). Checked statistically with fixed seeds: each
+// cell's success count, pairs of neighbouring cells (independence across a
+// skip) and the per-sample total, against exact binomial expectations.
+#include "core/pulse_sampler.h"
+
+#include <cmath>
+#include <vector>
+
+#include "core/rng.h"
+#include "gtest/gtest.h"
+
+namespace dwae {
+namespace {
+
+constexpr int kRows = 7;
+constexpr int kSamples = 200000;
+
+struct Tally {
+  std::vector<double> cell;     // successes per cell
+  std::vector<double> pair;     // both cell k and k + 1 succeeded
+  std::vector<int> last_index;  // visit order check
+  bool in_order = true;
+};
+
+// Runs the sampler kSamples times on the grid (d, c).
+Tally Run(const std::vector<float>& d, const std::vector<float>& c,
+          uint64_t seed) {
+  const int n = kRows * int(c.size());
+  Tally t{std::vector<double>(n), std::vector<double>(n), {}, true};
+  Rng rng(seed);
+  std::vector<char> hit(n);
+  for (int s = 0; s < kSamples; ++s) {
+    std::fill(hit.begin(), hit.end(), 0);
+    int previous = -1;
+    SampleOuterBernoulli(d.data(), kRows, c.data(), int(c.size()), rng,
+                         [&](int j, int i) {
+                           const int k = j * kRows + i;
+                           t.in_order = t.in_order && k > previous;
+                           previous = k;
+                           hit[k] = 1;
+                         });
+    for (int k = 0; k < n; ++k) {
+      t.cell[k] += hit[k];
+      if (k + 1 < n) t.pair[k] += hit[k] && hit[k + 1];
+    }
+  }
+  return t;
+}
+
+double Probability(const std::vector<float>& d, const std::vector<float>& c,
+                   int k) {
+  return std::min(1.0, double(c[k / kRows]) * double(d[k % kRows]));
+}
+
+// |observed - expected| within 5 binomial standard deviations (plus one
+// count, for probabilities near 0 or 1).
+void ExpectBinomial(double observed, double p, const char* what, int k) {
+  const double mean = kSamples * p;
+  const double sd = std::sqrt(kSamples * p * (1 - p));
+  EXPECT_LE(std::abs(observed - mean), 5 * sd + 1)
+      << what << " " << k << ": p=" << p << " observed " << observed;
+}
+
+void ExpectDistribution(const std::vector<float>& d,
+                        const std::vector<float>& c) {
+  const Tally t = Run(d, c, 42);
+  EXPECT_TRUE(t.in_order);
+  for (int k = 0; k < int(t.cell.size()); ++k) {
+    ExpectBinomial(t.cell[k], Probability(d, c, k), "cell", k);
+    if (k + 1 < int(t.cell.size())) {
+      ExpectBinomial(t.pair[k], Probability(d, c, k) * Probability(d, c, k + 1),
+                     "pair", k);
+    }
+  }
+}
+
+const std::vector<float> kDeltas = {0.0f, 0.01f, 0.3f, 1.0f, 0.05f, 0.7f, 0.2f};
+
+TEST(PulseSamplerTest, SparseGridMatchesIndependentBernoulli) {
+  // p_max = 0.2: the geometric-skip path; p ranges over 0 .. 0.2.
+  ExpectDistribution(kDeltas, {0.2f, 0.05f, 0.0f, 0.11f, 0.2f});
+}
+
+TEST(PulseSamplerTest, TinyProbabilitiesMatchIndependentBernoulli) {
+  ExpectDistribution(kDeltas, {0.02f, 0.004f, 0.01f});
+}
+
+TEST(PulseSamplerTest, DenseGridMatchesIndependentBernoulliAndCapsAtOne) {
+  // p_max = 3: the dense path, with probabilities capped at 1.
+  ExpectDistribution(kDeltas, {3.0f, 0.5f, 1.0f});
+}
+
+TEST(PulseSamplerTest, ZeroRatesNeverVisit) {
+  Rng rng(1);
+  const std::vector<float> c = {0.0f, 0.0f};
+  int visits = 0;
+  SampleOuterBernoulli(kDeltas.data(), kRows, c.data(), 2, rng,
+                       [&](int, int) { ++visits; });
+  EXPECT_EQ(visits, 0);
+}
+
+}  // namespace
+}  // namespace dwae
