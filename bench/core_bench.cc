@@ -2,9 +2,14 @@
 //
 //   BM_ParseLine         ParseRecordLine on raw KDDTest+ lines
 //   BM_EncodeOne         FeatureEncoder::Encode of one parsed record
-//   BM_ScoreOne          encode + Autoencoder::Score of one parsed record
-//                        (the server's path after parsing)
-//   BM_ScoreBatch/1024   the same for 1024 records per iteration
+//   BM_ScoreOne          encode + InferenceNetwork::Forward of one parsed
+//                        record (the server's path after parsing: integer
+//                        kernels for the default dw-stochastic model)
+//   BM_ScoreOneFloat     the same model on the float path (Network::Forward),
+//                        for the integer/float ratio
+//   BM_ForwardInt8       the integer forward pass alone, on encoded rows
+//   BM_ForwardFloat      the float forward pass alone, same model and rows
+//   BM_ScoreBatch/1024   BM_ScoreOne for 1024 records per iteration
 //   BM_LearnOne/<rule>   one Autoencoder::Learn step on an encoded normal
 //                        training row, for float, dw-shadow, dw-stochastic
 //
@@ -24,6 +29,7 @@
 #include "benchmark/benchmark.h"
 #include "core/dataset.h"
 #include "core/encoder.h"
+#include "core/inference_network.h"
 #include "core/model.h"
 #include "core/record.h"
 #include "core/rules.h"
@@ -159,27 +165,68 @@ void BM_EncodeOne(benchmark::State& state) {
 }
 BENCHMARK(BM_EncodeOne);
 
-void BM_ScoreOne(benchmark::State& state) {
+// The served form of the scoring model.
+const InferenceNetwork& ScoringNetwork() {
+  static const InferenceNetwork* const net = [] {
+    auto* n = new InferenceNetwork(ScoringModel().network());
+    if (!n->integer()) Die("the scoring model's weights are not levels");
+    return n;
+  }();
+  return *net;
+}
+
+template <typename Net>
+void ScoreOne(benchmark::State& state, const Net& net) {
   const Data& data = GetData();
-  const Autoencoder& model = ScoringModel();
-  Workspace ws = model.MakeWorkspace();
+  Workspace ws = net.MakeWorkspace();
   std::vector<float> x(kInputDim);
   size_t i = 0;
   for (auto _ : state) {
     data.encoder.Encode(data.test_rows[i], x.data());
-    float score = model.Score(x.data(), &ws);
+    float score = net.Forward(x.data(), &ws);
     benchmark::DoNotOptimize(score);
     if (++i == data.test_rows.size()) i = 0;
   }
   state.SetItemsProcessed(state.iterations());
 }
+
+void BM_ScoreOne(benchmark::State& state) { ScoreOne(state, ScoringNetwork()); }
 BENCHMARK(BM_ScoreOne);
+
+void BM_ScoreOneFloat(benchmark::State& state) {
+  ScoreOne(state, ScoringModel().network());
+}
+BENCHMARK(BM_ScoreOneFloat);
+
+// The forward pass alone on pre-encoded rows: integer and float paths.
+template <typename Net>
+void ForwardOne(benchmark::State& state, const Net& net) {
+  const Data& data = GetData();
+  Workspace ws = net.MakeWorkspace();
+  int i = 0;
+  for (auto _ : state) {
+    float score = net.Forward(data.normal_row(i), &ws);
+    benchmark::DoNotOptimize(score);
+    if (++i == data.num_normal()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_ForwardInt8(benchmark::State& state) {
+  ForwardOne(state, ScoringNetwork());
+}
+BENCHMARK(BM_ForwardInt8);
+
+void BM_ForwardFloat(benchmark::State& state) {
+  ForwardOne(state, ScoringModel().network());
+}
+BENCHMARK(BM_ForwardFloat);
 
 void BM_ScoreBatch(benchmark::State& state) {
   const Data& data = GetData();
-  const Autoencoder& model = ScoringModel();
+  const InferenceNetwork& net = ScoringNetwork();
   const int batch = static_cast<int>(state.range(0));
-  Workspace ws = model.MakeWorkspace();
+  Workspace ws = net.MakeWorkspace();
   std::vector<float> x(static_cast<size_t>(batch) * kInputDim);
   std::vector<float> scores(batch);
   size_t next = 0;
@@ -191,7 +238,7 @@ void BM_ScoreBatch(benchmark::State& state) {
     }
     for (int b = 0; b < batch; ++b) {
       scores[b] =
-          model.Score(x.data() + static_cast<size_t>(b) * kInputDim, &ws);
+          net.Forward(x.data() + static_cast<size_t>(b) * kInputDim, &ws);
     }
     benchmark::DoNotOptimize(scores.data());
     benchmark::ClobberMemory();

@@ -203,8 +203,11 @@ void Detector::Consolidate() {
   }
   const std::vector<float> h = EncodeAll(held);
   reference_scores_.clear();
+  // Scored as the published snapshots will score (integer kernels).
+  const InferenceNetwork scorer(model_->network());
+  Workspace scorer_ws = scorer.MakeWorkspace();
   for (size_t i = 0; i < held.size(); ++i) {
-    reference_scores_.push_back(model_->Score(&h[i * dim], &ws_));
+    reference_scores_.push_back(scorer.Forward(&h[i * dim], &scorer_ws));
   }
   std::sort(reference_scores_.begin(), reference_scores_.end());
   warmup_buffer_.clear();

@@ -42,6 +42,7 @@
 #include "core/config.h"
 #include "core/encoder.h"
 #include "core/feature_schema.h"
+#include "core/inference_network.h"
 #include "core/model.h"
 #include "core/record.h"
 #include "core/threshold.h"
@@ -102,7 +103,7 @@ class ScoringModel {
 
  private:
   FeatureEncoder encoder_;
-  Network network_;
+  InferenceNetwork network_;  // integer kernels for device levels
   double threshold_;
   std::string threshold_source_;
   uint64_t version_;

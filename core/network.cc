@@ -5,9 +5,8 @@
 #include "absl/strings/str_join.h"
 
 namespace dwae {
-namespace {
 
-void Activate(Activation activation, Eigen::VectorXf* z) {
+void ApplyActivation(Activation activation, Eigen::VectorXf* z) {
   switch (activation) {
     case Activation::kSigmoid:
       *z = (1.0f + (-z->array()).exp()).inverse().matrix();
@@ -20,6 +19,8 @@ void Activate(Activation activation, Eigen::VectorXf* z) {
       break;
   }
 }
+
+namespace {
 
 // Multiplies *delta (dLoss/dy) by dy/dz, written in terms of the output y.
 void ScaleByDerivative(Activation activation, const Eigen::VectorXf& y,
@@ -128,7 +129,7 @@ float Network::Forward(const float* x, Workspace* ws) const {
     } else {
       z.noalias() += layer.weight * in;  // hidden activations are dense
     }
-    Activate(layer.activation, &z);
+    ApplyActivation(layer.activation, &z);
   }
   return (ws->activations.back() - ws->activations[0]).squaredNorm() /
          static_cast<float>(shape_.input_dim);

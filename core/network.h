@@ -18,6 +18,7 @@
 #ifndef DWAE_CORE_NETWORK_H_
 #define DWAE_CORE_NETWORK_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,9 @@ enum class Activation { kSigmoid, kRelu, kTanh };
 
 absl::StatusOr<Activation> ParseActivation(absl::string_view name);
 const char* ActivationName(Activation activation);
+
+// Applies `activation` to every element of *z in place.
+void ApplyActivation(Activation activation, Eigen::VectorXf* z);
 
 // Shape of the autoencoder: input width, hidden widths, hidden activation.
 // The output layer always has `input_dim` sigmoid units.
@@ -60,6 +64,10 @@ struct Workspace {
   std::vector<Eigen::VectorXf> activations;
   // deltas[l] is dLoss/dz of layer l.
   std::vector<Eigen::VectorXf> deltas;
+  // Scratch of the integer inference path (inference_network.h), sized on
+  // first use.
+  std::vector<uint8_t> quantized;
+  std::vector<int32_t> accumulators;
 };
 
 class Network {

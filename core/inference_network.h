@@ -1,0 +1,81 @@
+// InferenceNetwork: a frozen copy of a Network for scoring, with integer
+// kernels when the weights are domain-wall device levels.
+//
+// Built from a Network, it checks each layer: when every weight is an exact
+// integer multiple k * unit of one spacing with |k| <= kMaxInt8Level (what
+// the dw rules' devices hold without fabrication spread), the layer runs on
+// int8 weights; otherwise (float training, level_sigma > 0) the whole
+// network keeps the float path of Network::Forward.
+//
+// Integer path of one layer with input v (n floats):
+//   range   [lo, hi] = [min(0, min v), max(1, max v)], s = (hi - lo) / 255
+//   input   q_c = round((v_c - lo) / s), unsigned 8 bits
+//   product acc_r = sum_c k_rc * q_c, int32 (int8_kernels.h)
+//   output  z_r = bias_r + unit * (lo * sum_c k_rc + s * acc_r)
+// then the layer's activation in float. The encoder's features lie in
+// [0, 1] and sigmoid outputs in (0, 1), so s is 1/255 on the default model:
+// an input is off by at most 1/510 (what a crossbar's 8-bit ADC would give).
+// The score is the mean squared error between the float input and the
+// reconstruction, as on the float path; the two paths' scores agree within
+// the tolerance measured in docs/performance.md.
+//
+// Forward() fills ws->activations like Network::Forward (input, hidden
+// outputs, reconstruction), so per-dimension errors read the same way.
+//
+// Thread-safety: immutable after construction; Forward() may run on many
+// threads at once, each with its own Workspace.
+#ifndef DWAE_CORE_INFERENCE_NETWORK_H_
+#define DWAE_CORE_INFERENCE_NETWORK_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "Eigen/Core"
+#include "core/int8_kernels.h"
+#include "core/network.h"
+
+namespace dwae {
+
+class InferenceNetwork {
+ public:
+  explicit InferenceNetwork(const Network& network);
+
+  const Network& network() const { return network_; }
+  const NetworkShape& shape() const { return network_.shape(); }
+  // True when the integer kernels run.
+  bool integer() const { return !layers_.empty(); }
+
+  Workspace MakeWorkspace() const { return network_.MakeWorkspace(); }
+  // Mean squared reconstruction error of `x` (input_dim floats).
+  float Forward(const float* x, Workspace* ws) const;
+
+ private:
+  struct IntLayer {
+    PackedLevels levels;
+    std::vector<float> row_sums;  // sum_c k_rc, per row
+    float unit = 0;               // weight = k * unit
+  };
+  // The integer form of `layer`, or false when its weights are not levels.
+  static bool Quantize(const DenseLayer& layer, IntLayer* out);
+  void ForwardLayer(int l, const Eigen::VectorXf& in, Workspace* ws,
+                    Eigen::VectorXf* z) const;
+
+  Network network_;
+  std::vector<IntLayer> layers_;  // empty: the float path
+};
+
+// One input vector quantized as described above: writes n bytes to q (then
+// zeros up to padded_n) and returns {lo, s}. The scalar loop is the
+// reference; it vectorizes.
+struct QuantizedRange {
+  float lo;
+  float step;
+};
+// `unit_range`: the caller knows v lies in [0, 1] (sigmoid outputs), so the
+// scan for the range is skipped.
+QuantizedRange QuantizeInput(const float* v, int n, int padded_n, uint8_t* q,
+                             bool unit_range = false);
+
+}  // namespace dwae
+
+#endif  // DWAE_CORE_INFERENCE_NETWORK_H_

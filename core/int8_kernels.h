@@ -1,0 +1,83 @@
+// Integer matrix-vector kernels for inference on device-level weights.
+//
+// A domain-wall synapse holds one of a few levels k * unit (k a small
+// integer), so a layer's product with a quantized input is an integer dot
+// product per output:
+//   out[r] = sum_c x[c] * k[r][c],  x unsigned 8-bit, |k| <= kMaxInt8Level,
+// accumulated exactly in int32.
+//
+// PackedLevels stores k for the kernels: input columns in pairs, and per
+// pair the rows in blocks of 16, each row's two levels side by side
+// ([pair][row block][16 rows][2 columns], zero-padded). A kernel visits only
+// the pairs of inputs that are not both zero (most of a one-hot encoded
+// record), multiplies the pair, broadcast, with 16 rows' levels at once
+// (AVX2 maddubs: u8 x s8 pairs summed into int16) and widens the int16
+// sums into int32 before they could overflow (every `flush_every` pairs,
+// from the layer's largest |k|). Nothing saturates: 2 * 255 * 63 < 2^15.
+// So every kernel returns exactly what MatVecReference returns; tests
+// compare them bit for bit on random shapes.
+//
+// The AVX2 kernel is compiled with a function-level target attribute and
+// chosen at run time when the CPU has AVX2, so the same binary runs on the
+// portable loop on a CPU without it, whatever -march the build used.
+//
+// Thread-safety: PackedLevels is immutable after construction; the
+// functions are pure.
+#ifndef DWAE_CORE_INT8_KERNELS_H_
+#define DWAE_CORE_INT8_KERNELS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace dwae {
+
+inline constexpr int kMaxInt8Level = 63;
+inline constexpr int kInt8RowBlock = 16;
+
+// The oracle: plain loops over row-major k (rows x cols).
+void MatVecReference(const int8_t* k, int rows, int cols, const uint8_t* x,
+                     int32_t* out);
+
+class PackedLevels {
+ public:
+  PackedLevels() = default;
+  // `k` row-major, rows x cols, every |k| <= kMaxInt8Level.
+  PackedLevels(const int8_t* k, int rows, int cols);
+
+  int rows() const { return rows_; }
+  int cols() const { return cols_; }
+  int row_blocks() const { return row_blocks_; }
+  int pairs() const { return (cols_ + 1) / 2; }
+  // Bytes of input the kernels read: 2 * pairs() rounded up to 32; the
+  // caller zeroes those past cols().
+  int padded_inputs() const { return (2 * pairs() + 31) / 32 * 32; }
+  // Pairs whose int16 sums cannot overflow.
+  int flush_every() const { return flush_every_; }
+  // The 32 bytes of (pair p, row block b).
+  const int8_t* block(int p, int b) const {
+    return data_.data() +
+           (std::size_t(p) * row_blocks_ + b) * 2 * kInt8RowBlock;
+  }
+
+ private:
+  int rows_ = 0, cols_ = 0, row_blocks_ = 0, flush_every_ = 1;
+  std::vector<int8_t> data_;
+};
+
+// Buffer sizes the kernels need: x holds padded_inputs() bytes,
+// out row_blocks() * kInt8RowBlock int32s, pair_scratch 2 * pairs() int32s.
+void MatVecPortable(const PackedLevels& k, const uint8_t* x,
+                    int32_t* pair_scratch, int32_t* out);
+// True when this CPU can run MatVecAvx2.
+bool CpuHasAvx2();
+// Call only when CpuHasAvx2().
+void MatVecAvx2(const PackedLevels& k, const uint8_t* x, int32_t* pair_scratch,
+                int32_t* out);
+// The fastest kernel this CPU runs.
+void MatVec(const PackedLevels& k, const uint8_t* x, int32_t* pair_scratch,
+            int32_t* out);
+
+}  // namespace dwae
+
+#endif  // DWAE_CORE_INT8_KERNELS_H_

@@ -1,0 +1,74 @@
+// The integer kernels against their scalar oracle, exactly, on random shapes
+// (odd widths, partial row blocks, sparse and dense inputs, the largest
+// allowed levels).
+#include "core/int8_kernels.h"
+
+#include <cstdint>
+#include <vector>
+
+#include "core/rng.h"
+#include "gtest/gtest.h"
+
+namespace dwae {
+namespace {
+
+struct Case {
+  int rows, cols, max_level;
+  double input_density;
+};
+
+void ExpectKernelsMatchReference(const Case& c, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<int8_t> k(size_t(c.rows) * c.cols);
+  for (int8_t& level : k) {
+    level =
+        static_cast<int8_t>(int(rng.Below(2 * c.max_level + 1)) - c.max_level);
+  }
+  const PackedLevels packed(k.data(), c.rows, c.cols);
+  std::vector<uint8_t> x(packed.padded_inputs(), 0);
+  for (int i = 0; i < c.cols; ++i) {
+    if (rng.Uniform() < c.input_density) {
+      // Mostly the extremes, where an overflow would show.
+      x[i] = rng.Uniform() < 0.5 ? 255 : static_cast<uint8_t>(rng.Below(256));
+    }
+  }
+  std::vector<int32_t> want(c.rows);
+  MatVecReference(k.data(), c.rows, c.cols, x.data(), want.data());
+  const size_t out_size = size_t(packed.row_blocks()) * kInt8RowBlock;
+  std::vector<int32_t> scratch(2 * packed.pairs());
+  for (int kernel = 0; kernel < 3; ++kernel) {
+    if (kernel == 1 && !CpuHasAvx2()) continue;
+    std::vector<int32_t> got(out_size, -1);
+    if (kernel == 0)
+      MatVecPortable(packed, x.data(), scratch.data(), got.data());
+    if (kernel == 1) MatVecAvx2(packed, x.data(), scratch.data(), got.data());
+    if (kernel == 2) MatVec(packed, x.data(), scratch.data(), got.data());
+    for (int r = 0; r < c.rows; ++r) {
+      ASSERT_EQ(got[r], want[r])
+          << "kernel " << kernel << " row " << r << " of " << c.rows << "x"
+          << c.cols << " levels +-" << c.max_level;
+    }
+  }
+}
+
+TEST(Int8KernelsTest, MatchReferenceOnRandomShapes) {
+  Rng shapes(7);
+  for (int trial = 0; trial < 60; ++trial) {
+    const Case c{1 + int(shapes.Below(150)), 1 + int(shapes.Below(300)),
+                 1 + int(shapes.Below(kMaxInt8Level)),
+                 trial % 3 == 0 ? 0.1 : 1.0};
+    ExpectKernelsMatchReference(c, 100 + trial);
+  }
+}
+
+TEST(Int8KernelsTest, MatchReferenceOnModelShapesAndExtremes) {
+  for (const Case& c :
+       {Case{32, 125, 2, 0.2}, Case{125, 32, 2, 1.0},
+        Case{17, 1000, kMaxInt8Level, 1.0}, Case{64, 4096, 2, 1.0},
+        Case{1, 1, 1, 1.0}, Case{16, 33, 5, 0.0}}) {
+    ExpectKernelsMatchReference(c, 1);
+  }
+}
+
+}  // namespace
+}  // namespace dwae
