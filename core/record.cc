@@ -112,27 +112,41 @@ absl::Status CheckNumeric(int index, double value, absl::string_view text) {
   return absl::OkStatus();
 }
 
-// Parses a numeric field. Plain non-negative integers of up to 15 digits (the
-// bulk of NSL-KDD) take an exact fast path; everything else goes through
-// std::from_chars, which is locale-independent and allocation-free.
+// Exact powers of ten as doubles (10^15 < 2^53).
+constexpr double kPow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                               1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+// Plain non-negative decimals of up to 15 digits ("0", "491", "0.05"), the
+// bulk of NSL-KDD: digits n with k of them after the point are the exact
+// integer n over the exact 10^k, and one IEEE division rounds that quotient
+// correctly, i.e. to the same double std::from_chars returns. False for
+// anything else (signs, exponents, more digits), which from_chars handles.
+bool ParsePlainDecimal(absl::string_view text, double* out) {
+  uint64_t n = 0;
+  int digits = 0, after_point = -1;
+  for (const char c : text) {
+    const unsigned digit = static_cast<unsigned char>(c) - '0';
+    if (digit <= 9) {
+      n = n * 10 + digit;
+      ++digits;
+      if (after_point >= 0) ++after_point;
+    } else if (c == '.' && after_point < 0) {
+      after_point = 0;
+    } else {
+      return false;
+    }
+    if (digits > 15) return false;
+  }
+  if (digits == 0) return false;  // "." alone
+  *out = after_point > 0 ? double(n) / kPow10[after_point] : double(n);
+  return true;
+}
+
+// Parses a numeric field: ParsePlainDecimal, else std::from_chars, which is
+// locale-independent and allocation-free.
 absl::Status ParseNumeric(int index, absl::string_view text, double* out) {
   if (text.empty()) return FieldError(index, "empty");
-  if (text.size() <= 15) {
-    uint64_t n = 0;
-    bool all_digits = true;
-    for (const char c : text) {
-      const unsigned digit = static_cast<unsigned char>(c) - '0';
-      if (digit > 9) {
-        all_digits = false;
-        break;
-      }
-      n = n * 10 + digit;
-    }
-    if (all_digits) {
-      *out = static_cast<double>(n);
-      return CheckNumeric(index, *out, text);
-    }
-  }
+  if (ParsePlainDecimal(text, out)) return CheckNumeric(index, *out, text);
   double value = 0;
   const char* const begin = text.data();
   const char* const end = begin + text.size();

@@ -1,6 +1,7 @@
 #include "core/record.h"
 
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -9,8 +10,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/rng.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -191,6 +194,34 @@ TEST(ParseRecordLineTest, AcceptsNumberForms) {
       ParseRecordLine(LineWith(6, "-0"), RecordFormat::kNslKdd);
   ASSERT_TRUE(zero.ok()) << zero.status();
   EXPECT_FALSE(std::signbit(zero->numeric[5]));
+}
+
+// The fast path for plain decimals must give exactly std::from_chars's
+// double (the oracle) for every form it takes.
+TEST(ParseRecordLineTest, PlainDecimalsMatchFromChars) {
+  Rng rng(9);
+  std::vector<std::string> texts = {"0",
+                                    "1.",
+                                    ".5",
+                                    "0.1",
+                                    "0.3",
+                                    "00.70",
+                                    "999999999999999",
+                                    "0.000000000000001",
+                                    "123456.789012345",
+                                    "4.35"};
+  for (int i = 0; i < 2000; ++i) {
+    const int decimals = int(rng.Below(8));
+    texts.push_back(absl::StrFormat("%.*f", decimals, rng.Uniform() * 1e6));
+  }
+  for (const std::string& text : texts) {
+    double want = 0;
+    std::from_chars(text.data(), text.data() + text.size(), want);
+    const absl::StatusOr<Record> record =
+        ParseRecordLine(LineWith(25, text), RecordFormat::kNslKdd);
+    ASSERT_TRUE(record.ok()) << text << ": " << record.status();
+    EXPECT_EQ(record->numeric[24], want) << text;
+  }
 }
 
 TEST(ParseRecordLineTest, EmptyLine) {
