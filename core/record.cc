@@ -146,7 +146,11 @@ bool ParsePlainDecimal(absl::string_view text, double* out) {
 // locale-independent and allocation-free.
 absl::Status ParseNumeric(int index, absl::string_view text, double* out) {
   if (text.empty()) return FieldError(index, "empty");
-  if (ParsePlainDecimal(text, out)) return CheckNumeric(index, *out, text);
+  if (ParsePlainDecimal(text, out)) {
+    // Finite and >= 0 already; only the upper bound is left to check.
+    if (*out <= kMaxValue) return absl::OkStatus();
+    return CheckNumeric(index, *out, text);
+  }
   double value = 0;
   const char* const begin = text.data();
   const char* const end = begin + text.size();
@@ -192,6 +196,12 @@ absl::string_view Trim(absl::string_view s) {
   return s.substr(begin, end - begin);
 }
 
+// Trim for a field, which rarely has spaces: one test of each end first.
+inline absl::string_view TrimField(absl::string_view s) {
+  if (s.empty() || (s.front() > ' ' && s.back() > ' ')) return s;
+  return Trim(s);
+}
+
 }  // namespace
 
 absl::StatusOr<RecordFormat> ParseRecordFormat(absl::string_view name) {
@@ -234,19 +244,21 @@ absl::StatusOr<Record> ParseRecordLine(absl::string_view line,
   line = Trim(line);
   if (line.empty()) return absl::InvalidArgumentError("empty line");
 
-  // Split on ',' without allocating; fields past kMaxFields are only counted.
+  // Split on ',' in one pass without allocating; fields past kMaxFields are
+  // only counted.
   absl::string_view fields[kMaxFields];
   int num_fields = 0;
-  size_t start = 0;
-  while (true) {
-    const size_t comma = line.find(',', start);
-    const size_t stop = comma == absl::string_view::npos ? line.size() : comma;
+  const char* const end = line.data() + line.size();
+  const char* field_start = line.data();
+  for (const char* c = field_start;; ++c) {
+    if (c != end && *c != ',') continue;
     if (num_fields < kMaxFields) {
-      fields[num_fields] = Trim(line.substr(start, stop - start));
+      fields[num_fields] = TrimField(
+          absl::string_view(field_start, static_cast<size_t>(c - field_start)));
     }
     ++num_fields;
-    if (comma == absl::string_view::npos) break;
-    start = comma + 1;
+    if (c == end) break;
+    field_start = c + 1;
   }
   const int max_fields =
       format == RecordFormat::kNslKdd ? kNumFeatures + 2 : kNumFeatures + 1;
