@@ -1,6 +1,7 @@
 #include "core/detector.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -23,6 +24,11 @@ constexpr int kDecayStepsPerHalfLife = 20;
 constexpr uint64_t kWarmupShuffleStream = 0x3a2b;
 // The flood guard's running anomaly share averages about this many records.
 constexpr double kFloodWindow = 1000;
+
+uint64_t NextEncoderId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1);
+}
 
 bool ErrorGreater(const FeatureDeviation& a, const FeatureDeviation& b) {
   return a.squared_error > b.squared_error;
@@ -67,13 +73,14 @@ absl::StatusOr<Record> FeatureRowFromProto(const v1::FeatureRow& row,
 ScoringModel::ScoringModel(const FeatureEncoder& encoder,
                            const Network& network, double threshold,
                            std::string threshold_source, uint64_t version,
-                           bool warming_up)
+                           bool warming_up, uint64_t encoder_id)
     : encoder_(encoder),
       network_(network),
       threshold_(threshold),
       threshold_source_(std::move(threshold_source)),
       version_(version),
-      warming_up_(warming_up) {}
+      warming_up_(warming_up),
+      encoder_id_(encoder_id) {}
 
 ScoringScratch ScoringModel::MakeScratch() const {
   return {network_.MakeWorkspace(),
@@ -127,6 +134,7 @@ Detector::Detector(const DetectorConfig& config,
       model_(std::move(model)),
       ws_(model_->MakeWorkspace()),
       input_(config.model.shape.input_dim),
+      encoder_id_(NextEncoderId()),
       mode_(config.threshold.mode),
       gate_threshold_(kInfinity) {}
 
@@ -140,13 +148,18 @@ void Detector::Observe(double score) {
   }
 }
 
-bool Detector::Process(const Record& record, LearnDecision decision) {
+bool Detector::Process(const Record& record, LearnDecision decision,
+                       const float* encoded, uint64_t encoder_id) {
   if (record.schema != schema()) return false;  // see CheckRecord
   const bool warming = warming_up();
   // During warm-up the encoder's ranges widen with every learned record
   // (gated learning learns everything then: the threshold is +inf).
   if (warming && decision != LearnDecision::kNo) encoder_.Update(record);
-  encoder_.Encode(record, input_.data());
+  if (encoded != nullptr && !warming && encoder_id == encoder_id_) {
+    std::copy_n(encoded, input_.size(), input_.data());
+  } else {
+    encoder_.Encode(record, input_.data());
+  }
   const float score = model_->Score(input_.data(), &ws_);
   const bool anomalous = !(score <= gate_threshold_);
   if (!warming) {
@@ -263,9 +276,9 @@ std::string Detector::threshold_source() const {
 std::shared_ptr<const ScoringModel> Detector::Publish() {
   ++version_;
   RefreshGateThreshold();
-  return std::make_shared<const ScoringModel>(encoder_, model_->network(),
-                                              threshold(), threshold_source(),
-                                              version_, warming_up());
+  return std::make_shared<const ScoringModel>(
+      encoder_, model_->network(), threshold(), threshold_source(), version_,
+      warming_up(), encoder_id_);
 }
 
 void Detector::SetFixedThreshold(double threshold) {

@@ -75,9 +75,10 @@ struct ScoringScratch {
 
 class ScoringModel {
  public:
+  // `encoder_id`: Detector::encoder_id() of the publisher (0: none).
   ScoringModel(const FeatureEncoder& encoder, const Network& network,
                double threshold, std::string threshold_source, uint64_t version,
-               bool warming_up);
+               bool warming_up, uint64_t encoder_id = 0);
 
   ScoringScratch MakeScratch() const;
   FeatureSchema schema() const { return encoder_.schema(); }
@@ -100,6 +101,9 @@ class ScoringModel {
   const std::string& threshold_source() const { return threshold_source_; }
   uint64_t version() const { return version_; }
   bool warming_up() const { return warming_up_; }
+  // Identifies the frozen encoder of a snapshot published after warm-up:
+  // its encodings are what the publishing detector's Process would compute.
+  uint64_t encoder_id() const { return encoder_id_; }
 
  private:
   FeatureEncoder encoder_;
@@ -108,6 +112,7 @@ class ScoringModel {
   std::string threshold_source_;
   uint64_t version_;
   bool warming_up_;
+  uint64_t encoder_id_;
 };
 
 class Detector {
@@ -141,7 +146,15 @@ class Detector {
   // e.g. one still warming up), feeds that score to the adaptive threshold
   // once the warm-up is over, and learns the record as `decision` says.
   // Returns whether it learned.
-  bool Process(const Record& record, LearnDecision decision);
+  bool Process(const Record& record, LearnDecision decision) {
+    return Process(record, decision, nullptr, 0);
+  }
+  // The same, reusing `encoded` (input_dim floats, or nullptr) when a
+  // snapshot of this detector encoded it after warm-up (`encoder_id` is that
+  // snapshot's encoder_id()): the encoder is frozen then, so re-encoding
+  // would compute the same floats. Otherwise the record is encoded again.
+  bool Process(const Record& record, LearnDecision decision,
+               const float* encoded, uint64_t encoder_id);
   // One learning step on a valid record: Process(record, kYes).
   void Learn(const Record& record) { Process(record, LearnDecision::kYes); }
   // Feeds the adaptive threshold with one score.
@@ -164,6 +177,8 @@ class Detector {
     return records_learned_ < config_.learning.warmup_records;
   }
   uint64_t records_learned() const { return records_learned_; }
+  // Unique per detector in this process; published with every snapshot.
+  uint64_t encoder_id() const { return encoder_id_; }
   uint64_t model_version() const { return version_; }
   double threshold() const;
   std::string threshold_source() const;
@@ -182,6 +197,7 @@ class Detector {
   std::unique_ptr<Autoencoder> model_;
   Workspace ws_;
   std::vector<float> input_;
+  const uint64_t encoder_id_;
   uint64_t records_learned_ = 0;
   uint64_t version_ = 0;
   std::vector<Record> warmup_buffer_;

@@ -266,7 +266,9 @@ void Engine::ProcessLocked(const LearnItem& item) {
                                detector_->records_learned() + 1 ==
                                    detector_->config().learning.warmup_records;
   if (may_consolidate) consolidating_ = true;
-  const bool learned = detector_->Process(item.record, item.decision);
+  const float* encoded = item.encoded.empty() ? nullptr : item.encoded.data();
+  const bool learned = detector_->Process(item.record, item.decision, encoded,
+                                          item.encoder_id);
   if (may_consolidate) consolidating_ = false;
   if (!learned) return;
   RefreshWarmupProgressLocked();

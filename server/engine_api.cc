@@ -180,7 +180,11 @@ absl::Status Engine::Score(
     v->set_learned(
         decision == Detector::LearnDecision::kYes ||
         (decision == Detector::LearnDecision::kIfNormal && !result.anomalous));
-    items.push_back({std::move(*record), decision});
+    items.push_back({std::move(*record), decision, {}, 0});
+    if (!model->warming_up()) {
+      items.back().encoded = scratch.input;
+      items.back().encoder_id = model->encoder_id();
+    }
     item_verdict.push_back(out->size() - 1);
   }
   const size_t pushed = options_.detector.learning.drop_when_full

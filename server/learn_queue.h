@@ -26,6 +26,11 @@ namespace dwae::server {
 struct LearnItem {
   Record record;
   Detector::LearnDecision decision = Detector::LearnDecision::kNo;
+  // The scorer's encoding of `record` when its snapshot was past warm-up
+  // (else empty), and that snapshot's encoder_id(): the learner reuses it
+  // instead of encoding again (Detector::Process).
+  std::vector<float> encoded;
+  uint64_t encoder_id = 0;
 };
 
 class LearnQueue {

@@ -380,6 +380,41 @@ TEST_F(DetectorTest, SameConfigAndRecordsGiveBitIdenticalScores) {
   }
 }
 
+// The learner may reuse a snapshot's encoding (the server carries it in the
+// queue): learning is bit-identical to encoding again; an encoding from
+// another detector, or one offered during warm-up, is not used.
+TEST_F(DetectorTest, CarriedEncodingLearnsExactlyLikeEncodingAgain) {
+  std::unique_ptr<Detector> a = MustCreate(SmallConfig(RuleKind::kDwShadow));
+  std::unique_ptr<Detector> b = MustCreate(SmallConfig(RuleKind::kDwShadow));
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  const std::vector<float> garbage(kInputDim, 0.5f);
+  for (size_t i = 0; i < kWarmup; ++i) {
+    a->Learn((*normal_)[i]);
+    b->Process((*normal_)[i], Detector::LearnDecision::kYes, garbage.data(),
+               b->encoder_id());
+  }
+  std::shared_ptr<const ScoringModel> snapshot = b->Publish();
+  ASSERT_FALSE(snapshot->warming_up());
+  ScoringScratch scratch = snapshot->MakeScratch();
+  ScoreResult result;
+  for (size_t i = kWarmup; i < kWarmup + 300; ++i) {
+    const Record& r = (*all_)[i];
+    a->Process(r, Detector::LearnDecision::kIfNormal);
+    snapshot->Score(r, 0, &scratch, &result);
+    b->Process(r, Detector::LearnDecision::kIfNormal, scratch.input.data(),
+               snapshot->encoder_id());
+    // Another detector's id: encoded again.
+    a->Process(r, Detector::LearnDecision::kNo, garbage.data(),
+               b->encoder_id());
+    b->Process(r, Detector::LearnDecision::kNo, garbage.data(),
+               a->encoder_id());
+  }
+  EXPECT_EQ(a->records_learned(), b->records_learned());
+  ExpectBitIdentical(ScoreAll(*a->Publish(), *all_, 0, 300),
+                     ScoreAll(*b->Publish(), *all_, 0, 300));
+}
+
 TEST_F(DetectorTest, DifferentSeedsGiveDifferentModels) {
   DetectorConfig c1 = SmallConfig(RuleKind::kFloat);
   DetectorConfig c2 = c1;
