@@ -188,6 +188,7 @@ void PrintKafka(const v1::KafkaStatus& k) {
               ull(k.bad_messages()));
   std::printf("  verdicts out     %llu\n", ull(k.verdicts_produced()));
   std::printf("  rebalances       %llu\n", ull(k.rebalances()));
+  std::printf("  pauses           %llu (learn queue full)\n", ull(k.pauses()));
   std::printf("  commits          %llu (failed %llu)\n", ull(k.commits()),
               ull(k.commit_failures()));
   std::printf("  %-24s%14s%14s%14s%10s\n", "partition", "position", "learned",

@@ -240,7 +240,8 @@ void KafkaConsumer::Collect(std::vector<rd_kafka_message_t*>* batch) {
   if (first > 0) {
     rest = rd_kafka_consume_batch_queue(queue_, 0, batch->data() + 1, max - 1);
   }
-  batch->resize(size_t(std::max<ssize_t>(first, 0) + std::max<ssize_t>(rest, 0)));
+  batch->resize(
+      size_t(std::max<ssize_t>(first, 0) + std::max<ssize_t>(rest, 0)));
 }
 
 struct KafkaConsumer::PartitionBatch {
@@ -349,6 +350,7 @@ void KafkaConsumer::WaitForLearnRoom(size_t n) {
   consumer_->assignment(assignment.list);
   consumer_->pause(assignment.list);
   paused_ = true;
+  ++pauses_;
   metrics_.pauses().Increment();
   while (!engine_->WaitForLearnRoom(n, absl::Milliseconds(kPollMs)) &&
          !stop_.HasBeenNotified()) {
@@ -512,6 +514,7 @@ void KafkaConsumer::FillModelInfo(v1::ModelInfo* info) const {
   k->set_rebalances(rebalances_);
   k->set_commits(commits_);
   k->set_commit_failures(commit_failures_);
+  k->set_pauses(pauses_);
 }
 
 }  // namespace dwae::server

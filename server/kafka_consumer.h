@@ -114,7 +114,7 @@ class KafkaConsumer : public CheckpointedSource {
 
   std::atomic<bool> paused_{false};
   std::atomic<uint64_t> consumed_{0}, bad_{0}, rebalances_{0}, commits_{0},
-      commit_failures_{0};
+      commit_failures_{0}, pauses_{0};
   uint64_t verdicts_reported_ = 0, verdict_failures_reported_ = 0;
   // Revocations so far (consumer thread only): a batch that waited for the
   // learner across one is dropped, not scored.

@@ -210,6 +210,9 @@ TEST_F(KafkaTest, GroupSurvivesKillAndBrokerOutageWithoutLossOrDoubleLearning) {
       << Info(a).kafka().DebugString() << Info(b).kafka().DebugString();
   const uint64_t rebalances =
       Info(a).kafka().rebalances() + Info(b).kafka().rebalances();
+  // Back-pressure pauses consumption (counted) instead of dropping.
+  const uint64_t pauses = Info(a).kafka().pauses() + Info(b).kafka().pauses();
+  EXPECT_EQ(Info(a).records_dropped() + Info(b).records_dropped(), 0u);
 
   // Final checkpoints, then what they hold.
   for (Replica* r : {&a, &b}) {
@@ -287,11 +290,12 @@ TEST_F(KafkaTest, GroupSurvivesKillAndBrokerOutageWithoutLossOrDoubleLearning) {
   std::printf(
       "kafka_test: records %zu (valid %zu), lost %zu, learned twice by one "
       "model %llu, duplicate verdicts %zu, bad messages %llu, rebalances "
-      "%llu\n",
+      "%llu, pauses %llu\n",
       kRecords, valid, lost, static_cast<unsigned long long>(learned_twice),
       verdicts->size() - ids.size(),
       static_cast<unsigned long long>(bad_counted),
-      static_cast<unsigned long long>(rebalances));
+      static_cast<unsigned long long>(rebalances),
+      static_cast<unsigned long long>(pauses));
 }
 
 }  // namespace

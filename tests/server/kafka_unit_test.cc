@@ -21,6 +21,16 @@ const v1::KafkaPosition* Find(const v1::KafkaState& s, int partition) {
   return nullptr;
 }
 
+// The checkpoint of a replica that learned offsets 0..499 of partition 0.
+v1::KafkaState CheckpointAfter500() {
+  KafkaPositions k("g");
+  k.Assign({kP0}, {kNoOffset});
+  k.Consumed(kP0, 0, 500, 500, 0, 500);
+  v1::KafkaState saved;
+  k.Save(500, &saved);
+  return saved;
+}
+
 TEST(KafkaPositionsTest, LearnedAdvancesOnlyWithTheLearner) {
   KafkaPositions k("g");
   EXPECT_EQ(k.Assign({kP0}, {kNoOffset}), std::vector<int64_t>{kNoOffset});
@@ -38,15 +48,8 @@ TEST(KafkaPositionsTest, LearnedAdvancesOnlyWithTheLearner) {
 }
 
 TEST(KafkaPositionsTest, RestartResumesAtTheCheckpointNotTheOlderCommit) {
-  v1::KafkaState saved;
-  {
-    KafkaPositions k("g");
-    k.Assign({kP0}, {kNoOffset});
-    k.Consumed(kP0, 0, 500, 500, 0, 500);
-    k.Save(500, &saved);
-  }
   KafkaPositions k("g");
-  ASSERT_TRUE(k.Restore(saved));
+  ASSERT_TRUE(k.Restore(CheckpointAfter500()));
   // Kafka's commit is older (the crash came before the commit).
   EXPECT_EQ(k.Assign({kP0}, {300}), std::vector<int64_t>{500});
   k.Consumed(kP0, 500, 600, 100, 0, 10);
@@ -57,15 +60,8 @@ TEST(KafkaPositionsTest, RestartResumesAtTheCheckpointNotTheOlderCommit) {
 }
 
 TEST(KafkaPositionsTest, AnotherReplicasNewerCommitWins) {
-  v1::KafkaState saved;
-  {
-    KafkaPositions k("g");
-    k.Assign({kP0}, {kNoOffset});
-    k.Consumed(kP0, 0, 500, 500, 0, 500);
-    k.Save(500, &saved);
-  }
   KafkaPositions k("g");
-  ASSERT_TRUE(k.Restore(saved));
+  ASSERT_TRUE(k.Restore(CheckpointAfter500()));
   EXPECT_EQ(k.Assign({kP0}, {800}), std::vector<int64_t>{800});
   v1::KafkaState s;
   k.Save(0, &s);
