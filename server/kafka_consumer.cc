@@ -262,6 +262,7 @@ void KafkaConsumer::Process(const std::vector<rd_kafka_message_t*>& batch) {
   };
   std::vector<const rd_kafka_message_t*> sources;  // message of each record
   records_.Clear();
+  connections_.Clear();
   uint64_t messages = 0, redelivered = 0;
   for (const rd_kafka_message_t* m : batch) {
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -285,7 +286,8 @@ void KafkaConsumer::Process(const std::vector<rd_kafka_message_t*>& batch) {
         topic, m->partition, m->offset,
         absl::string_view(static_cast<const char*>(m->key), m->key_len),
         absl::string_view(static_cast<const char*>(m->payload), m->len)};
-    if (absl::Status s = decoder_->Decode(ref, &records_); !s.ok()) {
+    if (absl::Status s = decoder_->Decode(ref, &records_, &connections_);
+        !s.ok()) {
       ++part.bad;
       bad_log_.Log(absl::StrCat("bad message ", topic, ":", m->partition, ":",
                                 m->offset, ": ", s.message()));
@@ -294,7 +296,7 @@ void KafkaConsumer::Process(const std::vector<rd_kafka_message_t*>& batch) {
     sources.push_back(m);
   }
   const uint64_t generation = revocations_;
-  WaitForLearnRoom(records_.size());
+  WaitForLearnRoom(sources.size());
   if (revocations_ != generation) {
     // Partitions were revoked while we waited: this batch was never scored,
     // and whoever owns its partitions now fetches it again from their

@@ -106,6 +106,7 @@ class KafkaConsumer : public CheckpointedSource {
   // Messages fetched while paused, handled first by the next batch.
   std::vector<rd_kafka_message_t*> held_;
   google::protobuf::RepeatedPtrField<v1::Record> records_;
+  google::protobuf::RepeatedPtrField<v1::Connection> connections_;
   google::protobuf::RepeatedPtrField<v1::Verdict> verdicts_;
 
   mutable absl::Mutex commit_mu_;

@@ -6,6 +6,26 @@
 #include "core/record_proto.h"
 
 namespace dwae::server {
+namespace {
+
+// Zeek's default conn.log header (LogAscii), for TSV lines sent one per
+// message without it.
+constexpr absl::string_view kZeekConnHeader[] = {
+    "#separator \\x09",
+    "#set_separator\t,",
+    "#empty_field\t(empty)",
+    "#unset_field\t-",
+    "#path\tconn",
+    "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\t"
+    "service\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\t"
+    "local_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\t"
+    "resp_pkts\tresp_ip_bytes\ttunnel_parents",
+    "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\t"
+    "interval\tcount\tcount\tstring\tbool\tbool\tcount\tstring\tcount\t"
+    "count\tcount\tcount\tset[string]",
+};
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<KafkaRecordDecoder>> KafkaRecordDecoder::Create(
     absl::string_view format) {
@@ -14,32 +34,45 @@ absl::StatusOr<std::unique_ptr<KafkaRecordDecoder>> KafkaRecordDecoder::Create(
     return absl::InvalidArgumentError(
         absl::StrCat("kafka format: ", parsed.status().message()));
   }
-  if (*parsed != InputFormat::kNslKdd && *parsed != InputFormat::kKdd99) {
-    return absl::UnimplementedError(absl::StrCat(
-        "kafka format '", format,
-        "': this dwaed consumes nsl-kdd and kdd99 (Zeek connections need "
-        "the daemon's connection path)"));
+  if (*parsed == InputFormat::kAuto) {
+    return absl::InvalidArgumentError(
+        "kafka format: auto is not supported; name the topic's format");
   }
-  return std::unique_ptr<KafkaRecordDecoder>(new KafkaRecordDecoder(*parsed));
+  std::unique_ptr<KafkaRecordDecoder> d(new KafkaRecordDecoder(*parsed));
+  if (*parsed == InputFormat::kZeek) {
+    // Messages are single lines: start with Zeek's default conn.log header.
+    Entry unused;
+    for (absl::string_view line : kZeekConnHeader) {
+      if (absl::StatusOr<bool> s = d->reader_.Next(line, &unused); !s.ok()) {
+        return s.status();
+      }
+    }
+  }
+  return d;
 }
 
 absl::Status KafkaRecordDecoder::Decode(
     const KafkaMessageRef& message,
-    google::protobuf::RepeatedPtrField<v1::Record>* records) {
+    google::protobuf::RepeatedPtrField<v1::Record>* records,
+    google::protobuf::RepeatedPtrField<v1::Connection>* connections) {
   absl::StatusOr<bool> got = reader_.Next(message.value, &entry_);
   if (!got.ok()) return got.status();
   if (!*got) return absl::InvalidArgumentError("value: holds no record");
-  const Record* record = std::get_if<Record>(&entry_);
-  if (record == nullptr) {
-    return absl::InvalidArgumentError("value: not a KDD record");
+  const std::string id =
+      absl::StrCat(message.topic, ":", message.partition, ":", message.offset);
+  if (const Connection* c = std::get_if<Connection>(&entry_)) {
+    // The verdict's id is the uid when there is one, else this id.
+    *connections->Add() =
+        ConnectionToProto(*c, c->uid.empty() ? id : "", message.key);
+    return absl::OkStatus();
   }
+  const Record& record = std::get<Record>(entry_);
   v1::Record* out = records->Add();
   out->Clear();
-  RecordToProto(*record, out->mutable_features());
-  out->set_id(
-      absl::StrCat(message.topic, ":", message.partition, ":", message.offset));
+  RecordToProto(record, out->mutable_features());
+  out->set_id(id);
   out->set_sensor_id(std::string(message.key));
-  out->set_label(record->label);
+  out->set_label(record.label);
   return absl::OkStatus();
 }
 

@@ -5,9 +5,11 @@
 // is the sensor id, and the record id is the record's own id if the format
 // has one (Zeek's uid), else "TOPIC:PARTITION:OFFSET".
 //
-// Formats: nsl-kdd and kdd99 (one CSV line per message). zeek and zeek-json
-// are parsed, but the daemon cannot score Zeek connections yet, so Create
-// refuses them (docs/kafka.md).
+// Formats: nsl-kdd and kdd99 (one CSV line per message) become records;
+// zeek-json (one conn.log JSON object per message, as Zeek's Kafka writer
+// sends) and zeek (one conn.log TSV line per message, in Zeek's default
+// columns unless a message carries its own header lines) become
+// connections, which the engine featurizes per sensor (server/featurizer.h).
 //
 // Thread-safety: not thread-safe (the reader keeps Zeek header state); one
 // decoder per consumer thread.
@@ -38,11 +40,13 @@ class KafkaRecordDecoder {
   static absl::StatusOr<std::unique_ptr<KafkaRecordDecoder>> Create(
       absl::string_view format);
 
-  // Appends the message's record to `records`. An error says why the
-  // value is not a record (e.g. "field 5 (src_bytes): not a number: 'abc'");
-  // `records` is then unchanged.
-  absl::Status Decode(const KafkaMessageRef& message,
-                      google::protobuf::RepeatedPtrField<v1::Record>* records);
+  // Appends the message's record to `records`, or its connection to
+  // `connections`. An error says why the value is neither (e.g. "field 5
+  // (src_bytes): not a number: 'abc'"); both are then unchanged.
+  absl::Status Decode(
+      const KafkaMessageRef& message,
+      google::protobuf::RepeatedPtrField<v1::Record>* records,
+      google::protobuf::RepeatedPtrField<v1::Connection>* connections);
 
  private:
   explicit KafkaRecordDecoder(InputFormat format) : reader_(format) {}

@@ -68,7 +68,8 @@ ABSL_FLAG(std::string, kafka_brokers, "",
 ABSL_FLAG(std::string, kafka_topics, "", "topics to consume, T1,T2");
 ABSL_FLAG(std::string, kafka_group, "", "consumer group (default dwaed)");
 ABSL_FLAG(std::string, kafka_format, "",
-          "record format of the messages: nsl-kdd (default) or kdd99");
+          "record format of the messages: zeek-json, zeek, nsl-kdd (default) "
+          "or kdd99");
 ABSL_FLAG(std::string, kafka_start, "",
           "where a group with no committed offset starts: earliest "
           "(default) or latest");

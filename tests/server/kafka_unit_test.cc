@@ -118,17 +118,56 @@ TEST(KafkaRecordDecoderTest, IdIsTopicPartitionOffsetAndKeyIsSensor) {
       "0,tcp,http,SF,181,5450,0,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,8,8,0,0,0,0,1,0,"
       "0,9,9,1,0,0.11,0,0,0,0,0,normal,21";
   google::protobuf::RepeatedPtrField<v1::Record> records;
-  ASSERT_TRUE((*d)->Decode({"conn", 3, 42, "sensor-7", line}, &records).ok());
+  google::protobuf::RepeatedPtrField<v1::Connection> connections;
+  ASSERT_TRUE(
+      (*d)->Decode({"conn", 3, 42, "sensor-7", line}, &records, &connections)
+          .ok());
   ASSERT_EQ(records.size(), 1);
   const v1::Record& r = records[0];
   EXPECT_EQ(r.id(), "conn:3:42");
   EXPECT_EQ(r.sensor_id(), "sensor-7");
   EXPECT_EQ(r.label(), "normal");
   EXPECT_EQ(r.features().src_bytes(), 181);
-  const absl::Status bad = (*d)->Decode({"conn", 0, 1, "", "1,2,3"}, &records);
+  const absl::Status bad =
+      (*d)->Decode({"conn", 0, 1, "", "1,2,3"}, &records, &connections);
   EXPECT_FALSE(bad.ok());
   EXPECT_EQ(records.size(), 1);
   EXPECT_FALSE(KafkaRecordDecoder::Create("yaml").ok());
+  EXPECT_TRUE(connections.empty());
+}
+
+TEST(KafkaRecordDecoderTest, ZeekMessagesBecomeConnections) {
+  google::protobuf::RepeatedPtrField<v1::Record> records;
+  google::protobuf::RepeatedPtrField<v1::Connection> connections;
+  absl::StatusOr<std::unique_ptr<KafkaRecordDecoder>> json =
+      KafkaRecordDecoder::Create("zeek-json");
+  ASSERT_TRUE(json.ok()) << json.status();
+  ASSERT_TRUE((*json)
+                  ->Decode({"zeek", 0, 7, "sensor-1",
+                            R"({"ts":1591367999.305988,"uid":"CabcDEF1",)"
+                            R"("id.orig_h":"192.168.4.76","id.orig_p":36844,)"
+                            R"("id.resp_h":"192.168.4.1","id.resp_p":53,)"
+                            R"("proto":"udp","conn_state":"SF"})"},
+                           &records, &connections)
+                  .ok());
+  // No TSV header in the message: Zeek's default columns apply.
+  absl::StatusOr<std::unique_ptr<KafkaRecordDecoder>> tsv =
+      KafkaRecordDecoder::Create("zeek");
+  ASSERT_TRUE(tsv.ok()) << tsv.status();
+  const std::string line =
+      "1591367999.305988\tCxyz\t10.0.0.1\t5353\t10.0.0.2\t80\ttcp\t-\t"
+      "0.5\t10\t20\tSF\t-\t-\t0\tShAdDaFf\t5\t300\t4\t400\t-";
+  absl::Status s =
+      (*tsv)->Decode({"zeek", 1, 9, "sensor-2", line}, &records, &connections);
+  ASSERT_TRUE(s.ok()) << s;
+  ASSERT_EQ(connections.size(), 2);
+  EXPECT_TRUE(records.empty());
+  EXPECT_EQ(connections[0].uid(), "CabcDEF1");
+  EXPECT_EQ(connections[0].sensor_id(), "sensor-1");
+  EXPECT_EQ(connections[1].id_resp_p(), 80u);
+  EXPECT_EQ(connections[1].sensor_id(), "sensor-2");
+  EXPECT_FALSE(
+      (*json)->Decode({"zeek", 0, 8, "", "{"}, &records, &connections).ok());
 }
 
 TEST(VerdictJsonTest, HasTheDocumentedFields) {
