@@ -1,13 +1,12 @@
 // RecordReader: the one way every command and the daemon turn text lines of
 // any supported format into core entries.
 //
-// Formats (InputFormat, flag spelling in quotes):
-//   "nsl-kdd"    41 comma-separated features[,label[,difficulty]] -> Record
-//   "kdd99"      41 features[,label.]                              -> Record
-//   "zeek"       Zeek conn.log, ASCII/TSV with header blocks       ->
-//   Connection "zeek-json"  Zeek conn.log, one JSON object per line ->
-//   Connection "auto"       decided by the first non-blank line: '#' is zeek,
-//   '{' is
+// Formats (InputFormat; the flag spelling in quotes) and what they give:
+//   "nsl-kdd"    41 comma-separated features[,label[,difficulty]]: Record
+//   "kdd99"      41 features[,label.]: Record
+//   "zeek"       Zeek conn.log, ASCII/TSV with header blocks: Connection
+//   "zeek-json"  Zeek conn.log, one JSON object per line: Connection
+//   "auto"       decided by the first non-blank line: '#' is zeek, '{' is
 //                zeek-json, otherwise comma-separated KDD fields (kdd99 when
 //                the 42nd field ends with '.', else nsl-kdd).
 // An Entry is either a Record (KDD features, schema kKdd, see record.h) or
