@@ -7,25 +7,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "core/record_proto.h"
+#include "server/metrics.h"
 
 namespace dwae::server {
 namespace {
-
-prometheus::Counter& NewCounter(prometheus::Registry* registry,
-                                const std::string& name,
-                                const std::string& help) {
-  return prometheus::BuildCounter()
-      .Name(name)
-      .Help(help)
-      .Register(*registry)
-      .Add({});
-}
-
-prometheus::Gauge& NewGauge(prometheus::Registry* registry,
-                            const std::string& name, const std::string& help) {
-  return prometheus::BuildGauge().Name(name).Help(help).Register(*registry).Add(
-      {});
-}
 
 // Marks every entry whose id repeats an earlier non-empty id of the batch.
 // The views point into the batch, which outlives the call.
@@ -62,22 +47,25 @@ absl::StatusOr<std::unique_ptr<Featurizer>> Featurizer::Create(
 Featurizer::Featurizer(std::unique_ptr<ZeekSensorSet> sensors,
                        prometheus::Registry* registry)
     : sensors_(std::move(sensors)),
-      connections_(NewCounter(registry, "dwae_zeek_connections_total",
-                              "Zeek connections turned into features")),
-      late_(NewCounter(
-          registry, "dwae_zeek_late_connections_total",
+      connections_(RegisterCounter(*registry, "dwae_zeek_connections_total",
+                                   "Zeek connections turned into features")),
+      late_(RegisterCounter(
+          *registry, "dwae_zeek_late_connections_total",
           "Zeek connections that ended before their sensor's watermark minus "
           "the lateness bound (featurized anyway)")),
-      overflow_(NewCounter(registry, "dwae_zeek_window_overflow_total",
-                           "Connections forgotten early because a sensor's "
-                           "window reached its size bound")),
-      evicted_(NewCounter(registry, "dwae_zeek_sensors_evicted_total",
+      overflow_(
+          RegisterCounter(*registry, "dwae_zeek_window_overflow_total",
+                          "Connections forgotten early because a sensor's "
+                          "window reached its size bound")),
+      evicted_(
+          RegisterCounter(*registry, "dwae_zeek_sensors_evicted_total",
                           "Sensors whose window state was dropped, least "
                           "recently seen first, to stay within max_sensors")),
-      sensors_gauge_(NewGauge(registry, "dwae_zeek_sensors",
-                              "Sensors with feature window state")),
-      window_gauge_(NewGauge(registry, "dwae_zeek_window_connections",
-                             "Connections held in the sensors' windows")) {}
+      sensors_gauge_(RegisterGauge(*registry, "dwae_zeek_sensors",
+                                   "Sensors with feature window state")),
+      window_gauge_(RegisterGauge(*registry, "dwae_zeek_window_connections",
+                                  "Connections held in the sensors' windows")) {
+}
 
 void Featurizer::Convert(
     const google::protobuf::RepeatedPtrField<v1::Record>& records,

@@ -2,13 +2,10 @@
 
 #include <map>
 
+#include "server/metrics.h"
+
 namespace dwae::server {
 namespace {
-
-prometheus::Counter* Counter(prometheus::Registry& r, const char* name,
-                             const char* help) {
-  return &prometheus::BuildCounter().Name(name).Help(help).Register(r).Add({});
-}
 
 std::map<std::string, std::string> Labels(const std::string& topic,
                                           int32_t partition) {
@@ -18,27 +15,34 @@ std::map<std::string, std::string> Labels(const std::string& topic,
 }  // namespace
 
 KafkaMetrics::KafkaMetrics(prometheus::Registry& r)
-    : consumed_(Counter(r, "dwae_kafka_records_consumed_total",
-                        "Kafka messages consumed and handed to scoring "
-                        "(including bad ones).")),
-      bad_(Counter(r, "dwae_kafka_bad_messages_total",
-                   "Kafka messages that were not a valid record in the "
-                   "configured format; skipped, consumption goes on.")),
-      verdicts_(Counter(r, "dwae_kafka_verdicts_produced_total",
-                        "Verdicts delivered to the verdicts topic.")),
-      verdict_failures_(Counter(r, "dwae_kafka_verdict_failures_total",
-                                "Verdicts the producer failed to deliver.")),
-      rebalances_(Counter(r, "dwae_kafka_rebalances_total",
-                          "Consumer-group rebalances this replica took part "
-                          "in (assignments and revocations).")),
-      commits_(Counter(r, "dwae_kafka_commits_total",
-                       "Offset commits to Kafka that succeeded (each after "
-                       "a durable checkpoint).")),
-      commit_failures_(Counter(r, "dwae_kafka_commit_failures_total",
-                               "Offset commits to Kafka that failed.")),
-      pauses_(Counter(r, "dwae_kafka_pauses_total",
-                      "Times consumption paused because the learn queue was "
-                      "full (back-pressure).")),
+    : consumed_(
+          &RegisterCounter(r, "dwae_kafka_records_consumed_total",
+                           "Kafka messages consumed and handed to scoring "
+                           "(including bad ones).")),
+      bad_(
+          &RegisterCounter(r, "dwae_kafka_bad_messages_total",
+                           "Kafka messages that were not a valid record in the "
+                           "configured format; skipped, consumption goes on.")),
+      verdicts_(&RegisterCounter(r, "dwae_kafka_verdicts_produced_total",
+                                 "Verdicts delivered to the verdicts topic.")),
+      verdict_failures_(
+          &RegisterCounter(r, "dwae_kafka_verdict_failures_total",
+                           "Verdicts the producer failed to deliver.")),
+      rebalances_(
+          &RegisterCounter(r, "dwae_kafka_rebalances_total",
+                           "Consumer-group rebalances this replica took part "
+                           "in (assignments and revocations).")),
+      commits_(
+          &RegisterCounter(r, "dwae_kafka_commits_total",
+                           "Offset commits to Kafka that succeeded (each after "
+                           "a durable checkpoint).")),
+      commit_failures_(
+          &RegisterCounter(r, "dwae_kafka_commit_failures_total",
+                           "Offset commits to Kafka that failed.")),
+      pauses_(&RegisterCounter(
+          r, "dwae_kafka_pauses_total",
+          "Times consumption paused because the learn queue was "
+          "full (back-pressure).")),
       assigned_(&prometheus::BuildGauge()
                      .Name("dwae_kafka_assigned_partitions")
                      .Help("Partitions assigned to this replica.")

@@ -14,6 +14,23 @@
 
 namespace dwae {
 namespace server {
+
+prometheus::Counter& RegisterCounter(prometheus::Registry& registry,
+                                     const std::string& name,
+                                     const std::string& help) {
+  return prometheus::BuildCounter()
+      .Name(name)
+      .Help(help)
+      .Register(registry)
+      .Add({});
+}
+
+prometheus::Gauge& RegisterGauge(prometheus::Registry& registry,
+                                 const std::string& name,
+                                 const std::string& help) {
+  return prometheus::BuildGauge().Name(name).Help(help).Register(registry).Add(
+      {});
+}
 namespace {
 
 // Outcome indices into Metrics::confusion_ and the ring buffer.

@@ -36,6 +36,15 @@
 namespace dwae {
 namespace server {
 
+// One unlabelled counter or gauge registered in `registry` (which owns it and
+// outlives the reference). For the metric users outside Metrics itself.
+prometheus::Counter& RegisterCounter(prometheus::Registry& registry,
+                                     const std::string& name,
+                                     const std::string& help);
+prometheus::Gauge& RegisterGauge(prometheus::Registry& registry,
+                                 const std::string& name,
+                                 const std::string& help);
+
 struct MetricsOptions {
   // host:port for the /metrics listener; port 0 picks a free port (see
   // Metrics::port()). Empty means no listener at all: the registry still
