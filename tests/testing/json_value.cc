@@ -1,15 +1,16 @@
 #include "tests/testing/json_value.h"
 
+#include <algorithm>
 #include <cmath>
-#include <cstdint>
-#include <cstdlib>
-#include <limits>
 #include <ostream>
+#include <string>
+#include <utility>
+#include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "nlohmann/json.hpp"
 
 namespace dwae {
 namespace testutil {
@@ -112,387 +113,171 @@ bool operator==(const JsonValue& a, const JsonValue& b) {
 
 namespace {
 
-void AppendQuoted(absl::string_view s, std::string* out) {
-  out->push_back('"');
-  for (char ch : s) {
-    const unsigned char c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out->push_back('\\');
-      out->push_back(ch);
-    } else if (c < 0x20) {
-      absl::StrAppendFormat(out, "\\u%04x", c);
-    } else {
-      out->push_back(ch);
-    }
-  }
-  out->push_back('"');
-}
-
-void AppendValue(const JsonValue& v, std::string* out) {
+// Converts to nlohmann's ordered value (member order kept), whose dump()
+// writes the compact text.
+nlohmann::ordered_json ToNlohmann(const JsonValue& v) {
   switch (v.type()) {
     case JsonValue::Type::kNull:
-      out->append("null");
-      return;
+      return nullptr;
     case JsonValue::Type::kBool:
-      out->append(v.as_bool() ? "true" : "false");
-      return;
+      return v.as_bool();
     case JsonValue::Type::kNumber:
-      absl::StrAppendFormat(out, "%.17g", v.as_number());
-      return;
+      return v.as_number();
     case JsonValue::Type::kString:
-      AppendQuoted(v.as_string(), out);
-      return;
+      return v.as_string();
     case JsonValue::Type::kArray: {
-      out->push_back('[');
-      bool first = true;
-      for (const JsonValue& item : v.items()) {
-        if (!first) out->push_back(',');
-        first = false;
-        AppendValue(item, out);
-      }
-      out->push_back(']');
-      return;
+      nlohmann::ordered_json out = nlohmann::ordered_json::array();
+      for (const JsonValue& item : v.items()) out.push_back(ToNlohmann(item));
+      return out;
     }
     case JsonValue::Type::kObject: {
-      out->push_back('{');
-      bool first = true;
+      nlohmann::ordered_json out = nlohmann::ordered_json::object();
       for (const JsonValue::Member& m : v.members()) {
-        if (!first) out->push_back(',');
-        first = false;
-        AppendQuoted(m.first, out);
-        out->push_back(':');
-        AppendValue(m.second, out);
+        out[m.first] = ToNlohmann(m.second);
       }
-      out->push_back('}');
-      return;
+      return out;
     }
   }
+  return nullptr;
 }
 
-class Parser {
- public:
-  explicit Parser(absl::string_view text) : text_(text) {}
+// "line L, column C" of byte offset `offset` (both 1-based).
+std::string Where(absl::string_view text, size_t offset) {
+  offset = std::min(offset, text.size());
+  int line = 1;
+  size_t line_start = 0;
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return absl::StrCat("offset ", offset, " (line ", line, ", column ",
+                      offset - line_start + 1, ")");
+}
 
-  absl::StatusOr<JsonValue> ParseDocument() {
-    SkipWhitespace();
-    absl::StatusOr<JsonValue> value = ParseValue(0);
-    if (!value.ok()) return value.status();
-    SkipWhitespace();
-    if (pos_ != text_.size()) return Error("trailing characters after value");
-    return value;
+// Builds a JsonValue from nlohmann's SAX events. The grammar (RFC 8259) is
+// nlohmann's; this adds what tests want on top: duplicate object keys and
+// nesting deeper than kMaxDepth are errors.
+class Builder final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  explicit Builder(absl::string_view text) : text_(text) {}
+
+  bool null() override { return Add(JsonValue::Null()); }
+  bool boolean(bool value) override { return Add(JsonValue::Bool(value)); }
+  bool number_integer(number_integer_t value) override {
+    return Add(JsonValue::Number(static_cast<double>(value)));
+  }
+  bool number_unsigned(number_unsigned_t value) override {
+    return Add(JsonValue::Number(static_cast<double>(value)));
+  }
+  bool number_float(number_float_t value, const string_t&) override {
+    return Add(JsonValue::Number(value));
+  }
+  bool string(string_t& value) override {
+    return Add(JsonValue::String(std::move(value)));
+  }
+  bool binary(binary_t&) override { return Fail("binary values"); }
+  bool start_object(std::size_t) override {
+    return Open(JsonValue::Object({}));
+  }
+  bool key(string_t& key) override {
+    Frame& frame = stack_.back();
+    if (!frame.keys.insert(key).second) {
+      return Fail(absl::StrCat("duplicate key \"", key, "\""));
+    }
+    frame.key = std::move(key);
+    return true;
+  }
+  bool end_object() override { return Close(); }
+  bool start_array(std::size_t) override { return Open(JsonValue::Array({})); }
+  bool end_array() override { return Close(); }
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception& error) override {
+    // nlohmann's message starts with "[json.exception.parse_error.101] ".
+    absl::string_view what = error.what();
+    if (size_t bracket = what.find("] "); bracket != what.npos) {
+      what.remove_prefix(bracket + 2);
+    }
+    // `position` counts the bytes read, the offending one included.
+    const size_t offset = position > 0 ? position - 1 : 0;
+    status_ = absl::InvalidArgumentError(
+        absl::StrCat("bad JSON at ", Where(text_, offset), ": ", what));
+    return false;
+  }
+
+  absl::StatusOr<JsonValue> Take() && {
+    if (!status_.ok()) return status_;
+    return std::move(root_);
   }
 
  private:
-  absl::Status Error(absl::string_view what) const {
-    return ErrorAt(pos_, what);
-  }
+  struct Frame {
+    JsonValue value;
+    std::string key;  // of the member being read (objects)
+    absl::flat_hash_set<std::string> keys;
+  };
 
-  absl::Status ErrorAt(size_t pos, absl::string_view what) const {
-    int line = 1;
-    int column = 1;
-    for (size_t i = 0; i < pos && i < text_.size(); ++i) {
-      if (text_[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
+  bool Add(JsonValue value) {
+    if (stack_.empty()) {
+      root_ = std::move(value);
+      return true;
     }
-    std::string near;
-    if (pos < text_.size()) {
-      absl::string_view rest = text_.substr(pos, 16);
-      near = absl::StrCat(" near '", rest, "'");
+    Frame& frame = stack_.back();
+    if (frame.value.is_object()) {
+      frame.value.AddMember(std::move(frame.key), std::move(value));
     } else {
-      near = " at end of input";
+      frame.value.AddItem(std::move(value));
     }
-    return absl::InvalidArgumentError(
-        absl::StrFormat("json: %s at offset %d (line %d, column %d)%s", what,
-                        pos, line, column, near));
-  }
-
-  bool AtEnd() const { return pos_ >= text_.size(); }
-  char Peek() const { return text_[pos_]; }
-
-  void SkipWhitespace() {
-    while (!AtEnd()) {
-      const char c = Peek();
-      if (c != ' ' && c != '\t' && c != '\n' && c != '\r') return;
-      ++pos_;
-    }
-  }
-
-  bool ConsumeLiteral(absl::string_view literal) {
-    if (text_.substr(pos_, literal.size()) != literal) return false;
-    pos_ += literal.size();
     return true;
   }
-
-  absl::StatusOr<JsonValue> ParseValue(int depth) {
-    if (AtEnd()) return Error("expected a value");
-    switch (Peek()) {
-      case '{':
-        return ParseObject(depth + 1);
-      case '[':
-        return ParseArray(depth + 1);
-      case '"': {
-        absl::StatusOr<std::string> s = ParseString();
-        if (!s.ok()) return s.status();
-        return JsonValue::String(*std::move(s));
-      }
-      case 't':
-        if (ConsumeLiteral("true")) return JsonValue::Bool(true);
-        return Error("invalid literal");
-      case 'f':
-        if (ConsumeLiteral("false")) return JsonValue::Bool(false);
-        return Error("invalid literal");
-      case 'n':
-        if (ConsumeLiteral("null")) return JsonValue::Null();
-        return Error("invalid literal");
-      default:
-        if (Peek() == '-' || (Peek() >= '0' && Peek() <= '9')) {
-          return ParseNumber();
-        }
-        return Error("expected a value");
+  bool Open(JsonValue container) {
+    if (stack_.size() >= static_cast<size_t>(JsonValue::kMaxDepth)) {
+      return Fail("nesting too deep");
     }
+    stack_.push_back(Frame{std::move(container), {}, {}});
+    return true;
   }
-
-  absl::StatusOr<JsonValue> ParseObject(int depth) {
-    if (depth > JsonValue::kMaxDepth) return Error("nesting too deep");
-    ++pos_;  // '{'
-    std::vector<JsonValue::Member> members;
-    SkipWhitespace();
-    if (!AtEnd() && Peek() == '}') {
-      ++pos_;
-      return JsonValue::Object(std::move(members));
-    }
-    while (true) {
-      SkipWhitespace();
-      if (AtEnd() || Peek() != '"') {
-        return Error(members.empty() ? "expected a key or '}'"
-                                     : "expected a key after ','");
-      }
-      const size_t key_pos = pos_;
-      absl::StatusOr<std::string> key = ParseString();
-      if (!key.ok()) return key.status();
-      for (const JsonValue::Member& m : members) {
-        if (m.first == *key) {
-          return ErrorAt(key_pos, absl::StrCat("duplicate key \"", *key, "\""));
-        }
-      }
-      SkipWhitespace();
-      if (AtEnd() || Peek() != ':') return Error("expected ':'");
-      ++pos_;
-      SkipWhitespace();
-      absl::StatusOr<JsonValue> value = ParseValue(depth);
-      if (!value.ok()) return value.status();
-      members.emplace_back(*std::move(key), *std::move(value));
-      SkipWhitespace();
-      if (AtEnd()) return Error("unterminated object");
-      if (Peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      if (Peek() == '}') {
-        ++pos_;
-        return JsonValue::Object(std::move(members));
-      }
-      return Error("expected ',' or '}'");
-    }
+  bool Close() {
+    JsonValue done = std::move(stack_.back().value);
+    stack_.pop_back();
+    return Add(std::move(done));
   }
-
-  absl::StatusOr<JsonValue> ParseArray(int depth) {
-    if (depth > JsonValue::kMaxDepth) return Error("nesting too deep");
-    ++pos_;  // '['
-    std::vector<JsonValue> items;
-    SkipWhitespace();
-    if (!AtEnd() && Peek() == ']') {
-      ++pos_;
-      return JsonValue::Array(std::move(items));
-    }
-    while (true) {
-      SkipWhitespace();
-      if (!AtEnd() && Peek() == ']') return Error("trailing comma in array");
-      absl::StatusOr<JsonValue> value = ParseValue(depth);
-      if (!value.ok()) return value.status();
-      items.push_back(*std::move(value));
-      SkipWhitespace();
-      if (AtEnd()) return Error("unterminated array");
-      if (Peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      if (Peek() == ']') {
-        ++pos_;
-        return JsonValue::Array(std::move(items));
-      }
-      return Error("expected ',' or ']'");
-    }
-  }
-
-  // Four hex digits at pos_, advancing past them.
-  absl::StatusOr<uint32_t> ParseHex4() {
-    if (text_.size() - pos_ < 4) return Error("truncated \\u escape");
-    uint32_t value = 0;
-    for (int i = 0; i < 4; ++i) {
-      const char c = text_[pos_ + i];
-      uint32_t digit;
-      if (c >= '0' && c <= '9') {
-        digit = c - '0';
-      } else if (c >= 'a' && c <= 'f') {
-        digit = c - 'a' + 10;
-      } else if (c >= 'A' && c <= 'F') {
-        digit = c - 'A' + 10;
-      } else {
-        return ErrorAt(pos_ + i, "bad hex digit in \\u escape");
-      }
-      value = value * 16 + digit;
-    }
-    pos_ += 4;
-    return value;
-  }
-
-  static void AppendUtf8(uint32_t cp, std::string* out) {
-    if (cp < 0x80) {
-      out->push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
-
-  absl::StatusOr<std::string> ParseString() {
-    const size_t start = pos_;
-    ++pos_;  // opening quote
-    std::string out;
-    while (true) {
-      if (AtEnd()) return ErrorAt(start, "unterminated string");
-      const unsigned char c = static_cast<unsigned char>(Peek());
-      if (c == '"') {
-        ++pos_;
-        return out;
-      }
-      if (c < 0x20) return Error("unescaped control character in string");
-      if (c != '\\') {
-        out.push_back(static_cast<char>(c));
-        ++pos_;
-        continue;
-      }
-      ++pos_;  // backslash
-      if (AtEnd()) return ErrorAt(start, "unterminated string");
-      const char e = Peek();
-      ++pos_;
-      switch (e) {
-        case '"':
-          out.push_back('"');
-          break;
-        case '\\':
-          out.push_back('\\');
-          break;
-        case '/':
-          out.push_back('/');
-          break;
-        case 'b':
-          out.push_back('\b');
-          break;
-        case 'f':
-          out.push_back('\f');
-          break;
-        case 'n':
-          out.push_back('\n');
-          break;
-        case 'r':
-          out.push_back('\r');
-          break;
-        case 't':
-          out.push_back('\t');
-          break;
-        case 'u': {
-          const size_t escape_pos = pos_ - 2;
-          absl::StatusOr<uint32_t> unit = ParseHex4();
-          if (!unit.ok()) return unit.status();
-          uint32_t cp = *unit;
-          if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            return ErrorAt(escape_pos, "lone low surrogate in \\u escape");
-          }
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            if (!ConsumeLiteral("\\u")) {
-              return ErrorAt(escape_pos,
-                             "high surrogate without low surrogate");
-            }
-            absl::StatusOr<uint32_t> low = ParseHex4();
-            if (!low.ok()) return low.status();
-            if (*low < 0xDC00 || *low > 0xDFFF) {
-              return ErrorAt(escape_pos,
-                             "high surrogate without low surrogate");
-            }
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (*low - 0xDC00);
-          }
-          AppendUtf8(cp, &out);
-          break;
-        }
-        default:
-          return ErrorAt(pos_ - 2, "invalid escape in string");
-      }
-    }
-  }
-
-  absl::StatusOr<JsonValue> ParseNumber() {
-    const size_t start = pos_;
-    auto digit = [this] { return !AtEnd() && Peek() >= '0' && Peek() <= '9'; };
-    if (Peek() == '-') ++pos_;
-    if (!digit()) return Error("expected a digit in number");
-    if (Peek() == '0') {
-      ++pos_;
-      if (digit()) return ErrorAt(start, "leading zero in number");
-    } else {
-      while (digit()) ++pos_;
-    }
-    if (!AtEnd() && Peek() == '.') {
-      ++pos_;
-      if (!digit()) return Error("expected a digit after '.'");
-      while (digit()) ++pos_;
-    }
-    if (!AtEnd() && (Peek() == 'e' || Peek() == 'E')) {
-      ++pos_;
-      if (!AtEnd() && (Peek() == '+' || Peek() == '-')) ++pos_;
-      if (!digit()) return Error("expected a digit in exponent");
-      while (digit()) ++pos_;
-    }
-    const std::string literal(text_.substr(start, pos_ - start));
-    char* end = nullptr;
-    const double value = std::strtod(literal.c_str(), &end);
-    if (end != literal.c_str() + literal.size()) {
-      return ErrorAt(start, "unparsable number");
-    }
-    if (!std::isfinite(value)) {
-      return ErrorAt(start, "number out of range of a double");
-    }
-    return JsonValue::Number(value);
+  // An error of ours (not the grammar's); nlohmann stops at `false`.
+  bool Fail(absl::string_view what) {
+    status_ = absl::InvalidArgumentError(absl::StrCat("bad JSON: ", what));
+    return false;
   }
 
   absl::string_view text_;
-  size_t pos_ = 0;
+  std::vector<Frame> stack_;
+  JsonValue root_;
+  absl::Status status_;
 };
 
 }  // namespace
 
 std::string JsonValue::ToString() const {
-  std::string out;
-  AppendValue(*this, &out);
-  return out;
+  return ToNlohmann(*this).dump(
+      -1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
+void JsonValue::AddMember(std::string key, JsonValue value) {
+  members_.emplace_back(std::move(key), std::move(value));
+}
+
+void JsonValue::AddItem(JsonValue value) { items_.push_back(std::move(value)); }
+
 absl::StatusOr<JsonValue> ParseJson(absl::string_view text) {
-  return Parser(text).ParseDocument();
+  Builder builder(text);
+  const bool ok = nlohmann::json::sax_parse(
+      text.begin(), text.end(), &builder, nlohmann::json::input_format_t::json,
+      /*strict=*/true);
+  absl::StatusOr<JsonValue> value = std::move(builder).Take();
+  if (value.ok() && !ok) {
+    return absl::InvalidArgumentError("bad JSON: rejected by the parser");
+  }
+  return value;
 }
 
 void PrintTo(const JsonValue& value, std::ostream* os) {

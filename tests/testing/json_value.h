@@ -1,11 +1,10 @@
-// JsonValue: a small, strict JSON parser for tests (RFC 8259 grammar).
+// JsonValue: a read-only JSON tree for tests, parsed by nlohmann-json.
 //
-// ParseJson accepts exactly one value surrounded by optional whitespace and
-// rejects anything else: trailing garbage, trailing commas, unterminated or
-// control-character-bearing strings, bad escapes, lone surrogates, leading
-// zeros, '+' signs, bare '.', NaN/Infinity, numbers that overflow a double,
-// duplicate object keys and nesting deeper than kMaxDepth. Errors are
-// InvalidArgument with the byte offset and line:column of the problem.
+// ParseJson runs nlohmann-json's strict RFC 8259 parser (one value with
+// optional whitespace around it; no trailing commas, comments, NaN, leading
+// zeros, lone surrogates or overflowing numbers) and adds two checks tests
+// rely on: duplicate object keys and nesting deeper than kMaxDepth are
+// errors. Errors are InvalidArgument with the byte offset and line:column.
 //
 // Accessors are forgiving so tests read naturally: operator[] on a missing
 // key (or on a non-object) returns a null value, so
@@ -72,8 +71,13 @@ class JsonValue {
   // Array element `index`; a null value if out of range or no array.
   const JsonValue& at(size_t index) const;
 
-  // Compact JSON text (numbers with %.17g, so doubles round-trip).
+  // Compact JSON text (nlohmann-json's dump: doubles round-trip).
   std::string ToString() const;
+
+  // Building (ParseJson's, and tests that make expected values): appends a
+  // member to an object or an element to an array.
+  void AddMember(std::string key, JsonValue value);
+  void AddItem(JsonValue value);
 
   // Deep equality; objects compare members in order, numbers with ==.
   friend bool operator==(const JsonValue& a, const JsonValue& b);
