@@ -217,9 +217,9 @@ absl::Status RunAdminCommand(const AdminCommandOptions& o) {
       const grpc::Status s = stub.SetLearning(&context, request, &r);
       if (!s.ok()) return ops::RpcError("SetLearning", address, s);
       if (o.json) {  // the state named as `dwae status` names it
-        std::printf(
-            "{\"state\":%s}\n",
-            JsonWriter::Quote(ops::LearningStateName(r.state())).c_str());
+        Json doc;
+        doc["state"] = ops::LearningStateName(r.state());
+        std::printf("%s\n", DumpJson(doc).c_str());
       } else {
         std::printf("learning %s\n", ops::LearningStateName(r.state()));
       }
@@ -239,14 +239,10 @@ absl::Status RunAdminCommand(const AdminCommandOptions& o) {
       if (!s.ok()) return ops::RpcError("SetThreshold", address, s);
       if (o.json) {
         // +inf (warming up) is written as null, as score does.
-        JsonWriter w;
-        w.BeginObject();
-        w.Key("threshold");
-        w.Number(r.threshold());
-        w.Key("threshold_source");
-        w.String(r.threshold_source());
-        w.EndObject();
-        std::printf("%s\n", w.str().c_str());
+        Json doc;
+        doc["threshold"] = r.threshold();
+        doc["threshold_source"] = r.threshold_source();
+        std::printf("%s\n", DumpJson(doc).c_str());
       } else {
         PrintThreshold(r);
       }

@@ -21,68 +21,38 @@ const char* ModeName(BenchCommandOptions::Mode mode) {
 }  // namespace
 
 void PrintJson(const BenchCommandOptions& o, const BenchResult& b) {
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("mode");
-  w.String(ModeName(o.mode));
-  w.Key("servers");
-  w.BeginArray();
-  for (const std::string& s : o.stream.servers) w.String(s);
-  w.EndArray();
-  w.Key("file");
-  w.String(o.path);
-  w.Key("streams");
-  w.Int(o.streams);
-  w.Key("batch");
-  w.Int(o.stream.batch);
-  w.Key("max_in_flight");
-  w.Int(o.stream.max_in_flight);
-  w.Key("learning");
-  w.String(LearningModeName(o.stream.learning));
-  w.Key("rate");
-  w.Number(o.rate);
-  w.Key("sensors");
-  w.Int(o.stream.sensors);
-  w.Key("seconds");
-  w.Number(b.seconds);
-  w.Key("records");
-  w.Int(static_cast<long long>(b.records));
-  w.Key("records_per_second");
-  w.Number(b.records_per_second());
-  w.Key("calls");
-  w.Int(static_cast<long long>(b.calls));
-  w.Key("errors");
-  w.Int(static_cast<long long>(b.errors()));
-  w.Key("invalid");
-  w.Int(static_cast<long long>(b.invalid));
-  w.Key("failed_calls");
-  w.Int(static_cast<long long>(b.failed));
-  w.Key("latency_samples");
-  w.Int(static_cast<long long>(b.latency.count));
-  w.Key("mean_ms");
-  w.Number(b.latency.mean_ms);
-  w.Key("p50_ms");
-  w.Number(b.latency.p50_ms);
-  w.Key("p90_ms");
-  w.Number(b.latency.p90_ms);
-  w.Key("p99_ms");
-  w.Number(b.latency.p99_ms);
-  w.Key("p999_ms");
-  w.Number(b.latency.p999_ms);
-  w.Key("max_ms");
-  w.Number(b.latency.max_ms);
+  Json doc;
+  doc["mode"] = ModeName(o.mode);
+  doc["servers"] = o.stream.servers;
+  doc["file"] = o.path;
+  doc["streams"] = o.streams;
+  doc["batch"] = o.stream.batch;
+  doc["max_in_flight"] = o.stream.max_in_flight;
+  doc["learning"] = LearningModeName(o.stream.learning);
+  doc["rate"] = o.rate;
+  doc["sensors"] = o.stream.sensors;
+  doc["seconds"] = b.seconds;
+  doc["records"] = b.records;
+  doc["records_per_second"] = b.records_per_second();
+  doc["calls"] = b.calls;
+  doc["errors"] = b.errors();
+  doc["invalid"] = b.invalid;
+  doc["failed_calls"] = b.failed;
+  doc["latency_samples"] = b.latency.count;
+  doc["mean_ms"] = b.latency.mean_ms;
+  doc["p50_ms"] = b.latency.p50_ms;
+  doc["p90_ms"] = b.latency.p90_ms;
+  doc["p99_ms"] = b.latency.p99_ms;
+  doc["p999_ms"] = b.latency.p999_ms;
+  doc["max_ms"] = b.latency.max_ms;
   if (o.mode == BenchCommandOptions::Mode::kUnary && o.rate > 0) {
     // Client side: how late the calls left against their schedule (already
     // included in the latencies above).
-    w.Key("send_lag_p99_ms");
-    w.Number(b.send_lag.p99_ms);
-    w.Key("send_lag_max_ms");
-    w.Number(b.send_lag.max_ms);
+    doc["send_lag_p99_ms"] = b.send_lag.p99_ms;
+    doc["send_lag_max_ms"] = b.send_lag.max_ms;
   }
-  w.Key("warming_up");
-  w.Bool(!b.warming_up.empty());
-  w.EndObject();
-  std::printf("%s\n", w.str().c_str());
+  doc["warming_up"] = !b.warming_up.empty();
+  std::printf("%s\n", DumpJson(doc).c_str());
 }
 
 void PrintSummary(const BenchCommandOptions& o, const BenchResult& b) {

@@ -20,108 +20,63 @@ std::string ShapeString(NetworkShape shape) {
   return shape.ToString();
 }
 
-void WriteConfig(const EvalCommandOptions& o, JsonWriter& w) {
+// The "model" and "device" members of the report.
+void AddConfig(const EvalCommandOptions& o, Json& doc) {
   const EvalOptions& e = o.eval;
-  w.Key("model");
-  w.BeginObject();
-  w.Key("shape");
   const NetworkShape& shape = e.model.shape;
-  w.String(ShapeString(shape));
-  w.Key("ensembles");
-  w.BeginObject();
+  Json& model = doc["model"];
+  model["shape"] = ShapeString(shape);
+  Json& ensembles = model["ensembles"] = Json::object();
   for (RuleKind kind : o.rules) {
-    w.Key(RuleName(kind));
-    w.String(o.ensembles[int(kind)].ToString());
+    ensembles[RuleName(kind)] = o.ensembles[int(kind)].ToString();
   }
-  w.EndObject();
-  w.Key("scale_floor");
-  w.Number(o.ensembles[0].scale_floor);
-  w.Key("group_hidden_ratio");
-  w.Number(o.ensembles[0].group_hidden_ratio);
-  w.Key("hidden_activation");
-  w.String(ActivationName(shape.hidden_activation));
-  w.Key("output_activation");
-  w.String("sigmoid");
-  w.Key("epochs");
-  w.Int(e.epochs);
-  w.Key("holdout_fraction");
-  w.Number(e.holdout_fraction);
-  w.Key("learning_rates");
-  w.BeginObject();
+  model["scale_floor"] = o.ensembles[0].scale_floor;
+  model["group_hidden_ratio"] = o.ensembles[0].group_hidden_ratio;
+  model["hidden_activation"] = ActivationName(shape.hidden_activation);
+  model["output_activation"] = "sigmoid";
+  model["epochs"] = e.epochs;
+  model["holdout_fraction"] = e.holdout_fraction;
+  Json& rates = model["learning_rates"] = Json::object();
   for (RuleKind kind : o.rules) {
     RuleConfig rc = e.model.rule;
     rc.kind = kind;
     rc.learning_rate = o.learning_rates[int(kind)];
-    w.Key(RuleName(kind));
-    w.Number(rc.EffectiveLearningRate());
+    rates[RuleName(kind)] = rc.EffectiveLearningRate();
   }
-  w.EndObject();
-  w.Key("weight_alpha_gain");
-  w.Number(e.model.rule.weight_alpha_gain);
-  w.Key("bias_alpha");
-  w.Number(e.model.rule.bias_alpha);
-  w.Key("shadow_margin");
-  w.Number(e.model.rule.shadow_margin);
-  w.Key("threshold_mode");
-  w.String(ThresholdModeName(e.threshold_mode));
-  w.Key("quantile");
-  w.Number(e.quantile);
-  w.Key("adaptive_bounds_quantiles");
-  w.BeginArray();
-  w.Number(e.adaptive_lower_quantile);
-  w.Number(e.adaptive_upper_quantile);
-  w.EndArray();
-  w.EndObject();
+  model["weight_alpha_gain"] = e.model.rule.weight_alpha_gain;
+  model["bias_alpha"] = e.model.rule.bias_alpha;
+  model["shadow_margin"] = e.model.rule.shadow_margin;
+  model["threshold_mode"] = ThresholdModeName(e.threshold_mode);
+  model["quantile"] = e.quantile;
+  model["adaptive_bounds_quantiles"] = {e.adaptive_lower_quantile,
+                                        e.adaptive_upper_quantile};
   const DeviceParams& d = e.model.rule.device;
-  w.Key("device");
-  w.BeginObject();
-  w.Key("num_levels");
-  w.Int(d.num_levels);
-  w.Key("p_move");
-  w.Number(d.p_move());
-  w.Key("p_fail");
-  w.Number(d.p_fail);
-  w.Key("p_over");
-  w.Number(d.p_over);
-  w.Key("level_sigma");
-  w.Number(d.level_sigma);
-  w.Key("energy_per_pulse_joules");
-  w.Number(d.energy_per_pulse_joules);
-  w.EndObject();
+  Json& device = doc["device"];
+  device["num_levels"] = d.num_levels;
+  device["p_move"] = d.p_move();
+  device["p_fail"] = d.p_fail;
+  device["p_over"] = d.p_over;
+  device["level_sigma"] = d.level_sigma;
+  device["energy_per_pulse_joules"] = d.energy_per_pulse_joules;
 }
 
 void PrintJson(const EvalCommandOptions& o, const RunsByRule& runs) {
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("train");
-  w.String(o.train_path);
-  w.Key("test");
-  w.String(o.test_path);
-  w.Key("seeds");
-  w.BeginArray();
-  for (uint64_t s : o.seeds) w.Int(static_cast<long long>(s));
-  w.EndArray();
-  WriteConfig(o, w);
-  w.Key("results");
-  w.BeginObject();
+  Json doc;
+  doc["train"] = o.train_path;
+  doc["test"] = o.test_path;
+  doc["seeds"] = o.seeds;
+  AddConfig(o, doc);
+  Json& results = doc["results"] = Json::object();
   for (const auto& [kind, rule_runs] : runs) {
-    const std::vector<MetricSummary> summary = Summarize(rule_runs);
-    w.Key(RuleName(kind));
-    w.BeginObject();
-    for (const char* part : {"mean", "std"}) {
-      w.Key(part);
-      w.BeginObject();
-      for (const MetricSummary& m : summary) {
-        w.Key(m.name);
-        w.Number(part[0] == 'm' ? m.mean : m.stddev);
-      }
-      w.EndObject();
+    Json& rule = results[RuleName(kind)];
+    rule["mean"] = Json::object();
+    rule["std"] = Json::object();
+    for (const MetricSummary& m : Summarize(rule_runs)) {
+      rule["mean"][m.name] = m.mean;
+      rule["std"][m.name] = m.stddev;
     }
-    w.EndObject();
   }
-  w.EndObject();
-  w.EndObject();
-  std::printf("%s\n", w.str().c_str());
+  std::printf("%s\n", DumpJson(doc).c_str());
 }
 
 void PrintTable(const EvalCommandOptions& o, const RunsByRule& runs) {

@@ -1,44 +1,32 @@
-// JsonWriter: a minimal streaming JSON writer for the CLI's --json output.
+// The CLI's --json output: documents built as nlohmann-json values.
 //
-// Usage: w.BeginObject(); w.Key("a"); w.Number(1); w.EndObject();
-// Commas are inserted automatically. Non-finite numbers are written as null.
+// Json keeps members in insertion order, so a command's output reads in the
+// order its code writes it. Non-finite numbers (a threshold of +inf while
+// the daemon warms up, a ratio of 0/0) are written as null.
 //
-// Thread-safety: a value; one thread at a time.
+// Thread-safety: values; one thread at a time per document.
 #ifndef DWAE_CLIENT_JSON_H_
 #define DWAE_CLIENT_JSON_H_
 
 #include <string>
-#include <vector>
 
 #include "absl/strings/string_view.h"
+#include "nlohmann/json.hpp"
 
 namespace dwae {
 
-class JsonWriter {
- public:
-  void BeginObject();
-  void EndObject();
-  void BeginArray();
-  void EndArray();
-  void Key(absl::string_view key);
-  void String(absl::string_view value);
-  void Number(double value);
-  void Int(long long value);
-  void Bool(bool value);
-  void Null();
+using Json = nlohmann::ordered_json;
 
-  const std::string& str() const { return out_; }
+// Compact JSON text of `doc`. Invalid UTF-8 in a string (a byte of a
+// record's field, say) becomes U+FFFD instead of an exception.
+std::string DumpJson(const Json& doc);
 
-  // `value` quoted and escaped as a JSON string.
-  static std::string Quote(absl::string_view value);
+// `value` when `present`, else null.
+Json NumberOrNull(bool present, double value);
 
- private:
-  void BeforeValue();
-  std::string out_;
-  // Per open container: whether it already holds an element.
-  std::vector<bool> has_element_;
-  bool after_key_ = false;
-};
+// `value` as a JSON string literal, quotes included (for the few lines the
+// CLI writes by hand, such as a one-key answer).
+std::string QuoteJson(absl::string_view value);
 
 }  // namespace dwae
 

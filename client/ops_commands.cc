@@ -105,41 +105,29 @@ struct PendingLine {
   std::string error;
 };
 
-void WriteFeatures(JsonWriter& w, const std::vector<v1::FeatureDeviation>& f) {
-  w.Key("top_features");
-  w.BeginArray();
+Json FeaturesJson(const std::vector<v1::FeatureDeviation>& f) {
+  Json out = Json::array();
   for (const v1::FeatureDeviation& d : f) {
-    w.BeginObject();
-    w.Key("feature");
-    w.String(d.feature());
-    w.Key("squared_error");
-    w.Number(d.squared_error());
-    w.Key("value");
-    w.Number(d.value());
-    w.Key("reconstruction");
-    w.Number(d.reconstruction());
-    w.EndObject();
+    Json feature;
+    feature["feature"] = d.feature();
+    feature["squared_error"] = d.squared_error();
+    feature["value"] = d.value();
+    feature["reconstruction"] = d.reconstruction();
+    out.push_back(std::move(feature));
   }
-  w.EndArray();
+  return out;
 }
 
-// A verdict's score, threshold (+inf while warming up is written as null),
-// anomalous, label (null when absent) and top features, as JSON members.
-void WriteVerdictMembers(JsonWriter& w, const v1::Verdict& v,
-                         const std::vector<v1::FeatureDeviation>& features) {
-  w.Key("score");
-  w.Number(v.score());
-  w.Key("threshold");
-  w.Number(v.threshold());
-  w.Key("anomalous");
-  w.Bool(v.anomalous());
-  w.Key("label");
-  if (v.label().empty()) {
-    w.Null();
-  } else {
-    w.String(v.label());
-  }
-  WriteFeatures(w, features);
+// Adds a verdict's score, threshold (+inf while warming up is written as
+// null), anomalous, label (null when absent) and top features to `out`.
+void AddVerdictMembers(const v1::Verdict& v,
+                       const std::vector<v1::FeatureDeviation>& features,
+                       Json& out) {
+  out["score"] = v.score();
+  out["threshold"] = v.threshold();
+  out["anomalous"] = v.anomalous();
+  out["label"] = v.label().empty() ? Json(nullptr) : Json(v.label());
+  out["top_features"] = FeaturesJson(features);
 }
 
 std::vector<v1::FeatureDeviation> SortedFeatures(const v1::Verdict& v) {
@@ -155,25 +143,15 @@ std::vector<v1::FeatureDeviation> SortedFeatures(const v1::Verdict& v) {
 
 void PrintErrorLine(const PendingLine& p, const std::string& error, bool json) {
   if (json) {
-    JsonWriter w;
-    w.BeginObject();
-    w.Key("id");
-    w.String(p.id);
-    w.Key("line");
-    w.Int(static_cast<long long>(p.line_number));
-    w.Key("score");
-    w.Null();
-    w.Key("threshold");
-    w.Null();
-    w.Key("anomalous");
-    w.Null();
-    w.Key("top_features");
-    w.BeginArray();
-    w.EndArray();
-    w.Key("error");
-    w.String(error);
-    w.EndObject();
-    std::printf("%s\n", w.str().c_str());
+    Json line;
+    line["id"] = p.id;
+    line["line"] = p.line_number;
+    line["score"] = nullptr;
+    line["threshold"] = nullptr;
+    line["anomalous"] = nullptr;
+    line["top_features"] = Json::array();
+    line["error"] = error;
+    std::printf("%s\n", DumpJson(line).c_str());
   } else {
     std::printf("ERROR   line %llu: %s\n",
                 static_cast<unsigned long long>(p.line_number), error.c_str());
@@ -183,17 +161,12 @@ void PrintErrorLine(const PendingLine& p, const std::string& error, bool json) {
 void PrintVerdictLine(const PendingLine& p, const v1::Verdict& v, bool json) {
   const std::vector<v1::FeatureDeviation> features = SortedFeatures(v);
   if (json) {
-    JsonWriter w;
-    w.BeginObject();
-    w.Key("id");
-    w.String(v.id());
-    w.Key("line");
-    w.Int(static_cast<long long>(p.line_number));
-    w.Key("learned");
-    w.Bool(v.learned());
-    WriteVerdictMembers(w, v, features);
-    w.EndObject();
-    std::printf("%s\n", w.str().c_str());
+    Json line;
+    line["id"] = v.id();
+    line["line"] = p.line_number;
+    line["learned"] = v.learned();
+    AddVerdictMembers(v, features, line);
+    std::printf("%s\n", DumpJson(line).c_str());
     return;
   }
   std::vector<std::string> parts;
@@ -342,23 +315,13 @@ void PrintAnomaly(const v1::Verdict& v, bool json) {
       v.has_scored_at() ? ops::FormatRfc3339(ops::FromTimestamp(v.scored_at()))
                         : std::string("-");
   if (json) {
-    JsonWriter w;
-    w.BeginObject();
-    w.Key("id");
-    w.String(v.id());
-    w.Key("sensor_id");
-    w.String(v.sensor_id());
-    w.Key("sequence");
-    w.Int(static_cast<long long>(v.sequence()));
-    w.Key("scored_at");
-    if (v.has_scored_at()) {
-      w.String(when);
-    } else {
-      w.Null();
-    }
-    WriteVerdictMembers(w, v, features);
-    w.EndObject();
-    std::printf("%s\n", w.str().c_str());
+    Json line;
+    line["id"] = v.id();
+    line["sensor_id"] = v.sensor_id();
+    line["sequence"] = v.sequence();
+    line["scored_at"] = v.has_scored_at() ? Json(when) : Json(nullptr);
+    AddVerdictMembers(v, features, line);
+    std::printf("%s\n", DumpJson(line).c_str());
     return;
   }
   std::vector<std::string> names;

@@ -104,123 +104,58 @@ struct ReplayCounts {
 };
 
 void WriteVerdictLine(const v1::Verdict& v, std::ofstream& out) {
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("id");
-  w.String(v.id());
-  w.Key("sensor_id");
-  w.String(v.sensor_id());
-  const bool error = v.error_code() != 0;
-  w.Key("score");
-  if (error) {
-    w.Null();
-  } else {
-    w.Number(v.score());
+  const bool ok = v.error_code() == 0;
+  Json line;
+  line["id"] = v.id();
+  line["sensor_id"] = v.sensor_id();
+  // The threshold is +inf while the daemon warms up: written as null.
+  line["score"] = NumberOrNull(ok, v.score());
+  line["threshold"] = NumberOrNull(ok, v.threshold());
+  line["anomalous"] = ok ? Json(v.anomalous()) : Json(nullptr);
+  line["label"] = v.label().empty() ? Json(nullptr) : Json(v.label());
+  if (!ok) {
+    line["error"] = v.error_message();
+    line["error_code"] = v.error_code();
   }
-  // +inf while the daemon warms up: JsonWriter writes it as null.
-  w.Key("threshold");
-  if (error) {
-    w.Null();
-  } else {
-    w.Number(v.threshold());
-  }
-  w.Key("anomalous");
-  if (error) {
-    w.Null();
-  } else {
-    w.Bool(v.anomalous());
-  }
-  w.Key("label");
-  if (v.label().empty()) {
-    w.Null();
-  } else {
-    w.String(v.label());
-  }
-  if (error) {
-    w.Key("error");
-    w.String(v.error_message());
-    w.Key("error_code");
-    w.Int(v.error_code());
-  }
-  w.EndObject();
-  out << w.str() << '\n';
-}
-
-void NumberOrNull(JsonWriter& w, bool present, double value) {
-  if (present) {
-    w.Number(value);
-  } else {
-    w.Null();
-  }
+  out << DumpJson(line) << '\n';
 }
 
 void PrintJson(const ReplayCommandOptions& o, const ReplayCounts& c) {
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("file");
-  w.String(o.path);
-  w.Key("server");
-  w.String(absl::StrJoin(o.stream.servers, ","));
-  w.Key("learning");
-  w.String(LearningModeName(o.stream.learning));
-  w.Key("batch");
-  w.Int(o.stream.batch);
-  w.Key("lines");
-  w.Int(static_cast<long long>(c.lines));
-  w.Key("format");
-  w.String(InputFormatName(c.format));
-  w.Key("filtered_out");
-  w.Int(static_cast<long long>(c.filtered_out));
-  w.Key("records");
-  w.Int(static_cast<long long>(c.records));
-  w.Key("invalid");
-  w.Int(static_cast<long long>(c.invalid()));
-  w.Key("parse_errors");
-  w.Int(static_cast<long long>(c.parse_errors));
-  w.Key("rejected");
-  w.Int(static_cast<long long>(c.rejected));
-  w.Key("anomalies");
-  w.Int(static_cast<long long>(c.anomalies));
-  w.Key("warmup_verdicts");
-  w.Int(static_cast<long long>(c.warmup_verdicts));
-  w.Key("synced");
-  w.Bool(c.sync_seconds >= 0);
-  w.Key("sync_seconds");
-  NumberOrNull(w, c.sync_seconds >= 0, c.sync_seconds);
   const Confusion& m = c.confusion;
-  w.Key("labeled");
-  w.Int(static_cast<long long>(m.total()));
-  w.Key("tp");
-  w.Int(static_cast<long long>(m.tp));
-  w.Key("fp");
-  w.Int(static_cast<long long>(m.fp));
-  w.Key("tn");
-  w.Int(static_cast<long long>(m.tn));
-  w.Key("fn");
-  w.Int(static_cast<long long>(m.fn));
-  w.Key("accuracy");
-  NumberOrNull(w, c.labeled(), m.accuracy());
-  w.Key("precision");
-  NumberOrNull(w, c.labeled(), m.precision());
-  w.Key("recall");
-  NumberOrNull(w, c.labeled(), m.recall());
-  w.Key("f1");
-  NumberOrNull(w, c.labeled(), m.f1());
-  w.Key("seconds");
-  w.Number(c.seconds);
-  w.Key("records_per_second");
-  w.Number(c.records_per_second());
+  Json doc;
+  doc["file"] = o.path;
+  doc["server"] = absl::StrJoin(o.stream.servers, ",");
+  doc["learning"] = LearningModeName(o.stream.learning);
+  doc["batch"] = o.stream.batch;
+  doc["lines"] = c.lines;
+  doc["format"] = InputFormatName(c.format);
+  doc["filtered_out"] = c.filtered_out;
+  doc["records"] = c.records;
+  doc["invalid"] = c.invalid();
+  doc["parse_errors"] = c.parse_errors;
+  doc["rejected"] = c.rejected;
+  doc["anomalies"] = c.anomalies;
+  doc["warmup_verdicts"] = c.warmup_verdicts;
+  doc["synced"] = c.sync_seconds >= 0;
+  doc["sync_seconds"] = NumberOrNull(c.sync_seconds >= 0, c.sync_seconds);
+  doc["labeled"] = m.total();
+  doc["tp"] = m.tp;
+  doc["fp"] = m.fp;
+  doc["tn"] = m.tn;
+  doc["fn"] = m.fn;
+  doc["accuracy"] = NumberOrNull(c.labeled(), m.accuracy());
+  doc["precision"] = NumberOrNull(c.labeled(), m.precision());
+  doc["recall"] = NumberOrNull(c.labeled(), m.recall());
+  doc["f1"] = NumberOrNull(c.labeled(), m.f1());
+  doc["seconds"] = c.seconds;
+  doc["records_per_second"] = c.records_per_second();
   // Verdicts per replica, in --servers order.
-  w.Key("per_server");
-  w.BeginObject();
+  Json& per_server = doc["per_server"] = Json::object();
   for (size_t i = 0; i < o.stream.servers.size() && i < c.per_server.size();
        ++i) {
-    w.Key(o.stream.servers[i]);
-    w.Int(static_cast<long long>(c.per_server[i]));
+    per_server[o.stream.servers[i]] = c.per_server[i];
   }
-  w.EndObject();
-  w.EndObject();
-  std::printf("%s\n", w.str().c_str());
+  std::printf("%s\n", DumpJson(doc).c_str());
 }
 
 void PrintSummary(const ReplayCommandOptions& o, const ReplayCounts& c) {

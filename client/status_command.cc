@@ -14,6 +14,7 @@
 #include "client/json.h"
 #include "client/ops_commands.h"
 #include "client/ops_internal.h"
+#include "google/protobuf/message.h"
 
 namespace dwae {
 namespace {
@@ -57,123 +58,82 @@ std::string WarmupProgress(const v1::ModelInfo& m) {
                          ull(m.warmup_records()), ull(m.learn_queue_depth()));
 }
 
-void WriteCounters(JsonWriter& w, const v1::DeviceCounters& c) {
-  w.BeginObject();
-  w.Key("pulses");
-  w.Int(static_cast<long long>(c.pulses()));
-  w.Key("level_changes");
-  w.Int(static_cast<long long>(c.level_changes()));
-  w.Key("failures");
-  w.Int(static_cast<long long>(c.failures()));
-  w.Key("overshoots");
-  w.Int(static_cast<long long>(c.overshoots()));
-  w.Key("blocked");
-  w.Int(static_cast<long long>(c.blocked()));
-  w.Key("energy_joules");
-  w.Number(c.energy_joules());
-  w.EndObject();
+Json CountersJson(const v1::DeviceCounters& c) {
+  Json out;
+  out["pulses"] = c.pulses();
+  out["level_changes"] = c.level_changes();
+  out["failures"] = c.failures();
+  out["overshoots"] = c.overshoots();
+  out["blocked"] = c.blocked();
+  out["energy_joules"] = c.energy_joules();
+  return out;
+}
+
+Json LayerJson(const v1::LayerInfo& l) {
+  Json out;
+  out["inputs"] = l.inputs();
+  out["outputs"] = l.outputs();
+  out["activation"] = l.activation();
+  out["weight_alpha"] = l.weight_alpha();
+  out["bias_alpha"] = l.bias_alpha();
+  out.update(CountersJson(LayerTotal(l)));  // the layer's totals, flat
+  out["weight_devices"] = CountersJson(l.weight_devices());
+  out["bias_devices"] = CountersJson(l.bias_devices());
+  return out;
+}
+
+// A message rendered by protobuf's own JSON printer, as a JSON value.
+Json ProtoJsonValue(const google::protobuf::Message& message) {
+  return Json::parse(ops::ProtoToJson(message), nullptr,
+                     /*allow_exceptions=*/false);
 }
 
 void PrintJson(const v1::ModelInfo& m) {
-  JsonWriter w;
-  w.BeginObject();
-  auto key_int = [&w](const char* key, uint64_t value) {
-    w.Key(key);
-    w.Int(static_cast<long long>(value));
-  };
-  w.Key("shape");
-  w.String(m.shape());
-  w.Key("rule");
-  w.String(m.config().model().rule());
-  w.Key("feature_schema");
-  w.String(m.config().model().feature_schema());
-  key_int("parameters", m.parameters());
-  w.Key("threshold");
-  w.Number(m.threshold());  // null while warming up (+inf)
-  w.Key("threshold_source");
-  w.String(m.threshold_source());
-  w.Key("warming_up");
-  w.Bool(m.warming_up());
-  key_int("warmup_records_learned", m.warmup_records_learned());
-  key_int("warmup_records", m.warmup_records());
-  w.Key("consolidating");
-  w.Bool(m.consolidating());
-  key_int("learn_queue_depth", m.learn_queue_depth());
-  w.Key("learning_state");
-  w.String(ops::LearningStateName(m.learning_state()));
-  key_int("records_scored", m.records_scored());
-  key_int("records_normal", m.records_normal());
-  key_int("records_anomalous", m.records_anomalous());
-  key_int("records_invalid", m.records_invalid());
-  key_int("records_learned", m.records_learned());
-  key_int("records_dropped", m.records_dropped());
-  key_int("true_positives", m.true_positives());
-  key_int("false_positives", m.false_positives());
-  key_int("true_negatives", m.true_negatives());
-  key_int("false_negatives", m.false_negatives());
+  Json doc;
+  doc["shape"] = m.shape();
+  doc["rule"] = m.config().model().rule();
+  doc["feature_schema"] = m.config().model().feature_schema();
+  doc["parameters"] = m.parameters();
+  doc["threshold"] = m.threshold();  // null while warming up (+inf)
+  doc["threshold_source"] = m.threshold_source();
+  doc["warming_up"] = m.warming_up();
+  doc["warmup_records_learned"] = m.warmup_records_learned();
+  doc["warmup_records"] = m.warmup_records();
+  doc["consolidating"] = m.consolidating();
+  doc["learn_queue_depth"] = m.learn_queue_depth();
+  doc["learning_state"] = ops::LearningStateName(m.learning_state());
+  doc["records_scored"] = m.records_scored();
+  doc["records_normal"] = m.records_normal();
+  doc["records_anomalous"] = m.records_anomalous();
+  doc["records_invalid"] = m.records_invalid();
+  doc["records_learned"] = m.records_learned();
+  doc["records_dropped"] = m.records_dropped();
+  doc["true_positives"] = m.true_positives();
+  doc["false_positives"] = m.false_positives();
+  doc["true_negatives"] = m.true_negatives();
+  doc["false_negatives"] = m.false_negatives();
   const uint64_t labelled = Labelled(m);
-  w.Key("accuracy");
-  w.Number(Ratio(m.true_positives() + m.true_negatives(), labelled));
-  w.Key("detection_rate");
-  w.Number(Ratio(m.true_positives(), m.true_positives() + m.false_negatives()));
-  w.Key("false_alarm_rate");
-  w.Number(
-      Ratio(m.false_positives(), m.false_positives() + m.true_negatives()));
-  key_int("learning_steps", m.learning_steps());
-  key_int("weight_updates", m.weight_updates());
-  key_int("float_equivalent_updates", m.float_equivalent_updates());
-  w.Key("update_reduction");
-  w.Number(Ratio(m.float_equivalent_updates(), m.weight_updates()));
-  w.Key("layers");
-  w.BeginArray();
-  for (const v1::LayerInfo& l : m.layers()) {
-    w.BeginObject();
-    w.Key("inputs");
-    w.Int(l.inputs());
-    w.Key("outputs");
-    w.Int(l.outputs());
-    w.Key("activation");
-    w.String(l.activation());
-    w.Key("weight_alpha");
-    w.Number(l.weight_alpha());
-    w.Key("bias_alpha");
-    w.Number(l.bias_alpha());
-    const v1::DeviceCounters t = LayerTotal(l);
-    key_int("pulses", t.pulses());
-    key_int("level_changes", t.level_changes());
-    key_int("failures", t.failures());
-    key_int("overshoots", t.overshoots());
-    key_int("blocked", t.blocked());
-    w.Key("energy_joules");
-    w.Number(t.energy_joules());
-    w.Key("weight_devices");
-    WriteCounters(w, l.weight_devices());
-    w.Key("bias_devices");
-    WriteCounters(w, l.bias_devices());
-    w.EndObject();
-  }
-  w.EndArray();
-  w.Key("last_checkpoint_unix_seconds");
-  if (m.has_last_checkpoint()) {
-    w.Number(absl::ToDoubleSeconds(ops::FromTimestamp(m.last_checkpoint()) -
-                                   absl::UnixEpoch()));
-  } else {
-    w.Null();
-  }
-  key_int("model_version", m.model_version());
-  w.Key("build_version");
-  w.String(m.build_version());
-  w.EndObject();
-  // JsonWriter has no raw values: the config (rendered by protobuf) goes in
-  // as the last member of the finished object.
-  std::string out = w.str();
-  out.pop_back();  // '}'
-  absl::StrAppend(&out, ",\"config\":", ops::ProtoToJson(m.config()));
-  if (m.has_kafka()) {
-    absl::StrAppend(&out, ",\"kafka\":", ops::ProtoToJson(m.kafka()));
-  }
-  absl::StrAppend(&out, "}");
-  std::printf("%s\n", out.c_str());
+  doc["accuracy"] = Ratio(m.true_positives() + m.true_negatives(), labelled);
+  doc["detection_rate"] =
+      Ratio(m.true_positives(), m.true_positives() + m.false_negatives());
+  doc["false_alarm_rate"] =
+      Ratio(m.false_positives(), m.false_positives() + m.true_negatives());
+  doc["learning_steps"] = m.learning_steps();
+  doc["weight_updates"] = m.weight_updates();
+  doc["float_equivalent_updates"] = m.float_equivalent_updates();
+  doc["update_reduction"] =
+      Ratio(m.float_equivalent_updates(), m.weight_updates());
+  Json& layers = doc["layers"] = Json::array();
+  for (const v1::LayerInfo& l : m.layers()) layers.push_back(LayerJson(l));
+  doc["last_checkpoint_unix_seconds"] = NumberOrNull(
+      m.has_last_checkpoint(),
+      absl::ToDoubleSeconds(ops::FromTimestamp(m.last_checkpoint()) -
+                            absl::UnixEpoch()));
+  doc["model_version"] = m.model_version();
+  doc["build_version"] = m.build_version();
+  doc["config"] = ProtoJsonValue(m.config());
+  if (m.has_kafka()) doc["kafka"] = ProtoJsonValue(m.kafka());
+  std::printf("%s\n", DumpJson(doc).c_str());
 }
 
 // The Kafka consumer's assignment and lag, when the daemon consumes Kafka.
@@ -183,7 +143,8 @@ void PrintKafka(const v1::KafkaStatus& k) {
               k.instance_id().empty()
                   ? ""
                   : absl::StrCat(" (instance ", k.instance_id(), ")").c_str());
-  std::printf("  topics           %s\n", absl::StrJoin(k.topics(), ",").c_str());
+  std::printf("  topics           %s\n",
+              absl::StrJoin(k.topics(), ",").c_str());
   std::printf("  consumed         %llu (bad %llu)\n", ull(k.records_consumed()),
               ull(k.bad_messages()));
   std::printf("  verdicts out     %llu\n", ull(k.verdicts_produced()));

@@ -94,26 +94,16 @@ absl::Status RunSyncCommand(const SyncCommandOptions& o) {
       SyncDaemon(**client, o.connection.timeout);
   if (!r.ok()) return r.status();
   if (o.json) {
-    JsonWriter w;
-    w.BeginObject();
-    w.Key("server");
-    w.String((*client)->address());
-    w.Key("model_version");
-    w.Int(static_cast<long long>(r->model_version()));
-    w.Key("warming_up");
-    w.Bool(r->warming_up());
-    w.Key("threshold");
-    w.Number(r->threshold());  // null while warming up (+inf)
-    w.Key("threshold_source");
-    w.String(r->threshold_source());
-    w.Key("records_learned");
-    w.Int(static_cast<long long>(r->records_learned()));
-    w.Key("records_waited_for");
-    w.Int(static_cast<long long>(r->records_waited_for()));
-    w.Key("seconds");
-    w.Number(r->seconds());
-    w.EndObject();
-    std::printf("%s\n", w.str().c_str());
+    Json doc;
+    doc["server"] = (*client)->address();
+    doc["model_version"] = r->model_version();
+    doc["warming_up"] = r->warming_up();
+    doc["threshold"] = r->threshold();  // null while warming up (+inf)
+    doc["threshold_source"] = r->threshold_source();
+    doc["records_learned"] = r->records_learned();
+    doc["records_waited_for"] = r->records_waited_for();
+    doc["seconds"] = r->seconds();
+    std::printf("%s\n", DumpJson(doc).c_str());
     return absl::OkStatus();
   }
   std::printf(

@@ -68,38 +68,23 @@ void PrintVerdict(const TailCommandOptions& o, const v1::Verdict& v) {
   const bool error = v.error_code() != 0;
   if (!o.all_verdicts && (error || !v.anomalous())) return;
   if (o.stream.json) {
-    JsonWriter w;
-    w.BeginObject();
-    w.Key("id");
-    w.String(v.id());
-    w.Key("sensor_id");
-    w.String(v.sensor_id());
+    Json line;
+    line["id"] = v.id();
+    line["sensor_id"] = v.sensor_id();
     if (error) {
-      w.Key("error");
-      w.String(v.error_message());
-      w.Key("error_code");
-      w.Int(v.error_code());
+      line["error"] = v.error_message();
+      line["error_code"] = v.error_code();
     } else {
-      w.Key("score");
-      w.Number(v.score());
-      w.Key("threshold");
-      w.Number(v.threshold());  // +inf (warm-up) is written as null
-      w.Key("anomalous");
-      w.Bool(v.anomalous());
-      w.Key("top_features");
-      w.BeginArray();
-      for (const v1::FeatureDeviation& f : v.top_features())
-        w.String(f.feature());
-      w.EndArray();
+      line["score"] = v.score();
+      line["threshold"] = v.threshold();  // +inf (warm-up) is written as null
+      line["anomalous"] = v.anomalous();
+      Json& top = line["top_features"] = Json::array();
+      for (const v1::FeatureDeviation& f : v.top_features()) {
+        top.push_back(f.feature());
+      }
     }
-    w.Key("label");
-    if (v.label().empty()) {
-      w.Null();
-    } else {
-      w.String(v.label());
-    }
-    w.EndObject();
-    std::printf("%s\n", w.str().c_str());
+    line["label"] = v.label().empty() ? Json(nullptr) : Json(v.label());
+    std::printf("%s\n", DumpJson(line).c_str());
     return;
   }
   if (error) {

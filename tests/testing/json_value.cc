@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -121,8 +122,14 @@ nlohmann::ordered_json ToNlohmann(const JsonValue& v) {
       return nullptr;
     case JsonValue::Type::kBool:
       return v.as_bool();
-    case JsonValue::Type::kNumber:
-      return v.as_number();
+    case JsonValue::Type::kNumber: {
+      // Integral values print as integers ("2", not nlohmann's "2.0").
+      const double x = v.as_number();
+      if (std::trunc(x) == x && std::abs(x) < 9.2e18) {
+        return static_cast<int64_t>(x);
+      }
+      return x;
+    }
     case JsonValue::Type::kString:
       return v.as_string();
     case JsonValue::Type::kArray: {
