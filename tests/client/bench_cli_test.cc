@@ -18,7 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/cli.h"
-#include "tests/testing/daemon_process.h"
+#include "tests/testing/daemon_suite.h"
 #include "tests/testing/json_value.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_files.h"
@@ -85,39 +85,11 @@ TEST(LatencyTest, FewSamplesAndNone) {
 
 // ---- the binary against one real daemon ------------------------------------
 
-class BenchCliTest : public ::testing::Test {
+class BenchCliTest : public testutil::SharedDaemonSuite {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(testutil::MakeTempDir("dwae_bench_cli"));
-    absl::StatusOr<testutil::TestDaemon> daemon = testutil::StartTestDaemon(
-        DWAED_PATH, "learning { warmup_records: 300 warmup_epochs: 2 }\n");
-    ASSERT_TRUE(daemon.ok()) << daemon.status();
-    daemon_ = new testutil::TestDaemon(*std::move(daemon));
-    port_ = daemon_->port;
-  }
-
-  static void TearDownTestSuite() {
-    if (daemon_ != nullptr) {
-      const SubprocessResult r = testutil::StopTestDaemon(daemon_);
-      EXPECT_EQ(r.exit_code, 0) << r.Describe();
-      delete daemon_;
-      daemon_ = nullptr;
-    }
-    delete dir_;
-    dir_ = nullptr;
-  }
-
-  void SetUp() override {
-    ASSERT_NE(daemon_, nullptr) << "dwaed did not start";
-    ASSERT_GT(port_, 0);
-  }
-
-  static std::string ServerFlag() {
-    return absl::StrCat("--server=127.0.0.1:", port_);
-  }
-
-  static SubprocessResult RunDwae(const std::vector<std::string>& args) {
-    return testutil::RunCli(DWAE_CLI_PATH, args, absl::Seconds(30));
+    StartDaemons(
+        testutil::CliSuiteOptions(DWAED_PATH, DWAE_CLI_PATH, "dwae_bench_cli"));
   }
 
   // Runs `dwae bench --json ARGS`, expects success and one JSON object with
@@ -142,15 +114,7 @@ class BenchCliTest : public ::testing::Test {
     EXPECT_LE(p50, p99);
     EXPECT_LE(p99, p999);
   }
-
-  static testutil::TestDaemon* daemon_;
-  static int port_;
-  static std::string* dir_;
 };
-
-testutil::TestDaemon* BenchCliTest::daemon_ = nullptr;
-int BenchCliTest::port_ = 0;
-std::string* BenchCliTest::dir_ = nullptr;
 
 TEST_F(BenchCliTest, StreamModeJson) {
   const JsonValue doc = RunJson({"--duration=1s"});
@@ -161,7 +125,7 @@ TEST_F(BenchCliTest, StreamModeJson) {
   ASSERT_TRUE(doc["servers"].is_array());
   ASSERT_EQ(doc["servers"].size(), 1u);
   EXPECT_EQ(doc["servers"].at(0).as_string(),
-            absl::StrCat("127.0.0.1:", port_));
+            absl::StrCat("127.0.0.1:", port()));
   EXPECT_GT(doc["records"].as_number(), 0);
   EXPECT_EQ(doc["errors"].as_number(), 0);
   // Every answered batch is a full one.
@@ -198,8 +162,8 @@ TEST_F(BenchCliTest, UnaryUnpacedSeveralSensors) {
 TEST_F(BenchCliTest, SeveralServersShardBySensor) {
   // Two spellings of the one daemon are two replicas to the client: the
   // sensors are sharded over both and each gets its own streams.
-  const std::string a = absl::StrCat("127.0.0.1:", port_);
-  const std::string b = absl::StrCat("localhost:", port_);
+  const std::string a = absl::StrCat("127.0.0.1:", port());
+  const std::string b = absl::StrCat("localhost:", port());
   const SubprocessResult r =
       RunDwae({"bench", "--json", "--servers=" + a + "," + b, "--sensors=16",
                "--streams=1", "--learn=off", "--duration=300ms"});
@@ -283,7 +247,7 @@ TEST_F(BenchCliTest, UnreachableServerExitsOne) {
 }
 
 TEST_F(BenchCliTest, MissingFileExitsOne) {
-  const std::string path = *dir_ + "/no_such_file.txt";
+  const std::string path = dir() + "/no_such_file.txt";
   const SubprocessResult r = RunDwae({"bench", ServerFlag(), path});
   EXPECT_EQ(r.exit_code, 1) << r.Describe();
   EXPECT_THAT(r.stderr_text, HasSubstr(path));

@@ -21,7 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/cli.h"
-#include "tests/testing/daemon_process.h"
+#include "tests/testing/daemon_suite.h"
 #include "tests/testing/json_value.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_files.h"
@@ -110,64 +110,28 @@ std::vector<JsonValue> JsonLines(const SubprocessResult& r) {
   return out;
 }
 
-class OpsCliTest : public ::testing::Test {
+class OpsCliTest : public testutil::SharedDaemonSuite {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(testutil::MakeTempDir("dwae_ops_cli"));
-    absl::StatusOr<testutil::TestDaemon> daemon = testutil::StartTestDaemon(
-        DWAED_PATH, "learning { warmup_records: 300 warmup_epochs: 2 }\n",
-        {absl::StrCat("--state_dir=", *dir_)});
-    ASSERT_TRUE(daemon.ok()) << daemon.status();
-    daemon_ = new testutil::TestDaemon(*std::move(daemon));
-    port_ = daemon_->port;
+    testutil::SharedDaemonOptions o =
+        testutil::CliSuiteOptions(DWAED_PATH, DWAE_CLI_PATH, "dwae_ops_cli");
+    o.state_in_dir = true;
+    o.cli_timeout = absl::Seconds(20);
+    StartDaemons(o);
+    if (::testing::Test::HasFatalFailure()) return;
 
-    // Warm up on 400 normal rows (the warm-up is 300), then wait for the
-    // consolidation.
+    // Warm up on 400 normal rows (the warm-up is 300); replay syncs, so the
+    // warm-up is consolidated when it returns.
     const std::string warm =
-        WriteSlice("warm.txt", Lines(kTrainPath, 400, "normal"));
+        WriteLines("warm.txt", Lines(kTrainPath, 400, "normal"));
     const SubprocessResult r = RunDwae(
         {"replay", ServerFlag(), "--filter_label=normal", "--learn=all", warm});
     ASSERT_EQ(r.exit_code, 0) << r.Describe();
-    const absl::Time deadline = absl::Now() + absl::Seconds(15);
-    while (Status()["warming_up"].as_bool()) {
-      ASSERT_LT(absl::Now(), deadline) << "dwaed still warming up";
-      absl::SleepFor(absl::Milliseconds(50));
-    }
-  }
-
-  static void TearDownTestSuite() {
-    if (daemon_ != nullptr) {
-      const SubprocessResult r = testutil::StopTestDaemon(daemon_);
-      EXPECT_EQ(r.exit_code, 0) << r.Describe();
-      delete daemon_;
-      daemon_ = nullptr;
-    }
-    delete dir_;
-    dir_ = nullptr;
-  }
-
-  void SetUp() override {
-    ASSERT_NE(daemon_, nullptr) << "dwaed did not start";
-    ASSERT_GT(port_, 0);
-  }
-
-  static std::string ServerFlag() {
-    return absl::StrCat("--server=127.0.0.1:", port_);
-  }
-
-  static std::string WriteSlice(const std::string& name,
-                                const std::vector<std::string>& lines) {
-    const std::string path = *dir_ + "/" + name;
-    EXPECT_TRUE(testutil::WriteFile(path, absl::StrJoin(lines, "\n") + "\n"));
-    return path;
+    ASSERT_FALSE(Status()["warming_up"].as_bool()) << "dwaed still warming up";
   }
 
   static SubprocessResult RunArgv(const std::vector<std::string>& argv) {
     return testutil::RunArgvFromSourceDir(argv, absl::Seconds(20));
-  }
-
-  static SubprocessResult RunDwae(const std::vector<std::string>& args) {
-    return testutil::RunCli(DWAE_CLI_PATH, args, absl::Seconds(20));
   }
 
   // Runs dwae with `stdin_text` on its standard input (through /bin/sh, as
@@ -175,7 +139,7 @@ class OpsCliTest : public ::testing::Test {
   static SubprocessResult RunDwaeStdin(const std::vector<std::string>& args,
                                        const std::string& stdin_text) {
     static int n = 0;
-    const std::string input = absl::StrCat(*dir_, "/stdin_", ++n, ".txt");
+    const std::string input = absl::StrCat(dir(), "/stdin_", ++n, ".txt");
     EXPECT_TRUE(testutil::WriteFile(input, stdin_text));
     std::vector<std::string> argv = {"/bin/sh", "-c",
                                      "f=$1; shift; exec \"$0\" \"$@\" < \"$f\"",
@@ -204,15 +168,7 @@ class OpsCliTest : public ::testing::Test {
     }
     return last;
   }
-
-  static testutil::TestDaemon* daemon_;
-  static int port_;
-  static std::string* dir_;
 };
-
-testutil::TestDaemon* OpsCliTest::daemon_ = nullptr;
-int OpsCliTest::port_ = 0;
-std::string* OpsCliTest::dir_ = nullptr;
 
 void ExpectVerdictJson(const JsonValue& v) {
   for (const char* key :
@@ -304,7 +260,7 @@ TEST_F(OpsCliTest, ScoreBadLineAmongGoodOnes) {
 
 TEST_F(OpsCliTest, AnomaliesAfterNeptuneReplay) {
   const std::string slice =
-      WriteSlice("neptune.txt", Lines(kTestPath, 50, "neptune"));
+      WriteLines("neptune.txt", Lines(kTestPath, 50, "neptune"));
   SubprocessResult r = RunDwae({"replay", ServerFlag(), slice});
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
 
@@ -407,7 +363,7 @@ TEST_F(OpsCliTest, AdminCheckpoint) {
   const SubprocessResult r = RunDwae({"admin", ServerFlag(), "checkpoint"});
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   EXPECT_THAT(r.stdout_text, HasSubstr("model.ckpt"));
-  EXPECT_FALSE(testutil::ReadFileOrEmpty(*dir_ + "/model.ckpt").empty());
+  EXPECT_FALSE(testutil::ReadFileOrEmpty(dir() + "/state0/model.ckpt").empty());
   EXPECT_TRUE(Status()["last_checkpoint_unix_seconds"].is_number());
 }
 

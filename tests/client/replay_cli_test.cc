@@ -22,7 +22,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/cli.h"
-#include "tests/testing/daemon_process.h"
+#include "tests/testing/daemon_suite.h"
 #include "tests/testing/json_value.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_files.h"
@@ -52,12 +52,6 @@ const char* const kSummaryKeys[] = {
     "seconds",
 };
 
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  ASSERT_TRUE(out.good()) << path;
-}
-
 // The first `n` lines of `path` (relative to the source tree).
 std::vector<std::string> HeadLines(const std::string& path, size_t n) {
   std::ifstream in(absl::StrCat(DWAE_SOURCE_DIR, "/", path));
@@ -74,47 +68,11 @@ std::string LabelOf(const std::string& line) {
   return fields.size() > 41 ? fields[41] : "";
 }
 
-class ReplayCliTest : public ::testing::Test {
+class ReplayCliTest : public testutil::SharedDaemonSuite {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(testutil::MakeTempDir("dwae_replay_cli"));
-    absl::StatusOr<testutil::TestDaemon> daemon = testutil::StartTestDaemon(
-        DWAED_PATH, "learning { warmup_records: 300 warmup_epochs: 2 }\n");
-    ASSERT_TRUE(daemon.ok()) << daemon.status();
-    daemon_ = new testutil::TestDaemon(*std::move(daemon));
-    port_ = daemon_->port;
-  }
-
-  static void TearDownTestSuite() {
-    if (daemon_ != nullptr) {
-      const SubprocessResult r = testutil::StopTestDaemon(daemon_);
-      EXPECT_EQ(r.exit_code, 0) << r.Describe();
-      delete daemon_;
-      daemon_ = nullptr;
-    }
-    delete dir_;
-    dir_ = nullptr;
-  }
-
-  void SetUp() override {
-    ASSERT_NE(daemon_, nullptr) << "dwaed did not start";
-    ASSERT_GT(port_, 0);
-  }
-
-  static std::string ServerFlag() {
-    return absl::StrCat("--server=127.0.0.1:", port_);
-  }
-
-  // Writes `lines` to a file named `name` in the suite's temp dir.
-  static std::string WriteSlice(const std::string& name,
-                                const std::vector<std::string>& lines) {
-    const std::string path = *dir_ + "/" + name;
-    WriteFile(path, absl::StrJoin(lines, "\n") + "\n");
-    return path;
-  }
-
-  static SubprocessResult RunDwae(const std::vector<std::string>& args) {
-    return testutil::RunCli(DWAE_CLI_PATH, args, absl::Seconds(30));
+    StartDaemons(testutil::CliSuiteOptions(DWAED_PATH, DWAE_CLI_PATH,
+                                           "dwae_replay_cli"));
   }
 
   // Runs dwae with `args` plus --json, expects success and one JSON object
@@ -130,15 +88,7 @@ class ReplayCliTest : public ::testing::Test {
     }
     return *std::move(doc);
   }
-
-  static testutil::TestDaemon* daemon_;
-  static int port_;
-  static std::string* dir_;
 };
-
-testutil::TestDaemon* ReplayCliTest::daemon_ = nullptr;
-int ReplayCliTest::port_ = 0;
-std::string* ReplayCliTest::dir_ = nullptr;
 
 TEST_F(ReplayCliTest, TrainSliceNormalRowsLearnAll) {
   const std::vector<std::string> lines = HeadLines(kTrainPath, 2000);
@@ -147,7 +97,7 @@ TEST_F(ReplayCliTest, TrainSliceNormalRowsLearnAll) {
       lines.begin(), lines.end(),
       [](const std::string& l) { return LabelOf(l) == "normal"; });
   ASSERT_GT(normal, 300u);  // more than the warm-up
-  const std::string path = WriteSlice("train_head.txt", lines);
+  const std::string path = WriteLines("train_head.txt", lines);
   const JsonValue doc = RunJson(
       {"replay", ServerFlag(), "--filter_label=normal", "--learn=all", path});
   EXPECT_EQ(doc["records"].as_number(), double(normal));
@@ -167,7 +117,7 @@ TEST_F(ReplayCliTest, TrainSliceNormalRowsLearnAll) {
 TEST_F(ReplayCliTest, LabelledTestSliceReportsConfusion) {
   const std::vector<std::string> lines = HeadLines(kTestPath, 2000);
   ASSERT_EQ(lines.size(), 2000u);
-  const std::string path = WriteSlice("test_head.txt", lines);
+  const std::string path = WriteLines("test_head.txt", lines);
   const JsonValue doc =
       RunJson({"replay", ServerFlag(), "--learn=off", "--batch=300", path});
   const double records = doc["records"].as_number();
@@ -189,7 +139,7 @@ TEST_F(ReplayCliTest, LabelledTestSliceReportsConfusion) {
 
 TEST_F(ReplayCliTest, TextSummaryShowsConfusionTable) {
   const std::string path =
-      WriteSlice("test_head_300.txt", HeadLines(kTestPath, 300));
+      WriteLines("test_head_300.txt", HeadLines(kTestPath, 300));
   const SubprocessResult r =
       RunDwae({"replay", ServerFlag(), "--learn=off", path});
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
@@ -201,8 +151,8 @@ TEST_F(ReplayCliTest, TextSummaryShowsConfusionTable) {
 
 TEST_F(ReplayCliTest, VerdictsOutHasOneJsonLinePerRecord) {
   const std::vector<std::string> lines = HeadLines(kTestPath, 500);
-  const std::string path = WriteSlice("verdicts_in.txt", lines);
-  const std::string out = *dir_ + "/verdicts.jsonl";
+  const std::string path = WriteLines("verdicts_in.txt", lines);
+  const std::string out = dir() + "/verdicts.jsonl";
   const JsonValue doc =
       RunJson({"replay", ServerFlag(), "--learn=off", "--batch=64",
                "--sensor_id=test-sensor", "--verdicts_out=" + out, path});
@@ -235,7 +185,7 @@ TEST_F(ReplayCliTest, BadLinesAreCountedAndSkipped) {
   std::string negative = lines[20];
   negative.replace(0, negative.find(','), "-1");  // duration < 0
   lines.insert(lines.begin() + 30, negative);
-  const std::string path = WriteSlice("bad_lines.txt", lines);
+  const std::string path = WriteLines("bad_lines.txt", lines);
   const SubprocessResult r =
       RunDwae({"replay", ServerFlag(), "--learn=off", "--json", path});
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
@@ -254,7 +204,7 @@ TEST_F(ReplayCliTest, BadLinesAreCountedAndSkipped) {
 
 TEST_F(ReplayCliTest, UnreachableServerFailsFast) {
   const std::string path =
-      WriteSlice("unreachable.txt", HeadLines(kTestPath, 10));
+      WriteLines("unreachable.txt", HeadLines(kTestPath, 10));
   const std::string address =
       absl::StrCat("127.0.0.1:", testutil::ClosedLoopbackPort());
   const SubprocessResult r = RunDwae({"replay", "--server=" + address, path});
@@ -268,7 +218,7 @@ TEST_F(ReplayCliTest, UsageErrorsExitTwo) {
   EXPECT_EQ(missing.exit_code, 2) << missing.Describe();
   EXPECT_THAT(missing.stderr_text, HasSubstr("missing FILE"));
 
-  const std::string path = WriteSlice("usage.txt", HeadLines(kTestPath, 10));
+  const std::string path = WriteLines("usage.txt", HeadLines(kTestPath, 10));
   const SubprocessResult learn =
       RunDwae({"replay", ServerFlag(), "--learn=sometimes", path});
   EXPECT_EQ(learn.exit_code, 2) << learn.Describe();
@@ -285,7 +235,7 @@ TEST_F(ReplayCliTest, UsageErrorsExitTwo) {
 }
 
 TEST_F(ReplayCliTest, ShardingAndPacingFlagsAreValidated) {
-  const std::string path = WriteSlice("flags.txt", HeadLines(kTestPath, 10));
+  const std::string path = WriteLines("flags.txt", HeadLines(kTestPath, 10));
   for (const char* flag :
        {"--sensors=0", "--rate=-1", "--rate=inf", "--servers=a:1,,b:2",
         "--servers=a:1,a:1", "--servers=nohost", "--progress=sometimes"}) {
@@ -297,7 +247,7 @@ TEST_F(ReplayCliTest, ShardingAndPacingFlagsAreValidated) {
 }
 
 TEST_F(ReplayCliTest, MissingFileFailsWithItsPath) {
-  const std::string path = *dir_ + "/no_such_file.txt";
+  const std::string path = dir() + "/no_such_file.txt";
   const SubprocessResult r = RunDwae({"replay", ServerFlag(), path});
   EXPECT_EQ(r.exit_code, 1) << r.Describe();
   EXPECT_THAT(r.stderr_text, HasSubstr(path));

@@ -25,7 +25,7 @@
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
 #include "tests/testing/cli.h"
-#include "tests/testing/daemon_process.h"
+#include "tests/testing/daemon_suite.h"
 #include "tests/testing/json_value.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_files.h"
@@ -84,70 +84,23 @@ std::vector<JsonValue> JsonLines(const std::string& text) {
   return out;
 }
 
-class TailCliTest : public ::testing::Test {
+class TailCliTest : public testutil::SharedDaemonSuite {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(testutil::MakeTempDir("dwae_tail_cli"));
-    for (int i = 0; i < kReplicas; ++i) {
-      absl::StatusOr<testutil::TestDaemon> d = testutil::StartTestDaemon(
-          DWAED_PATH, "learning { warmup_records: 300 warmup_epochs: 2 }\n");
-      ASSERT_TRUE(d.ok()) << d.status();
-      daemons_[i] = new testutil::TestDaemon(*std::move(d));
-    }
-  }
-
-  static void TearDownTestSuite() {
-    for (testutil::TestDaemon*& d : daemons_) {
-      if (d == nullptr) continue;
-      const SubprocessResult r = testutil::StopTestDaemon(d);
-      EXPECT_EQ(r.exit_code, 0) << r.Describe();
-      delete d;
-      d = nullptr;
-    }
-    delete dir_;
-    dir_ = nullptr;
-  }
-
-  void SetUp() override {
-    for (int i = 0; i < kReplicas; ++i) {
-      ASSERT_NE(daemons_[i], nullptr) << "dwaed did not start";
-      ASSERT_GT(daemons_[i]->port, 0);
-    }
-  }
-
-  static std::string Address(int i) { return daemons_[i]->address(); }
-  static std::string ServerFlag() { return "--server=" + Address(0); }
-
-  static std::vector<std::string> Argv(const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {DWAE_CLI_PATH};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return argv;
-  }
-
-  static SubprocessResult RunDwae(const std::vector<std::string>& args) {
-    return testutil::RunCli(DWAE_CLI_PATH, args, absl::Seconds(30));
+    testutil::SharedDaemonOptions o =
+        testutil::CliSuiteOptions(DWAED_PATH, DWAE_CLI_PATH, "dwae_tail_cli");
+    o.replicas = kReplicas;
+    StartDaemons(o);
   }
 
   static std::unique_ptr<Subprocess> StartDwae(
       const std::vector<std::string>& args) {
-    testutil::SubprocessOptions options;
-    options.working_dir = DWAE_SOURCE_DIR;
-    absl::StatusOr<std::unique_ptr<Subprocess>> p =
-        Subprocess::Start(Argv(args), options);
-    EXPECT_TRUE(p.ok()) << p.status();
-    return p.ok() ? *std::move(p) : nullptr;
+    return testutil::StartCli(DWAE_CLI_PATH, args);
   }
 
-  // Waits until the child printed at least `n` stdout lines.
   static bool WaitForLines(const Subprocess& p, size_t n,
                            absl::Duration timeout = absl::Seconds(10)) {
-    const absl::Time until = absl::Now() + timeout;
-    while (absl::Now() < until) {
-      const std::string out = p.stdout_so_far();
-      if (size_t(std::count(out.begin(), out.end(), '\n')) >= n) return true;
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    return false;
+    return testutil::WaitForStdoutLines(p, n, timeout);
   }
 
   // records_scored of every replica, from GetModelInfo.
@@ -167,17 +120,11 @@ class TailCliTest : public ::testing::Test {
     }
     return scored;
   }
-
-  static testutil::TestDaemon* daemons_[kReplicas];
-  static std::string* dir_;
 };
-
-testutil::TestDaemon* TailCliTest::daemons_[kReplicas] = {};
-std::string* TailCliTest::dir_ = nullptr;
 
 TEST_F(TailCliTest, WithoutFollowStreamsTheWholeFile) {
   const std::vector<std::string> lines = HeadLines(400);
-  const std::string path = *dir_ + "/whole.txt";
+  const std::string path = dir() + "/whole.txt";
   // The last line has no newline: it still counts.
   WriteText(path, Join(lines, 0, 399) + lines[399]);
   const SubprocessResult r =
@@ -195,7 +142,7 @@ TEST_F(TailCliTest, WithoutFollowStreamsTheWholeFile) {
 
 TEST_F(TailCliTest, FollowHandlesAppendsRotationAndTruncation) {
   const std::vector<std::string> lines = HeadLines(120);
-  const std::string path = *dir_ + "/follow.txt";
+  const std::string path = dir() + "/follow.txt";
   WriteText(path, Join(lines, 0, 40));  // already there: skipped
   std::unique_ptr<Subprocess> tail =
       StartDwae({"tail", "--follow", ServerFlag(), "--all", "--json",
@@ -240,7 +187,7 @@ TEST_F(TailCliTest, FollowHandlesAppendsRotationAndTruncation) {
 }
 
 TEST_F(TailCliTest, FollowWaitsForAMissingFileAndStopsAfter) {
-  const std::string path = *dir_ + "/later.txt";
+  const std::string path = dir() + "/later.txt";
   std::unique_ptr<Subprocess> tail = StartDwae(
       {"tail", "--follow", ServerFlag(), "--all", "--json", "--stop_after=25",
        "--poll_interval=50ms", "--max_batch_delay=50ms", path});
@@ -255,7 +202,7 @@ TEST_F(TailCliTest, FollowWaitsForAMissingFileAndStopsAfter) {
 }
 
 TEST_F(TailCliTest, FromStartReadsExistingLines) {
-  const std::string path = *dir_ + "/from_start.txt";
+  const std::string path = dir() + "/from_start.txt";
   WriteText(path, Join(HeadLines(30), 0, 30));
   const SubprocessResult r =
       RunDwae({"tail", "--follow", "--from_start", ServerFlag(), "--all",
@@ -268,7 +215,7 @@ TEST_F(TailCliTest, FromStartReadsExistingLines) {
 }
 
 TEST_F(TailCliTest, UsageAndFileErrors) {
-  const std::string path = *dir_ + "/usage.txt";
+  const std::string path = dir() + "/usage.txt";
   WriteText(path, Join(HeadLines(5), 0, 5));
   const SubprocessResult batch =
       RunDwae({"tail", ServerFlag(), "--batch=0", path});
@@ -278,7 +225,7 @@ TEST_F(TailCliTest, UsageAndFileErrors) {
       RunDwae({"tail", ServerFlag(), "--poll_interval=0s", path});
   EXPECT_EQ(poll.exit_code, 2) << poll.Describe();
   EXPECT_THAT(poll.stderr_text, HasSubstr("--poll_interval"));
-  const std::string missing = *dir_ + "/missing.txt";
+  const std::string missing = dir() + "/missing.txt";
   const SubprocessResult r = RunDwae({"tail", ServerFlag(), missing});
   EXPECT_EQ(r.exit_code, 1) << r.Describe();
   EXPECT_THAT(r.stderr_text, HasSubstr(missing));
@@ -287,7 +234,7 @@ TEST_F(TailCliTest, UsageAndFileErrors) {
 TEST_F(TailCliTest, ShardedReplaySpreadsSensorsOverReplicas) {
   constexpr int kLines = 3000;
   constexpr int kSensors = 30;
-  const std::string path = *dir_ + "/sharded.txt";
+  const std::string path = dir() + "/sharded.txt";
   WriteText(path, Join(HeadLines(kLines), 0, kLines));
   std::vector<std::string> servers;
   for (int i = 0; i < kReplicas; ++i) servers.push_back(Address(i));
@@ -297,7 +244,7 @@ TEST_F(TailCliTest, ShardedReplaySpreadsSensorsOverReplicas) {
   for (int n = 1; n <= kLines; ++n) {
     ++expected[ring.ShardFor(absl::StrCat("replay-", n % kSensors))];
   }
-  const std::string verdicts_path = *dir_ + "/sharded.jsonl";
+  const std::string verdicts_path = dir() + "/sharded.jsonl";
   const std::vector<std::string> args = {
       "replay",
       "--json",
@@ -349,7 +296,7 @@ TEST_F(TailCliTest, ShardedReplaySpreadsSensorsOverReplicas) {
 }
 
 TEST_F(TailCliTest, ReplayRateIsPaced) {
-  const std::string path = *dir_ + "/paced.txt";
+  const std::string path = dir() + "/paced.txt";
   WriteText(path, Join(HeadLines(1000), 0, 1000));
   const SubprocessResult r =
       RunDwae({"replay", "--json", ServerFlag(), "--learn=off", "--rate=2000",
@@ -363,7 +310,7 @@ TEST_F(TailCliTest, ReplayRateIsPaced) {
 }
 
 TEST_F(TailCliTest, ProgressAlwaysDrawsOnStderr) {
-  const std::string path = *dir_ + "/progress.txt";
+  const std::string path = dir() + "/progress.txt";
   WriteText(path, Join(HeadLines(600), 0, 600));
   const SubprocessResult r =
       RunDwae({"replay", ServerFlag(), "--learn=off", "--rate=2000",
@@ -377,7 +324,7 @@ TEST_F(TailCliTest, ProgressAlwaysDrawsOnStderr) {
 }
 
 TEST_F(TailCliTest, ShardedReplayFailsWhenOneReplicaIsDown) {
-  const std::string path = *dir_ + "/down.txt";
+  const std::string path = dir() + "/down.txt";
   WriteText(path, Join(HeadLines(10), 0, 10));
   const std::string closed =
       absl::StrCat("127.0.0.1:", testutil::ClosedLoopbackPort());

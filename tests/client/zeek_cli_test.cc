@@ -29,6 +29,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/cli.h"
 #include "tests/testing/daemon_process.h"
+#include "tests/testing/daemon_suite.h"
 #include "tests/testing/json_value.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_files.h"
@@ -127,41 +128,17 @@ double Auc(std::vector<std::pair<double, bool>> rows) {
   return (rank_sum - attacks * (attacks + 1) / 2) / (attacks * normals);
 }
 
-class ZeekCliTest : public ::testing::Test {
+class ZeekCliTest : public testutil::SharedDaemonSuite {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(testutil::MakeTempDir("dwae_zeek_cli"));
     // A fresh daemon on its defaults: it takes the schema of the first
     // valid entry, Zeek here.
-    absl::StatusOr<testutil::TestDaemon> d = testutil::StartTestDaemon(
-        DWAED_PATH, "learning { warmup_records: 300 warmup_epochs: 2 }\n");
-    ASSERT_TRUE(d.ok()) << d.status();
-    daemon_ = new testutil::TestDaemon(*std::move(d));
+    testutil::SharedDaemonOptions o =
+        testutil::CliSuiteOptions(DWAED_PATH, DWAE_CLI_PATH, "dwae_zeek_cli");
+    o.cli_timeout = absl::Seconds(60);
+    StartDaemons(o);
   }
-
-  static void TearDownTestSuite() {
-    if (daemon_ != nullptr) {
-      const SubprocessResult r = testutil::StopTestDaemon(daemon_);
-      EXPECT_EQ(r.exit_code, 0) << r.Describe();
-      delete daemon_;
-      daemon_ = nullptr;
-    }
-    delete dir_;
-    dir_ = nullptr;
-  }
-
-  void SetUp() override {
-    ASSERT_NE(daemon_, nullptr) << "dwaed did not start";
-  }
-
-  static std::string ServerFlag() { return "--server=" + daemon_->address(); }
-
-  static testutil::TestDaemon* daemon_;
-  static std::string* dir_;
 };
-
-testutil::TestDaemon* ZeekCliTest::daemon_ = nullptr;
-std::string* ZeekCliTest::dir_ = nullptr;
 
 TEST_F(ZeekCliTest, ReplaysBothZeekFormatsDetectingThem) {
   SubprocessResult r = RunDwae({"replay", ServerFlag(), "--format=zeek",
@@ -191,14 +168,14 @@ TEST_F(ZeekCliTest, KddRecordsAreRefusedByAZeekModelNamingBothSchemas) {
                      "--sensor_id=kdd-check", kNmapJson})
                 .exit_code,
             0);
-  const std::string kdd = *dir_ + "/kdd.txt";
+  const std::string kdd = dir() + "/kdd.txt";
   std::ifstream in(std::string(DWAE_SOURCE_DIR) + "/data/nsl-kdd/KDDTest+.txt");
   std::string line, text;
   for (int i = 0; i < 3 && std::getline(in, line); ++i) text += line + "\n";
   WriteText(kdd, text);
   const SubprocessResult r =
       RunDwae({"replay", ServerFlag(), "--json", "--progress=never",
-               "--verdicts_out=" + *dir_ + "/kdd.jsonl", kdd});
+               "--verdicts_out=" + dir() + "/kdd.jsonl", kdd});
   std::optional<JsonValue> v = testutil::ParseJsonStdout(r);
   ASSERT_TRUE(v.has_value()) << r.Describe();
   EXPECT_EQ((*v)["rejected"].as_number(), 3);
@@ -212,7 +189,7 @@ TEST_F(ZeekCliTest, KddRecordsAreRefusedByAZeekModelNamingBothSchemas) {
 // It also starts at the end of a file that already has rows: the header
 // before the end must still be read.
 TEST_F(ZeekCliTest, TailFollowsAcrossAZeekRotation) {
-  const std::string current = *dir_ + "/current";
+  const std::string current = dir() + "/current";
   ASSERT_EQ(mkdir(current.c_str(), 0755), 0);
   const std::string path = current + "/conn.log";
   const std::vector<std::string>& fields = StandardFields();
