@@ -49,7 +49,7 @@ absl::Status CopyCategorical(int index, const std::string& value,
   return absl::OkStatus();
 }
 
-absl::Status CheckSize(const char* field, const std::string& value,
+absl::Status CheckSize(const char* field, absl::string_view value,
                        size_t limit) {
   if (value.size() > limit) return SizeError(field, value.size(), limit);
   return absl::OkStatus();
@@ -293,6 +293,49 @@ v1::Connection ConnectionToProto(const Connection& c, absl::string_view id,
   if (c.resp_ip_bytes) p.set_resp_ip_bytes(*c.resp_ip_bytes);
   if (c.has_label) p.set_label(c.label);
   return p;
+}
+
+absl::Status CheckParsedEntry(const Entry& entry, absl::string_view id,
+                              absl::string_view sensor_id) {
+  const std::pair<const char*, std::pair<absl::string_view, size_t>> common[] =
+      {{"sensor_id", {sensor_id, kMaxSensorIdBytes}},
+       {"id", {id, kMaxRecordIdBytes}},
+       {"label", {EntryLabel(entry), kMaxLabelBytes}}};
+  for (const auto& [field, value] : common) {
+    if (absl::Status s = CheckSize(field, value.first, value.second); !s.ok()) {
+      return s;
+    }
+  }
+  if (const Record* r = std::get_if<Record>(&entry)) {
+    const std::pair<int, const std::string*> categorical[] = {
+        {kProtocolTypeIndex, &r->protocol_type},
+        {kServiceIndex, &r->service},
+        {kFlagIndex, &r->flag}};
+    for (const auto& [index, value] : categorical) {
+      if (value->size() > kMaxCategoricalBytes) {
+        return SizeError(
+            absl::StrCat("field ", index + 1, " (", FeatureName(index), ")"),
+            value->size(), kMaxCategoricalBytes);
+      }
+    }
+    return absl::OkStatus();
+  }
+  const Connection& c = std::get<Connection>(entry);
+  const std::pair<const char*, std::pair<const std::string*, size_t>>
+      strings[] = {{"uid", {&c.uid, kMaxRecordIdBytes}},
+                   {"id.orig_h", {&c.orig_h, kMaxHostBytes}},
+                   {"id.resp_h", {&c.resp_h, kMaxHostBytes}},
+                   {"proto", {&c.proto, kMaxZeekTokenBytes}},
+                   {"service", {&c.service, kMaxServiceBytes}},
+                   {"conn_state", {&c.conn_state, kMaxZeekTokenBytes}},
+                   {"history", {&c.history, kMaxHistoryBytes}}};
+  for (const auto& [field, value] : strings) {
+    if (absl::Status s = CheckSize(field, *value.first, value.second);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return ValidateConnection(c);
 }
 
 WireEntry EntryToProto(const Entry& entry, absl::string_view id,

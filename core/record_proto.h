@@ -72,6 +72,15 @@ v1::Connection ConnectionToProto(const Connection& connection,
                                  absl::string_view id,
                                  absl::string_view sensor_id);
 
+// What RecordFromProto and ConnectionFromProto check, for an entry parsed
+// from text (record_reader.h) that reaches the daemon without a wire
+// message (the Kafka consumer): the size limits above on its strings, `id`
+// and `sensor_id`, and ValidateConnection for a connection (the text
+// parsers already check a record's values). Errors name the field as those
+// functions do, e.g. "sensor_id: 300 bytes, limit is 128".
+absl::Status CheckParsedEntry(const Entry& entry, absl::string_view id,
+                              absl::string_view sensor_id);
+
 // One entry on the wire: KDD features or a Zeek connection.
 using WireEntry = std::variant<v1::Record, v1::Connection>;
 

@@ -29,6 +29,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -97,6 +98,18 @@ class Engine {
     return Score(records, {}, mode, top_k, out);
   }
 
+  // Scores entries that are already core rows, as Featurizer::Convert
+  // leaves them (a bad entry carries its status; ids unique within the
+  // batch; connections not yet extracted), all of `schema`: the Kafka
+  // consumer parses message values straight into them (server/
+  // kafka_records.h), without a wire-message round trip. Same verdicts,
+  // learning and metrics as Score. The entries' records are moved to the
+  // learner; the caller may reuse the vector.
+  absl::Status ScoreEntries(
+      FeatureSchema schema, std::vector<BatchEntry>* entries,
+      v1::LearningMode mode, uint32_t top_k,
+      google::protobuf::RepeatedPtrField<v1::Verdict>* out);
+
   absl::Status QueryVerdicts(const v1::QueryVerdictsRequest& request,
                              v1::QueryVerdictsResponse* response) const;
   void GetModelInfo(v1::ModelInfo* info) const;
@@ -138,6 +151,12 @@ class Engine {
          std::unique_ptr<Detector> detector,
          std::unique_ptr<Featurizer> featurizer);
   void RestoreCounters(const v1::ModelState& state);
+  // The batch size limit and the learning mode: errors refuse a batch.
+  absl::Status CheckBatch(size_t size, v1::LearningMode mode) const;
+  // Score and ScoreEntries after their checks; `entries` is not empty.
+  void ScoreConverted(FeatureSchema schema, std::vector<BatchEntry>* entries,
+                      v1::LearningMode mode, uint32_t top_k,
+                      google::protobuf::RepeatedPtrField<v1::Verdict>* out);
 
   std::shared_ptr<const ScoringModel> current_model() const;
   void PublishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(detector_mu_);

@@ -92,18 +92,9 @@ std::shared_ptr<const ScoringModel> Engine::ModelFor(FeatureSchema schema) {
   return current_model();
 }
 
-absl::Status Engine::Score(
-    const google::protobuf::RepeatedPtrField<v1::Record>& records,
-    const google::protobuf::RepeatedPtrField<v1::Connection>& connections,
-    v1::LearningMode mode, uint32_t top_k,
-    google::protobuf::RepeatedPtrField<v1::Verdict>* out) {
+absl::Status Engine::CheckBatch(size_t size, v1::LearningMode mode) const {
   const ServingPolicy& serving = options_.detector.serving;
-  if (!records.empty() && !connections.empty()) {
-    return absl::InvalidArgumentError(
-        "records, connections: a batch carries one kind, not both");
-  }
-  const int size = records.size() + connections.size();
-  if (size > static_cast<int>(serving.max_batch_records)) {
+  if (size > serving.max_batch_records) {
     return absl::InvalidArgumentError(
         absl::StrFormat("records: batch of %d records exceeds the limit of %d",
                         size, serving.max_batch_records));
@@ -112,19 +103,52 @@ absl::Status Engine::Score(
     return absl::InvalidArgumentError(
         absl::StrCat("learning: unknown mode ", int(mode)));
   }
+  return absl::OkStatus();
+}
+
+absl::Status Engine::Score(
+    const google::protobuf::RepeatedPtrField<v1::Record>& records,
+    const google::protobuf::RepeatedPtrField<v1::Connection>& connections,
+    v1::LearningMode mode, uint32_t top_k,
+    google::protobuf::RepeatedPtrField<v1::Verdict>* out) {
+  if (!records.empty() && !connections.empty()) {
+    return absl::InvalidArgumentError(
+        "records, connections: a batch carries one kind, not both");
+  }
+  const size_t size = size_t(records.size()) + size_t(connections.size());
+  if (absl::Status s = CheckBatch(size, mode); !s.ok()) return s;
   // An empty batch is not an error: it gets an empty verdict list.
   if (size == 0) return absl::OkStatus();
-  const int k = int(
-      std::min<uint32_t>(top_k == 0 ? serving.default_top_k : top_k, kMaxTopK));
   std::vector<BatchEntry> entries;
   entries.reserve(size);
-  const FeatureSchema schema =
-      connections.empty() ? FeatureSchema::kKdd : FeatureSchema::kZeek;
   if (connections.empty()) {
     featurizer_->Convert(records, &entries);
   } else {
     featurizer_->Convert(connections, &entries);
   }
+  ScoreConverted(
+      connections.empty() ? FeatureSchema::kKdd : FeatureSchema::kZeek,
+      &entries, mode, top_k, out);
+  return absl::OkStatus();
+}
+
+absl::Status Engine::ScoreEntries(
+    FeatureSchema schema, std::vector<BatchEntry>* entries,
+    v1::LearningMode mode, uint32_t top_k,
+    google::protobuf::RepeatedPtrField<v1::Verdict>* out) {
+  if (absl::Status s = CheckBatch(entries->size(), mode); !s.ok()) return s;
+  if (!entries->empty()) ScoreConverted(schema, entries, mode, top_k, out);
+  return absl::OkStatus();
+}
+
+void Engine::ScoreConverted(
+    FeatureSchema schema, std::vector<BatchEntry>* batch, v1::LearningMode mode,
+    uint32_t top_k, google::protobuf::RepeatedPtrField<v1::Verdict>* out) {
+  const ServingPolicy& serving = options_.detector.serving;
+  const int k = int(
+      std::min<uint32_t>(top_k == 0 ? serving.default_top_k : top_k, kMaxTopK));
+  std::vector<BatchEntry>& entries = *batch;
+  const int size = int(entries.size());
   const bool any_valid =
       std::any_of(entries.begin(), entries.end(),
                   [](const BatchEntry& e) { return e.status.ok(); });
@@ -200,7 +224,6 @@ absl::Status Engine::Score(
   }
   verdicts_.Append(out, dimensions, model->schema(), absl::Now());
   metrics_->learn_queue_depth().Set(double(queue_.size()));
-  return absl::OkStatus();
 }
 
 absl::Status Engine::QueryVerdicts(const v1::QueryVerdictsRequest& request,

@@ -12,9 +12,15 @@
 namespace dwae::server {
 namespace {
 
-// Marks every entry whose id repeats an earlier non-empty id of the batch.
-// The views point into the batch, which outlives the call.
-void RefuseDuplicateIds(std::vector<BatchEntry>* entries, size_t first) {
+// A counter only goes up: add what `now` gained over `before`.
+void Advance(prometheus::Counter& counter, uint64_t now, uint64_t before) {
+  if (now > before) counter.Increment(double(now - before));
+}
+
+}  // namespace
+
+void Featurizer::RefuseDuplicateIds(std::vector<BatchEntry>* entries,
+                                    size_t first) {
   absl::flat_hash_map<absl::string_view, size_t> seen;
   seen.reserve(entries->size() - first);
   for (size_t i = first; i < entries->size(); ++i) {
@@ -27,13 +33,6 @@ void RefuseDuplicateIds(std::vector<BatchEntry>* entries, size_t first) {
     }
   }
 }
-
-// A counter only goes up: add what `now` gained over `before`.
-void Advance(prometheus::Counter& counter, uint64_t now, uint64_t before) {
-  if (now > before) counter.Increment(double(now - before));
-}
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<Featurizer>> Featurizer::Create(
     const ZeekSensorOptions& options, prometheus::Registry* registry) {

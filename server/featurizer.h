@@ -78,6 +78,12 @@ class Featurizer {
       const google::protobuf::RepeatedPtrField<v1::Connection>& connections,
       std::vector<BatchEntry>* out) const;
 
+  // Marks every entry from `first` on whose id repeats an earlier non-empty
+  // id of the batch (Convert does it; so must a caller that builds entries
+  // itself). The ids must stay alive during the call.
+  static void RefuseDuplicateIds(std::vector<BatchEntry>* entries,
+                                 size_t first);
+
   // Fills the record of every valid connection entry, in order, and
   // refreshes the metrics.
   void Extract(std::vector<BatchEntry>* entries);

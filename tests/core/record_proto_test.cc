@@ -263,6 +263,36 @@ TEST(RecordProtoTest, CategoricalLimit) {
   }
 }
 
+// Entries parsed from text (the Kafka path) get the checks a wire message
+// gets, with the same messages.
+TEST(RecordProtoTest, CheckParsedEntryAppliesTheWireChecks) {
+  Entry record = ParseOrDie(kNslLine);
+  EXPECT_TRUE(CheckParsedEntry(record, "conn:0:1", "sensor-a").ok());
+  EXPECT_EQ(CheckParsedEntry(record, std::string(129, 'i'), "").message(),
+            "id: 129 bytes, limit is 128");
+  std::get<Record>(record).service = std::string(40, 'x');
+  EXPECT_EQ(CheckParsedEntry(record, "", "").message(),
+            "field 3 (service): 40 bytes, limit is 32");
+
+  Connection c;
+  c.ts = 1591367999.3;
+  c.uid = "C1";
+  c.orig_h = "10.0.0.1";
+  c.resp_h = "10.0.0.2";
+  c.resp_p = 80;
+  c.proto = "tcp";
+  c.conn_state = "SF";
+  Entry connection = c;
+  EXPECT_TRUE(CheckParsedEntry(connection, "", "sensor-a").ok());
+  std::get<Connection>(connection).history = std::string(200, 'h');
+  EXPECT_EQ(CheckParsedEntry(connection, "", "").message(),
+            "history: 200 bytes, limit is 128");
+  std::get<Connection>(connection).history.clear();
+  std::get<Connection>(connection).ts = -1;  // ValidateConnection's check
+  EXPECT_THAT(CheckParsedEntry(connection, "", "").message(),
+              HasSubstr("ts: -1"));
+}
+
 TEST(RecordProtoTest, AcceptsUnknownCategoricalValues) {
   v1::Record proto = ValidProto();
   proto.mutable_features()->set_protocol_type("sctp");
