@@ -11,22 +11,17 @@
 namespace dwae::server {
 namespace {
 
-// How long one poll waits for the first message of a batch.
-constexpr int kPollMs = 100;
 // Without a durable checkpoint, learned offsets are committed this often.
 constexpr absl::Duration kMemoryCommitInterval = absl::Seconds(5);
+// Arena bytes a batch needs per verdict with three top features (measured
+// with Arena::SpaceUsed: about 600); more only costs a malloc per block.
+constexpr size_t kVerdictArenaBytes = 768;
 // How long a commit waits for the verdicts before it.
 constexpr absl::Duration kVerdictFlushTimeout = absl::Seconds(5);
 
 void Log(const std::string& message) {
   std::fprintf(stderr, "dwaed: kafka: %s\n", message.c_str());
 }
-
-// Owns a list of RdKafka::TopicPartition.
-struct PartitionList {
-  std::vector<RdKafka::TopicPartition*> list;
-  ~PartitionList() { RdKafka::TopicPartition::destroy(list); }
-};
 
 }  // namespace
 
@@ -78,13 +73,25 @@ class KafkaConsumer::Callbacks : public RdKafka::RebalanceCb,
   KafkaConsumer* const owner_;
 };
 
+google::protobuf::ArenaOptions KafkaConsumer::VerdictArenaOptions(
+    uint32_t batch_records) {
+  google::protobuf::ArenaOptions arena;
+  arena.initial_block_size = kVerdictArenaBytes * std::max(batch_records, 1u);
+  verdict_block_.reset(new char[arena.initial_block_size]);
+  arena.initial_block = verdict_block_.get();
+  return arena;
+}
+
 KafkaConsumer::KafkaConsumer(const KafkaOptions& options, Engine* engine,
                              Metrics* metrics, bool durable)
     : options_(options),
       engine_(engine),
       metrics_(metrics->registry()),
       durable_(durable),
-      positions_(options.group) {}
+      positions_(options.group),
+      verdict_arena_(VerdictArenaOptions(options.batch_records)) {
+  sources_.reserve(options.batch_records);
+}
 
 absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
     const KafkaOptions& options, Engine* engine, Metrics* metrics,
@@ -200,172 +207,6 @@ void KafkaConsumer::Close() {
   if (producer_ != nullptr) producer_->Flush(absl::Seconds(10));
 }
 
-void KafkaConsumer::Loop() {
-  std::vector<rd_kafka_message_t*> batch;
-  absl::Time next_tick = absl::Now();
-  while (!stop_.HasBeenNotified()) {
-    Collect(&batch);
-    if (!batch.empty()) Process(batch);
-    for (rd_kafka_message_t* m : batch) rd_kafka_message_destroy(m);
-    batch.clear();
-    if (producer_ != nullptr) producer_->Poll();
-    positions_.Advance(engine_->learn_items_processed());
-    const absl::Time now = absl::Now();
-    if (now >= next_tick) {
-      RefreshLag();
-      next_tick = now + absl::Seconds(1);
-    }
-    CommitReady(/*sync=*/false);
-  }
-}
-
-void KafkaConsumer::Collect(std::vector<rd_kafka_message_t*>* batch) {
-  const size_t max = options_.batch_records;
-  if (!held_.empty()) {
-    // Messages fetched during a pause go first, alone: no poll (and so no
-    // rebalance callback) comes between their fetch and their scoring.
-    batch->swap(held_);
-    if (batch->size() > max) {
-      held_.assign(batch->begin() + max, batch->end());
-      batch->resize(max);
-    }
-    return;
-  }
-  batch->resize(max);
-  // A batch call with a timeout waits for a full batch: wait for one
-  // message only, then take what has arrived.
-  const ssize_t first =
-      rd_kafka_consume_batch_queue(queue_, kPollMs, batch->data(), 1);
-  ssize_t rest = 0;
-  if (first > 0) {
-    rest = rd_kafka_consume_batch_queue(queue_, 0, batch->data() + 1, max - 1);
-  }
-  batch->resize(
-      size_t(std::max<ssize_t>(first, 0) + std::max<ssize_t>(rest, 0)));
-}
-
-struct KafkaConsumer::PartitionBatch {
-  const char* topic;
-  int32_t partition;
-  int64_t begin, end;
-  uint64_t valid = 0, bad = 0;
-};
-
-void KafkaConsumer::Process(const std::vector<rd_kafka_message_t*>& batch) {
-  std::vector<PartitionBatch> parts;
-  auto part_of = [&parts](const char* topic, int32_t p,
-                          int64_t offset) -> PartitionBatch& {
-    for (PartitionBatch& b : parts) {
-      if (b.partition == p && std::strcmp(b.topic, topic) == 0) return b;
-    }
-    return parts.emplace_back(PartitionBatch{topic, p, offset, offset});
-  };
-  std::vector<const rd_kafka_message_t*> sources;  // message of each record
-  records_.Clear();
-  connections_.Clear();
-  uint64_t messages = 0, redelivered = 0;
-  for (const rd_kafka_message_t* m : batch) {
-    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        error_log_.Log(rd_kafka_message_errstr(m));
-      }
-      continue;
-    }
-    const char* topic = rd_kafka_topic_name(m->rkt);
-    PartitionBatch& part = part_of(topic, m->partition, m->offset);
-    // A re-delivery (e.g. fetched before and after a rebalance that gave
-    // the partition back) of a record already scored: never learn it twice.
-    if (m->offset < part.end ||
-        !positions_.IsNew({topic, m->partition}, m->offset)) {
-      ++redelivered;
-      continue;
-    }
-    ++messages;
-    part.end = m->offset + 1;
-    const KafkaMessageRef ref{
-        topic, m->partition, m->offset,
-        absl::string_view(static_cast<const char*>(m->key), m->key_len),
-        absl::string_view(static_cast<const char*>(m->payload), m->len)};
-    if (absl::Status s = decoder_->Decode(ref, &records_, &connections_);
-        !s.ok()) {
-      ++part.bad;
-      bad_log_.Log(absl::StrCat("bad message ", topic, ":", m->partition, ":",
-                                m->offset, ": ", s.message()));
-      continue;
-    }
-    sources.push_back(m);
-  }
-  const uint64_t generation = revocations_;
-  WaitForLearnRoom(sources.size());
-  if (revocations_ != generation) {
-    // Partitions were revoked while we waited: this batch was never scored,
-    // and whoever owns its partitions now fetches it again from their
-    // position. Scoring it here could learn it twice.
-    return;
-  }
-  verdicts_.Clear();
-  absl::Status scored =
-      engine_->Score(records_, v1::LEARNING_MODE_DEFAULT, 0, &verdicts_);
-  if (!scored.ok()) {
-    error_log_.Log(absl::StrCat("batch not scored: ", scored.message()));
-  }
-  for (int i = 0; i < verdicts_.size(); ++i) {
-    const v1::Verdict& v = verdicts_[i];
-    const rd_kafka_message_t* m = sources[i];
-    const char* topic = rd_kafka_topic_name(m->rkt);
-    PartitionBatch& part = part_of(topic, m->partition, m->offset);
-    if (v.error_code() != 0) {
-      ++part.bad;
-      bad_log_.Log(
-          absl::StrCat("bad record ", v.id(), ": ", v.error_message()));
-      continue;
-    }
-    ++part.valid;
-    if (producer_ != nullptr) {
-      producer_->Produce(v, KafkaSource{topic, m->partition, m->offset});
-    }
-  }
-  if (!scored.ok()) {
-    for (PartitionBatch& b : parts) b.bad = b.end - b.begin - b.valid;
-  }
-  if (redelivered > 0) {
-    error_log_.Log(absl::StrCat("skipped ", redelivered,
-                                " re-delivered message(s) already scored"));
-  }
-  const uint64_t ticket = engine_->learn_items_queued();
-  uint64_t bad = 0;
-  for (const PartitionBatch& b : parts) {
-    positions_.Consumed({b.topic, b.partition}, b.begin, b.end, b.valid, b.bad,
-                        ticket);
-    bad += b.bad;
-  }
-  positions_.Advance(engine_->learn_items_processed());
-  consumed_ += messages;
-  bad_ += bad;
-  metrics_.consumed().Increment(double(messages));
-  if (bad > 0) metrics_.bad_messages().Increment(double(bad));
-}
-
-void KafkaConsumer::WaitForLearnRoom(size_t n) {
-  if (n == 0 || engine_->WaitForLearnRoom(n, absl::ZeroDuration())) return;
-  PartitionList assignment;
-  consumer_->assignment(assignment.list);
-  consumer_->pause(assignment.list);
-  paused_ = true;
-  ++pauses_;
-  metrics_.pauses().Increment();
-  while (!engine_->WaitForLearnRoom(n, absl::Milliseconds(kPollMs)) &&
-         !stop_.HasBeenNotified()) {
-    // Serve callbacks (heartbeats run on librdkafka's threads); keep what
-    // was fetched before the pause took effect.
-    rd_kafka_message_t* m[64];
-    const ssize_t got = rd_kafka_consume_batch_queue(queue_, 0, m, 64);
-    for (ssize_t i = 0; i < got; ++i) held_.push_back(m[i]);
-  }
-  consumer_->resume(assignment.list);
-  paused_ = false;
-}
-
 void KafkaConsumer::OnAssign(std::vector<RdKafka::TopicPartition*>& tps) {
   ++rebalances_;
   metrics_.rebalances().Increment();
@@ -413,28 +254,6 @@ void KafkaConsumer::OnRevoke(std::vector<RdKafka::TopicPartition*>& tps) {
   consumer_->unassign();
   metrics_.assigned_partitions().Set(0);
   Log(absl::StrCat("revoked ", tps.size(), " partition(s)"));
-}
-
-void KafkaConsumer::RefreshLag() {
-  for (const TopicPartition& tp : positions_.Owned()) {
-    int64_t low = 0, high = 0;
-    if (consumer_->get_watermark_offsets(tp.topic, tp.partition, &low, &high) ==
-            RdKafka::ERR_NO_ERROR &&
-        high >= 0) {
-      positions_.SetHighWatermark(tp, high);
-    }
-    metrics_.LagGauge(tp.topic, tp.partition).Set(double(positions_.Lag(tp)));
-  }
-  if (producer_ != nullptr) {
-    const uint64_t delivered = producer_->produced();
-    const uint64_t failed = producer_->failed();
-    metrics_.verdicts_produced().Increment(
-        double(delivered - verdicts_reported_));
-    metrics_.verdict_failures().Increment(
-        double(failed - verdict_failures_reported_));
-    verdicts_reported_ = delivered;
-    verdict_failures_reported_ = failed;
-  }
 }
 
 void KafkaConsumer::SaveCheckpoint(uint64_t learn_items_processed,

@@ -37,6 +37,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "google/protobuf/arena.h"
 #include "server/engine.h"
 #include "server/kafka_conf.h"
 #include "server/kafka_metrics.h"
@@ -72,9 +73,17 @@ class KafkaConsumer : public CheckpointedSource {
  private:
   class Callbacks;
   struct PartitionBatch;
+  // Owns a list of RdKafka::TopicPartition.
+  struct PartitionList {
+    std::vector<RdKafka::TopicPartition*> list;
+    ~PartitionList() { RdKafka::TopicPartition::destroy(list); }
+  };
 
   KafkaConsumer(const KafkaOptions& options, Engine* engine, Metrics* metrics,
                 bool durable);
+  // Allocates verdict_block_ for a batch of `batch_records` verdicts.
+  google::protobuf::ArenaOptions VerdictArenaOptions(uint32_t batch_records);
+  // The data path (kafka_batches.cc).
   void Loop();
   // Fills `batch` with up to batch_records messages, waiting up to 100 ms
   // for the first.
@@ -82,9 +91,11 @@ class KafkaConsumer : public CheckpointedSource {
   void Process(const std::vector<rd_kafka_message_t*>& batch);
   // Pauses the assignment until the learn queue has room for `n`.
   void WaitForLearnRoom(size_t n);
+  void RefreshLag();
+
+  // Group membership and offsets (kafka_consumer.cc).
   void OnAssign(std::vector<RdKafka::TopicPartition*>& partitions);
   void OnRevoke(std::vector<RdKafka::TopicPartition*>& partitions);
-  void RefreshLag();
   // Commits the offsets a durable checkpoint (or, without one, the learner)
   // reached, once the verdicts before them are delivered.
   void CommitReady(bool sync);
@@ -105,9 +116,16 @@ class KafkaConsumer : public CheckpointedSource {
 
   // Messages fetched while paused, handled first by the next batch.
   std::vector<rd_kafka_message_t*> held_;
-  google::protobuf::RepeatedPtrField<v1::Record> records_;
-  google::protobuf::RepeatedPtrField<v1::Connection> connections_;
-  google::protobuf::RepeatedPtrField<v1::Verdict> verdicts_;
+  // One batch on its way through the engine (consumer thread only), kept
+  // across batches so that their storage is reused: the entries, the
+  // strings their ids and sensor ids point to, each entry's message.
+  std::vector<BatchEntry> entries_;
+  std::vector<std::string> ids_, sensors_;
+  std::vector<const rd_kafka_message_t*> sources_;
+  // The verdicts of one batch live on this arena, reset per batch; its
+  // first block is kept, so steady state allocates nothing for them.
+  std::unique_ptr<char[]> verdict_block_;
+  google::protobuf::Arena verdict_arena_;
 
   mutable absl::Mutex commit_mu_;
   std::optional<v1::KafkaState> to_commit_ ABSL_GUARDED_BY(commit_mu_);

@@ -78,10 +78,10 @@ void KafkaPositions::Consumed(const TopicPartition& tp, int64_t begin,
   pending_.push_back({ticket, tp, epoch, end, valid, bad});
 }
 
-bool KafkaPositions::IsNew(const TopicPartition& tp, int64_t offset) const {
+int64_t KafkaPositions::Position(const TopicPartition& tp) const {
   absl::MutexLock lock(&mu_);
   auto it = states_.find(tp);
-  return it == states_.end() || offset >= it->second.position;
+  return it == states_.end() ? kNoOffset : it->second.position;
 }
 
 void KafkaPositions::AdvanceLocked(uint64_t processed) {

@@ -76,10 +76,13 @@ class KafkaPositions {
   void Consumed(const TopicPartition& tp, int64_t begin, int64_t end,
                 uint64_t valid, uint64_t bad, uint64_t ticket)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // False for an offset this replica has already scored in its current
-  // ownership of `tp` (a re-delivery): scoring it again would learn it twice.
-  bool IsNew(const TopicPartition& tp, int64_t offset) const
-      ABSL_LOCKS_EXCLUDED(mu_);
+  // The next offset of `tp` not yet scored in this replica's current
+  // ownership (kNoOffset: none scored). An offset below it is a
+  // re-delivery: scoring it again would learn it twice.
+  int64_t Position(const TopicPartition& tp) const ABSL_LOCKS_EXCLUDED(mu_);
+  bool IsNew(const TopicPartition& tp, int64_t offset) const {
+    return offset >= Position(tp);
+  }
   // The learner has processed `processed` items: apply what it covers.
   void Advance(uint64_t processed) ABSL_LOCKS_EXCLUDED(mu_);
 

@@ -1,5 +1,6 @@
 #include "server/kafka_records.h"
 
+#include <utility>
 #include <variant>
 
 #include "absl/strings/str_cat.h"
@@ -38,7 +39,8 @@ absl::StatusOr<std::unique_ptr<KafkaRecordDecoder>> KafkaRecordDecoder::Create(
     return absl::InvalidArgumentError(
         "kafka format: auto is not supported; name the topic's format");
   }
-  std::unique_ptr<KafkaRecordDecoder> d(new KafkaRecordDecoder(*parsed));
+  std::unique_ptr<KafkaRecordDecoder> d(
+      new KafkaRecordDecoder(*parsed, *SchemaOfFormat(*parsed)));
   if (*parsed == InputFormat::kZeek) {
     // Messages are single lines: start with Zeek's default conn.log header.
     Entry unused;
@@ -51,28 +53,33 @@ absl::StatusOr<std::unique_ptr<KafkaRecordDecoder>> KafkaRecordDecoder::Create(
   return d;
 }
 
-absl::Status KafkaRecordDecoder::Decode(
-    const KafkaMessageRef& message,
-    google::protobuf::RepeatedPtrField<v1::Record>* records,
-    google::protobuf::RepeatedPtrField<v1::Connection>* connections) {
+absl::Status KafkaRecordDecoder::Decode(const KafkaMessageRef& message,
+                                        BatchEntry* entry, std::string* id,
+                                        std::string* sensor_id) {
   absl::StatusOr<bool> got = reader_.Next(message.value, &entry_);
   if (!got.ok()) return got.status();
   if (!*got) return absl::InvalidArgumentError("value: holds no record");
-  const std::string id =
-      absl::StrCat(message.topic, ":", message.partition, ":", message.offset);
-  if (const Connection* c = std::get_if<Connection>(&entry_)) {
-    // The verdict's id is the uid when there is one, else this id.
-    *connections->Add() =
-        ConnectionToProto(*c, c->uid.empty() ? id : "", message.key);
-    return absl::OkStatus();
+  id->clear();
+  absl::StrAppend(id, message.topic, ":", message.partition, ":",
+                  message.offset);
+  sensor_id->assign(message.key.data(), message.key.size());
+  if (absl::Status s = CheckParsedEntry(entry_, *id, *sensor_id); !s.ok()) {
+    return s;
   }
-  const Record& record = std::get<Record>(entry_);
-  v1::Record* out = records->Add();
-  out->Clear();
-  RecordToProto(record, out->mutable_features());
-  out->set_id(id);
-  out->set_sensor_id(std::string(message.key));
-  out->set_label(record.label);
+  entry->status = absl::OkStatus();
+  entry->sensor_id = sensor_id;
+  // Swapped, not copied: both sides keep their strings' storage for the
+  // next message.
+  if (Connection* c = std::get_if<Connection>(&entry_)) {
+    entry->is_connection = true;
+    std::swap(entry->connection, *c);
+    // The verdict's id is the uid when there is one, else this id.
+    entry->id = entry->connection.uid.empty() ? id : &entry->connection.uid;
+  } else {
+    entry->is_connection = false;
+    std::swap(entry->record, std::get<Record>(entry_));
+    entry->id = id;
+  }
   return absl::OkStatus();
 }
 

@@ -114,60 +114,71 @@ TEST(KafkaRecordDecoderTest, IdIsTopicPartitionOffsetAndKeyIsSensor) {
   absl::StatusOr<std::unique_ptr<KafkaRecordDecoder>> d =
       KafkaRecordDecoder::Create("nsl-kdd");
   ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ((*d)->schema(), FeatureSchema::kKdd);
   const std::string line =
       "0,tcp,http,SF,181,5450,0,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,8,8,0,0,0,0,1,0,"
       "0,9,9,1,0,0.11,0,0,0,0,0,normal,21";
-  google::protobuf::RepeatedPtrField<v1::Record> records;
-  google::protobuf::RepeatedPtrField<v1::Connection> connections;
+  BatchEntry e;
+  e.status = absl::InternalError("left from an earlier batch");
+  std::string id, sensor;
   ASSERT_TRUE(
-      (*d)->Decode({"conn", 3, 42, "sensor-7", line}, &records, &connections)
-          .ok());
-  ASSERT_EQ(records.size(), 1);
-  const v1::Record& r = records[0];
-  EXPECT_EQ(r.id(), "conn:3:42");
-  EXPECT_EQ(r.sensor_id(), "sensor-7");
-  EXPECT_EQ(r.label(), "normal");
-  EXPECT_EQ(r.features().src_bytes(), 181);
+      (*d)->Decode({"conn", 3, 42, "sensor-7", line}, &e, &id, &sensor).ok());
+  EXPECT_TRUE(e.status.ok());
+  EXPECT_FALSE(e.is_connection);
+  EXPECT_EQ(e.id, &id);
+  EXPECT_EQ(*e.id, "conn:3:42");
+  EXPECT_EQ(e.sensor_id, &sensor);
+  EXPECT_EQ(*e.sensor_id, "sensor-7");
+  EXPECT_EQ(e.record.label, "normal");
+  EXPECT_EQ(e.record.numeric[4], 181);
+  EXPECT_EQ(e.record.service, "http");
   const absl::Status bad =
-      (*d)->Decode({"conn", 0, 1, "", "1,2,3"}, &records, &connections);
+      (*d)->Decode({"conn", 0, 1, "", "1,2,3"}, &e, &id, &sensor);
   EXPECT_FALSE(bad.ok());
-  EXPECT_EQ(records.size(), 1);
+  // The wire limits of the Stream path hold here too.
+  const absl::Status long_key = (*d)->Decode(
+      {"conn", 0, 2, std::string(129, 'k'), line}, &e, &id, &sensor);
+  EXPECT_EQ(long_key.message(), "sensor_id: 129 bytes, limit is 128");
   EXPECT_FALSE(KafkaRecordDecoder::Create("yaml").ok());
-  EXPECT_TRUE(connections.empty());
+  EXPECT_FALSE(KafkaRecordDecoder::Create("auto").ok());
 }
 
 TEST(KafkaRecordDecoderTest, ZeekMessagesBecomeConnections) {
-  google::protobuf::RepeatedPtrField<v1::Record> records;
-  google::protobuf::RepeatedPtrField<v1::Connection> connections;
   absl::StatusOr<std::unique_ptr<KafkaRecordDecoder>> json =
       KafkaRecordDecoder::Create("zeek-json");
   ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_EQ((*json)->schema(), FeatureSchema::kZeek);
+  BatchEntry a, b;
+  std::string id_a, sensor_a, id_b, sensor_b;
   ASSERT_TRUE((*json)
                   ->Decode({"zeek", 0, 7, "sensor-1",
                             R"({"ts":1591367999.305988,"uid":"CabcDEF1",)"
                             R"("id.orig_h":"192.168.4.76","id.orig_p":36844,)"
                             R"("id.resp_h":"192.168.4.1","id.resp_p":53,)"
                             R"("proto":"udp","conn_state":"SF"})"},
-                           &records, &connections)
+                           &a, &id_a, &sensor_a)
                   .ok());
-  // No TSV header in the message: Zeek's default columns apply.
+  // No TSV header in the message: Zeek's default columns apply; no uid.
   absl::StatusOr<std::unique_ptr<KafkaRecordDecoder>> tsv =
       KafkaRecordDecoder::Create("zeek");
   ASSERT_TRUE(tsv.ok()) << tsv.status();
   const std::string line =
-      "1591367999.305988\tCxyz\t10.0.0.1\t5353\t10.0.0.2\t80\ttcp\t-\t"
+      "1591367999.305988\t-\t10.0.0.1\t5353\t10.0.0.2\t80\ttcp\t-\t"
       "0.5\t10\t20\tSF\t-\t-\t0\tShAdDaFf\t5\t300\t4\t400\t-";
   absl::Status s =
-      (*tsv)->Decode({"zeek", 1, 9, "sensor-2", line}, &records, &connections);
+      (*tsv)->Decode({"zeek", 1, 9, "sensor-2", line}, &b, &id_b, &sensor_b);
   ASSERT_TRUE(s.ok()) << s;
-  ASSERT_EQ(connections.size(), 2);
-  EXPECT_TRUE(records.empty());
-  EXPECT_EQ(connections[0].uid(), "CabcDEF1");
-  EXPECT_EQ(connections[0].sensor_id(), "sensor-1");
-  EXPECT_EQ(connections[1].id_resp_p(), 80u);
-  EXPECT_EQ(connections[1].sensor_id(), "sensor-2");
+  EXPECT_TRUE(a.is_connection);
+  // A connection's verdict id is its uid, else TOPIC:PARTITION:OFFSET.
+  EXPECT_EQ(*a.id, "CabcDEF1");
+  EXPECT_EQ(*a.sensor_id, "sensor-1");
+  EXPECT_EQ(a.connection.resp_p, 53);
+  EXPECT_TRUE(b.is_connection);
+  EXPECT_EQ(*b.id, "zeek:1:9");
+  EXPECT_EQ(b.connection.resp_p, 80);
+  EXPECT_EQ(*b.sensor_id, "sensor-2");
   EXPECT_FALSE(
-      (*json)->Decode({"zeek", 0, 8, "", "{"}, &records, &connections).ok());
+      (*json)->Decode({"zeek", 0, 8, "", "{"}, &a, &id_a, &sensor_a).ok());
 }
 
 TEST(VerdictJsonTest, HasTheDocumentedFields) {
