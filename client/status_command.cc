@@ -93,6 +93,15 @@ void PrintJson(const v1::ModelInfo& m) {
   doc["shape"] = m.shape();
   doc["rule"] = m.config().model().rule();
   doc["feature_schema"] = m.config().model().feature_schema();
+  const v1::EnsembleInfo& e = m.ensemble();
+  Json ensemble;
+  ensemble["spec"] = e.spec();
+  ensemble["members"] = e.members();
+  ensemble["groups"] = e.groups();
+  ensemble["group_dims"] = Json::array();
+  for (uint32_t d : e.group_dims()) ensemble["group_dims"].push_back(d);
+  ensemble["integer_members"] = e.integer_members();
+  doc["ensemble"] = ensemble;
   doc["parameters"] = m.parameters();
   doc["threshold"] = m.threshold();  // null while warming up (+inf)
   doc["threshold_source"] = m.threshold_source();
@@ -177,6 +186,9 @@ void PrintReadable(const std::string& server, const v1::ModelInfo& m) {
   std::printf("  shape            %s\n", m.shape().c_str());
   std::printf("  rule             %s\n", c.model().rule().c_str());
   std::printf("  feature schema   %s\n", c.model().feature_schema().c_str());
+  const v1::EnsembleInfo& e = m.ensemble();
+  std::printf("  ensemble         %s: %u member(s), %u group(s), %u on int8\n",
+              e.spec().c_str(), e.members(), e.groups(), e.integer_members());
   std::printf("  parameters       %llu\n", ull(m.parameters()));
   std::printf("  learning rate    %g\n", c.model().learning_rate());
   std::vector<std::string> alphas;

@@ -5,6 +5,19 @@
 #include "core/crc32c.h"
 
 namespace dwae {
+namespace {
+
+// Version 1 held one model in `rule`: it becomes an ensemble of one.
+void MigrateFromVersion1(v1::ModelState* state) {
+  if (state->has_rule()) {
+    *state->add_members()->mutable_rule() = std::move(*state->mutable_rule());
+    state->clear_rule();
+  }
+  v1::ModelSettings* model = state->mutable_config()->mutable_model();
+  if (!model->has_ensemble()) model->set_ensemble("k1");
+}
+
+}  // namespace
 
 std::string EncodeCheckpoint(const v1::ModelState& state) {
   v1::CheckpointFile file;
@@ -28,11 +41,12 @@ absl::StatusOr<v1::ModelState> DecodeCheckpoint(absl::string_view bytes) {
     // Save() never writes an empty payload: the configuration is always set.
     return absl::DataLossError("truncated checkpoint (no version or payload)");
   }
-  if (file.version() > kCheckpointVersion) {
+  if (file.version() > kCheckpointVersion ||
+      file.version() < kOldestCheckpointVersion) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "checkpoint format version %d is not supported (this build reads "
-        "up to %d)",
-        file.version(), kCheckpointVersion));
+        "versions %d to %d)",
+        file.version(), kOldestCheckpointVersion, kCheckpointVersion));
   }
   const std::string& payload = file.payload();
   const uint32_t crc = Crc32c(payload.data(), payload.size());
@@ -45,6 +59,7 @@ absl::StatusOr<v1::ModelState> DecodeCheckpoint(absl::string_view bytes) {
   if (!state.ParseFromString(payload)) {
     return absl::DataLossError("payload does not parse as a ModelState");
   }
+  if (file.version() == 1) MigrateFromVersion1(&state);
   return state;
 }
 

@@ -140,6 +140,9 @@ absl::Status DetectorConfig::Validate() const {
                                 FeatureSchemaName(schema)));
   }
   if (absl::Status s = model.Validate(); !s.ok()) return s;
+  if (absl::Status s = ensemble.Validate(); !s.ok()) {
+    return Invalid("model.ensemble", s.message());
+  }
   const LearningPolicy& l = learning;
   if (l.warmup_records < 20 || l.warmup_records > 1000000) {
     return Invalid("learning.warmup_records", "must be in [20, 1000000]");
@@ -205,6 +208,14 @@ absl::StatusOr<DetectorConfig> DetectorConfigFromProto(
     }
     config.SetSchema(*schema);
   }
+  if (proto.model().has_ensemble()) {
+    absl::StatusOr<EnsembleOptions> ensemble =
+        ParseEnsembleSpec(proto.model().ensemble(), config.ensemble);
+    if (!ensemble.ok()) {
+      return Invalid("model.ensemble", ensemble.status().message());
+    }
+    config.ensemble = *ensemble;
+  }
   ApplyDevice(proto.device(), &config.model.rule.device);
   ApplyLearning(proto.learning(), &config.learning);
   if (absl::Status s = ApplyThreshold(proto.threshold(), &config.threshold);
@@ -228,6 +239,7 @@ v1::DaemonConfig DetectorConfigToProto(const DetectorConfig& c) {
   m->set_shadow_margin(c.model.rule.shadow_margin);
   m->set_seed(c.model.seed);
   m->set_feature_schema(FeatureSchemaName(c.schema));
+  m->set_ensemble(c.ensemble.ToString());
   const DeviceParams& d = c.model.rule.device;
   v1::DeviceSettings* dp = p.mutable_device();
   dp->set_num_levels(d.num_levels);

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "core/encoder.h"
+#include "core/ensemble.h"
 #include "core/feature_schema.h"
 #include "core/model.h"
 #include "core/threshold.h"
@@ -52,6 +53,11 @@ struct DetectorConfig {
   // SetSchema).
   FeatureSchema schema = FeatureSchema::kKdd;
   ModelConfig model;
+  // The served model as an ensemble (model.ensemble; default k1: one
+  // autoencoder). Feature groups (group_size > 0) are formed on the fit
+  // rows at the end of the warm-up; until then one full-width autoencoder
+  // learns (detector.h).
+  EnsembleOptions ensemble;
   LearningPolicy learning;
   ThresholdPolicy threshold;
   ServingPolicy serving;

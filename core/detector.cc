@@ -70,12 +70,12 @@ absl::StatusOr<Record> FeatureRowFromProto(const v1::FeatureRow& row,
 
 // ---------------------------------------------------------- ScoringModel ---
 
-ScoringModel::ScoringModel(const FeatureEncoder& encoder,
-                           const Network& network, double threshold,
-                           std::string threshold_source, uint64_t version,
-                           bool warming_up, uint64_t encoder_id)
+ScoringModel::ScoringModel(const FeatureEncoder& encoder, const Ensemble& model,
+                           double threshold, std::string threshold_source,
+                           uint64_t version, bool warming_up,
+                           uint64_t encoder_id)
     : encoder_(encoder),
-      network_(network),
+      model_(model),
       threshold_(threshold),
       threshold_source_(std::move(threshold_source)),
       version_(version),
@@ -83,21 +83,22 @@ ScoringModel::ScoringModel(const FeatureEncoder& encoder,
       encoder_id_(encoder_id) {}
 
 ScoringScratch ScoringModel::MakeScratch() const {
-  return {network_.MakeWorkspace(),
-          std::vector<float>(network_.shape().input_dim),
-          std::vector<float>(network_.shape().input_dim)};
+  const size_t dim = size_t(model_.dim());
+  return {model_.MakeScratch(), std::vector<float>(dim),
+          std::vector<float>(dim), std::vector<float>(dim)};
 }
 
 void ScoringModel::Score(const Record& record, int top_k,
                          ScoringScratch* scratch, ScoreResult* out) const {
   encoder_.Encode(record, scratch->input.data());
-  out->score = network_.Forward(scratch->input.data(), &scratch->ws);
+  out->score = model_.Score(scratch->input.data(), &scratch->model);
   // Written so that a NaN score (a diverged model) is flagged.
   out->anomalous = !(out->score <= threshold_);
   out->num_top = std::clamp(top_k, 0, kMaxTopK);
   if (out->num_top == 0) return;
-  Autoencoder::SquaredErrors(scratch->ws, scratch->errors.data());
-  const Eigen::VectorXf& y = Network::Output(scratch->ws);
+  model_.Explain(&scratch->model, scratch->errors.data(),
+                 scratch->reconstruction.data());
+  const std::vector<float>& y = scratch->reconstruction;
   // Keep the k largest errors in out->top, a small min-heap.
   auto* top = out->top.data();
   int size = 0;
@@ -121,14 +122,24 @@ void ScoringModel::Score(const Record& record, int top_k,
 absl::StatusOr<std::unique_ptr<Detector>> Detector::Create(
     const DetectorConfig& config) {
   if (absl::Status s = config.Validate(); !s.ok()) return s;
-  absl::StatusOr<std::unique_ptr<Autoencoder>> model =
-      Autoencoder::Create(config.model);
+  absl::StatusOr<std::unique_ptr<Ensemble>> model =
+      Ensemble::CreateWithGroups(config.model, WarmupLayout(config.ensemble),
+                                 config.model.shape.input_dim, {{}});
   if (!model.ok()) return model.status();
   return std::unique_ptr<Detector>(new Detector(config, *std::move(model)));
 }
 
+EnsembleOptions Detector::WarmupLayout(const EnsembleOptions& configured) {
+  EnsembleOptions o = configured;
+  if (o.group_size > 0) {
+    o.members = 1;
+    o.group_size = 0;
+  }
+  return o;
+}
+
 Detector::Detector(const DetectorConfig& config,
-                   std::unique_ptr<Autoencoder> model)
+                   std::unique_ptr<Ensemble> model)
     : config_(config),
       encoder_(config.schema),
       model_(std::move(model)),
@@ -172,7 +183,7 @@ bool Detector::Process(const Record& record, LearnDecision decision,
                       !flood_guard_active());
   if (!learn) return false;
   if (warming) warmup_buffer_.push_back(record);
-  model_->LearnFromForward(&ws_);
+  model_->LearnAfterScore(input_.data(), &ws_);
   ++records_learned_;
   if (records_learned_ == config_.learning.warmup_records) Consolidate();
   return true;
@@ -206,21 +217,33 @@ void Detector::Consolidate() {
   encoder_.Fit(fit);
   const int dim = config_.model.shape.input_dim;
   const std::vector<float> x = EncodeAll(rows);
+  if (config_.ensemble.group_size > 0) {
+    // The groups are formed on the fit rows, as the offline evaluation
+    // forms them; the grouped members start fresh. (Create fails only
+    // with fewer than two fit rows: the warm-up model then stays.)
+    absl::StatusOr<std::unique_ptr<Ensemble>> grouped =
+        Ensemble::Create(config_.model, config_.ensemble, dim, x);
+    if (grouped.ok()) {
+      model_ = *std::move(grouped);
+      ws_ = model_->MakeWorkspace();
+    }
+  }
   std::vector<size_t> order(rows.size());
   std::iota(order.begin(), order.end(), 0);
   for (int epoch = 0; epoch < config_.learning.warmup_epochs; ++epoch) {
     for (size_t i = order.size(); i > 1; --i) {
       std::swap(order[i - 1], order[rng.Below(i)]);
     }
-    for (size_t i : order) model_->Learn(&x[i * dim], &ws_);
+    for (size_t i : order) model_->Learn(&x[i * dim]);
   }
+  model_->FitScale(x);  // a no-op without -std or -ms
   const std::vector<float> h = EncodeAll(held);
   reference_scores_.clear();
   // Scored as the published snapshots will score (integer kernels).
-  const InferenceNetwork scorer(model_->network());
-  Workspace scorer_ws = scorer.MakeWorkspace();
+  const ScoringEnsemble scorer(*model_);
+  ScoringEnsembleScratch scratch = scorer.MakeScratch();
   for (size_t i = 0; i < held.size(); ++i) {
-    reference_scores_.push_back(scorer.Forward(&h[i * dim], &scorer_ws));
+    reference_scores_.push_back(scorer.Score(&h[i * dim], &scratch));
   }
   std::sort(reference_scores_.begin(), reference_scores_.end());
   warmup_buffer_.clear();
@@ -276,9 +299,9 @@ std::string Detector::threshold_source() const {
 std::shared_ptr<const ScoringModel> Detector::Publish() {
   ++version_;
   RefreshGateThreshold();
-  return std::make_shared<const ScoringModel>(
-      encoder_, model_->network(), threshold(), threshold_source(), version_,
-      warming_up(), encoder_id_);
+  return std::make_shared<const ScoringModel>(encoder_, *model_, threshold(),
+                                              threshold_source(), version_,
+                                              warming_up(), encoder_id_);
 }
 
 void Detector::SetFixedThreshold(double threshold) {
@@ -299,7 +322,7 @@ void Detector::Save(v1::ModelState* state) const {
   v1::EncoderState* enc = state->mutable_encoder();
   enc->mutable_min()->Add(encoder_.mins().begin(), encoder_.mins().end());
   enc->mutable_max()->Add(encoder_.maxs().begin(), encoder_.maxs().end());
-  model_->SaveState(state->mutable_rule());
+  model_->SaveMembers(state->mutable_members());
   v1::ThresholdState* t = state->mutable_threshold();
   t->mutable_warmup_scores()->Add(reference_scores_.begin(),
                                   reference_scores_.end());
@@ -342,8 +365,8 @@ absl::StatusOr<std::unique_ptr<Detector>> Detector::Restore(
       return absl::InvalidArgumentError(absl::StrCat("encoder: ", s.message()));
     }
   }
-  if (s = d.model_->LoadState(state.rule()); !s.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("rule: ", s.message()));
+  if (s = d.RestoreMembers(state); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("members: ", s.message()));
   }
   const v1::ThresholdState& t = state.threshold();
   if (t.histogram_size() != ScoreHistogram::kNumBins) {
@@ -392,6 +415,44 @@ absl::StatusOr<std::unique_ptr<Detector>> Detector::Restore(
   }
   d.RefreshGateThreshold();
   return created;
+}
+
+absl::Status Detector::RestoreMembers(const v1::ModelState& state) {
+  const auto& members = state.members();
+  if (members.empty()) {
+    return absl::InvalidArgumentError(
+        state.has_rule() ? "none, and a version-1 rule that was not migrated"
+                         : "none");
+  }
+  // The layout: the configured one, or the warm-up's single full-width
+  // autoencoder while a grouped ensemble has not been formed yet.
+  EnsembleOptions layout = config_.ensemble;
+  if (members[0].dims().empty()) layout = WarmupLayout(layout);
+  if (members.size() % layout.members != 0) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%d saved, not a multiple of the ensemble's %d per group",
+        members.size(), layout.members));
+  }
+  std::vector<std::vector<int>> groups;
+  for (int i = 0; i < members.size(); i += layout.members) {
+    if (layout.group_size == 0 && !members[i].dims().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "member ", i, " covers a feature group but the ensemble '",
+          config_.ensemble.ToString(), "' has none"));
+    }
+    groups.emplace_back(members[i].dims().begin(), members[i].dims().end());
+  }
+  if (layout.group_size == 0 && groups.size() != 1) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%d saved for an ensemble of %d", members.size(), layout.members));
+  }
+  absl::StatusOr<std::unique_ptr<Ensemble>> model = Ensemble::CreateWithGroups(
+      config_.model, layout, config_.model.shape.input_dim, groups);
+  if (!model.ok()) return model.status();
+  if (absl::Status s = (*model)->LoadMembers(members); !s.ok()) return s;
+  model_ = *std::move(model);
+  ws_ = model_->MakeWorkspace();
+  return absl::OkStatus();
 }
 
 }  // namespace dwae

@@ -9,6 +9,15 @@
 //                 (the learner) calls everything; Publish() hands snapshots
 //                 to the others.
 //
+// Ensembles: the model is an Ensemble (config.ensemble, ensemble.h) of one
+// or more autoencoders; every member learns every learned record, and
+// scores, thresholds and the gate use the ensemble's score, as in the
+// offline evaluation. A snapshot scores every member on the integer path
+// where its weights are device levels (ScoringEnsemble). Feature groups need
+// rows to be formed on: during warm-up one full-width autoencoder learns,
+// and consolidation replaces it with the grouped ensemble, formed and
+// trained on the fit rows exactly as `dwae eval` does.
+//
 // Life of a detector. Warm-up: the first `warmup_records` learned records
 // are learned online (the encoder's min-max statistics widen with each) and
 // buffered; scoring reports them normal (threshold +inf, source "warmup").
@@ -41,10 +50,12 @@
 #include "absl/status/statusor.h"
 #include "core/config.h"
 #include "core/encoder.h"
+#include "core/ensemble.h"
 #include "core/feature_schema.h"
 #include "core/inference_network.h"
 #include "core/model.h"
 #include "core/record.h"
+#include "core/scoring_ensemble.h"
 #include "core/threshold.h"
 #include "dwae/v1/checkpoint.pb.h"
 
@@ -68,15 +79,16 @@ struct ScoreResult {
 
 // Per-thread scratch space for ScoringModel::Score.
 struct ScoringScratch {
-  Workspace ws;
-  std::vector<float> input;
+  ScoringEnsembleScratch model;
+  std::vector<float> input;  // the encoded record
   std::vector<float> errors;
+  std::vector<float> reconstruction;
 };
 
 class ScoringModel {
  public:
   // `encoder_id`: Detector::encoder_id() of the publisher (0: none).
-  ScoringModel(const FeatureEncoder& encoder, const Network& network,
+  ScoringModel(const FeatureEncoder& encoder, const Ensemble& model,
                double threshold, std::string threshold_source, uint64_t version,
                bool warming_up, uint64_t encoder_id = 0);
 
@@ -92,6 +104,7 @@ class ScoringModel {
   const std::string& DimensionName(int d) const {
     return FeatureEncoder::DimensionName(schema(), d);
   }
+  const ScoringEnsemble& model() const { return model_; }
   // Scores a valid record of schema(); fills the `top_k` (<= kMaxTopK) largest
   // per-dimension errors.
   void Score(const Record& record, int top_k, ScoringScratch* scratch,
@@ -107,7 +120,7 @@ class ScoringModel {
 
  private:
   FeatureEncoder encoder_;
-  InferenceNetwork network_;  // integer kernels for device levels
+  ScoringEnsemble model_;  // integer kernels for device levels
   double threshold_;
   std::string threshold_source_;
   uint64_t version_;
@@ -127,7 +140,8 @@ class Detector {
   void Save(v1::ModelState* state) const;
 
   const DetectorConfig& config() const { return config_; }
-  const Autoencoder& model() const { return *model_; }
+  // The ensemble being trained (replaced at the end of a grouped warm-up).
+  const Ensemble& model() const { return *model_; }
   FeatureSchema schema() const { return config_.schema; }
   // As ScoringModel::CheckRecord.
   absl::Status CheckRecord(const Record& record) const {
@@ -184,8 +198,13 @@ class Detector {
   std::string threshold_source() const;
 
  private:
-  Detector(const DetectorConfig& config, std::unique_ptr<Autoencoder> model);
+  Detector(const DetectorConfig& config, std::unique_ptr<Ensemble> model);
+  // What learns during warm-up: config.ensemble, or one full-width
+  // autoencoder when it has feature groups.
+  static EnsembleOptions WarmupLayout(const EnsembleOptions& configured);
   void Consolidate();
+  // Replaces model_ with the ensemble saved in state.members.
+  absl::Status RestoreMembers(const v1::ModelState& state);
   // Recomputes gate_threshold_, the threshold gated learning uses.
   void RefreshGateThreshold() { gate_threshold_ = threshold(); }
   std::vector<float> EncodeAll(const std::vector<const Record*>& rows) const;
@@ -194,8 +213,8 @@ class Detector {
 
   DetectorConfig config_;
   FeatureEncoder encoder_;
-  std::unique_ptr<Autoencoder> model_;
-  Workspace ws_;
+  std::unique_ptr<Ensemble> model_;
+  EnsembleWorkspace ws_;
   std::vector<float> input_;
   const uint64_t encoder_id_;
   uint64_t records_learned_ = 0;

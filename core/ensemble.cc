@@ -6,9 +6,10 @@
 #include <utility>
 
 #include "Eigen/Core"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "core/rng.h"
@@ -29,8 +30,8 @@ absl::Status EnsembleOptions::Validate() const {
         "group_hidden_ratio: %g is outside (0, 4]", group_hidden_ratio));
   }
   if (!(input_dropout >= 0 && input_dropout < 1)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "input_dropout: %g is outside [0, 1)", input_dropout));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("input_dropout: %g is outside [0, 1)", input_dropout));
   }
   if (!(scale_floor >= 0 && scale_floor <= 100)) {
     return absl::InvalidArgumentError(
@@ -159,8 +160,42 @@ absl::StatusOr<std::unique_ptr<Ensemble>> Ensemble::Create(
     }
     groups = CorrelationGroups(fit_rows, dim, options.group_size);
   }
+  return CreateWithGroups(base, options, dim, groups);
+}
+
+namespace {
+
+// Empty, or ascending dimensions in [0, dim), at most max_size (0: any).
+absl::Status CheckGroup(const std::vector<int>& dims, int dim, int max_size) {
+  if (max_size > 0 && int(dims.size()) > max_size) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "a group has %d dimensions, more than the group size %d", dims.size(),
+        max_size));
+  }
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] < 0 || dims[i] >= dim || (i > 0 && dims[i] <= dims[i - 1])) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "a group's dimensions are not ascending within [0, %d)", dim));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Ensemble>> Ensemble::CreateWithGroups(
+    const ModelConfig& base, const EnsembleOptions& options, int dim,
+    const std::vector<std::vector<int>>& groups) {
+  if (absl::Status s = options.Validate(); !s.ok()) return s;
+  if (dim < 1) return absl::InvalidArgumentError("dim: must be >= 1");
+  if (groups.empty()) return absl::InvalidArgumentError("groups: none");
   std::unique_ptr<Ensemble> e(new Ensemble(options, dim));
   for (size_t g = 0; g < groups.size(); ++g) {
+    if (absl::Status s = CheckGroup(groups[g], dim, options.group_size);
+        !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("groups[", g, "]: ", s.message()));
+    }
     for (int k = 0; k < options.members; ++k) {
       ModelConfig config = base;
       // The first member keeps the base seed: K = 1 is the single model.
@@ -170,8 +205,8 @@ absl::StatusOr<std::unique_ptr<Ensemble>> Ensemble::Create(
       } else {
         const int width = int(groups[g].size());
         config.shape.input_dim = width;
-        config.shape.hidden = {std::max(
-            1, int(std::ceil(options.group_hidden_ratio * width)))};
+        config.shape.hidden = {
+            std::max(1, int(std::ceil(options.group_hidden_ratio * width)))};
       }
       absl::StatusOr<std::unique_ptr<Autoencoder>> model =
           Autoencoder::Create(config);
@@ -183,6 +218,60 @@ absl::StatusOr<std::unique_ptr<Ensemble>> Ensemble::Create(
   e->corrupted_.resize(dim);
   e->noise_rng_ = Rng(HashPair(base.seed, 0xd0153));
   return e;
+}
+
+std::vector<std::vector<int>> Ensemble::groups() const {
+  std::vector<std::vector<int>> out;
+  for (size_t i = 0; i < members_.size(); i += options_.members) {
+    out.push_back(members_[i].dims);
+  }
+  return out;
+}
+
+void Ensemble::SaveMembers(
+    google::protobuf::RepeatedPtrField<v1::EnsembleMemberState>* out) const {
+  for (const Member& m : members_) {
+    v1::EnsembleMemberState* state = out->Add();
+    state->mutable_dims()->Add(m.dims.begin(), m.dims.end());
+    m.model->SaveState(state->mutable_rule());
+    state->mutable_inv_scale()->Add(m.inv_scale.begin(), m.inv_scale.end());
+    if (m.weight != 1.0f) state->set_weight(m.weight);
+  }
+}
+
+absl::Status Ensemble::LoadMembers(
+    const google::protobuf::RepeatedPtrField<v1::EnsembleMemberState>& in) {
+  if (in.size() != int(members_.size())) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%d members saved, the layout has %d", in.size(), members_.size()));
+  }
+  for (size_t i = 0; i < members_.size(); ++i) {
+    Member& m = members_[i];
+    const v1::EnsembleMemberState& state = in[int(i)];
+    const auto error = [i](absl::string_view why) {
+      return absl::InvalidArgumentError(absl::StrCat("member ", i, ": ", why));
+    };
+    if (!std::equal(state.dims().begin(), state.dims().end(), m.dims.begin(),
+                    m.dims.end())) {
+      return error("dimensions differ from the layout");
+    }
+    if (absl::Status s = m.model->LoadState(state.rule()); !s.ok()) {
+      return error(s.message());
+    }
+    const int width = m.model->network().shape().input_dim;
+    if (state.inv_scale_size() != 0 && state.inv_scale_size() != width) {
+      return error(absl::StrFormat("%d scales for %d dimensions",
+                                   state.inv_scale_size(), width));
+    }
+    for (float v : state.inv_scale()) {
+      if (!(v > 0 && std::isfinite(v))) return error("a scale is not > 0");
+    }
+    m.inv_scale.assign(state.inv_scale().begin(), state.inv_scale().end());
+    const float w = state.weight() == 0 ? 1.0f : state.weight();
+    if (!(w > 0 && std::isfinite(w))) return error("weight is not > 0");
+    m.weight = w;
+  }
+  return absl::OkStatus();
 }
 
 EnsembleWorkspace Ensemble::MakeWorkspace() const {
@@ -236,6 +325,17 @@ void Ensemble::Learn(const float* x) {
   }
 }
 
+void Ensemble::LearnAfterScore(const float* x, EnsembleWorkspace* ws) {
+  if (options_.input_dropout > 0) {
+    LearnDenoising(x);
+    return;
+  }
+  for (size_t i = 0; i < members_.size(); ++i) {
+    if (options_.bagging && noise_rng_.Uniform() >= 0.632) continue;
+    members_[i].model->LearnFromForward(&ws->members[i]);
+  }
+}
+
 void Ensemble::LearnDenoising(const float* x) {
   for (size_t i = 0; i < members_.size(); ++i) {
     Member& m = members_[i];
@@ -284,8 +384,7 @@ void Ensemble::FitDimensionScales(const std::vector<float>& rows) {
     const int width = m.model->network().shape().input_dim;
     std::vector<double> mean(width, 0.0);
     for (size_t r = 0; r < n; ++r) {
-      m.model->Score(Gather(m, &rows[r * dim_], &ws.gathered),
-                     &ws.members[i]);
+      m.model->Score(Gather(m, &rows[r * dim_], &ws.gathered), &ws.members[i]);
       Autoencoder::SquaredErrors(ws.members[i], ws.errors.data());
       for (int d = 0; d < width; ++d) mean[d] += ws.errors[d];
     }
@@ -347,6 +446,34 @@ DeviceCounters Ensemble::device_counters() const {
     }
   }
   return total;
+}
+
+std::vector<LayerDeviceCounters> Ensemble::layer_device_counters() const {
+  std::vector<LayerDeviceCounters> total;
+  for (const Member& m : members_) {
+    const std::vector<LayerDeviceCounters> layers =
+        m.model->rule().device_counters();
+    if (total.size() < layers.size()) total.resize(layers.size());
+    for (size_t l = 0; l < layers.size(); ++l) {
+      total[l].weights += layers[l].weights;
+      total[l].biases += layers[l].biases;
+    }
+  }
+  return total;
+}
+
+std::string Ensemble::ShapeString() const {
+  if (members_.size() == 1)
+    return members_[0].model->network().shape().ToString();
+  std::string s = absl::StrCat("k", options_.members, " x ");
+  if (members_[0].dims.empty()) {
+    return absl::StrCat(s, members_[0].model->network().shape().ToString());
+  }
+  std::vector<std::string> shapes;
+  for (size_t i = 0; i < members_.size(); i += options_.members) {
+    shapes.push_back(members_[i].model->network().shape().ToString());
+  }
+  return absl::StrCat(s, "(", absl::StrJoin(shapes, ", "), ")");
 }
 
 uint64_t Ensemble::steps() const { return members_.front().model->steps(); }

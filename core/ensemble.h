@@ -23,9 +23,14 @@
 // With members = 1, group_size = 0 and standardize = false the ensemble is
 // exactly the single Autoencoder with the same seed.
 //
+// Checkpoints (dwaed): SaveMembers/LoadMembers write and read every
+// member's dimensions, rule state and scales (checkpoint.proto,
+// EnsembleMemberState); Create(..., groups) rebuilds the layout first.
+//
 // Thread-safety: Score() is const and may run on many threads at once, each
 // with its own EnsembleWorkspace, while nobody calls Learn() or FitScale().
-// Learn() and FitScale() need exclusive access.
+// Learn(), LearnAfterScore(), FitScale() and LoadMembers() need exclusive
+// access.
 #ifndef DWAE_CORE_ENSEMBLE_H_
 #define DWAE_CORE_ENSEMBLE_H_
 
@@ -39,12 +44,13 @@
 #include "core/device.h"
 #include "core/model.h"
 #include "core/rng.h"
+#include "dwae/v1/checkpoint.pb.h"
 
 namespace dwae {
 
 struct EnsembleOptions {
-  int members = 1;      // autoencoders per group (or in all), >= 1
-  int group_size = 0;   // 0: every member sees all dimensions
+  int members = 1;     // autoencoders per group (or in all), >= 1
+  int group_size = 0;  // 0: every member sees all dimensions
   double group_hidden_ratio = 0.75;
   bool standardize = false;
   double scale_floor = 0.1;  // fraction of the mean per-dimension scale
@@ -65,7 +71,8 @@ struct EnsembleOptions {
 };
 
 // Parses ToString()'s form: "k<members>" followed by any of "-g<size>",
-// "-std", "-ms", "-bag", "-dn<dropout>". Fields not in the spec keep `base`'s values.
+// "-std", "-ms", "-bag", "-dn<dropout>". Fields not in the spec keep `base`'s
+// values.
 absl::StatusOr<EnsembleOptions> ParseEnsembleSpec(absl::string_view spec,
                                                   const EnsembleOptions& base);
 
@@ -95,6 +102,15 @@ class Ensemble {
   static absl::StatusOr<std::unique_ptr<Ensemble>> Create(
       const ModelConfig& base, const EnsembleOptions& options, int dim,
       const std::vector<float>& fit_rows);
+  // The same with the feature groups given: `groups` lists each group's
+  // dimensions (ascending, within [0, dim), at most options.group_size of
+  // them); {{}} is one group of all dimensions. options.members members are
+  // made per group, seeded as the other Create seeds them.
+  static absl::StatusOr<std::unique_ptr<Ensemble>> CreateWithGroups(
+      const ModelConfig& base, const EnsembleOptions& options, int dim,
+      const std::vector<std::vector<int>>& groups);
+  // The feature groups in member order, as CreateWithGroups takes them.
+  std::vector<std::vector<int>> groups() const;
 
   const EnsembleOptions& options() const { return options_; }
   int dim() const { return dim_; }
@@ -103,6 +119,19 @@ class Ensemble {
   const std::vector<int>& member_dims(int m) const { return members_[m].dims; }
   // Member m's score weight (1 unless member_scale).
   float member_weight(int m) const { return members_[m].weight; }
+  // Member m's per-dimension inverse error scales (empty unless
+  // standardize and FitScale ran).
+  const std::vector<float>& member_inv_scale(int m) const {
+    return members_[m].inv_scale;
+  }
+
+  // Appends one EnsembleMemberState per member.
+  void SaveMembers(
+      google::protobuf::RepeatedPtrField<v1::EnsembleMemberState>* out) const;
+  // Loads states saved by SaveMembers into an ensemble of the same layout
+  // (same count, dimensions and shapes); errors name the member.
+  absl::Status LoadMembers(
+      const google::protobuf::RepeatedPtrField<v1::EnsembleMemberState>& in);
 
   EnsembleWorkspace MakeWorkspace() const;
 
@@ -110,6 +139,9 @@ class Ensemble {
   float Score(const float* x, EnsembleWorkspace* ws) const;
   // One online step of every member on `x`.
   void Learn(const float* x);
+  // The same step after Score(x, ws): reuses each member's forward pass in
+  // `ws` where it can (neither bagging nor denoising changes the input).
+  void LearnAfterScore(const float* x, EnsembleWorkspace* ws);
   // Sets each dimension's error scale from `rows` (normal rows, row-major);
   // a no-op unless options.standardize.
   void FitScale(const std::vector<float>& rows);
@@ -122,6 +154,12 @@ class Ensemble {
   int64_t model_bytes() const;
   int64_t num_parameters() const;
   DeviceCounters device_counters() const;
+  // Each layer index's counters summed over members (every member has the
+  // same number of layers).
+  std::vector<LayerDeviceCounters> layer_device_counters() const;
+  // "125-32-125" for one member, "k5 x 125-32-125" for K of one shape,
+  // "k5 x (30-23-30, 32-24-32, ...)" for feature groups.
+  std::string ShapeString() const;
   uint64_t steps() const;
 
  private:

@@ -241,10 +241,10 @@ void Engine::PublishLocked() {
 }
 
 void Engine::ExportLearnerMetricsLocked() {
-  const Autoencoder& model = detector_->model();
-  const std::vector<LayerDeviceCounters> layers =
-      model.rule().device_counters();
+  const Ensemble& model = detector_->model();
+  const std::vector<LayerDeviceCounters> layers = model.layer_device_counters();
   const DeviceParams& device = options_.detector.model.rule.device;
+  metrics_->ensemble_members().Set(double(model.num_members()));
   for (size_t l = 0; l < layers.size(); ++l) {
     for (bool bias : {false, true}) {
       const DeviceCounters& c = bias ? layers[l].biases : layers[l].weights;

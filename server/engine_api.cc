@@ -24,15 +24,32 @@ absl::Time FromProto(const google::protobuf::Timestamp& t) {
 }
 
 // Per-thread scoring scratch space, reused across published models of one
-// schema (a fresh daemon may switch schema once: then it is remade).
+// schema and ensemble layout (a fresh daemon may switch schema once, and a
+// grouped ensemble forms its groups at the end of the warm-up: then it is
+// remade).
 ScoringScratch& Scratch(const ScoringModel& model) {
   thread_local ScoringScratch scratch;
   thread_local FeatureSchema schema = FeatureSchema::kKdd;
-  if (scratch.input.empty() || schema != model.schema()) {
+  if (scratch.input.empty() || schema != model.schema() ||
+      !model.model().Fits(scratch.model)) {
     scratch = model.MakeScratch();
     schema = model.schema();
   }
   return scratch;
+}
+
+// `spec`: the configured ensemble (a grouped one serves a single
+// autoencoder until its warm-up ends).
+void FillEnsembleInfo(const std::string& spec, const Ensemble& model,
+                      const ScoringModel& published, v1::EnsembleInfo* out) {
+  out->set_spec(spec);
+  out->set_members(uint32_t(model.num_members()));
+  const std::vector<std::vector<int>> groups = model.groups();
+  out->set_groups(uint32_t(groups.size()));
+  for (const std::vector<int>& g : groups) {
+    out->add_group_dims(uint32_t(g.empty() ? model.dim() : int(g.size())));
+  }
+  out->set_integer_members(uint32_t(published.model().integer_members()));
 }
 
 }  // namespace
@@ -252,20 +269,24 @@ void Engine::FillLearnerInfoLocked(const ScoringModel& published,
                                    v1::ModelInfo* info) const {
   const Detector& d = *detector_;
   *info->mutable_config() = DetectorConfigToProto(d.config());
-  const Autoencoder& model = d.model();
-  info->set_shape(model.network().shape().ToString());
-  info->set_parameters(model.network().num_parameters());
+  const Ensemble& model = d.model();
+  info->set_shape(model.ShapeString());
+  info->set_parameters(model.num_parameters());
+  FillEnsembleInfo(d.config().ensemble.ToString(), model, published,
+                   info->mutable_ensemble());
+  // Member 0's layers; the device counters summed over members.
+  const Autoencoder& first = model.member(0);
   const std::vector<LayerDeviceCounters> counters =
-      model.rule().device_counters();
+      model.layer_device_counters();
   const DeviceParams& device = d.config().model.rule.device;
-  for (int l = 0; l < model.network().num_layers(); ++l) {
-    const DenseLayer& layer = model.network().layer(l);
+  for (int l = 0; l < first.network().num_layers(); ++l) {
+    const DenseLayer& layer = first.network().layer(l);
     v1::LayerInfo* li = info->add_layers();
     li->set_inputs(layer.in());
     li->set_outputs(layer.out());
     li->set_activation(ActivationName(layer.activation));
-    li->set_weight_alpha(model.rule().weight_alpha(l));
-    li->set_bias_alpha(model.rule().kind() == RuleKind::kFloat
+    li->set_weight_alpha(first.rule().weight_alpha(l));
+    li->set_bias_alpha(first.rule().kind() == RuleKind::kFloat
                            ? 0.0
                            : d.config().model.rule.bias_alpha);
     for (bool bias : {false, true}) {
@@ -288,7 +309,7 @@ void Engine::FillLearnerInfoLocked(const ScoringModel& published,
   info->set_warmup_records(warmup);
   info->set_warmup_records_learned(std::min(d.records_learned(), warmup));
   info->set_learning_steps(model.steps());
-  info->set_weight_updates(model.rule().weight_updates());
+  info->set_weight_updates(model.weight_updates());
   info->set_float_equivalent_updates(model.float_equivalent_updates());
   info->set_model_version(d.model_version());
 }

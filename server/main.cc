@@ -56,6 +56,11 @@ ABSL_FLAG(std::string, schema, "",
           "zeek (Zeek conn.log connections); pins it (as model.feature_schema "
           "in --config does). Empty: a new model takes the schema of the "
           "first valid record or connection it receives");
+ABSL_FLAG(std::string, ensemble, "",
+          "the served model as an ensemble, in dwae eval --ensemble form: k1 "
+          "(one autoencoder), k5 (five, scores averaged), k5-g32 (five per "
+          "KitNET feature group of <= 32 dimensions); overrides "
+          "model.ensemble of --config. Empty: --config's, else k1");
 ABSL_FLAG(int, max_sensors, 0,
           "Zeek sensors whose feature windows are kept, the least recently "
           "seen evicted (0: serving.max_sensors of --config, default 256)");
@@ -288,6 +293,14 @@ absl::StatusOr<ServerOptions> OptionsFromFlags(
     }
     proto = *std::move(parsed);
   }
+  if (const std::string spec = absl::GetFlag(FLAGS_ensemble); !spec.empty()) {
+    if (absl::StatusOr<EnsembleOptions> e = ParseEnsembleSpec(spec, {});
+        !e.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--ensemble: ", e.status().message()));
+    }
+    proto.mutable_model()->set_ensemble(spec);
+  }
   absl::StatusOr<DetectorConfig> config = DetectorConfigFromProto(proto);
   if (!config.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -345,7 +358,7 @@ int Main(int argc, char** argv) {
       "dwaed: the dwae anomaly-detection daemon.\n"
       "usage: dwaed [--listen=ADDR] [--metrics_listen=ADDR] "
       "[--state_dir=DIR] [--config=FILE]\n"
-      "       [--schema=kdd|zeek] [--max_sensors=N]\n"
+      "       [--schema=kdd|zeek] [--max_sensors=N] [--ensemble=SPEC]\n"
       "       [--tls_cert=PEM --tls_key=PEM [--tls_client_ca=PEM]] "
       "[--admin_token_file=FILE]");
   const std::vector<std::string> kafka_properties =

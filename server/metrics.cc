@@ -290,6 +290,14 @@ void Metrics::BuildFamilies(const MetricsOptions& options) {
                         .Help("Version number of the model being served.")
                         .Register(r)
                         .Add({});
+  ensemble_members_ =
+      &prometheus::BuildGauge()
+           .Name("dwae_model_ensemble_members")
+           .Help(
+               "Autoencoders in the ensemble being trained and served "
+               "(model.ensemble).")
+           .Register(r)
+           .Add({});
 
   // RPCs.
   auto& rpc_duration =

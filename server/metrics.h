@@ -153,6 +153,8 @@ class Metrics {
   prometheus::Gauge& model_version() {
     return *model_version_;
   }  // dwae_model_version
+  // dwae_model_ensemble_members: autoencoders in the served ensemble.
+  prometheus::Gauge& ensemble_members() { return *ensemble_members_; }
 
   // --- Learn queue ---------------------------------------------------------
 
@@ -222,6 +224,7 @@ class Metrics {
   prometheus::Gauge* warming_up_ = nullptr;
   prometheus::Gauge* threshold_ = nullptr;
   prometheus::Gauge* model_version_ = nullptr;
+  prometheus::Gauge* ensemble_members_ = nullptr;
   prometheus::Gauge* learn_queue_depth_ = nullptr;
   prometheus::Gauge* learn_queue_capacity_ = nullptr;
   prometheus::Counter* learn_dropped_ = nullptr;

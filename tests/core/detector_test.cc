@@ -446,11 +446,12 @@ struct RoundTripCase {
   RuleKind rule;
   size_t learned_before;  // records learned before the checkpoint
   size_t learned_after;   // records both learn after it
+  const char* ensemble = "k1";
 };
 
 void PrintTo(const RoundTripCase& c, std::ostream* os) {
-  *os << RuleName(c.rule) << " learned " << c.learned_before << " then "
-      << c.learned_after;
+  *os << RuleName(c.rule) << " " << c.ensemble << " learned "
+      << c.learned_before << " then " << c.learned_after;
 }
 
 class DetectorCheckpointTest
@@ -459,8 +460,12 @@ class DetectorCheckpointTest
 
 TEST_P(DetectorCheckpointTest, RestoredDetectorScoresBitIdentically) {
   const RoundTripCase& c = GetParam();
-  std::unique_ptr<Detector> original =
-      MustCreate(SmallConfig(c.rule, ThresholdMode::kAdaptive));
+  DetectorConfig config = SmallConfig(c.rule, ThresholdMode::kAdaptive);
+  absl::StatusOr<EnsembleOptions> ensemble =
+      ParseEnsembleSpec(c.ensemble, config.ensemble);
+  ASSERT_TRUE(ensemble.ok()) << ensemble.status();
+  config.ensemble = *ensemble;
+  std::unique_ptr<Detector> original = MustCreate(config);
   ASSERT_NE(original, nullptr);
   LearnRange(original.get(), *normal_, 0, c.learned_before);
   if (!original->warming_up()) {
@@ -480,6 +485,7 @@ TEST_P(DetectorCheckpointTest, RestoredDetectorScoresBitIdentically) {
   EXPECT_EQ(restored->threshold_source(), original->threshold_source());
   EXPECT_EQ(restored->threshold(), original->threshold());
   EXPECT_EQ(restored->config().model.rule.kind, c.rule);
+  EXPECT_EQ(restored->model().ShapeString(), original->model().ShapeString());
 
   std::shared_ptr<const ScoringModel> a = original->Publish();
   std::shared_ptr<const ScoringModel> b = restored->Publish();
@@ -494,6 +500,11 @@ TEST_P(DetectorCheckpointTest, RestoredDetectorScoresBitIdentically) {
   EXPECT_EQ(restored->records_learned(), original->records_learned());
   EXPECT_FALSE(original->warming_up());
   EXPECT_FALSE(restored->warming_up());
+  // After the warm-up the whole configured ensemble serves.
+  const EnsembleOptions& e = config.ensemble;
+  EXPECT_EQ(restored->model().num_members() % e.members, 0);
+  EXPECT_EQ(restored->model().num_members() > e.members, e.group_size > 0);
+  EXPECT_EQ(restored->model().ShapeString(), original->model().ShapeString());
   EXPECT_EQ(restored->threshold(), original->threshold());
   EXPECT_EQ(restored->threshold_source(), original->threshold_source());
   ExpectBitIdentical(ScoreAll(*original->Publish(), *all_, 1000, 500),
@@ -514,13 +525,22 @@ std::vector<RoundTripCase> RoundTripCases() {
     cases.push_back({rule, 1800, 300});  // mid-warm-up, crossing its end
     cases.push_back({rule, 2300, 300});  // after warm-up
   }
+  // Ensembles: K members, and feature groups formed at the warm-up's end.
+  cases.push_back({RuleKind::kDwShadow, 2300, 300, "k3"});
+  cases.push_back({RuleKind::kDwStochastic, 1800, 300, "k2-g32"});
+  cases.push_back({RuleKind::kDwStochastic, 2300, 300, "k2-g32"});
+  cases.push_back({RuleKind::kFloat, 700, 1600, "k2-g48-std-ms"});
   return cases;
 }
 
 std::string RoundTripName(const ::testing::TestParamInfo<RoundTripCase>& info) {
   std::string rule = RuleName(info.param.rule);
   rule.erase(std::remove(rule.begin(), rule.end(), '-'), rule.end());
-  return rule + "_After" + std::to_string(info.param.learned_before);
+  std::string ensemble = info.param.ensemble;
+  ensemble.erase(std::remove(ensemble.begin(), ensemble.end(), '-'),
+                 ensemble.end());
+  return rule + "_" + ensemble + "_After" +
+         std::to_string(info.param.learned_before);
 }
 
 INSTANTIATE_TEST_SUITE_P(Rules, DetectorCheckpointTest,
@@ -581,9 +601,9 @@ TEST_F(DetectorRestoreErrorTest, UnmodifiedStateRestores) {
 
 TEST_F(DetectorRestoreErrorTest, WrongRule) {
   v1::ModelState state = MidWarmupState();
-  state.mutable_rule()->set_rule("dw-stochastic");
+  state.mutable_members(0)->mutable_rule()->set_rule("dw-stochastic");
   ExpectInvalid(state, "rule");
-  state.mutable_rule()->set_rule("float");
+  state.mutable_members(0)->mutable_rule()->set_rule("float");
   ExpectInvalid(state, "rule");
 }
 
@@ -596,23 +616,55 @@ TEST_F(DetectorRestoreErrorTest, ConfigRuleDisagreesWithState) {
 TEST_F(DetectorRestoreErrorTest, NotchOutOfRange) {
   for (char bad : {char(5), char(100), char(-1)}) {
     v1::ModelState state = MidWarmupState();
-    ASSERT_GT(state.rule().layers_size(), 0);
-    std::string* notches =
-        state.mutable_rule()->mutable_layers(0)->mutable_weight_notches();
+    ASSERT_GT(state.members(0).rule().layers_size(), 0);
+    std::string* notches = state.mutable_members(0)
+                               ->mutable_rule()
+                               ->mutable_layers(0)
+                               ->mutable_weight_notches();
     ASSERT_FALSE(notches->empty());
     (*notches)[notches->size() / 2] = bad;
     ExpectInvalid(state, "weight_notches");
   }
   v1::ModelState state = MidWarmupState();
-  std::string* bias =
-      state.mutable_rule()->mutable_layers(1)->mutable_bias_notches();
+  std::string* bias = state.mutable_members(0)
+                          ->mutable_rule()
+                          ->mutable_layers(1)
+                          ->mutable_bias_notches();
   ASSERT_FALSE(bias->empty());
   (*bias)[0] = char(9);
   ExpectInvalid(state, "bias_notches");
   // A missing device is an error too.
   state = MidWarmupState();
-  state.mutable_rule()->mutable_layers(0)->mutable_weight_notches()->pop_back();
+  state.mutable_members(0)
+      ->mutable_rule()
+      ->mutable_layers(0)
+      ->mutable_weight_notches()
+      ->pop_back();
   ExpectInvalid(state, "weight_notches");
+}
+
+TEST_F(DetectorRestoreErrorTest, EnsembleMembersMustMatchTheLayout) {
+  v1::ModelState state = MidWarmupState();
+  ASSERT_EQ(state.members_size(), 1);
+  EXPECT_FALSE(state.has_rule());
+  state.clear_members();
+  ExpectInvalid(state, "members: none");
+  // Two members saved for a k1 model.
+  state = MidWarmupState();
+  *state.add_members() = state.members(0);
+  ExpectInvalid(state, "members");
+  // A k3 configuration with one member saved.
+  state = MidWarmupState();
+  state.mutable_config()->mutable_model()->set_ensemble("k3");
+  ExpectInvalid(state, "not a multiple");
+  // A member covering a feature group in a model without groups.
+  state = MidWarmupState();
+  state.mutable_members(0)->add_dims(3);
+  ExpectInvalid(state, "feature group");
+  // A bad scale.
+  state = MidWarmupState();
+  state.mutable_members(0)->mutable_inv_scale()->Resize(125, -1.0f);
+  ExpectInvalid(state, "member 0");
 }
 
 TEST_F(DetectorRestoreErrorTest, WrongHistogramSize) {

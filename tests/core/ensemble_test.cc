@@ -6,6 +6,7 @@
 
 #include "core/model.h"
 #include "core/rng.h"
+#include "core/scoring_ensemble.h"
 #include "gtest/gtest.h"
 
 namespace dwae {
@@ -40,8 +41,8 @@ ModelConfig SmallModel(RuleKind kind, uint64_t seed) {
 
 TEST(EnsembleTest, OneMemberIsTheSingleAutoencoder) {
   const std::vector<float> rows = CorrelatedRows(300, 1);
-  for (RuleKind kind : {RuleKind::kFloat, RuleKind::kDwShadow,
-                        RuleKind::kDwStochastic}) {
+  for (RuleKind kind :
+       {RuleKind::kFloat, RuleKind::kDwShadow, RuleKind::kDwStochastic}) {
     auto ensemble =
         Ensemble::Create(SmallModel(kind, 5), EnsembleOptions(), kDim, rows);
     ASSERT_TRUE(ensemble.ok()) << ensemble.status();
@@ -57,7 +58,8 @@ TEST(EnsembleTest, OneMemberIsTheSingleAutoencoder) {
       EXPECT_EQ((*ensemble)->Score(&rows[r * kDim], &ews),
                 (*single)->Score(&rows[r * kDim], &ws));
     }
-    EXPECT_EQ((*ensemble)->weight_updates(), (*single)->rule().weight_updates());
+    EXPECT_EQ((*ensemble)->weight_updates(),
+              (*single)->rule().weight_updates());
   }
 }
 
@@ -93,12 +95,12 @@ TEST(EnsembleTest, CorrelationGroupsPartitionTheDimensions) {
   for (int d = 0; d < kDim; ++d) all[d] = d;
   EXPECT_EQ(seen, all);
   // The two correlated blocks come out as groups of their own.
-  EXPECT_NE(std::find(groups.begin(), groups.end(),
-                      std::vector<int>{0, 1, 2, 3}),
-            groups.end());
-  EXPECT_NE(std::find(groups.begin(), groups.end(),
-                      std::vector<int>{4, 5, 6, 7}),
-            groups.end());
+  EXPECT_NE(
+      std::find(groups.begin(), groups.end(), std::vector<int>{0, 1, 2, 3}),
+      groups.end());
+  EXPECT_NE(
+      std::find(groups.begin(), groups.end(), std::vector<int>{4, 5, 6, 7}),
+      groups.end());
 }
 
 TEST(EnsembleTest, GroupMembersSeeOnlyTheirDimensions) {
@@ -125,8 +127,8 @@ TEST(EnsembleTest, StandardizedErrorsWeighDimensionsByTheirNormalError) {
   const std::vector<float> rows = CorrelatedRows(400, 5);
   EnsembleOptions options;
   options.standardize = true;
-  auto e = Ensemble::Create(SmallModel(RuleKind::kFloat, 2), options, kDim,
-                            rows);
+  auto e =
+      Ensemble::Create(SmallModel(RuleKind::kFloat, 2), options, kDim, rows);
   ASSERT_TRUE(e.ok()) << e.status();
   for (int epoch = 0; epoch < 3; ++epoch) {
     for (size_t r = 0; r < 400; ++r) (*e)->Learn(&rows[r * kDim]);
@@ -195,8 +197,8 @@ TEST(EnsembleTest, MemberScaleEqualizesMembersOnNormalRows) {
   EnsembleOptions options;
   options.group_size = 4;
   options.member_scale = true;
-  auto e = Ensemble::Create(SmallModel(RuleKind::kFloat, 6), options, kDim,
-                            rows);
+  auto e =
+      Ensemble::Create(SmallModel(RuleKind::kFloat, 6), options, kDim, rows);
   ASSERT_TRUE(e.ok()) << e.status();
   for (size_t r = 0; r < 400; ++r) (*e)->Learn(&rows[r * kDim]);
   (*e)->FitScale(rows);
@@ -242,6 +244,98 @@ TEST(EnsembleTest, DefaultsAreTheValidatedChoice) {
   EXPECT_EQ(DefaultEnsemble(RuleKind::kFloat).ToString(), "k5");
   EXPECT_EQ(DefaultEnsemble(RuleKind::kDwShadow).ToString(), "k5");
   EXPECT_EQ(DefaultEnsemble(RuleKind::kDwStochastic).ToString(), "k5-g32");
+}
+
+// The serving copy scores as the ensemble does: exactly on the float path,
+// within the integer path's tolerance for device levels; the per-dimension
+// explanation averages the covering members.
+TEST(EnsembleTest, ScoringEnsembleScoresAsTheEnsemble) {
+  const std::vector<float> rows = CorrelatedRows(300, 4);
+  for (RuleKind kind : {RuleKind::kFloat, RuleKind::kDwStochastic}) {
+    for (const char* spec : {"k1", "k3", "k2-g4-std-ms"}) {
+      absl::StatusOr<EnsembleOptions> options = ParseEnsembleSpec(spec, {});
+      ASSERT_TRUE(options.ok()) << options.status();
+      auto e = Ensemble::Create(SmallModel(kind, 3), *options, kDim, rows);
+      ASSERT_TRUE(e.ok()) << e.status();
+      for (size_t r = 0; r < 300; ++r) (*e)->Learn(&rows[r * kDim]);
+      (*e)->FitScale(rows);
+      const ScoringEnsemble scorer(**e);
+      EXPECT_EQ(scorer.num_members(), (*e)->num_members());
+      EXPECT_EQ(scorer.integer_members(),
+                kind == RuleKind::kFloat ? 0 : (*e)->num_members());
+      EnsembleWorkspace ews = (*e)->MakeWorkspace();
+      ScoringEnsembleScratch scratch = scorer.MakeScratch();
+      EXPECT_TRUE(scorer.Fits(scratch));
+      std::vector<float> errors(kDim), reconstruction(kDim);
+      for (size_t r = 0; r < 50; ++r) {
+        const float want = (*e)->Score(&rows[r * kDim], &ews);
+        const float got = scorer.Score(&rows[r * kDim], &scratch);
+        if (kind == RuleKind::kFloat) {
+          EXPECT_EQ(got, want) << spec;
+        } else {
+          EXPECT_NEAR(got, want, 2e-3 + 0.02 * want) << spec;
+        }
+        scorer.Explain(&scratch, errors.data(), reconstruction.data());
+        double mean_error = 0;
+        for (int d = 0; d < kDim; ++d) {
+          const float gap = reconstruction[d] - rows[r * kDim + d];
+          // One member: its error; several: the mean of their squared
+          // errors, at least the square of the mean reconstruction's.
+          if ((*e)->num_members() == 1) {
+            EXPECT_NEAR(errors[d], gap * gap, 1e-6) << spec;
+          } else {
+            EXPECT_GE(errors[d], gap * gap - 1e-6f) << spec;
+          }
+          mean_error += errors[d];
+        }
+        // Without scales the score is the mean of the explained errors.
+        if (!options->standardize && !options->member_scale) {
+          EXPECT_NEAR(mean_error / kDim, got, 1e-5) << spec;
+        }
+      }
+    }
+  }
+}
+
+TEST(EnsembleTest, ScratchOfAnotherLayoutDoesNotFit) {
+  const std::vector<float> rows = CorrelatedRows(100, 6);
+  auto one = Ensemble::Create(SmallModel(RuleKind::kFloat, 1), {}, kDim, rows);
+  absl::StatusOr<EnsembleOptions> grouped = ParseEnsembleSpec("k2-g4", {});
+  ASSERT_TRUE(grouped.ok());
+  auto two =
+      Ensemble::Create(SmallModel(RuleKind::kFloat, 1), *grouped, kDim, rows);
+  ASSERT_TRUE(one.ok() && two.ok());
+  const ScoringEnsemble a(**one), b(**two);
+  EXPECT_FALSE(a.Fits(b.MakeScratch()));
+  EXPECT_FALSE(b.Fits(a.MakeScratch()));
+  EXPECT_TRUE(b.Fits(b.MakeScratch()));
+}
+
+TEST(EnsembleTest, SaveAndLoadMembersRoundTrip) {
+  const std::vector<float> rows = CorrelatedRows(200, 8);
+  absl::StatusOr<EnsembleOptions> options = ParseEnsembleSpec("k2-g4-std", {});
+  ASSERT_TRUE(options.ok());
+  const ModelConfig config = SmallModel(RuleKind::kDwShadow, 2);
+  auto e = Ensemble::Create(config, *options, kDim, rows);
+  ASSERT_TRUE(e.ok()) << e.status();
+  for (size_t r = 0; r < 200; ++r) (*e)->Learn(&rows[r * kDim]);
+  (*e)->FitScale(rows);
+  v1::ModelState state;
+  (*e)->SaveMembers(state.mutable_members());
+  ASSERT_EQ(state.members_size(), (*e)->num_members());
+  auto back =
+      Ensemble::CreateWithGroups(config, *options, kDim, (*e)->groups());
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_TRUE((*back)->LoadMembers(state.members()).ok());
+  EnsembleWorkspace a = (*e)->MakeWorkspace(), b = (*back)->MakeWorkspace();
+  for (size_t r = 0; r < 20; ++r) {
+    EXPECT_EQ((*e)->Score(&rows[r * kDim], &a),
+              (*back)->Score(&rows[r * kDim], &b));
+  }
+  // Another layout refuses the states.
+  auto other = Ensemble::Create(config, {}, kDim, rows);
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE((*other)->LoadMembers(state.members()).ok());
 }
 
 }  // namespace

@@ -1,0 +1,117 @@
+#include "core/scoring_ensemble.h"
+
+#include <algorithm>
+
+#include "core/model.h"
+
+namespace dwae {
+
+ScoringEnsemble::ScoringEnsemble(const Ensemble& ensemble)
+    : dim_(ensemble.dim()), inv_coverage_(ensemble.dim(), 0.0f) {
+  members_.reserve(ensemble.num_members());
+  for (int m = 0; m < ensemble.num_members(); ++m) {
+    members_.push_back({ensemble.member_dims(m),
+                        InferenceNetwork(ensemble.member(m).network()),
+                        ensemble.member_inv_scale(m),
+                        ensemble.member_weight(m)});
+    const std::vector<int>& dims = ensemble.member_dims(m);
+    if (dims.empty()) {
+      for (float& c : inv_coverage_) c += 1.0f;
+    } else {
+      for (int d : dims) inv_coverage_[d] += 1.0f;
+    }
+  }
+  for (float& c : inv_coverage_) c = c > 0 ? 1.0f / c : 0.0f;
+}
+
+int ScoringEnsemble::integer_members() const {
+  return static_cast<int>(
+      std::count_if(members_.begin(), members_.end(),
+                    [](const Member& m) { return m.network.integer(); }));
+}
+
+ScoringEnsembleScratch ScoringEnsemble::MakeScratch() const {
+  ScoringEnsembleScratch s;
+  for (const Member& m : members_)
+    s.members.push_back(m.network.MakeWorkspace());
+  s.gathered.resize(dim_);
+  s.errors.resize(dim_);
+  return s;
+}
+
+bool ScoringEnsemble::Fits(const ScoringEnsembleScratch& scratch) const {
+  if (scratch.members.size() != members_.size() ||
+      scratch.gathered.size() != size_t(dim_)) {
+    return false;
+  }
+  for (size_t i = 0; i < members_.size(); ++i) {
+    const Network& n = members_[i].network.network();
+    const std::vector<Eigen::VectorXf>& a = scratch.members[i].activations;
+    if (a.size() != size_t(n.num_layers()) + 1 ||
+        a[0].size() != n.shape().input_dim) {
+      return false;
+    }
+    for (int l = 0; l < n.num_layers(); ++l) {
+      if (a[l + 1].size() != n.layer(l).out()) return false;
+    }
+  }
+  return true;
+}
+
+const float* ScoringEnsemble::Gather(const Member& m, const float* x,
+                                     std::vector<float>* gathered) const {
+  if (m.dims.empty()) return x;
+  for (size_t i = 0; i < m.dims.size(); ++i) (*gathered)[i] = x[m.dims[i]];
+  return gathered->data();
+}
+
+float ScoringEnsemble::Score(const float* x,
+                             ScoringEnsembleScratch* scratch) const {
+  double total = 0;
+  for (size_t i = 0; i < members_.size(); ++i) {
+    const Member& m = members_[i];
+    Workspace& ws = scratch->members[i];
+    const float mse = m.network.Forward(Gather(m, x, &scratch->gathered), &ws);
+    double score = mse;
+    if (!m.inv_scale.empty()) {
+      Autoencoder::SquaredErrors(ws, scratch->errors.data());
+      double sum = 0;
+      for (size_t d = 0; d < m.inv_scale.size(); ++d) {
+        sum += double(scratch->errors[d]) * m.inv_scale[d];
+      }
+      score = sum / double(m.inv_scale.size());
+    }
+    total += m.weight * score;
+  }
+  return float(total / double(members_.size()));
+}
+
+void ScoringEnsemble::Explain(ScoringEnsembleScratch* scratch, float* errors,
+                              float* reconstruction) const {
+  if (members_.size() == 1 && members_[0].dims.empty()) {
+    Autoencoder::SquaredErrors(scratch->members[0], errors);
+    const Eigen::VectorXf& y = Network::Output(scratch->members[0]);
+    std::copy(y.data(), y.data() + dim_, reconstruction);
+    return;
+  }
+  std::fill(errors, errors + dim_, 0.0f);
+  std::fill(reconstruction, reconstruction + dim_, 0.0f);
+  for (size_t i = 0; i < members_.size(); ++i) {
+    const Member& m = members_[i];
+    const Workspace& ws = scratch->members[i];
+    Autoencoder::SquaredErrors(ws, scratch->errors.data());
+    const Eigen::VectorXf& y = Network::Output(ws);
+    const int width = static_cast<int>(y.size());
+    for (int j = 0; j < width; ++j) {
+      const int d = m.dims.empty() ? j : m.dims[j];
+      errors[d] += scratch->errors[j];
+      reconstruction[d] += y[j];
+    }
+  }
+  for (int d = 0; d < dim_; ++d) {
+    errors[d] *= inv_coverage_[d];
+    reconstruction[d] *= inv_coverage_[d];
+  }
+}
+
+}  // namespace dwae

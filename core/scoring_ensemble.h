@@ -1,0 +1,72 @@
+// ScoringEnsemble: a frozen copy of an Ensemble for scoring, each member on
+// InferenceNetwork (integer kernels where the member's weights are device
+// levels, the float path otherwise).
+//
+// Score() is Ensemble::Score's formula: the mean over members of each
+// member's weight times its mean (scaled) squared error over the dimensions
+// it covers. Only the forward pass differs (inference_network.h), so the
+// two agree within the integer path's tolerance; with one float member they
+// are equal.
+//
+// Explain() gives, for every input dimension, the mean squared error and
+// the mean reconstruction over the members that cover it (unscaled), for
+// the per-feature explanations of a verdict.
+//
+// Thread-safety: immutable after construction; Score() and Explain() may
+// run on many threads at once, each with its own ScoringEnsembleScratch.
+#ifndef DWAE_CORE_SCORING_ENSEMBLE_H_
+#define DWAE_CORE_SCORING_ENSEMBLE_H_
+
+#include <vector>
+
+#include "core/ensemble.h"
+#include "core/inference_network.h"
+#include "core/network.h"
+
+namespace dwae {
+
+struct ScoringEnsembleScratch {
+  std::vector<Workspace> members;
+  std::vector<float> gathered;  // one member's input
+  std::vector<float> errors;    // one member's per-dimension errors
+};
+
+class ScoringEnsemble {
+ public:
+  explicit ScoringEnsemble(const Ensemble& ensemble);
+
+  int dim() const { return dim_; }
+  int num_members() const { return static_cast<int>(members_.size()); }
+  // Members scored with the integer kernels.
+  int integer_members() const;
+
+  ScoringEnsembleScratch MakeScratch() const;
+  // True when `scratch` (made by any ScoringEnsemble) has this one's
+  // layout, so it can be reused: consolidation may change the layout.
+  bool Fits(const ScoringEnsembleScratch& scratch) const;
+  // The anomaly score of `x` (dim() floats).
+  float Score(const float* x, ScoringEnsembleScratch* scratch) const;
+  // After Score() on `scratch`: per-dimension mean squared error and mean
+  // reconstruction over the covering members, dim() floats each.
+  void Explain(ScoringEnsembleScratch* scratch, float* errors,
+               float* reconstruction) const;
+
+ private:
+  struct Member {
+    std::vector<int> dims;  // empty: all dimensions
+    InferenceNetwork network;
+    std::vector<float> inv_scale;
+    float weight;
+  };
+  const float* Gather(const Member& m, const float* x,
+                      std::vector<float>* gathered) const;
+
+  int dim_;
+  std::vector<Member> members_;
+  // 1 / (members covering dimension d).
+  std::vector<float> inv_coverage_;
+};
+
+}  // namespace dwae
+
+#endif  // DWAE_CORE_SCORING_ENSEMBLE_H_
