@@ -116,6 +116,15 @@ bool InUnitInterval(double x) { return x >= 0 && x <= 1; }
 
 }  // namespace
 
+EnsembleOptions DaemonDefaultEnsemble(RuleKind rule) {
+  // Measured in docs/daemon.md ("Ensembles"): dw-stochastic takes the
+  // offline evaluation's validated k5-g32; for dw-shadow and float the
+  // evaluation's K = 5 was a validation tie that costs the daemon half its
+  // stream throughput, so they keep one autoencoder.
+  return rule == RuleKind::kDwStochastic ? DefaultEnsemble(rule)
+                                         : EnsembleOptions();
+}
+
 DetectorConfig::DetectorConfig() {
   model.shape.input_dim = kInputDim;
   model.rule.kind = RuleKind::kDwShadow;
@@ -208,6 +217,7 @@ absl::StatusOr<DetectorConfig> DetectorConfigFromProto(
     }
     config.SetSchema(*schema);
   }
+  config.ensemble = DaemonDefaultEnsemble(config.model.rule.kind);
   if (proto.model().has_ensemble()) {
     absl::StatusOr<EnsembleOptions> ensemble =
         ParseEnsembleSpec(proto.model().ensemble(), config.ensemble);

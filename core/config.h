@@ -53,8 +53,8 @@ struct DetectorConfig {
   // SetSchema).
   FeatureSchema schema = FeatureSchema::kKdd;
   ModelConfig model;
-  // The served model as an ensemble (model.ensemble; default k1: one
-  // autoencoder). Feature groups (group_size > 0) are formed on the fit
+  // The served model as an ensemble (model.ensemble; default
+  // DaemonDefaultEnsemble(rule)). Feature groups (group_size > 0) are formed on the fit
   // rows at the end of the warm-up; until then one full-width autoencoder
   // learns (detector.h).
   EnsembleOptions ensemble;
@@ -70,6 +70,10 @@ struct DetectorConfig {
   // Errors name the setting, e.g. "learning.warmup_records: ...".
   absl::Status Validate() const;
 };
+
+// The daemon's ensemble when model.ensemble is unset: k5-g32 for
+// dw-stochastic, k1 (one autoencoder) for the other rules.
+EnsembleOptions DaemonDefaultEnsemble(RuleKind rule);
 
 // Resolves `proto` over the defaults and validates the result.
 absl::StatusOr<DetectorConfig> DetectorConfigFromProto(

@@ -163,6 +163,21 @@ TEST_F(EnsembleCliTest, GroupedEnsembleServesAndSurvivesARestart) {
   EXPECT_EQ(ScoreTestRows(), before);
 }
 
+TEST_F(EnsembleCliTest, DefaultEnsembleFollowsTheRule) {
+  // docs/daemon.md, "Ensembles": k5-g32 for dw-stochastic, k1 otherwise.
+  for (const auto& [rule, spec] :
+       {std::pair<std::string, std::string>{"dw-stochastic", "k5-g32"},
+        {"dw-shadow", "k1"},
+        {"float", "k1"}}) {
+    absl::StatusOr<TestDaemon> d = testutil::StartTestDaemon(
+        DWAED_PATH, absl::StrCat(kConfig, "model { rule: \"", rule, "\" }\n"));
+    ASSERT_TRUE(d.ok()) << d.status();
+    daemon_ = *std::move(d);
+    EXPECT_EQ(Status()["ensemble"]["spec"].as_string(), spec) << rule;
+    Stop();
+  }
+}
+
 TEST_F(EnsembleCliTest, Version1CheckpointIsMigratedToAnEnsembleOfOne) {
   ASSERT_EQ(mkdir(state_dir_.c_str(), 0700), 0);
   ASSERT_TRUE(testutil::WriteFile(

@@ -293,6 +293,36 @@ void ExpectRoundTrip(const DetectorConfig& config) {
       google::protobuf::util::MessageDifferencer::Equals(first, second));
 }
 
+TEST(ConfigTest, EnsembleDefaultsByRuleAndParses) {
+  v1::DaemonConfig p;
+  absl::StatusOr<DetectorConfig> c = DetectorConfigFromProto(p);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->ensemble.ToString(), "k1");  // dw-shadow
+  EXPECT_EQ(DetectorConfigToProto(*c).model().ensemble(), "k1");
+  p.mutable_model()->set_rule("dw-stochastic");
+  c = DetectorConfigFromProto(p);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->ensemble.ToString(), "k5-g32");
+  p.mutable_model()->set_ensemble("k1");
+  c = DetectorConfigFromProto(p);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->ensemble.ToString(), "k1");
+  p.mutable_model()->set_ensemble("k3-std");
+  c = DetectorConfigFromProto(p);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->ensemble.members, 3);
+  EXPECT_TRUE(c->ensemble.standardize);
+  ExpectRoundTrip(*c);
+  for (const char* bad : {"k0", "five", "k5-x", "k5-g1"}) {
+    p.mutable_model()->set_ensemble(bad);
+    c = DetectorConfigFromProto(p);
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_THAT(std::string(c.status().message()),
+                StartsWith("model.ensemble: "))
+        << bad;
+  }
+}
+
 TEST(ConfigTest, RoundTripIsIdentity) {
   ExpectRoundTrip(DetectorConfig());
 
