@@ -120,6 +120,7 @@ TEST_F(MetricsTest, ExposesEveryFamilyWithItsType) {
       {"dwae_warming_up", "gauge"},
       {"dwae_threshold", "gauge"},
       {"dwae_model_version", "gauge"},
+      {"dwae_model_ensemble_members", "gauge"},
       {"dwae_score", "histogram"},
       {"dwae_rpc_duration_seconds", "histogram"},
       {"dwae_rpc_errors_total", "counter"},
