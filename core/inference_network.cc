@@ -58,6 +58,11 @@ bool InferenceNetwork::Quantize(const DenseLayer& layer, IntLayer* out) {
     }
   }
   out->levels = PackedLevels(k.data(), rows, cols);
+  const size_t padded_rows = size_t(out->levels.row_blocks()) * kInt8RowBlock;
+  out->row_sums.resize(padded_rows, 0.0f);
+  out->bias.assign(padded_rows, 0.0f);
+  std::copy(layer.bias.data(), layer.bias.data() + rows, out->bias.begin());
+  out->activation = layer.activation;
   return true;
 }
 
@@ -65,8 +70,26 @@ InferenceNetwork::InferenceNetwork(const Network& network) : network_(network) {
   std::vector<IntLayer> layers(network.num_layers());
   for (int l = 0; l < network.num_layers(); ++l) {
     if (!Quantize(network.layer(l), &layers[l])) return;
+    // Outputs of a sigmoid layer lie in [0, 1].
+    layers[l].unit_range_input =
+        l > 0 && network.layer(l - 1).activation == Activation::kSigmoid;
   }
   layers_ = std::move(layers);
+  fused_ = inference_internal::CpuHasFusedForward();
+  for (const IntLayer& layer : layers_) {
+    const PackedLevels& k = layer.levels;
+    quantized_size_ = std::max(quantized_size_, size_t(k.padded_inputs()));
+    accumulators_size_ =
+        std::max(accumulators_size_, size_t(k.row_blocks()) * kInt8RowBlock +
+                                         size_t(k.scratch_size()));
+  }
+}
+
+Workspace InferenceNetwork::MakeWorkspace() const {
+  Workspace ws = network_.MakeWorkspace();
+  ws.quantized.resize(quantized_size_);
+  ws.accumulators.resize(accumulators_size_);
+  return ws;
 }
 
 void InferenceNetwork::ForwardLayer(int l, const Eigen::VectorXf& in,
@@ -77,34 +100,45 @@ void InferenceNetwork::ForwardLayer(int l, const Eigen::VectorXf& in,
   if (ws->quantized.size() < size_t(k.padded_inputs())) {
     ws->quantized.resize(k.padded_inputs());
   }
-  if (ws->accumulators.size() < out_size + 2 * k.pairs()) {
-    ws->accumulators.resize(out_size + 2 * k.pairs());
+  if (ws->accumulators.size() < out_size + k.scratch_size()) {
+    ws->accumulators.resize(out_size + k.scratch_size());
   }
-  // Outputs of a sigmoid layer lie in [0, 1].
-  const bool unit_range =
-      l > 0 && network_.layer(l - 1).activation == Activation::kSigmoid;
-  const QuantizedRange range = QuantizeInput(
-      in.data(), k.cols(), k.padded_inputs(), ws->quantized.data(), unit_range);
+  const QuantizedRange range =
+      QuantizeInput(in.data(), k.cols(), k.padded_inputs(),
+                    ws->quantized.data(), layer.unit_range_input);
   int32_t* acc = ws->accumulators.data();
   MatVec(k, ws->quantized.data(), acc + out_size, acc);
-  const DenseLayer& dense = network_.layer(l);
   const float offset = layer.unit * range.lo;
   const float scale = layer.unit * range.step;
-  const float* bias = dense.bias.data();
+  const float* bias = layer.bias.data();
   const float* row_sums = layer.row_sums.data();
   float* out = z->data();
   for (int r = 0; r < k.rows(); ++r) {
     out[r] = bias[r] + (offset * row_sums[r] + scale * float(acc[r]));
   }
-  if (dense.activation == Activation::kSigmoid) {
+  if (layer.activation == Activation::kSigmoid) {
     // Eigen's rational approximation (a few ulp), no exp.
     z->array() = z->array().logistic();
   } else {
-    ApplyActivation(dense.activation, z);
+    ApplyActivation(layer.activation, z);
   }
 }
 
 float InferenceNetwork::Forward(const float* x, Workspace* ws) const {
+  if (fused_) {
+    // A workspace made by the Network rather than by MakeWorkspace().
+    if (ws->quantized.size() < quantized_size_) {
+      ws->quantized.resize(quantized_size_);
+    }
+    if (ws->accumulators.size() < accumulators_size_) {
+      ws->accumulators.resize(accumulators_size_);
+    }
+    return inference_internal::ForwardFusedAvx512(layers_, x, ws);
+  }
+  return ForwardLayered(x, ws);
+}
+
+float InferenceNetwork::ForwardLayered(const float* x, Workspace* ws) const {
   if (layers_.empty()) return network_.Forward(x, ws);
   const int dim = network_.shape().input_dim;
   ws->activations[0] = Eigen::Map<const Eigen::VectorXf>(x, dim);

@@ -20,17 +20,24 @@
 // the tolerance measured in docs/performance.md.
 //
 // Forward() fills ws->activations like Network::Forward (input, hidden
-// outputs, reconstruction), so per-dimension errors read the same way.
+// outputs, reconstruction), so per-dimension errors read the same way. On a
+// CPU with AVX-512 it runs the fused pass of inference_fused.h (same integer
+// sums, float epilogue equal up to rounding); ForwardLayered() is the
+// layer-by-layer path that every other CPU runs, kept callable for tests.
+// A workspace from MakeWorkspace() holds every buffer, so a Forward call
+// does not allocate.
 //
 // Thread-safety: immutable after construction; Forward() may run on many
 // threads at once, each with its own Workspace.
 #ifndef DWAE_CORE_INFERENCE_NETWORK_H_
 #define DWAE_CORE_INFERENCE_NETWORK_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
 #include "Eigen/Core"
+#include "core/inference_fused.h"
 #include "core/int8_kernels.h"
 #include "core/network.h"
 
@@ -45,16 +52,17 @@ class InferenceNetwork {
   // True when the integer kernels run.
   bool integer() const { return !layers_.empty(); }
 
-  Workspace MakeWorkspace() const { return network_.MakeWorkspace(); }
+  // A workspace with the integer path's buffers sized.
+  Workspace MakeWorkspace() const;
   // Mean squared reconstruction error of `x` (input_dim floats).
   float Forward(const float* x, Workspace* ws) const;
+  // The layer-by-layer integer path (or the float path), whatever the CPU.
+  float ForwardLayered(const float* x, Workspace* ws) const;
+  // True when Forward() runs the fused AVX-512 pass.
+  bool fused() const { return fused_; }
 
  private:
-  struct IntLayer {
-    PackedLevels levels;
-    std::vector<float> row_sums;  // sum_c k_rc, per row
-    float unit = 0;               // weight = k * unit
-  };
+  using IntLayer = inference_internal::IntLayer;
   // The integer form of `layer`, or false when its weights are not levels.
   static bool Quantize(const DenseLayer& layer, IntLayer* out);
   void ForwardLayer(int l, const Eigen::VectorXf& in, Workspace* ws,
@@ -62,6 +70,9 @@ class InferenceNetwork {
 
   Network network_;
   std::vector<IntLayer> layers_;  // empty: the float path
+  bool fused_ = false;
+  // Integer-path buffer sizes (Workspace::quantized, accumulators).
+  size_t quantized_size_ = 0, accumulators_size_ = 0;
 };
 
 // One input vector quantized as described above: writes n bytes to q (then

@@ -179,7 +179,9 @@ void MatVecAvx2(const PackedLevels& k, const uint8_t* x, int32_t* pair_scratch,
 
 void MatVec(const PackedLevels& k, const uint8_t* x, int32_t* pair_scratch,
             int32_t* out) {
-  if (CpuHasAvx2()) {
+  if (CpuHasAvx512()) {
+    MatVecAvx512(k, x, pair_scratch, out);
+  } else if (CpuHasAvx2()) {
     MatVecAvx2(k, x, pair_scratch, out);
   } else {
     MatVecPortable(k, x, pair_scratch, out);

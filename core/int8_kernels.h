@@ -19,7 +19,13 @@
 //
 // The AVX2 kernel is compiled with a function-level target attribute and
 // chosen at run time when the CPU has AVX2, so the same binary runs on the
-// portable loop on a CPU without it, whatever -march the build used.
+// portable loop on a CPU without it, whatever -march the build used. The
+// AVX-512 kernels (int8_kernels_avx512.cc; AVX512F, BW and VBMI2) read two
+// row blocks of a pair with one 64-byte load (they are adjacent in the
+// layout), so they issue half the multiplies of the AVX2 kernel, and list
+// the non-zero pairs without branches (compress, 32 pairs per step).
+// MatVecDenseAvx512 visits every pair without listing them, for the dense
+// hidden activations.
 //
 // Thread-safety: PackedLevels is immutable after construction; the
 // functions are pure.
@@ -52,6 +58,8 @@ class PackedLevels {
   // Bytes of input the kernels read: 2 * pairs() rounded up to 32; the
   // caller zeroes those past cols().
   int padded_inputs() const { return (2 * pairs() + 31) / 32 * 32; }
+  // Size in int32s of the pair_scratch buffer the kernels take.
+  int scratch_size() const { return 2 * pairs() + 32; }
   // Pairs whose int16 sums cannot overflow.
   int flush_every() const { return flush_every_; }
   // The 32 bytes of (pair p, row block b).
@@ -66,7 +74,8 @@ class PackedLevels {
 };
 
 // Buffer sizes the kernels need: x holds padded_inputs() bytes,
-// out row_blocks() * kInt8RowBlock int32s, pair_scratch 2 * pairs() int32s.
+// out row_blocks() * kInt8RowBlock int32s, pair_scratch scratch_size()
+// int32s.
 void MatVecPortable(const PackedLevels& k, const uint8_t* x,
                     int32_t* pair_scratch, int32_t* out);
 // True when this CPU can run MatVecAvx2.
@@ -74,6 +83,12 @@ bool CpuHasAvx2();
 // Call only when CpuHasAvx2().
 void MatVecAvx2(const PackedLevels& k, const uint8_t* x, int32_t* pair_scratch,
                 int32_t* out);
+// True when this CPU can run the AVX-512 kernels (AVX512F, BW, VBMI2).
+bool CpuHasAvx512();
+// Call only when CpuHasAvx512().
+void MatVecAvx512(const PackedLevels& k, const uint8_t* x,
+                  int32_t* pair_scratch, int32_t* out);
+void MatVecDenseAvx512(const PackedLevels& k, const uint8_t* x, int32_t* out);
 // The fastest kernel this CPU runs.
 void MatVec(const PackedLevels& k, const uint8_t* x, int32_t* pair_scratch,
             int32_t* out);

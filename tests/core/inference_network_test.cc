@@ -77,6 +77,51 @@ TEST(InferenceNetworkTest, FloatWeightsAndDeviceSpreadKeepTheFloatPath) {
   }
 }
 
+// The fused pass (AVX-512 CPUs) against the layer-by-layer path: the same
+// integer sums, so the scores differ only by float rounding, except where
+// a hidden activation sits on a quantization boundary and the two sigmoids'
+// last bits put it into neighbouring steps.
+TEST(InferenceNetworkTest, FusedPassMatchesLayeredPath) {
+  for (RuleKind kind : {RuleKind::kDwStochastic, RuleKind::kDwShadow}) {
+    for (Activation act :
+         {Activation::kSigmoid, Activation::kTanh, Activation::kRelu}) {
+      std::unique_ptr<Autoencoder> model = Trained(kind, act);
+      const InferenceNetwork net(model->network());
+      ASSERT_TRUE(net.integer());
+      if (!net.fused()) GTEST_SKIP() << "no AVX-512 on this CPU";
+      Workspace a = net.MakeWorkspace(), b = net.MakeWorkspace();
+      Rng rng(13);
+      std::vector<float> x(41);
+      int close = 0;
+      const int n = 500;
+      for (int i = 0; i < n; ++i) {
+        for (float& v : x) v = rng.Uniform() < 0.4 ? float(rng.Uniform()) : 0;
+        if (i % 25 == 0) x[7] = -1.5f;  // widens the input range
+        const float want = net.ForwardLayered(x.data(), &a);
+        const float got = net.Forward(x.data(), &b);
+        EXPECT_NEAR(got, want, 1e-3) << RuleName(kind) << " " << i;
+        close += std::abs(got - want) <= 1e-6f * want + 1e-9f ? 1 : 0;
+        for (size_t l = 0; l < a.activations.size(); ++l) {
+          ASSERT_EQ(a.activations[l].size(), b.activations[l].size());
+        }
+        EXPECT_EQ(a.activations[0], b.activations[0]);
+      }
+      EXPECT_GE(close, n * 9 / 10)
+          << RuleName(kind) << " " << ActivationName(act);
+    }
+  }
+}
+
+// A workspace made by the Network (no integer buffers) still works.
+TEST(InferenceNetworkTest, NetworkWorkspaceIsSizedOnFirstUse) {
+  std::unique_ptr<Autoencoder> model =
+      Trained(RuleKind::kDwStochastic, Activation::kSigmoid);
+  const InferenceNetwork net(model->network());
+  Workspace plain = model->MakeWorkspace(), made = net.MakeWorkspace();
+  std::vector<float> x(41, 0.25f);
+  EXPECT_EQ(net.Forward(x.data(), &plain), net.Forward(x.data(), &made));
+}
+
 TEST(InferenceNetworkTest, QuantizeInputRoundsToNearestStep) {
   const std::vector<float> v = {0.0f, 1.0f, 0.5f, 0.002f, 0.998f};
   std::vector<uint8_t> q(32, 7);

@@ -35,14 +35,19 @@ void ExpectKernelsMatchReference(const Case& c, uint64_t seed) {
   std::vector<int32_t> want(c.rows);
   MatVecReference(k.data(), c.rows, c.cols, x.data(), want.data());
   const size_t out_size = size_t(packed.row_blocks()) * kInt8RowBlock;
-  std::vector<int32_t> scratch(2 * packed.pairs());
-  for (int kernel = 0; kernel < 3; ++kernel) {
+  std::vector<int32_t> scratch(packed.scratch_size());
+  for (int kernel = 0; kernel < 5; ++kernel) {
     if (kernel == 1 && !CpuHasAvx2()) continue;
+    if (kernel >= 3 && !CpuHasAvx512()) continue;
     std::vector<int32_t> got(out_size, -1);
     if (kernel == 0)
       MatVecPortable(packed, x.data(), scratch.data(), got.data());
     if (kernel == 1) MatVecAvx2(packed, x.data(), scratch.data(), got.data());
     if (kernel == 2) MatVec(packed, x.data(), scratch.data(), got.data());
+    if (kernel == 3) {
+      MatVecAvx512(packed, x.data(), scratch.data(), got.data());
+    }
+    if (kernel == 4) MatVecDenseAvx512(packed, x.data(), got.data());
     for (int r = 0; r < c.rows; ++r) {
       ASSERT_EQ(got[r], want[r])
           << "kernel " << kernel << " row " << r << " of " << c.rows << "x"
@@ -65,7 +70,8 @@ TEST(Int8KernelsTest, MatchReferenceOnModelShapesAndExtremes) {
   for (const Case& c :
        {Case{32, 125, 2, 0.2}, Case{125, 32, 2, 1.0},
         Case{17, 1000, kMaxInt8Level, 1.0}, Case{64, 4096, 2, 1.0},
-        Case{1, 1, 1, 1.0}, Case{16, 33, 5, 0.0}}) {
+        Case{1, 1, 1, 1.0}, Case{16, 33, 5, 0.0}, Case{160, 70, 63, 1.0},
+        Case{129, 64, 9, 0.5}}) {
     ExpectKernelsMatchReference(c, 1);
   }
 }

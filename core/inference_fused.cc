@@ -1,0 +1,187 @@
+#include "core/inference_fused.h"
+
+#include <cstdint>
+#include <cstring>
+
+#include "core/inference_network.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which
+// -Wmaybe-uninitialized and -Wuninitialized report inside the header (a
+// known false positive).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#include <immintrin.h>
+#define DWAE_HAVE_X86 1
+#else
+#define DWAE_HAVE_X86 0
+#endif
+
+namespace dwae {
+namespace inference_internal {
+
+#if DWAE_HAVE_X86
+
+bool CpuHasFusedForward() { return CpuHasAvx512(); }
+
+namespace {
+
+#define DWAE_AVX512 __attribute__((target("avx512f,avx512bw")))
+
+// Lanes [0, n) of a 16-lane register, n in [0, 16].
+DWAE_AVX512 inline __mmask16 FirstLanes(int n) {
+  return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1);
+}
+
+// exp(m) for m in [-87, 87]: m = n ln2 + r with |r| <= ln2 / 2 (ln2 split
+// in two so that n ln2 is exact enough), e^r by its Taylor polynomial to
+// degree 7 (truncation below 1e-8 relative), times 2^n by scalef.
+DWAE_AVX512 inline __m512 ExpBounded(__m512 m) {
+  const __m512 n = _mm512_roundscale_ps(
+      _mm512_mul_ps(m, _mm512_set1_ps(1.44269504088896341f)),
+      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), m);
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 5040);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+  return _mm512_scalef_ps(p, n);
+}
+
+// 1 / (1 + exp(-z)). z is clamped to [-87, 87] first (the result changes by
+// less than 2e-38 there), so exp stays finite and normal; NaN passes
+// through (min/max return their second operand for NaN).
+DWAE_AVX512 inline __m512 Sigmoid(__m512 z) {
+  z = _mm512_min_ps(_mm512_set1_ps(87.0f),
+                    _mm512_max_ps(_mm512_set1_ps(-87.0f), z));
+  const __m512 d = _mm512_add_ps(
+      _mm512_set1_ps(1.0f), ExpBounded(_mm512_sub_ps(_mm512_setzero_ps(), z)));
+  // rcp14 is good to 2^-14; one Newton step y(2 - dy) to about 2^-23.
+  const __m512 y = _mm512_rcp14_ps(d);
+  return _mm512_mul_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(2.0f)));
+}
+
+DWAE_AVX512 inline __m512 Activate(Activation activation, __m512 z) {
+  switch (activation) {
+    case Activation::kSigmoid:
+      return Sigmoid(z);
+    case Activation::kRelu:
+      return _mm512_max_ps(z, _mm512_setzero_ps());
+    case Activation::kTanh:  // tanh z = 2 sigmoid(2z) - 1
+      return _mm512_fmsub_ps(_mm512_set1_ps(2.0f), Sigmoid(_mm512_add_ps(z, z)),
+                             _mm512_set1_ps(1.0f));
+  }
+  return z;
+}
+
+// QuantizeInput of `n` floats of `in` onto [lo, hi] into q (zeroed up to
+// padded_n, a multiple of 16); also copies the floats to `copy` when not
+// null (the workspace's input). Returns min(0, min v) and max(1, max v).
+DWAE_AVX512 void QuantizeOnto(const float* in, int n, int padded_n, float lo,
+                              float hi, uint8_t* q, float* copy, float* seen_lo,
+                              float* seen_hi) {
+  const __m512 vlo = _mm512_set1_ps(lo);
+  const __m512 inv = _mm512_set1_ps(255.0f / (hi - lo));
+  const __m512 half = _mm512_set1_ps(0.5f);
+  // Masked-off lanes read 0, which changes neither min(0, .) nor max(1, .).
+  __m512 vmin = _mm512_setzero_ps(), vmax = _mm512_set1_ps(1.0f);
+  int c = 0;
+  for (; c < n; c += 16) {
+    const __mmask16 mask = FirstLanes(n - c);
+    const __m512 v = _mm512_maskz_loadu_ps(mask, in + c);
+    if (copy != nullptr) _mm512_mask_storeu_ps(copy + c, mask, v);
+    vmin = _mm512_min_ps(vmin, v);
+    vmax = _mm512_max_ps(vmax, v);
+    // As QuantizeInput: v - lo >= 0, truncation after +0.5 rounds.
+    const __m512i i = _mm512_maskz_cvttps_epi32(
+        mask, _mm512_fmadd_ps(_mm512_sub_ps(v, vlo), inv, half));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + c),
+                     _mm512_cvtepi32_epi8(i));
+  }
+  if (c < padded_n) std::memset(q + c, 0, size_t(padded_n - c));
+  *seen_lo = _mm512_reduce_min_ps(vmin);
+  *seen_hi = _mm512_reduce_max_ps(vmax);
+}
+
+// QuantizeInput: the range [0, 1] first (the encoder's features, sigmoid
+// outputs), again over the values' range when they leave it.
+DWAE_AVX512 QuantizedRange Quantize(const float* in, int n, int padded_n,
+                                    bool unit_range, uint8_t* q, float* copy) {
+  float lo = 0, hi = 1;
+  QuantizeOnto(in, n, padded_n, 0.0f, 1.0f, q, copy, &lo, &hi);
+  if (!unit_range && (lo < 0.0f || hi > 1.0f)) {
+    QuantizeOnto(in, n, padded_n, lo, hi, q, nullptr, &lo, &hi);
+  } else {
+    lo = 0.0f;
+    hi = 1.0f;
+  }
+  return {lo, (hi - lo) / 255.0f};
+}
+
+}  // namespace
+
+DWAE_AVX512 float ForwardFusedAvx512(const std::vector<IntLayer>& layers,
+                                     const float* x, Workspace* ws) {
+  const int num_layers = static_cast<int>(layers.size());
+  uint8_t* q = ws->quantized.data();
+  float sum = 0;
+  for (int l = 0; l < num_layers; ++l) {
+    const IntLayer& layer = layers[l];
+    const PackedLevels& k = layer.levels;
+    const float* in = l == 0 ? x : ws->activations[l].data();
+    const QuantizedRange range =
+        Quantize(in, k.cols(), k.padded_inputs(), layer.unit_range_input, q,
+                 l == 0 ? ws->activations[0].data() : nullptr);
+    int32_t* acc = ws->accumulators.data();
+    if (l == 0) {
+      // Most of an encoded record is zero: only its non-zero pairs.
+      MatVecAvx512(k, q, acc + k.row_blocks() * kInt8RowBlock, acc);
+    } else {
+      MatVecDenseAvx512(k, q, acc);
+    }
+
+    const __m512 offset = _mm512_set1_ps(layer.unit * range.lo);
+    const __m512 scale = _mm512_set1_ps(layer.unit * range.step);
+    const bool last = l + 1 == num_layers;
+    float* out = ws->activations[l + 1].data();
+    __m512 squares = _mm512_setzero_ps();
+    for (int r = 0; r < k.rows(); r += 16) {
+      const __mmask16 mask = FirstLanes(k.rows() - r);
+      const __m512 a = _mm512_cvtepi32_ps(_mm512_loadu_si512(acc + r));
+      const __m512 z = _mm512_add_ps(
+          _mm512_loadu_ps(layer.bias.data() + r),
+          _mm512_fmadd_ps(offset, _mm512_loadu_ps(layer.row_sums.data() + r),
+                          _mm512_mul_ps(scale, a)));
+      const __m512 y = Activate(layer.activation, z);
+      _mm512_mask_storeu_ps(out + r, mask, y);
+      if (last) {
+        const __m512 d =
+            _mm512_maskz_sub_ps(mask, y, _mm512_maskz_loadu_ps(mask, x + r));
+        squares = _mm512_fmadd_ps(d, d, squares);
+      }
+    }
+    if (last) sum = _mm512_reduce_add_ps(squares);
+  }
+  return sum / static_cast<float>(layers.back().levels.rows());
+}
+
+#undef DWAE_AVX512
+
+#else  // !DWAE_HAVE_X86
+
+bool CpuHasFusedForward() { return false; }
+
+float ForwardFusedAvx512(const std::vector<IntLayer>&, const float*,
+                         Workspace*) {
+  return 0;  // never called: CpuHasFusedForward() is false
+}
+
+#endif  // DWAE_HAVE_X86
+
+}  // namespace inference_internal
+}  // namespace dwae

@@ -1,0 +1,54 @@
+// The integer forward pass of InferenceNetwork fused into one pass per layer
+// for CPUs with AVX-512 (AVX512F + AVX512BW). Internal to
+// inference_network.cc; declared here so that tests can run it against the
+// layer-by-layer path.
+//
+// Per layer, on 16 rows or inputs per register: the input is quantized
+// exactly as QuantizeInput does (the range scan skipped when the previous
+// layer is a sigmoid), MatVecAvx512 computes the exact int32 sums, and one
+// epilogue turns them into the layer's output: scale, bias, activation, the
+// store into the workspace and, for the last layer, the squared error. The
+// sums are the oracle's; the float parts differ from the layer-by-layer path
+// only by rounding: the sigmoid here is 1 / (1 + exp(-z)) with exp from a
+// degree-7 polynomial and the reciprocal from rcp14 plus one Newton step
+// (about 1 ulp; Eigen's logistic, used by the other path, is a rational
+// approximation of a few ulp), and the squared errors are summed in another
+// order. inference_network_test bounds the difference.
+//
+// Thread-safety: pure functions of their arguments.
+#ifndef DWAE_CORE_INFERENCE_FUSED_H_
+#define DWAE_CORE_INFERENCE_FUSED_H_
+
+#include <vector>
+
+#include "core/int8_kernels.h"
+#include "core/network.h"
+
+namespace dwae {
+namespace inference_internal {
+
+// One layer in integer form: weight = k * unit.
+struct IntLayer {
+  PackedLevels levels;
+  // sum_c k_rc and the bias, per row, zero-padded to row_blocks() * 16 so
+  // that the epilogue reads whole registers.
+  std::vector<float> row_sums;
+  std::vector<float> bias;
+  float unit = 0;
+  Activation activation = Activation::kSigmoid;
+  // The input is known to lie in [0, 1] (a sigmoid layer's output).
+  bool unit_range_input = false;
+};
+
+// True when this CPU runs ForwardFusedAvx512.
+bool CpuHasFusedForward();
+// Fills ws->activations (input, hidden outputs, reconstruction) and returns
+// the mean squared reconstruction error of `x` (input_dim floats). `ws`
+// must hold buffers sized by InferenceNetwork::MakeWorkspace.
+float ForwardFusedAvx512(const std::vector<IntLayer>& layers, const float* x,
+                         Workspace* ws);
+
+}  // namespace inference_internal
+}  // namespace dwae
+
+#endif  // DWAE_CORE_INFERENCE_FUSED_H_
