@@ -7,10 +7,14 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "core/name_index.h"
 #include "core/record.h"
 #include "core/zeek_features.h"
 
@@ -84,7 +88,20 @@ struct Column {
 struct Layout {
   int num_numeric = 0;
   Column columns[kMaxNumeric];
+  // The columns with log1p, in order (Encode applies it to these only).
+  int num_log1p = 0;
+  int log1p_columns[kMaxNumeric];
 };
+
+// Lists the log1p columns of `layout`.
+Layout WithLog1pList(Layout layout) {
+  for (int j = 0; j < layout.num_numeric; ++j) {
+    if (layout.columns[j].log1p) {
+      layout.log1p_columns[layout.num_log1p++] = j;
+    }
+  }
+  return layout;
+}
 
 Layout MakeKddLayout() {
   Layout layout;
@@ -124,8 +141,9 @@ Layout MakeZeekLayout() {
 }
 
 const Layout& GetLayout(FeatureSchema schema) {
-  static const Layout* const kKdd = new Layout(MakeKddLayout());
-  static const Layout* const kZeek = new Layout(MakeZeekLayout());
+  static const Layout* const kKdd = new Layout(WithLog1pList(MakeKddLayout()));
+  static const Layout* const kZeek =
+      new Layout(WithLog1pList(MakeZeekLayout()));
   return schema == FeatureSchema::kZeek ? *kZeek : *kKdd;
 }
 
@@ -148,6 +166,29 @@ inline double Log1p(double x) {
     if (i == x) return kTable[i];
   }
   return std::log1p(x);
+}
+
+// out[j] = (t[j] - min[j]) * inv[j] clipped to [0, 1], NaN (an empty range
+// times infinity, a NaN input) to 0. On x86 with SSE2's max/min, two at a
+// time and without branches, which the data would mispredict: maxpd(v, 0)
+// returns its second operand 0 for NaN and for v <= 0, as the scalar form.
+void ScaleAndClip(const double* t, const double* min, const double* inv, int n,
+                  float* out) {
+  int j = 0;
+#if defined(__SSE2__)
+  const __m128d zero = _mm_setzero_pd(), one = _mm_set1_pd(1.0);
+  for (; j + 2 <= n; j += 2) {
+    const __m128d v =
+        _mm_mul_pd(_mm_sub_pd(_mm_loadu_pd(t + j), _mm_loadu_pd(min + j)),
+                   _mm_loadu_pd(inv + j));
+    const __m128 f = _mm_cvtpd_ps(_mm_min_pd(_mm_max_pd(v, zero), one));
+    _mm_storel_pi(reinterpret_cast<__m64*>(out + j), f);
+  }
+#endif
+  for (; j < n; ++j) {
+    const double v = (t[j] - min[j]) * inv[j];
+    out[j] = !(v > 0.0) ? 0.0f : v > 1.0 ? 1.0f : static_cast<float>(v);
+  }
 }
 
 // Numeric column `c` of `record` in transformed units.
@@ -179,35 +220,22 @@ constexpr Offsets OffsetsOf(FeatureSchema schema) {
 static_assert(OffsetsOf(FeatureSchema::kKdd).dim == kInputDim);
 static_assert(OffsetsOf(FeatureSchema::kZeek).dim == kZeekInputDim);
 
-using IndexMap = absl::flat_hash_map<absl::string_view, int>;
-
-template <int N>
-const IndexMap* BuildIndex(const char* const (&names)[N]) {
-  auto* map = new IndexMap();
-  map->reserve(N);
-  for (int i = 0; i < N; ++i) map->emplace(names[i], i);
-  return map;
-}
-
 // Index into kServices, or kNumServices (the <unknown> slot).
 int ServiceIndex(absl::string_view value) {
-  static const IndexMap* const kIndex = BuildIndex(kServices);
-  const auto it = kIndex->find(value);
-  return it == kIndex->end() ? kNumServices : it->second;
+  static const NameIndex* const kIndex = new NameIndex(kServices);
+  return kIndex->Find(value, kNumServices);
 }
 
 // Index into kFlags, or kNumFlags (the <unknown> slot).
 int FlagIndex(absl::string_view value) {
-  static const IndexMap* const kIndex = BuildIndex(kFlags);
-  const auto it = kIndex->find(value);
-  return it == kIndex->end() ? kNumFlags : it->second;
+  static const NameIndex* const kIndex = new NameIndex(kFlags);
+  return kIndex->Find(value, kNumFlags);
 }
 
 // Index into kZeekFlags, or kNumZeekFlags (the <unknown> slot).
 int ZeekFlagIndex(absl::string_view value) {
-  static const IndexMap* const kIndex = BuildIndex(kZeekFlags);
-  const auto it = kIndex->find(value);
-  return it == kIndex->end() ? kNumZeekFlags : it->second;
+  static const NameIndex* const kIndex = new NameIndex(kZeekFlags);
+  return kIndex->Find(value, kNumZeekFlags);
 }
 
 // Index into kProtocols, or kNumProtocols (the <unknown> slot).
@@ -293,18 +321,20 @@ void FeatureEncoder::Update(const Record& row) {
 }
 
 void FeatureEncoder::Encode(const Record& record, float* out) const {
+  // In three passes, each a simple loop: gather the numeric columns, log1p
+  // where the layout says so, then scale and clip (which vectorizes). The
+  // arithmetic is the per-column formula's, so the floats are identical.
   const Layout& layout = GetLayout(schema_);
+  double t[kMaxNumeric];
   for (int j = 0; j < num_numeric_; ++j) {
-    double v =
-        (Transformed(record, layout.columns[j]) - min_[j]) * inv_range_[j];
-    // Written so that NaN (and an empty range) maps to 0.
-    if (!(v > 0.0)) {
-      v = 0.0;
-    } else if (v > 1.0) {
-      v = 1.0;
-    }
-    out[j] = static_cast<float>(v);
+    const Column& c = layout.columns[j];
+    t[j] = c.extra ? record.extra[c.source] : record.numeric[c.source];
   }
+  for (int i = 0; i < layout.num_log1p; ++i) {
+    const int j = layout.log1p_columns[i];
+    t[j] = Log1p(t[j]);
+  }
+  ScaleAndClip(t, min_.data(), inv_range_.data(), num_numeric_, out);
   const Offsets o = OffsetsOf(schema_);
   std::fill(out + num_numeric_, out + o.dim, 0.0f);
   out[o.protocol + ProtocolIndex(record.protocol_type)] = 1.0f;
