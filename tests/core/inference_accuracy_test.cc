@@ -1,0 +1,108 @@
+// The integer inference paths on NSL-KDD: a model trained on the normal rows
+// of KDDTrain+_20Percent scores KDDTest+ on the float path, the layered
+// integer path and the fused pass (AVX-512 CPUs); the detection quality must
+// not move: ROC AUC within 0.001 and the accuracy at a label-free threshold
+// (the 99th percentile of the training rows' own scores) within 0.1 point.
+// The figures are printed for docs/performance.md.
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/dataset.h"
+#include "core/encoder.h"
+#include "core/inference_network.h"
+#include "core/metrics.h"
+#include "core/model.h"
+#include "gtest/gtest.h"
+
+namespace dwae {
+namespace {
+
+std::vector<Record> Load(const std::string& name) {
+  absl::StatusOr<std::vector<Record>> rows =
+      LoadRecords(std::string(DWAE_SOURCE_DIR) + "/data/nsl-kdd/" + name,
+                  RecordFormat::kNslKdd);
+  EXPECT_TRUE(rows.ok()) << rows.status();
+  return rows.ok() ? *std::move(rows) : std::vector<Record>();
+}
+
+struct Quality {
+  double auc = 0, accuracy = 0;
+};
+
+// `score(x)` for every row; the threshold is the 99th percentile of the
+// training rows' scores.
+template <typename Score>
+Quality Evaluate(const std::vector<float>& train,
+                 const std::vector<float>& test,
+                 const std::vector<bool>& is_anomaly, Score score) {
+  std::vector<float> train_scores, test_scores;
+  for (size_t i = 0; i < train.size(); i += kInputDim) {
+    train_scores.push_back(score(&train[i]));
+  }
+  for (size_t i = 0; i < test.size(); i += kInputDim) {
+    test_scores.push_back(score(&test[i]));
+  }
+  std::sort(train_scores.begin(), train_scores.end());
+  const double threshold = train_scores[train_scores.size() * 99 / 100];
+  const Confusion c = Classify(test_scores, is_anomaly, threshold);
+  return {RocAuc(test_scores, is_anomaly), c.accuracy()};
+}
+
+TEST(InferenceAccuracyTest, IntegerPathsKeepAucAndAccuracy) {
+  const std::vector<Record> normal =
+      NormalRows(Load("KDDTrain+_20Percent.txt"));
+  const std::vector<Record> test_rows = Load("KDDTest+.txt");
+  ASSERT_FALSE(normal.empty());
+  ASSERT_FALSE(test_rows.empty());
+  FeatureEncoder encoder;
+  encoder.Fit(normal);
+  std::vector<float> train(normal.size() * kInputDim);
+  std::vector<float> test(test_rows.size() * kInputDim);
+  std::vector<bool> is_anomaly;
+  for (size_t i = 0; i < normal.size(); ++i) {
+    encoder.Encode(normal[i], &train[i * kInputDim]);
+  }
+  for (size_t i = 0; i < test_rows.size(); ++i) {
+    encoder.Encode(test_rows[i], &test[i * kInputDim]);
+    is_anomaly.push_back(!test_rows[i].is_normal());
+  }
+  for (RuleKind kind : {RuleKind::kDwStochastic, RuleKind::kDwShadow}) {
+    ModelConfig config;
+    config.shape.input_dim = kInputDim;
+    config.rule.kind = kind;
+    std::unique_ptr<Autoencoder> model = *Autoencoder::Create(config);
+    Workspace ws = model->MakeWorkspace();
+    for (int epoch = 0; epoch < 2; ++epoch) {
+      for (size_t i = 0; i < train.size(); i += kInputDim) {
+        model->Learn(&train[i], &ws);
+      }
+    }
+    const InferenceNetwork net(model->network());
+    ASSERT_TRUE(net.integer()) << RuleName(kind);
+    Workspace a = net.MakeWorkspace();
+    const Quality f = Evaluate(train, test, is_anomaly, [&](const float* x) {
+      return model->network().Forward(x, &a);
+    });
+    const Quality layered =
+        Evaluate(train, test, is_anomaly,
+                 [&](const float* x) { return net.ForwardLayered(x, &a); });
+    const Quality served =
+        Evaluate(train, test, is_anomaly,
+                 [&](const float* x) { return net.Forward(x, &a); });
+    std::printf(
+        "%s: AUC float %.5f int8 layered %.5f int8 served%s %.5f | accuracy "
+        "float %.5f layered %.5f served %.5f\n",
+        RuleName(kind), f.auc, layered.auc, net.fused() ? " (fused)" : "",
+        served.auc, f.accuracy, layered.accuracy, served.accuracy);
+    for (const Quality& q : {layered, served}) {
+      EXPECT_NEAR(q.auc, f.auc, 0.001) << RuleName(kind);
+      EXPECT_NEAR(q.accuracy, f.accuracy, 0.001) << RuleName(kind);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace dwae
