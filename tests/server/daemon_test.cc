@@ -871,13 +871,17 @@ TEST_F(DaemonTest, MetricsCountersEqualWhatWasSent) {
 
   // Gauges and build info. The threshold gauge follows the published
   // model, which catches up with the learner within the publish interval.
+  // prometheus-cpp writes 16 significant digits, which does not give every
+  // double back exactly (0.035388658940792087 reads back one ulp off): equal
+  // within that precision.
   EXPECT_EQ(after.Value("dwae_warming_up"), 0);
   double gauge = 0, threshold = 0;
   EXPECT_TRUE(PollUntil(
       [&] {
         gauge = ScrapeMetrics().Value("dwae_threshold");
         threshold = Info().threshold();
-        return gauge == threshold;
+        return gauge == threshold ||
+               std::abs(gauge - threshold) <= 2e-15 * std::abs(threshold);
       },
       absl::Seconds(5)))
       << "dwae_threshold " << gauge << ", GetModelInfo " << threshold;
