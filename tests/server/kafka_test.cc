@@ -33,6 +33,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
+#include "tests/server/http_get.h"
 #include "tests/testing/cli.h"
 #include "tests/testing/daemon_process.h"
 #include "tests/testing/kafka_testing.h"
@@ -143,6 +144,15 @@ class KafkaTest : public ::testing::Test {
   std::vector<std::string> lines_;
 };
 
+// The partitions a replica owns.
+std::set<int> Owned(const v1::ModelInfo& info) {
+  std::set<int> out;
+  for (const v1::KafkaPartitionStatus& p : info.kafka().partitions()) {
+    out.insert(p.partition());
+  }
+  return out;
+}
+
 // Learned offset of every owned partition, across replicas.
 std::map<int, int64_t> Learned(const std::vector<v1::ModelInfo>& infos) {
   std::map<int, int64_t> out;
@@ -182,6 +192,8 @@ TEST_F(KafkaTest, GroupSurvivesKillAndBrokerOutageWithoutLossOrDoubleLearning) {
   ASSERT_TRUE(WaitFor({&a}, absl::Seconds(30), [](const auto& infos) {
     return infos[0].kafka().records_consumed() >= 1000;
   }));
+  const std::set<int> owned_before_kill = Owned(Info(a));
+  const uint64_t b_rebalances_before_kill = Info(b).kafka().rebalances();
   a.daemon.process->Signal(SIGKILL);
   a.daemon.process->Wait(absl::Seconds(10));
   a.daemon.process.reset();
@@ -190,6 +202,23 @@ TEST_F(KafkaTest, GroupSurvivesKillAndBrokerOutageWithoutLossOrDoubleLearning) {
                   .ok());
   Start(&a);  // same state directory and instance id
   LearnEverything(a);
+  // The restarted replica (same group.instance.id) gets a balanced share
+  // again. On a real broker static membership hands it back its own
+  // partitions without a rebalance; Debian's librdkafka 2.0.2 mock does not
+  // implement that (it rebalances after the old member's session times out:
+  // docs/kafka.md), so the line below reports what happened, for the record.
+  const absl::Time restarted = absl::Now();
+  ASSERT_TRUE(WaitFor({&a}, absl::Seconds(40), [](const auto& infos) {
+    return infos[0].kafka().partitions_size() == 3;
+  })) << Info(a).kafka().DebugString();
+  std::printf(
+      "kafka_test: restarted replica owns 3 partitions %.1f s after its "
+      "restart, %s before the kill; the other replica saw %llu rebalance "
+      "callback(s) meanwhile\n",
+      absl::ToDoubleSeconds(absl::Now() - restarted),
+      Owned(Info(a)) == owned_before_kill ? "the same as" : "not those it had",
+      static_cast<unsigned long long>(Info(b).kafka().rebalances() -
+                                      b_rebalances_before_kill));
 
   // Every broker down for a few seconds, then the rest.
   ASSERT_TRUE(mock_.SetBrokersDown(true));
@@ -296,6 +325,66 @@ TEST_F(KafkaTest, GroupSurvivesKillAndBrokerOutageWithoutLossOrDoubleLearning) {
       static_cast<unsigned long long>(bad_counted),
       static_cast<unsigned long long>(rebalances),
       static_cast<unsigned long long>(pauses));
+}
+
+// Back-pressure: a learn queue of two batches and a long warm-up
+// consolidation (during which the learner takes nothing from the queue)
+// make the consumer pause its partitions. Pausing must lose nothing and
+// learn nothing twice: every record is consumed, the model learns exactly
+// as many records as the topic holds, and the pauses show in /metrics.
+TEST_F(KafkaTest, FullLearnQueuePausesPartitionsWithoutLossOrDoubleLearning) {
+  constexpr size_t kCount = 6000;
+  std::vector<std::string> lines;
+  for (const std::string& line : lines_) {
+    if (line != "not,a,record") lines.push_back(line);
+    if (lines.size() == kCount) break;
+  }
+  ASSERT_EQ(lines.size(), kCount);
+  absl::StatusOr<TestDaemon> d = testutil::StartTestDaemon(
+      DWAED_PATH,
+      "learning { warmup_records: 2000 warmup_epochs: 20 "
+      "queue_capacity: 1024 }\n",
+      {"--metrics_listen=127.0.0.1:0",
+       absl::StrCat("--kafka_brokers=", mock_.bootstrap), "--kafka_topics=conn",
+       "--kafka_group=pressure", "--kafka_batch=512",
+       "--kafka_property=session.timeout.ms=6000"});
+  ASSERT_TRUE(d.ok()) << d.status();
+  Replica r;
+  r.daemon = *std::move(d);
+  r.stub = v1::Detector::NewStub(grpc::CreateChannel(
+      r.daemon.address(), grpc::InsecureChannelCredentials()));
+  // Learning ON before any record arrives: then records_learned counts
+  // every record the model learned, warm-up or not.
+  LearnEverything(r);
+  ASSERT_TRUE(WaitFor({&r}, absl::Seconds(40), [](const auto& infos) {
+    return infos[0].kafka().partitions_size() == kPartitions;
+  })) << Info(r).kafka().DebugString();
+  ASSERT_TRUE(
+      testutil::ProduceLines(mock_.bootstrap, "conn", kPartitions, lines).ok());
+  ASSERT_TRUE(WaitFor({&r}, absl::Seconds(60), [&](const auto& infos) {
+    const std::map<int, int64_t> learned = Learned(infos);
+    if (learned.size() != kPartitions) return false;
+    for (const auto& [p, offset] : learned) {
+      if (offset != PartitionEnd(p, kCount)) return false;
+    }
+    return true;
+  })) << Info(r).kafka().DebugString();
+  const v1::ModelInfo info = Info(r);
+  EXPECT_EQ(info.kafka().records_consumed(), kCount);
+  EXPECT_EQ(info.records_scored(), kCount);
+  EXPECT_EQ(info.records_learned(), kCount);
+  EXPECT_EQ(info.records_dropped(), 0u);
+  EXPECT_GT(info.kafka().pauses(), 0u);
+  const testutil::MetricsScrape metrics = testutil::ParseMetricsText(
+      testutil::HttpBody(testutil::HttpGet(r.daemon.metrics_port, "/metrics")));
+  EXPECT_EQ(metrics.Value("dwae_kafka_pauses_total"),
+            double(info.kafka().pauses()));
+  EXPECT_GT(metrics.Value("dwae_kafka_pauses_total"), 0);
+  EXPECT_EQ(metrics.Value("dwae_kafka_records_consumed_total"), double(kCount));
+  std::printf("kafka_test: back-pressure paused consumption %llu time(s)\n",
+              static_cast<unsigned long long>(info.kafka().pauses()));
+  const testutil::SubprocessResult stopped = StopTestDaemon(&r.daemon);
+  EXPECT_EQ(stopped.exit_code, 0) << stopped.Describe();
 }
 
 }  // namespace
