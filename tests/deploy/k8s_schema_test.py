@@ -49,15 +49,17 @@ def node_major():
         return 0
 
 
-def setup(root, work):
-    """Node, npm and the pinned packages in WORK/node_modules."""
+def setup(root, work, package="k8s-schema"):
+    """Node, npm and the packages pinned in tests/deploy/PACKAGE in
+    WORK/node_modules, with PACKAGE's validate.mjs beside them (also used by
+    compose_schema_test.py)."""
     if node_major() < MIN_NODE_MAJOR or shutil.which("npm") is None:
         log("setup: installing Debian's nodejs and npm")
         subprocess.run(["bash", "-c", "source scripts/deps && dwae_apt_install nodejs npm"],
                        cwd=root, check=True)
     if node_major() < MIN_NODE_MAJOR:
         raise RuntimeError(f"Node.js >= {MIN_NODE_MAJOR} is needed, found {node_major() or 'none'}")
-    src = os.path.join(root, "tests", "deploy", "k8s-schema")
+    src = os.path.join(root, "tests", "deploy", package)
     os.makedirs(work, exist_ok=True)
     with open(os.path.join(src, "package-lock.json"), encoding="utf-8") as f:
         lock = f.read()
