@@ -1,7 +1,7 @@
 // kafka_bench: how fast dwaed consumes, scores and learns from Kafka.
 //
 //   kafka_bench [--records=150000] [--partitions=6] [--daemons=1,2]
-//               [--batch=2048]
+//               [--batch=2048] [--kafka_property=KEY=VALUE,...]
 //
 // For each daemon count: a fresh standalone mock cluster
 // (tests/testing/kafka_mock_cluster) holding `records` NSL-KDD lines (the
@@ -39,6 +39,9 @@ ABSL_FLAG(std::vector<std::string>, daemons,
           (std::vector<std::string>{"1", "2"}),
           "daemon counts to run, one scenario each");
 ABSL_FLAG(int, batch, 2048, "dwaed --kafka_batch");
+ABSL_FLAG(std::vector<std::string>, kafka_property, {},
+          "KEY=VALUE,... passed to every dwaed as --kafka_property (e.g. "
+          "librdkafka fetch settings to compare)");
 ABSL_FLAG(bool, fresh, true, "run with fresh models");
 ABSL_FLAG(bool, warm, true, "run with models past their warm-up");
 ABSL_FLAG(bool, progress, false,
@@ -102,6 +105,9 @@ absl::StatusOr<Run> RunScenario(const std::vector<std::string>& lines,
         "--kafka_topics=conn", absl::StrCat("--kafka_group=", group),
         absl::StrCat("--kafka_batch=", absl::GetFlag(FLAGS_batch)),
         "--kafka_property=session.timeout.ms=6000"};
+    for (const std::string& p : absl::GetFlag(FLAGS_kafka_property)) {
+      args.push_back(absl::StrCat("--kafka_property=", p));
+    }
     if (size_t(i) < state_dirs.size()) {
       args.push_back(absl::StrCat("--state_dir=", state_dirs[i]));
     }
