@@ -192,8 +192,11 @@ TEST_F(EnsembleCliTest, Version1CheckpointIsMigratedToAnEnsembleOfOne) {
   EXPECT_EQ(status["records_learned"].as_number(), 105);
   const std::vector<double> scores = ScoreTestRows();
   ASSERT_EQ(scores.size(), 2u);
-  EXPECT_EQ(scores[0], kVersion1Scores[0]);
-  EXPECT_EQ(scores[1], kVersion1Scores[1]);
+  // Exact where the layered integer path runs, as in the daemon that wrote
+  // the file; the fused AVX-512 pass rounds its float epilogue differently,
+  // by a few ulp (core/inference_fused.h).
+  EXPECT_NEAR(scores[0], kVersion1Scores[0], 1e-6 * kVersion1Scores[0]);
+  EXPECT_NEAR(scores[1], kVersion1Scores[1], 1e-6 * kVersion1Scores[1]);
   Stop();
   // Its next checkpoint is written in the current format.
   v1::CheckpointFile file;

@@ -79,7 +79,10 @@ TEST(CheckpointMigrationTest, MigratedModelScoresAsTheVersion1DaemonDid) {
     absl::StatusOr<Record> r = ParseRecordLine(line, RecordFormat::kNslKdd);
     ASSERT_TRUE(r.ok()) << r.status();
     model->Score(*r, 3, &scratch, &result);
-    EXPECT_EQ(result.score, expected) << line;
+    // Exact where the layered integer path runs, as in the daemon that wrote
+    // the file; the fused AVX-512 pass rounds its float epilogue (sigmoid,
+    // sum of squares) differently, by a few ulp (inference_fused.h).
+    EXPECT_NEAR(result.score, expected, 1e-6f * expected) << line;
     EXPECT_TRUE(result.anomalous);
   }
   // Saved again, it is a version-2 checkpoint that restores the same.
