@@ -83,15 +83,15 @@ absl::Status RunClient(const std::vector<std::string>& args,
       testutil::RunSubprocess(argv, options);
   if (!r.ok()) return r.status();
   if (!r->exited_ok()) {
-    return absl::InternalError(absl::StrCat("dwae ", args[0], " failed: ",
-                                            r->Describe()));
+    return absl::InternalError(
+        absl::StrCat("dwae ", args[0], " failed: ", r->Describe()));
   }
   if (json_out != nullptr) {
-    *json_out = json::parse(r->stdout_text, nullptr, /*allow_exceptions=*/false);
+    *json_out =
+        json::parse(r->stdout_text, nullptr, /*allow_exceptions=*/false);
     if (!json_out->is_object()) {
-      return absl::InternalError(
-          absl::StrCat("dwae ", args[0], ": no JSON object on stdout: ",
-                       r->stdout_text));
+      return absl::InternalError(absl::StrCat(
+          "dwae ", args[0], ": no JSON object on stdout: ", r->stdout_text));
     }
   }
   return absl::OkStatus();
@@ -106,9 +106,8 @@ absl::Status Sync(const std::string& server) {
     return s;
   }
   if (synced.value("warming_up", true)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the model is still warming up after sync: ",
-                     synced.dump()));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the model is still warming up after sync: ", synced.dump()));
   }
   return absl::OkStatus();
 }
@@ -121,8 +120,7 @@ double CpuSeconds(pid_t pid) {
   // Fields after the command name (which may hold spaces) in parentheses.
   const size_t close = stat.rfind(')');
   if (close == std::string::npos) return -1;
-  std::vector<std::string> fields =
-      absl::StrSplit(stat.substr(close + 2), ' ');
+  std::vector<std::string> fields = absl::StrSplit(stat.substr(close + 2), ' ');
   if (fields.size() < 13) return -1;
   // utime and stime are fields 14 and 15 of the whole line.
   const double ticks = std::stod(fields[11]) + std::stod(fields[12]);
@@ -143,9 +141,8 @@ std::unique_ptr<testutil::Subprocess> StartPerf(pid_t pid,
   if (prefix.empty()) return nullptr;
   absl::StatusOr<std::unique_ptr<testutil::Subprocess>> perf =
       testutil::Subprocess::Start(
-          {"perf", "record", "-e", "cpu-clock", "-g", "-p",
-           absl::StrCat(pid), "-o",
-           absl::StrCat(prefix, "-", name, "-", round, ".data")});
+          {"perf", "record", "-e", "cpu-clock", "-g", "-p", absl::StrCat(pid),
+           "-o", absl::StrCat(prefix, "-", name, "-", round, ".data")});
   if (!perf.ok()) {
     std::fprintf(stderr, "daemon_bench: perf: %s\n",
                  std::string(perf.status().message()).c_str());
@@ -155,12 +152,11 @@ std::unique_ptr<testutil::Subprocess> StartPerf(pid_t pid,
 }
 
 // One round of one binary: steps 1-5 of the file comment.
-absl::StatusOr<json> RunRound(const std::string& dwaed,
-                              const std::string& name, int round) {
+absl::StatusOr<json> RunRound(const std::string& dwaed, const std::string& name,
+                              int round) {
   const std::string state_dir = testutil::MakeTempDir("daemon-bench");
   absl::StatusOr<testutil::TestDaemon> daemon = testutil::StartTestDaemon(
-      dwaed, "",
-      {"--metrics_listen=127.0.0.1:0", "--state_dir=" + state_dir});
+      dwaed, "", {"--metrics_listen=127.0.0.1:0", "--state_dir=" + state_dir});
   if (!daemon.ok()) return daemon.status();
   const std::string server = "--server=" + daemon->address();
   const pid_t pid = daemon->process->pid();
@@ -270,13 +266,15 @@ int Main(int argc, char** argv) {
       runs.push_back(*std::move(run));
     }
   }
-  json out = {{"stream", {{"seconds", absl::GetFlag(FLAGS_stream_seconds)},
-                          {"streams", 2},
-                          {"batch", 512},
-                          {"learning", "gated"}}},
-              {"unary", {{"seconds", absl::GetFlag(FLAGS_unary_seconds)},
-                         {"rate", absl::GetFlag(FLAGS_unary_rate)},
-                         {"batch", 1}}},
+  json out = {{"stream",
+               {{"seconds", absl::GetFlag(FLAGS_stream_seconds)},
+                {"streams", 2},
+                {"batch", 512},
+                {"learning", "gated"}}},
+              {"unary",
+               {{"seconds", absl::GetFlag(FLAGS_unary_seconds)},
+                {"rate", absl::GetFlag(FLAGS_unary_rate)},
+                {"batch", 1}}},
               {"rounds", rounds},
               {"candidate", Summary(runs, "candidate")}};
   if (!baseline.empty()) {
