@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "absl/hash/hash.h"
 #include "core/encoder.h"
 
 namespace dwae::server {
@@ -19,6 +20,7 @@ VerdictLog::VerdictLog(size_t capacity)
     : capacity_(std::max<size_t>(1, capacity)) {
   absl::MutexLock lock(&mu_);
   ring_.resize(capacity_);
+  by_id_.reserve(capacity_);
 }
 
 void VerdictLog::Append(
@@ -35,7 +37,7 @@ void VerdictLog::Append(
     SetTimestamp(now_ns, v.mutable_scored_at());
     Entry& e = ring_[sequence % capacity_];
     if (e.sequence != 0 && !e.id.empty()) {
-      auto it = by_id_.find(e.id);
+      auto it = by_id_.find(e.id_hash);
       if (it != by_id_.end() && it->second == e.sequence) by_id_.erase(it);
     }
     e.sequence = sequence;
@@ -55,8 +57,15 @@ void VerdictLog::Append(
       e.features[i] = {dimensions[index][i], float(f.squared_error()),
                        float(f.value()), float(f.reconstruction())};
     }
-    if (!e.id.empty()) by_id_[e.id] = sequence;
+    if (!e.id.empty()) {
+      e.id_hash = IdHash(e.id);
+      by_id_.insert_or_assign(e.id_hash, sequence);
+    }
   }
+}
+
+uint64_t VerdictLog::IdHash(absl::string_view id) {
+  return absl::Hash<absl::string_view>{}(id);
 }
 
 void VerdictLog::ToProto(const Entry& e, v1::Verdict* out) const {
@@ -84,9 +93,11 @@ void VerdictLog::FindByIds(
     google::protobuf::RepeatedPtrField<v1::Verdict>* out) const {
   absl::MutexLock lock(&mu_);
   for (const std::string& id : ids) {
-    auto it = by_id_.find(id);
+    auto it = by_id_.find(IdHash(id));
     if (it == by_id_.end()) continue;
-    ToProto(ring_[it->second % capacity_], out->Add());
+    const Entry& e = ring_[it->second % capacity_];
+    if (e.id != id) continue;  // another id with the same hash
+    ToProto(e, out->Add());
   }
 }
 
