@@ -150,13 +150,14 @@ void Metrics::BuildFamilies(const MetricsOptions& options) {
   records_[static_cast<int>(Verdict::kInvalid)] =
       &records.Add({{"verdict", "invalid"}});
 
+  score_bounds_ = LogBuckets(1e-5, 10, 3);
   score_ = &prometheus::BuildHistogram()
                 .Name("dwae_score")
                 .Help(
                     "Anomaly score (autoencoder reconstruction error, "
                     "dimensionless) of each scored record.")
                 .Register(r)
-                .Add({}, LogBuckets(1e-5, 10, 3));
+                .Add({}, score_bounds_);
 
   // Labelled records.
   auto& confusion =
@@ -393,11 +394,20 @@ void Metrics::BuildFamilies(const MetricsOptions& options) {
       .Set(1);
 }
 
+int Metrics::Outcome(bool predicted_anomaly, bool actual_anomaly) {
+  return actual_anomaly ? (predicted_anomaly ? kTp : kFn)
+                        : (predicted_anomaly ? kFp : kTn);
+}
+
 void Metrics::ObserveLabelled(bool predicted_anomaly, bool actual_anomaly) {
-  const int outcome = actual_anomaly ? (predicted_anomaly ? kTp : kFn)
-                                     : (predicted_anomaly ? kFp : kTn);
+  const int outcome = Outcome(predicted_anomaly, actual_anomaly);
   confusion_[outcome]->Increment();
   absl::MutexLock lock(&labelled_mu_);
+  CountLabelledLocked(outcome);
+  PublishRatesLocked();
+}
+
+void Metrics::CountLabelledLocked(int outcome) {
   ++Count(cumulative_, outcome);
   if (ring_size_ == kRecentWindow) {
     --Count(recent_, ring_[ring_next_]);  // evict the oldest
@@ -407,7 +417,6 @@ void Metrics::ObserveLabelled(bool predicted_anomaly, bool actual_anomaly) {
   ring_[ring_next_] = static_cast<uint8_t>(outcome);
   ring_next_ = (ring_next_ + 1) % kRecentWindow;
   ++Count(recent_, outcome);
-  PublishRatesLocked();
 }
 
 void Metrics::PublishRatesLocked() {

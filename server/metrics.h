@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -119,6 +120,23 @@ class Metrics {
   // dwae_detection_rate / dwae_false_alarm_rate for both windows. O(1).
   void ObserveLabelled(bool predicted_anomaly, bool actual_anomaly)
       ABSL_LOCKS_EXCLUDED(labelled_mu_);
+  // The verdicts of one scored batch, gathered without atomics or locks and
+  // observed at once (ObserveVerdicts): the same metrics as one records(),
+  // score().Observe and ObserveLabelled call per record, with one atomic
+  // add per counter and one lock per batch (metrics_verdicts.cc).
+  struct VerdictCounts {
+    std::array<uint64_t, 3> records{};  // by Verdict
+    std::vector<double> score_buckets;  // per dwae_score bucket, +Inf last
+    double score_sum = 0;
+    // Labelled records in order: (predicted anomaly, actual anomaly).
+    std::vector<std::pair<bool, bool>> labelled;
+  };
+  // Empties `counts` for a new batch (keeping its vectors' capacity).
+  void ResetVerdictCounts(VerdictCounts* counts) const;
+  // Adds a scored record's score to `counts`, binned as score() would.
+  void AddScore(VerdictCounts* counts, double score) const;
+  void ObserveVerdicts(const VerdictCounts& counts)
+      ABSL_LOCKS_EXCLUDED(labelled_mu_);
   // The counts behind the rate gauges.
   ConfusionCounts CumulativeConfusion() const ABSL_LOCKS_EXCLUDED(labelled_mu_);
   ConfusionCounts RecentConfusion() const ABSL_LOCKS_EXCLUDED(labelled_mu_);
@@ -213,11 +231,17 @@ class Metrics {
   void BuildFamilies(const MetricsOptions& options);
   static void Advance(MirroredCounter& mirrored, double value);
   void PublishRatesLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(labelled_mu_);
+  // Index into confusion_ and ring_ of a labelled record's outcome.
+  static int Outcome(bool predicted_anomaly, bool actual_anomaly);
+  // Counts `outcome` into both windows (not the counters, not the gauges).
+  void CountLabelledLocked(int outcome)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(labelled_mu_);
 
   std::shared_ptr<prometheus::Registry> registry_;
 
   std::array<prometheus::Counter*, 3> records_{};  // indexed by Verdict
   prometheus::Histogram* score_ = nullptr;
+  prometheus::Histogram::BucketBoundaries score_bounds_;
   std::array<prometheus::Counter*, 4> confusion_{};  // tp, fp, tn, fn
   RateGauges cumulative_rates_, recent_rates_;
   prometheus::Gauge* learning_enabled_ = nullptr;
