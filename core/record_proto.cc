@@ -66,6 +66,12 @@ absl::StatusOr<int32_t> Port(const char* field, uint32_t port) {
 }  // namespace
 
 absl::StatusOr<Record> RecordFromProto(const v1::Record& proto) {
+  Record record;
+  if (absl::Status s = RecordFromProto(proto, &record); !s.ok()) return s;
+  return record;
+}
+
+absl::Status RecordFromProto(const v1::Record& proto, Record* out) {
   if (proto.id().size() > kMaxRecordIdBytes) {
     return SizeError("id", proto.id().size(), kMaxRecordIdBytes);
   }
@@ -80,7 +86,11 @@ absl::StatusOr<Record> RecordFromProto(const v1::Record& proto) {
   }
   const F& f = proto.features();
 
-  Record record;
+  Record& record = *out;
+  record.schema = FeatureSchema::kKdd;
+  record.numeric.fill(0.0);  // the categorical indices stay 0
+  record.extra.fill(0.0);
+  record.difficulty = -1;
   absl::Status status =
       CopyCategorical(Index(F::kProtocolTypeFieldNumber), f.protocol_type(),
                       &record.protocol_type);
@@ -144,7 +154,7 @@ absl::StatusOr<Record> RecordFromProto(const v1::Record& proto) {
   absl::string_view label = proto.label();
   if (!label.empty() && label.back() == '.') label.remove_suffix(1);
   record.label.assign(label.data(), label.size());
-  return record;
+  return absl::OkStatus();
 }
 
 void RecordToProto(const Record& record, v1::Features* features) {

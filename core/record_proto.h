@@ -51,6 +51,10 @@ inline constexpr size_t kMaxHistoryBytes = 128;   // history
 // `id`, `sensor_id` and `observed_at` are not part of Record and are only
 // checked, not copied.
 absl::StatusOr<Record> RecordFromProto(const v1::Record& proto);
+// The same into `*record`, every field overwritten (so the daemon can reuse
+// one Record, and its strings' buffers, batch after batch). On an error
+// `*record` holds a partial conversion.
+absl::Status RecordFromProto(const v1::Record& proto, Record* record);
 
 // Writes the 41 features of `record` into `features` (every field is set).
 void RecordToProto(const Record& record, v1::Features* features);

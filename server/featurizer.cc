@@ -69,29 +69,26 @@ Featurizer::Featurizer(std::unique_ptr<ZeekSensorSet> sensors,
 void Featurizer::Convert(
     const google::protobuf::RepeatedPtrField<v1::Record>& records,
     std::vector<BatchEntry>* out) const {
-  const size_t first = out->size();
-  out->resize(first + records.size());
+  // Reuses the entries already in *out: constructing and destroying a
+  // Record and a Connection per record cost more than the conversion.
+  out->resize(records.size());
   for (int i = 0; i < records.size(); ++i) {
-    BatchEntry& e = (*out)[first + i];
+    BatchEntry& e = (*out)[i];
     e.id = &records[i].id();
     e.sensor_id = &records[i].sensor_id();
-    absl::StatusOr<Record> record = RecordFromProto(records[i]);
-    if (record.ok()) {
-      e.record = *std::move(record);
-    } else {
-      e.status = record.status();
-    }
+    e.is_connection = false;
+    e.status = RecordFromProto(records[i], &e.record);
   }
-  RefuseDuplicateIds(out, first);
+  RefuseDuplicateIds(out, 0);
 }
 
 void Featurizer::Convert(
     const google::protobuf::RepeatedPtrField<v1::Connection>& connections,
     std::vector<BatchEntry>* out) const {
-  const size_t first = out->size();
-  out->resize(first + connections.size());
+  out->clear();  // a Connection is not overwritten field by field
+  out->resize(connections.size());
   for (int i = 0; i < connections.size(); ++i) {
-    BatchEntry& e = (*out)[first + i];
+    BatchEntry& e = (*out)[i];
     e.id = &ConnectionVerdictId(connections[i]);
     e.sensor_id = &connections[i].sensor_id();
     e.is_connection = true;
@@ -102,7 +99,7 @@ void Featurizer::Convert(
       e.status = c.status();
     }
   }
-  RefuseDuplicateIds(out, first);
+  RefuseDuplicateIds(out, 0);
 }
 
 void Featurizer::Extract(std::vector<BatchEntry>* entries) {

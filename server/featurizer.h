@@ -71,7 +71,8 @@ class Featurizer {
       const ZeekSensorOptions& options, prometheus::Registry* registry);
 
   // Converts `records` (schema kdd) or `connections` (schema zeek) into
-  // `out`, one entry each, in order.
+  // `out`, one entry each, in order, replacing what it held (records reuse
+  // its entries: keep the vector from batch to batch).
   void Convert(const google::protobuf::RepeatedPtrField<v1::Record>& records,
                std::vector<BatchEntry>* out) const;
   void Convert(
