@@ -20,6 +20,11 @@ namespace dwae::server {
 namespace {
 
 constexpr size_t kLearnBatch = 512;
+// How long the learner lets a partial batch fill before taking it. Small
+// calls (unary Score at a steady rate) would otherwise wake it once per
+// call: on two cores each wake-up preempts a scoring thread or the client.
+// Far below publish_interval_seconds, and a Sync nudge cuts it short.
+constexpr absl::Duration kLearnLinger = absl::Milliseconds(5);
 // How often the housekeeper refreshes gauges and checks the checkpoint timer.
 constexpr absl::Duration kHousekeepingPeriod = absl::Seconds(1);
 // Every this many housekeeping ticks, freed heap goes back to the system.
@@ -267,8 +272,8 @@ void Engine::ProcessLocked(const LearnItem& item) {
                                    detector_->config().learning.warmup_records;
   if (may_consolidate) consolidating_ = true;
   const float* encoded = item.encoded.empty() ? nullptr : item.encoded.data();
-  const bool learned = detector_->Process(item.record, item.decision, encoded,
-                                          item.encoder_id);
+  const bool learned =
+      detector_->Process(item.record, item.decision, encoded, item.encoder_id);
   if (may_consolidate) consolidating_ = false;
   if (!learned) return;
   RefreshWarmupProgressLocked();
@@ -289,24 +294,31 @@ void Engine::LearnerLoop() {
   const absl::Duration interval =
       absl::Seconds(options_.detector.learning.publish_interval_seconds);
   absl::Time last_publish = absl::Now();
-  std::vector<LearnItem> batch;
+  std::vector<LearnChunk> chunks;
   bool dirty = false;
-  while (queue_.PopBatch(&batch, kLearnBatch, interval)) {
-    absl::MutexLock lock(&detector_mu_);
-    const bool was_warming_up = detector_->warming_up();
-    for (const LearnItem& item : batch) ProcessLocked(item);
-    processed_ += batch.size();
-    dirty = dirty || !batch.empty();
-    const absl::Time now = absl::Now();
-    if (dirty && (now - last_publish >= interval ||
-                  was_warming_up != detector_->warming_up() ||
-                  sync_waiters_.load() > 0)) {
-      PublishLocked();
-      ExportLearnerMetricsLocked();
-      last_publish = now;
-      dirty = false;
+  while (queue_.PopChunks(&chunks, kLearnBatch, interval, kLearnLinger)) {
+    {
+      absl::MutexLock lock(&detector_mu_);
+      const bool was_warming_up = detector_->warming_up();
+      size_t n = 0;
+      for (const LearnChunk& chunk : chunks) {
+        for (const LearnItem& item : chunk) ProcessLocked(item);
+        n += chunk.size();
+      }
+      processed_ += n;
+      dirty = dirty || n > 0;
+      const absl::Time now = absl::Now();
+      if (dirty && (now - last_publish >= interval ||
+                    was_warming_up != detector_->warming_up() ||
+                    sync_waiters_.load() > 0)) {
+        PublishLocked();
+        ExportLearnerMetricsLocked();
+        last_publish = now;
+        dirty = false;
+      }
+      if (!dirty) MarkPublished(processed_);
     }
-    if (!dirty) MarkPublished(processed_);
+    queue_.Recycle(&chunks);
   }
   absl::MutexLock lock(&detector_mu_);
   PublishLocked();

@@ -180,7 +180,11 @@ class Engine {
   // state.
   Detector::LearnDecision Decide(v1::LearningMode mode,
                                  const Record& record) const;
-  void CountVerdict(const Record& record, bool anomalous, float score);
+  // Counts a scored record into `counts`, which ObserveVerdicts adds to the
+  // engine's counters and the metrics once per batch.
+  void CountVerdict(const Record& record, bool anomalous, float score,
+                    Metrics::VerdictCounts* counts);
+  void ObserveVerdicts(const Metrics::VerdictCounts& counts);
   // The model to score entries of `schema` with: a fresh, unpinned engine
   // first switches to a new detector of that schema (see Score).
   std::shared_ptr<const ScoringModel> ModelFor(FeatureSchema schema);

@@ -52,6 +52,22 @@ void FillEnsembleInfo(const std::string& spec, const Ensemble& model,
   out->set_integer_members(uint32_t(published.model().integer_members()));
 }
 
+// Per-thread buffers of Score, reused call after call: a stream's batches
+// then allocate no entries, learn items, encodings or counts (the learn
+// items come back from the queue's spares, see LearnQueue).
+struct ScoreBuffers {
+  std::vector<BatchEntry> entries;
+  LearnChunk items;
+  std::vector<int> item_verdict;  // index in `out` of each item
+  std::vector<VerdictLog::TopDimensions> dimensions;
+  Metrics::VerdictCounts counts;
+};
+
+ScoreBuffers& Buffers() {
+  thread_local ScoreBuffers buffers;
+  return buffers;
+}
+
 }  // namespace
 
 Detector::LearnDecision Engine::Decide(v1::LearningMode mode,
@@ -76,16 +92,30 @@ Detector::LearnDecision Engine::Decide(v1::LearningMode mode,
   return state == v1::LEARNING_STATE_ON ? D::kYes : D::kIfNormal;
 }
 
-void Engine::CountVerdict(const Record& record, bool anomalous, float score) {
-  ++scored_;
-  ++(anomalous ? anomalous_ : normal_);
-  metrics_->records(anomalous ? Verdict::kAnomaly : Verdict::kNormal)
-      .Increment();
-  metrics_->score().Observe(score);
-  if (!record.has_label()) return;
-  const bool attack = !record.is_normal();
-  ++(attack ? (anomalous ? tp_ : fn_) : (anomalous ? fp_ : tn_));
-  metrics_->ObserveLabelled(anomalous, attack);
+void Engine::CountVerdict(const Record& record, bool anomalous, float score,
+                          Metrics::VerdictCounts* counts) {
+  ++counts->records[int(anomalous ? Verdict::kAnomaly : Verdict::kNormal)];
+  metrics_->AddScore(counts, score);
+  if (record.has_label())
+    counts->labelled.emplace_back(anomalous, !record.is_normal());
+}
+
+void Engine::ObserveVerdicts(const Metrics::VerdictCounts& counts) {
+  const uint64_t normal = counts.records[int(Verdict::kNormal)];
+  const uint64_t anomalous = counts.records[int(Verdict::kAnomaly)];
+  scored_ += normal + anomalous;
+  normal_ += normal;
+  anomalous_ += anomalous;
+  invalid_ += counts.records[int(Verdict::kInvalid)];
+  uint64_t tp = 0, fp = 0, tn = 0, fn = 0;
+  for (const auto& [predicted, attack] : counts.labelled) {
+    ++(attack ? (predicted ? tp : fn) : (predicted ? fp : tn));
+  }
+  tp_ += tp;
+  fp_ += fp;
+  tn_ += tn;
+  fn_ += fn;
+  metrics_->ObserveVerdicts(counts);
 }
 
 std::shared_ptr<const ScoringModel> Engine::ModelFor(FeatureSchema schema) {
@@ -136,8 +166,7 @@ absl::Status Engine::Score(
   if (absl::Status s = CheckBatch(size, mode); !s.ok()) return s;
   // An empty batch is not an error: it gets an empty verdict list.
   if (size == 0) return absl::OkStatus();
-  std::vector<BatchEntry> entries;
-  entries.reserve(size);
+  std::vector<BatchEntry>& entries = Buffers().entries;  // Convert reuses them
   if (connections.empty()) {
     featurizer_->Convert(records, &entries);
   } else {
@@ -179,11 +208,18 @@ void Engine::ScoreConverted(
     featurizer_->Extract(&entries);
   }
   ScoringScratch& scratch = Scratch(*model);
-  std::vector<LearnItem> items;
-  std::vector<int> item_verdict;  // index in `out` of each item
+  ScoreBuffers& buffers = Buffers();
+  // The learn items reuse what the vector holds (a recycled chunk).
+  LearnChunk& items = buffers.items;
+  size_t num_items = 0;
+  std::vector<int>& item_verdict = buffers.item_verdict;
+  item_verdict.clear();
   // Indexed like `out` (which may already hold verdicts).
-  std::vector<VerdictLog::TopDimensions> dimensions(out->size() + size);
-  items.reserve(size);
+  std::vector<VerdictLog::TopDimensions>& dimensions = buffers.dimensions;
+  dimensions.resize(out->size() + size);
+  Metrics::VerdictCounts& counts = buffers.counts;
+  metrics_->ResetVerdictCounts(&counts);
+  out->Reserve(out->size() + size);
   ScoreResult result;
   for (BatchEntry& entry : entries) {
     v1::Verdict* v = out->Add();
@@ -192,8 +228,7 @@ void Engine::ScoreConverted(
     if (!entry.status.ok()) {
       v->set_error_code(int(entry.status.code()));
       v->set_error_message(std::string(entry.status.message()));
-      ++invalid_;
-      metrics_->records(Verdict::kInvalid).Increment();
+      ++counts.records[int(Verdict::kInvalid)];
       continue;
     }
     Record* record = &entry.record;
@@ -215,29 +250,40 @@ void Engine::ScoreConverted(
       f->set_value(d.value);
       f->set_reconstruction(d.reconstruction);
     }
-    CountVerdict(*record, result.anomalous, result.score);
+    CountVerdict(*record, result.anomalous, result.score, &counts);
     const Detector::LearnDecision decision = Decide(mode, *record);
     // Gated records are confirmed by the learner against the newest model.
     v->set_learned(
         decision == Detector::LearnDecision::kYes ||
         (decision == Detector::LearnDecision::kIfNormal && !result.anomalous));
-    items.push_back({std::move(*record), decision, {}, 0});
+    if (num_items == items.size()) items.emplace_back();
+    LearnItem& item = items[num_items++];
+    item.record = std::move(*record);
+    item.decision = decision;
     if (!model->warming_up()) {
-      items.back().encoded = scratch.input;
-      items.back().encoder_id = model->encoder_id();
+      // assign() reuses the recycled item's buffer.
+      item.encoded.assign(scratch.input.begin(), scratch.input.end());
+      item.encoder_id = model->encoder_id();
+    } else {
+      item.encoded.clear();
+      item.encoder_id = 0;
     }
     item_verdict.push_back(out->size() - 1);
   }
+  ObserveVerdicts(counts);
+  items.resize(num_items);
   const size_t pushed = options_.detector.learning.drop_when_full
                             ? queue_.PushAvailable(&items)
                             : queue_.PushAll(&items);
-  if (pushed < items.size()) {
-    dropped_ += items.size() - pushed;
-    metrics_->learn_dropped().Increment(double(items.size() - pushed));
+  if (pushed < num_items) {
+    dropped_ += num_items - pushed;
+    metrics_->learn_dropped().Increment(double(num_items - pushed));
     // Tell the caller the truth: dropped records were not learned.
-    for (size_t i = pushed; i < items.size(); ++i) {
+    for (size_t i = pushed; i < num_items; ++i) {
       (*out)[item_verdict[i]].set_learned(false);
     }
+    // Whatever was not queued is stale (moved-from or unsent): start over.
+    items.clear();
   }
   verdicts_.Append(out, dimensions, model->schema(), absl::Now());
   metrics_->learn_queue_depth().Set(double(queue_.size()));
