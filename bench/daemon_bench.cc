@@ -27,8 +27,10 @@
 // (ABBA), with the same dwae client, and `ratios` compares the medians over
 // rounds (candidate / baseline): the machine's load changes within minutes,
 // so only ratios from one run mean anything. --perf_record=PREFIX records
-// the daemon with `perf record -e cpu-clock -g` during each stream scenario
-// into PREFIX-<binary>-<round>.data.
+// the daemon with `perf record -e cpu-clock -F 999 --call-graph=dwarf`
+// during each stream scenario into PREFIX-<binary>-<round>.data (DWARF call
+// chains: libc, protobuf and gRPC have no frame pointers; see
+// scripts/perf-costs for the breakdown).
 #include <signal.h>
 #include <unistd.h>
 
@@ -141,8 +143,9 @@ std::unique_ptr<testutil::Subprocess> StartPerf(pid_t pid,
   if (prefix.empty()) return nullptr;
   absl::StatusOr<std::unique_ptr<testutil::Subprocess>> perf =
       testutil::Subprocess::Start(
-          {"perf", "record", "-e", "cpu-clock", "-g", "-p", absl::StrCat(pid),
-           "-o", absl::StrCat(prefix, "-", name, "-", round, ".data")});
+          {"perf", "record", "-e", "cpu-clock", "-F", "999",
+           "--call-graph=dwarf,8192", "-p", absl::StrCat(pid), "-o",
+           absl::StrCat(prefix, "-", name, "-", round, ".data")});
   if (!perf.ok()) {
     std::fprintf(stderr, "daemon_bench: perf: %s\n",
                  std::string(perf.status().message()).c_str());

@@ -1,9 +1,11 @@
 #include "server/featurizer.h"
 
 #include <algorithm>
+#include <string>
 #include <utility>
+#include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "core/record_proto.h"
@@ -21,16 +23,35 @@ void Advance(prometheus::Counter& counter, uint64_t now, uint64_t before) {
 
 void Featurizer::RefuseDuplicateIds(std::vector<BatchEntry>* entries,
                                     size_t first) {
-  absl::flat_hash_map<absl::string_view, size_t> seen;
-  seen.reserve(entries->size() - first);
+  // Sorting (hash, index) pairs in a reused vector instead of filling a
+  // hash set: a set of a batch's size is allocated and freed on every call.
+  thread_local std::vector<std::pair<uint64_t, size_t>> order;
+  order.clear();
   for (size_t i = first; i < entries->size(); ++i) {
-    BatchEntry& e = (*entries)[i];
-    if (e.id->empty()) continue;
-    const auto [it, inserted] = seen.try_emplace(*e.id, i - first);
-    if (!inserted && e.status.ok()) {
-      e.status = absl::InvalidArgumentError(absl::StrCat(
-          "id: duplicate of record ", it->second, " in this batch"));
+    const std::string& id = *(*entries)[i].id;
+    if (!id.empty()) {
+      order.emplace_back(absl::Hash<absl::string_view>{}(id), i);
     }
+  }
+  std::sort(order.begin(), order.end());
+  // Within a run of equal hashes (in index order), each entry refers to the
+  // earliest entry with the same id.
+  for (size_t run = 0; run < order.size();) {
+    size_t end = run + 1;
+    while (end < order.size() && order[end].first == order[run].first) ++end;
+    for (size_t k = run + 1; k < end; ++k) {
+      BatchEntry& e = (*entries)[order[k].second];
+      for (size_t j = run; j < k; ++j) {
+        const size_t earlier = order[j].second;
+        if (*(*entries)[earlier].id != *e.id) continue;
+        if (e.status.ok()) {
+          e.status = absl::InvalidArgumentError(absl::StrCat(
+              "id: duplicate of record ", earlier - first, " in this batch"));
+        }
+        break;
+      }
+    }
+    run = end;
   }
 }
 

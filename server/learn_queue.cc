@@ -9,7 +9,7 @@ namespace {
 // Spare chunks kept for reuse: enough for the streams of a busy daemon
 // (a stream holds one between its pushes), few enough that idle spares
 // cost little memory.
-constexpr size_t kMaxSpares = 8;
+constexpr size_t kMaxSpares = 4;
 
 }  // namespace
 

@@ -14,7 +14,7 @@ namespace dwae::server {
 namespace {
 
 // A stream's request arena block: a batch of 512 KDD records takes about
-// 350 KiB; larger batches spill into further blocks, freed at each reset.
+// 320 KiB; larger batches spill into further blocks, freed at each reset.
 constexpr size_t kStreamArenaBlockBytes = 512 * 1024;
 
 // Runs `handler`, observing its duration and counting a failure.

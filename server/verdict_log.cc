@@ -28,7 +28,25 @@ void VerdictLog::Append(
     const std::vector<TopDimensions>& dimensions, FeatureSchema schema,
     absl::Time now) {
   const int64_t now_ns = absl::ToUnixNanos(now);
+  // The ids' hashes, before taking the lock (0: not indexed).
+  thread_local std::vector<uint64_t> hashes;
+  hashes.assign(size_t(verdicts->size()), 0);
+  for (int index = 0; index < verdicts->size(); ++index) {
+    const v1::Verdict& v = (*verdicts)[index];
+    if (v.error_code() == 0 && !v.id().empty()) hashes[index] = IdHash(v.id());
+  }
   absl::MutexLock lock(&mu_);
+  // The index is hit at random, one cache miss per probe: prefetching
+  // every slot the batch will touch (its new ids, and the ids of the
+  // entries it overwrites) lets those misses overlap instead of stalling
+  // one after the other.
+  uint64_t next = next_sequence_;
+  for (int index = 0; index < verdicts->size(); ++index) {
+    if ((*verdicts)[index].error_code() != 0) continue;
+    if (hashes[index] != 0) by_id_.prefetch(hashes[index]);
+    const Entry& old = ring_[next++ % capacity_];
+    if (old.sequence != 0 && !old.id.empty()) by_id_.prefetch(old.id_hash);
+  }
   for (int index = 0; index < verdicts->size(); ++index) {
     v1::Verdict& v = (*verdicts)[index];
     if (v.error_code() != 0) continue;
@@ -58,7 +76,7 @@ void VerdictLog::Append(
                        float(f.value()), float(f.reconstruction())};
     }
     if (!e.id.empty()) {
-      e.id_hash = IdHash(e.id);
+      e.id_hash = hashes[index];
       by_id_.insert_or_assign(e.id_hash, sequence);
     }
   }
