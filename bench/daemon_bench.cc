@@ -22,7 +22,11 @@
 //      process_resident_memory_bytes from /metrics;
 //   5. unary: `dwae bench --mode=unary --batch=1 --rate=--unary_rate`
 //      (paced; latencies from the scheduled send, see client/bench_workers.cc)
-//      for --unary_seconds, then RSS again.
+//      for --unary_seconds, then RSS again. Beside the client's figures: the
+//      daemon's CPU time per call, and from
+//      dwae_rpc_duration_seconds{method="Score"} the handler's own share of
+//      calls over 1 ms, which separates the daemon's tail from the
+//      client's and the machine's (the client's send_lag).
 // With --baseline_dwaed, both binaries run every round, in alternating order
 // (ABBA), with the same dwae client, and `ratios` compares the medians over
 // rounds (candidate / baseline): the machine's load changes within minutes,
@@ -35,6 +39,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -44,6 +49,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "tests/server/http_get.h"
@@ -129,10 +135,39 @@ double CpuSeconds(pid_t pid) {
   return ticks / double(sysconf(_SC_CLK_TCK));
 }
 
-double ResidentBytes(int metrics_port) {
-  const testutil::MetricsScrape scrape = testutil::ParseMetricsText(
+testutil::MetricsScrape Scrape(int metrics_port) {
+  return testutil::ParseMetricsText(
       testutil::HttpBody(testutil::HttpGet(metrics_port, "/metrics")));
-  return scrape.Value("process_resident_memory_bytes");
+}
+
+// The Score handler's own time (dwae_rpc_duration_seconds{method="Score"})
+// between two scrapes: the share of calls over 1 ms and the bucket bound
+// that holds the 99th percentile. It leaves out what the client and gRPC's
+// transport add, so next to the client's p99 it tells where a tail is.
+json HandlerLatency(const testutil::MetricsScrape& before,
+                    const testutil::MetricsScrape& after) {
+  const std::string prefix =
+      "dwae_rpc_duration_seconds_bucket{method=\"Score\",le=\"";
+  std::vector<std::pair<double, double>> buckets;  // (le, calls <= le)
+  for (const auto& [series, value] : after.samples) {
+    if (!absl::StartsWith(series, prefix)) continue;
+    const std::string le = series.substr(
+        prefix.size(), series.size() - prefix.size() - 2);  // drop "}
+    const double bound = le == "+Inf" ? HUGE_VAL : std::stod(le);
+    const double earlier = before.Has(series) ? before.Value(series) : 0;
+    buckets.emplace_back(bound, value - earlier);
+  }
+  std::sort(buckets.begin(), buckets.end());
+  if (buckets.empty() || buckets.back().second <= 0) return json::object();
+  const double calls = buckets.back().second;
+  double p99_bound = HUGE_VAL, within_1ms = 0;
+  for (const auto& [bound, n] : buckets) {
+    if (bound <= 1e-3 * 1.0001) within_1ms = n;
+    if (n >= 0.99 * calls && p99_bound == HUGE_VAL) p99_bound = bound;
+  }
+  return {{"calls", calls},
+          {"share_over_1ms", 1 - within_1ms / calls},
+          {"p99_at_most_ms", p99_bound * 1e3}};
 }
 
 // Starts `perf record` on `pid` when --perf_record is set (else null).
@@ -193,7 +228,10 @@ absl::StatusOr<json> RunRound(const std::string& dwaed, const std::string& name,
   }
   if (status.ok()) status = Sync(daemon->address());
   if (status.ok()) {
-    out["rss_bytes_after_stream"] = ResidentBytes(daemon->metrics_port);
+    testutil::MetricsScrape scrape = Scrape(daemon->metrics_port);
+    out["rss_bytes_after_stream"] =
+        scrape.Value("process_resident_memory_bytes");
+    const double cpu_before = CpuSeconds(pid);
     json unary;
     status = RunClient(
         {"bench", server,
@@ -202,8 +240,15 @@ absl::StatusOr<json> RunRound(const std::string& dwaed, const std::string& name,
          absl::StrCat("--rate=", absl::GetFlag(FLAGS_unary_rate)), "--json",
          kTestFile},
         absl::Seconds(absl::GetFlag(FLAGS_unary_seconds) + 120), &unary);
-    if (status.ok()) out["unary"] = unary;
-    out["rss_bytes_after_unary"] = ResidentBytes(daemon->metrics_port);
+    const double cpu = CpuSeconds(pid) - cpu_before;
+    const testutil::MetricsScrape after = Scrape(daemon->metrics_port);
+    if (status.ok()) {
+      const double calls = std::max(1.0, unary.value("calls", 0.0));
+      unary["daemon_cpu_us_per_call"] = cpu * 1e6 / calls;
+      unary["handler"] = HandlerLatency(scrape, after);
+      out["unary"] = unary;
+    }
+    out["rss_bytes_after_unary"] = after.Value("process_resident_memory_bytes");
   }
   const testutil::SubprocessResult stopped = testutil::StopTestDaemon(&*daemon);
   if (!status.ok()) return status;
@@ -223,7 +268,7 @@ double Median(std::vector<double> v) {
 
 // The headline figures of one binary: medians over its rounds.
 json Summary(const json& runs, const std::string& name) {
-  std::vector<double> rps, cpu, p50, p99, p999, lag, rss;
+  std::vector<double> rps, cpu, p50, p99, p999, lag, rss, over_1ms, call_cpu;
   for (const json& run : runs) {
     if (run["binary"] != name) continue;
     rps.push_back(run["stream"]["records_per_second"].get<double>());
@@ -232,6 +277,8 @@ json Summary(const json& runs, const std::string& name) {
     p99.push_back(run["unary"]["p99_ms"].get<double>());
     p999.push_back(run["unary"]["p999_ms"].get<double>());
     lag.push_back(run["unary"].value("send_lag_p99_ms", 0.0));
+    over_1ms.push_back(run["unary"]["handler"].value("share_over_1ms", 0.0));
+    call_cpu.push_back(run["unary"]["daemon_cpu_us_per_call"]);
     rss.push_back(std::max(run["rss_bytes_after_stream"].get<double>(),
                            run["rss_bytes_after_unary"].get<double>()));
   }
@@ -241,6 +288,8 @@ json Summary(const json& runs, const std::string& name) {
           {"unary_p99_ms", Median(p99)},
           {"unary_p999_ms", Median(p999)},
           {"unary_send_lag_p99_ms", Median(lag)},
+          {"unary_handler_share_over_1ms", Median(over_1ms)},
+          {"unary_daemon_cpu_us_per_call", Median(call_cpu)},
           {"rss_bytes", Median(rss)}};
 }
 

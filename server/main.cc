@@ -16,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "core/config.h"
 #include "core/feature_schema.h"
 #include "core/file_system.h"
@@ -202,17 +203,18 @@ absl::StatusOr<KafkaOptions> KafkaFromFlags(
                                   absl::StrJoin(config.topics(), ","), "");
   k.topics = absl::StrSplit(topics, ',', absl::SkipWhitespace());
   k.group = pick(absl::GetFlag(FLAGS_kafka_group), config.group(), "dwaed");
-  k.format = pick(absl::GetFlag(FLAGS_kafka_format), config.format(), "nsl-kdd");
+  k.format =
+      pick(absl::GetFlag(FLAGS_kafka_format), config.format(), "nsl-kdd");
   const char* pod = std::getenv("POD_NAME");
   k.instance_id = pick(absl::GetFlag(FLAGS_kafka_instance_id),
                        config.instance_id(), pod == nullptr ? "" : pod);
-  k.verdicts_topic =
-      pick(absl::GetFlag(FLAGS_kafka_verdicts_topic), config.verdicts_topic(), "");
+  k.verdicts_topic = pick(absl::GetFlag(FLAGS_kafka_verdicts_topic),
+                          config.verdicts_topic(), "");
   const std::string start =
       pick(absl::GetFlag(FLAGS_kafka_start), config.start(), "earliest");
   if (start != "earliest" && start != "latest") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "--kafka_start: '", start, "' is not earliest or latest"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--kafka_start: '", start, "' is not earliest or latest"));
   }
   k.start_earliest = start == "earliest";
   const std::string which =
@@ -235,8 +237,9 @@ absl::StatusOr<KafkaOptions> KafkaFromFlags(
     k.properties.emplace_back(p.substr(0, eq), p.substr(eq + 1));
   }
   const int batch = absl::GetFlag(FLAGS_kafka_batch);
-  if (batch < 0) return absl::InvalidArgumentError("--kafka_batch: must be > 0");
-  k.batch_records = batch > 0                   ? uint32_t(batch)
+  if (batch < 0)
+    return absl::InvalidArgumentError("--kafka_batch: must be > 0");
+  k.batch_records = batch > 0                    ? uint32_t(batch)
                     : config.has_batch_records() ? config.batch_records()
                                                  : k.batch_records;
   if (k.enabled() && k.topics.empty()) {
@@ -354,6 +357,11 @@ int Main(int argc, char** argv) {
   // many); two arenas keep the daemon's footprint small on edge boxes.
   mallopt(M_ARENA_MAX, 2);
 #endif
+  // Debian builds Abseil without NDEBUG, so every absl::Mutex lock (gRPC's
+  // too) runs the debug deadlock detector: a global graph under a global
+  // lock, measured at 1-3% of the daemon's CPU and shared by every thread.
+  // The tests keep it (they link the engine without this main).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::SetProgramUsageMessage(
       "dwaed: the dwae anomaly-detection daemon.\n"
       "usage: dwaed [--listen=ADDR] [--metrics_listen=ADDR] "
