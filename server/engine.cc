@@ -355,18 +355,23 @@ absl::StatusOr<v1::CheckpointResponse> Engine::Checkpoint() {
   absl::MutexLock serial(&checkpoint_mu_);
   const absl::Time start = absl::Now();
   v1::ModelState state;
+  uint64_t learned = 0;
   absl::MutexLock source_lock(&source_mu_);
   {
     absl::MutexLock lock(&detector_mu_);
     detector_->Save(&state);
     if (source_ != nullptr) source_->SaveCheckpoint(processed_, &state);
+    // With the detector: the learner counts learned_ under detector_mu_,
+    // so a value read after unlocking may include records the saved model
+    // has not learned (a restart would report more than it restored).
+    learned = learned_;
   }
   v1::DetectorCounterState* c = state.mutable_counters();
   c->set_records_scored(scored_);
   c->set_records_normal(normal_);
   c->set_records_anomalous(anomalous_);
   c->set_records_invalid(invalid_);
-  c->set_records_learned(learned_);
+  c->set_records_learned(learned);
   c->set_records_dropped(dropped_);
   c->set_true_positives(tp_);
   c->set_false_positives(fp_);
