@@ -1,7 +1,8 @@
 // KafkaConsumer: dwaed as a member of a Kafka consumer group. It consumes
-// the sensors' topics in batches, decodes each message into a record
-// (kafka_records.h), scores and learns it through Engine::Score exactly as
-// the Stream RPC does (same learning policy, same metrics), optionally
+// the sensors' topics in batches, decodes each message straight into an
+// engine entry (kafka_records.h), scores and learns it through
+// Engine::ScoreEntries exactly as the Stream RPC does through Engine::Score
+// (same learning policy, same metrics), optionally
 // produces verdicts to a topic (kafka_verdicts.h), and keeps its partitions'
 // positions in the engine's checkpoint (kafka_positions.h): offsets go to
 // Kafka only after a checkpoint holding them is durable, and a restart
@@ -11,6 +12,10 @@
 // Back-pressure: when the learn queue has no room for the next batch, the
 // consumer pauses its partitions (Kafka stops fetching for it) until there
 // is, instead of dropping records.
+//
+// Files: kafka_batches.cc holds the consumer thread's data path (fetch,
+// decode, score, verdicts), kafka_consumer.cc the lifecycle, group
+// membership and offsets.
 //
 // Threads: one consumer thread (Start) polls, scores, produces verdicts and
 // commits; the engine's checkpointing thread calls the CheckpointedSource
