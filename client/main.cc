@@ -76,9 +76,10 @@ ABSL_FLAG(double, final_lr, dwae::EvalOptions().final_lr_fraction,
           "eval: learning rate decays linearly to this fraction of itself");
 ABSL_FLAG(std::string, ensemble, "",
           "eval: the scorer per rule: k<members>[-g<group size>][-std]"
-          "[-dn<input dropout>], e.g. k5-g32; one spec for all rules or "
-          "rule:spec,rule:spec; empty: each rule's validated default "
-          "(float k5, dw-shadow k5, dw-stochastic k5-g32)");
+          "[-ms][-bag][-dn<input dropout>][-mr][-l1], e.g. k5-g32; one spec "
+          "for all rules or rule:spec,rule:spec; empty: each rule's "
+          "validated default (float k5, dw-shadow k5-l1, dw-stochastic "
+          "k5-g32)");
 ABSL_FLAG(double, group_hidden_ratio,
           dwae::EnsembleOptions().group_hidden_ratio,
           "eval: hidden width of a group autoencoder per input dimension");

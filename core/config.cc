@@ -120,14 +120,18 @@ EnsembleOptions DaemonDefaultEnsemble(RuleKind rule) {
   // Measured in docs/daemon.md ("Ensembles"): dw-stochastic takes the
   // offline evaluation's validated k5-g32; for dw-shadow and float the
   // evaluation's K = 5 was a validation tie that costs the daemon half its
-  // stream throughput, so they keep one autoencoder.
-  return rule == RuleKind::kDwStochastic ? DefaultEnsemble(rule)
-                                         : EnsembleOptions();
+  // stream throughput, so they keep one autoencoder (dw-shadow's scored by
+  // absolute errors, which won on validation at K = 1 too).
+  if (rule == RuleKind::kDwStochastic) return DefaultEnsemble(rule);
+  EnsembleOptions o;
+  o.absolute_error = rule == RuleKind::kDwShadow;
+  return o;
 }
 
 DetectorConfig::DetectorConfig() {
   model.shape.input_dim = kInputDim;
   model.rule.kind = RuleKind::kDwShadow;
+  ensemble = DaemonDefaultEnsemble(model.rule.kind);
 }
 
 void DetectorConfig::SetSchema(FeatureSchema s) {

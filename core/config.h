@@ -54,9 +54,9 @@ struct DetectorConfig {
   FeatureSchema schema = FeatureSchema::kKdd;
   ModelConfig model;
   // The served model as an ensemble (model.ensemble; default
-  // DaemonDefaultEnsemble(rule)). Feature groups (group_size > 0) are formed on the fit
-  // rows at the end of the warm-up; until then one full-width autoencoder
-  // learns (detector.h).
+  // DaemonDefaultEnsemble(rule)). Feature groups (group_size > 0) are formed on
+  // the fit rows at the end of the warm-up; until then one full-width
+  // autoencoder learns (detector.h).
   EnsembleOptions ensemble;
   LearningPolicy learning;
   ThresholdPolicy threshold;

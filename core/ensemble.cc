@@ -47,6 +47,8 @@ std::string EnsembleOptions::ToString() const {
   if (member_scale) absl::StrAppend(&s, "-ms");
   if (bagging) absl::StrAppend(&s, "-bag");
   if (input_dropout > 0) absl::StrAppend(&s, "-dn", input_dropout);
+  if (mean_reconstruction) absl::StrAppend(&s, "-mr");
+  if (absolute_error) absl::StrAppend(&s, "-l1");
   return s;
 }
 
@@ -58,10 +60,12 @@ absl::StatusOr<EnsembleOptions> ParseEnsembleSpec(absl::string_view spec,
   o.member_scale = false;
   o.bagging = false;
   o.input_dropout = 0;
+  o.mean_reconstruction = false;
+  o.absolute_error = false;
   const auto bad = [&](absl::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat(
         "ensemble: '", spec, "' ", why,
-        " (expected k<members>[-g<size>][-std][-ms][-bag][-dn<dropout>], "
+        " (expected k<members>[-g<size>][-std][-ms][-bag][-dn<dropout>][-mr], "
         "e.g. k5-g32)"));
   };
   std::vector<absl::string_view> parts = absl::StrSplit(spec, '-');
@@ -77,6 +81,10 @@ absl::StatusOr<EnsembleOptions> ParseEnsembleSpec(absl::string_view spec,
       o.member_scale = true;
     } else if (p == "bag") {
       o.bagging = true;
+    } else if (p == "l1") {
+      o.absolute_error = true;
+    } else if (p == "mr") {
+      o.mean_reconstruction = true;
     } else if (absl::ConsumePrefix(&p, "dn")) {
       if (!absl::SimpleAtod(p, &o.input_dropout)) return bad("has a bad -dn");
     } else if (absl::ConsumePrefix(&p, "g")) {
@@ -93,7 +101,32 @@ EnsembleOptions DefaultEnsemble(RuleKind kind) {
   EnsembleOptions o;
   o.members = 5;
   if (kind == RuleKind::kDwStochastic) o.group_size = 32;
+  if (kind == RuleKind::kDwShadow) o.absolute_error = true;
   return o;
+}
+
+double MeanReconstructionError(const float* in, const float* sum, int width,
+                               int k, const std::vector<float>& inv_scale,
+                               bool absolute) {
+  const double inv_k = 1.0 / double(k);
+  double total = 0;
+  for (int j = 0; j < width; ++j) {
+    const double gap = double(sum[j]) * inv_k - double(in[j]);
+    total += (absolute ? std::fabs(gap) : gap * gap) *
+             (inv_scale.empty() ? 1.0 : double(inv_scale[j]));
+  }
+  return total / double(width);
+}
+
+double MemberErrorScore(const float* squared_errors, int width,
+                        const std::vector<float>& inv_scale, bool absolute) {
+  double sum = 0;
+  for (int d = 0; d < width; ++d) {
+    const double e = absolute ? std::sqrt(double(squared_errors[d]))
+                              : double(squared_errors[d]);
+    sum += inv_scale.empty() ? e : e * inv_scale[d];
+  }
+  return sum / double(width);
 }
 
 std::vector<std::vector<int>> CorrelationGroups(const std::vector<float>& rows,
@@ -296,16 +329,38 @@ double Ensemble::MemberScore(size_t i, const float* x,
   const Member& m = members_[i];
   Workspace& mws = ws->members[i];
   const float mse = m.model->Score(Gather(m, x, &ws->gathered), &mws);
-  if (m.inv_scale.empty()) return mse;
+  if (m.inv_scale.empty() && !options_.absolute_error) return mse;
   Autoencoder::SquaredErrors(mws, ws->errors.data());
-  double sum = 0;
-  for (size_t d = 0; d < m.inv_scale.size(); ++d) {
-    sum += double(ws->errors[d]) * m.inv_scale[d];
+  return MemberErrorScore(ws->errors.data(),
+                          m.model->network().shape().input_dim, m.inv_scale,
+                          options_.absolute_error);
+}
+
+double Ensemble::GroupMeanReconstructionScore(size_t first, const float* x,
+                                              EnsembleWorkspace* ws) const {
+  const Member& m0 = members_[first];
+  const float* in = Gather(m0, x, &ws->gathered);
+  const int width = m0.model->network().shape().input_dim;
+  std::vector<float>& sum = ws->errors;
+  std::fill(sum.begin(), sum.begin() + width, 0.0f);
+  for (int k = 0; k < options_.members; ++k) {
+    Workspace& mws = ws->members[first + k];
+    members_[first + k].model->Score(in, &mws);
+    const Eigen::VectorXf& y = Network::Output(mws);
+    for (int j = 0; j < width; ++j) sum[j] += y[j];
   }
-  return sum / double(m.inv_scale.size());
+  return MeanReconstructionError(in, sum.data(), width, options_.members,
+                                 m0.inv_scale, options_.absolute_error);
 }
 
 float Ensemble::Score(const float* x, EnsembleWorkspace* ws) const {
+  if (options_.mean_reconstruction) {
+    double total = 0;
+    for (size_t i = 0; i < members_.size(); i += options_.members) {
+      total += GroupMeanReconstructionScore(i, x, ws);
+    }
+    return float(total * options_.members / double(members_.size()));
+  }
   double total = 0;
   for (size_t i = 0; i < members_.size(); ++i) {
     total += members_[i].weight * MemberScore(i, x, ws);

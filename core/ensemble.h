@@ -64,6 +64,15 @@ struct EnsembleOptions {
   // Denoising: during learning each input dimension is zeroed with this
   // probability (masking noise); the target stays the clean record.
   double input_dropout = 0.0;
+  // Mean reconstruction (-mr): a group's score is the mean squared error of
+  // the mean of its K members' reconstructions, not the mean of their
+  // errors: K stochastic device networks read together as one network of
+  // finer levels. Groups are still averaged with equal weight.
+  bool mean_reconstruction = false;
+  // Absolute errors (-l1): a member's score is its mean absolute error
+  // (with -std, scaled) instead of its mean squared error, so that many
+  // moderately wrong dimensions weigh more against one badly wrong one.
+  bool absolute_error = false;
 
   absl::Status Validate() const;
   // "k1", "k5-std", "k5-g16-std-dn0.1" style, for logs, flags and JSON.
@@ -71,14 +80,15 @@ struct EnsembleOptions {
 };
 
 // Parses ToString()'s form: "k<members>" followed by any of "-g<size>",
-// "-std", "-ms", "-bag", "-dn<dropout>". Fields not in the spec keep `base`'s
-// values.
+// "-std", "-ms", "-bag", "-dn<dropout>", "-mr", "-l1". Fields not in the spec
+// keep `base`'s values.
 absl::StatusOr<EnsembleOptions> ParseEnsembleSpec(absl::string_view spec,
                                                   const EnsembleOptions& base);
 
 // The ensemble chosen on validation for each rule (docs/evaluation.md):
 // five autoencoders for every rule, over KitNET-style feature groups of at
-// most 32 dimensions for dw-stochastic.
+// most 32 dimensions for dw-stochastic, scored by absolute errors for
+// dw-shadow.
 EnsembleOptions DefaultEnsemble(RuleKind kind);
 
 // Clusters the `dim` columns of `rows` (row-major) into groups of at most
@@ -87,6 +97,18 @@ EnsembleOptions DefaultEnsemble(RuleKind kind);
 // Deterministic; each group's dimensions are sorted.
 std::vector<std::vector<int>> CorrelationGroups(const std::vector<float>& rows,
                                                 int dim, int max_size);
+
+// -mr: mean over `width` dimensions of (scale x) (sum_j / k - in_j)^2, where
+// sum holds the sum of k reconstructions (|.| instead of ^2 when
+// `absolute`); inv_scale empty means 1.
+double MeanReconstructionError(const float* in, const float* sum, int width,
+                               int k, const std::vector<float>& inv_scale,
+                               bool absolute);
+// A member's score from its per-dimension squared errors: their mean, or
+// with `absolute` the mean of their square roots; each times inv_scale[d]
+// when inv_scale is not empty.
+double MemberErrorScore(const float* squared_errors, int width,
+                        const std::vector<float>& inv_scale, bool absolute);
 
 struct EnsembleWorkspace {
   std::vector<Workspace> members;
@@ -174,6 +196,10 @@ class Ensemble {
   void LearnDenoising(const float* x);
   // Member i's mean (scaled) squared error on x, without its weight.
   double MemberScore(size_t i, const float* x, EnsembleWorkspace* ws) const;
+  // -mr: the group starting at member `first`: the mean (scaled) squared
+  // error of its members' mean reconstruction.
+  double GroupMeanReconstructionScore(size_t first, const float* x,
+                                      EnsembleWorkspace* ws) const;
   void FitDimensionScales(const std::vector<float>& rows);
   void FitMemberWeights(const std::vector<float>& rows);
   // Copies member m's input dimensions of x into ws->gathered; returns the

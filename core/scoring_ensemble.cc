@@ -7,7 +7,11 @@
 namespace dwae {
 
 ScoringEnsemble::ScoringEnsemble(const Ensemble& ensemble)
-    : dim_(ensemble.dim()), inv_coverage_(ensemble.dim(), 0.0f) {
+    : dim_(ensemble.dim()),
+      group_members_(ensemble.options().members),
+      mean_reconstruction_(ensemble.options().mean_reconstruction),
+      absolute_error_(ensemble.options().absolute_error),
+      inv_coverage_(ensemble.dim(), 0.0f) {
   members_.reserve(ensemble.num_members());
   for (int m = 0; m < ensemble.num_members(); ++m) {
     members_.push_back({ensemble.member_dims(m),
@@ -65,21 +69,41 @@ const float* ScoringEnsemble::Gather(const Member& m, const float* x,
   return gathered->data();
 }
 
+float ScoringEnsemble::ScoreMeanReconstruction(
+    const float* x, ScoringEnsembleScratch* scratch) const {
+  double total = 0;
+  for (size_t first = 0; first < members_.size(); first += group_members_) {
+    const Member& m0 = members_[first];
+    const float* in = Gather(m0, x, &scratch->gathered);
+    const int width = m0.network.shape().input_dim;
+    std::vector<float>& sum = scratch->errors;
+    std::fill(sum.begin(), sum.begin() + width, 0.0f);
+    for (int k = 0; k < group_members_; ++k) {
+      Workspace& ws = scratch->members[first + k];
+      members_[first + k].network.Forward(in, &ws);
+      const Eigen::VectorXf& y = Network::Output(ws);
+      for (int j = 0; j < width; ++j) sum[j] += y[j];
+    }
+    total += MeanReconstructionError(in, sum.data(), width, group_members_,
+                                     m0.inv_scale, absolute_error_);
+  }
+  return float(total * group_members_ / double(members_.size()));
+}
+
 float ScoringEnsemble::Score(const float* x,
                              ScoringEnsembleScratch* scratch) const {
+  if (mean_reconstruction_) return ScoreMeanReconstruction(x, scratch);
   double total = 0;
   for (size_t i = 0; i < members_.size(); ++i) {
     const Member& m = members_[i];
     Workspace& ws = scratch->members[i];
     const float mse = m.network.Forward(Gather(m, x, &scratch->gathered), &ws);
     double score = mse;
-    if (!m.inv_scale.empty()) {
+    if (!m.inv_scale.empty() || absolute_error_) {
       Autoencoder::SquaredErrors(ws, scratch->errors.data());
-      double sum = 0;
-      for (size_t d = 0; d < m.inv_scale.size(); ++d) {
-        sum += double(scratch->errors[d]) * m.inv_scale[d];
-      }
-      score = sum / double(m.inv_scale.size());
+      score =
+          MemberErrorScore(scratch->errors.data(), m.network.shape().input_dim,
+                           m.inv_scale, absolute_error_);
     }
     total += m.weight * score;
   }

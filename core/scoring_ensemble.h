@@ -61,7 +61,14 @@ class ScoringEnsemble {
   const float* Gather(const Member& m, const float* x,
                       std::vector<float>* gathered) const;
 
+  // -mr: as Ensemble's mean-reconstruction score.
+  float ScoreMeanReconstruction(const float* x,
+                                ScoringEnsembleScratch* scratch) const;
+
   int dim_;
+  int group_members_;  // K, members per group
+  bool mean_reconstruction_;
+  bool absolute_error_;
   std::vector<Member> members_;
   // 1 / (members covering dimension d).
   std::vector<float> inv_coverage_;

@@ -61,7 +61,9 @@ ABSL_FLAG(std::string, ensemble, "",
           "the served model as an ensemble, in dwae eval --ensemble form: k1 "
           "(one autoencoder), k5 (five, scores averaged), k5-g32 (five per "
           "KitNET feature group of <= 32 dimensions); overrides "
-          "model.ensemble of --config. Empty: --config's, else k1");
+          "model.ensemble of --config. Empty: --config's, else the rule's "
+          "default (k5-g32 for dw-stochastic, k1-l1 for dw-shadow, k1 for "
+          "float)");
 ABSL_FLAG(int, max_sensors, 0,
           "Zeek sensors whose feature windows are kept, the least recently "
           "seen evicted (0: serving.max_sensors of --config, default 256)");

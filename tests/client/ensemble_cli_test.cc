@@ -164,10 +164,11 @@ TEST_F(EnsembleCliTest, GroupedEnsembleServesAndSurvivesARestart) {
 }
 
 TEST_F(EnsembleCliTest, DefaultEnsembleFollowsTheRule) {
-  // docs/daemon.md, "Ensembles": k5-g32 for dw-stochastic, k1 otherwise.
+  // docs/daemon.md, "Ensembles": k5-g32 for dw-stochastic, k1-l1 for
+  // dw-shadow, k1 for float.
   for (const auto& [rule, spec] :
        {std::pair<std::string, std::string>{"dw-stochastic", "k5-g32"},
-        {"dw-shadow", "k1"},
+        {"dw-shadow", "k1-l1"},
         {"float", "k1"}}) {
     absl::StatusOr<TestDaemon> d = testutil::StartTestDaemon(
         DWAED_PATH, absl::StrCat(kConfig, "model { rule: \"", rule, "\" }\n"));

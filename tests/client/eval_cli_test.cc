@@ -321,7 +321,7 @@ TEST(EvalCliTest, EnsemblesDefaultPerRuleAndCanBeSetPerRule) {
       {"eval", "--rule", "all", "--seeds", "1", "--epochs", "1", "--json"});
   const JsonValue& d = defaults["model"]["ensembles"];
   EXPECT_EQ(d["float"].as_string(), "k5");
-  EXPECT_EQ(d["dw-shadow"].as_string(), "k5");
+  EXPECT_EQ(d["dw-shadow"].as_string(), "k5-l1");
   EXPECT_EQ(d["dw-stochastic"].as_string(), "k5-g32");
   EXPECT_EQ(defaults["results"]["dw-shadow"]["mean"]["members"].as_number(), 5);
 

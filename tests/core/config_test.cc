@@ -297,8 +297,12 @@ TEST(ConfigTest, EnsembleDefaultsByRuleAndParses) {
   v1::DaemonConfig p;
   absl::StatusOr<DetectorConfig> c = DetectorConfigFromProto(p);
   ASSERT_TRUE(c.ok()) << c.status();
-  EXPECT_EQ(c->ensemble.ToString(), "k1");  // dw-shadow
-  EXPECT_EQ(DetectorConfigToProto(*c).model().ensemble(), "k1");
+  EXPECT_EQ(c->ensemble.ToString(), "k1-l1");  // dw-shadow
+  EXPECT_EQ(DetectorConfigToProto(*c).model().ensemble(), "k1-l1");
+  p.mutable_model()->set_rule("float");
+  c = DetectorConfigFromProto(p);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->ensemble.ToString(), "k1");
   p.mutable_model()->set_rule("dw-stochastic");
   c = DetectorConfigFromProto(p);
   ASSERT_TRUE(c.ok()) << c.status();

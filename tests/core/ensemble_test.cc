@@ -223,8 +223,9 @@ TEST(EnsembleTest, MemberScaleEqualizesMembersOnNormalRows) {
 }
 
 TEST(EnsembleTest, SpecRoundTripsAndNamesBadParts) {
-  for (const char* spec : {"k1", "k5", "k5-g32", "k3-std", "k5-g16-std-dn0.1",
-                           "k5-g32-ms", "k5-bag", "k2-std-ms-bag"}) {
+  for (const char* spec :
+       {"k1", "k5", "k5-g32", "k3-std", "k5-g16-std-dn0.1", "k5-g32-ms",
+        "k5-bag", "k2-std-ms-bag", "k5-mr", "k5-l1", "k3-g16-std-mr-l1"}) {
     auto o = ParseEnsembleSpec(spec, EnsembleOptions());
     ASSERT_TRUE(o.ok()) << spec << ": " << o.status();
     EXPECT_EQ(o->ToString(), spec);
@@ -242,7 +243,7 @@ TEST(EnsembleTest, SpecRoundTripsAndNamesBadParts) {
 
 TEST(EnsembleTest, DefaultsAreTheValidatedChoice) {
   EXPECT_EQ(DefaultEnsemble(RuleKind::kFloat).ToString(), "k5");
-  EXPECT_EQ(DefaultEnsemble(RuleKind::kDwShadow).ToString(), "k5");
+  EXPECT_EQ(DefaultEnsemble(RuleKind::kDwShadow).ToString(), "k5-l1");
   EXPECT_EQ(DefaultEnsemble(RuleKind::kDwStochastic).ToString(), "k5-g32");
 }
 
@@ -252,7 +253,8 @@ TEST(EnsembleTest, DefaultsAreTheValidatedChoice) {
 TEST(EnsembleTest, ScoringEnsembleScoresAsTheEnsemble) {
   const std::vector<float> rows = CorrelatedRows(300, 4);
   for (RuleKind kind : {RuleKind::kFloat, RuleKind::kDwStochastic}) {
-    for (const char* spec : {"k1", "k3", "k2-g4-std-ms"}) {
+    for (const char* spec : {"k1", "k3", "k2-g4-std-ms", "k1-l1", "k3-l1",
+                             "k3-mr", "k2-g4-mr-l1"}) {
       absl::StatusOr<EnsembleOptions> options = ParseEnsembleSpec(spec, {});
       ASSERT_TRUE(options.ok()) << options.status();
       auto e = Ensemble::Create(SmallModel(kind, 3), *options, kDim, rows);
@@ -289,7 +291,8 @@ TEST(EnsembleTest, ScoringEnsembleScoresAsTheEnsemble) {
           mean_error += errors[d];
         }
         // Without scales the score is the mean of the explained errors.
-        if (!options->standardize && !options->member_scale) {
+        if (!options->standardize && !options->member_scale &&
+            !options->absolute_error && !options->mean_reconstruction) {
           EXPECT_NEAR(mean_error / kDim, got, 1e-5) << spec;
         }
       }

@@ -127,6 +127,16 @@ TEST_F(EvaluateTest, BlankTestLabelsChangeNoScoreAndNoThreshold) {
   EXPECT_EQ(a->threshold, b->threshold);
   EXPECT_EQ(MetricValue(a->metrics, "val_auc"),
             MetricValue(b->metrics, "val_auc"));
+  // The same with dw-shadow's adopted scorer (absolute errors, k5-l1).
+  options.ensemble = DefaultEnsemble(RuleKind::kDwShadow);
+  ASSERT_TRUE(options.ensemble.absolute_error);
+  a = TrainAndEvaluate(*data_, RuleKind::kDwShadow, 4, options);
+  b = TrainAndEvaluate(blank, RuleKind::kDwShadow, 4, options);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->test_scores, b->test_scores);
+  EXPECT_EQ(a->threshold, b->threshold);
+  EXPECT_NE(MetricValue(a->metrics, "accuracy"),
+            MetricValue(b->metrics, "accuracy"));
 }
 
 TEST_F(EvaluateTest, WriteTraceIsCumulativeAndEndsAtTheTotal) {
