@@ -89,7 +89,7 @@ def main():
     run(exp, "zeek", "--seeds", "1", "--epochs", "1", "--out", out)
     zeek = rows(os.path.join(out, "zeek.csv"))
     check(len(zeek) == 12 and
-          {r["ensemble"] for r in zeek} == {"k5", "k5-g32", "k1"},
+          {r["ensemble"] for r in zeek} == {"k5", "k5-l1", "k5-g32", "k1"},
           "zeek.csv: both directions, every rule, ensemble and k1")
     check(all(float(r["auc_mean"]) > 0.9 for r in zeek),
           "zeek: every rule separates the scans from the benign host")
