@@ -103,6 +103,11 @@ class BenchCliTest : public testutil::SharedDaemonSuite {
       EXPECT_TRUE(doc->has(key)) << "missing key " << key << "\n"
                                  << r.stdout_text;
     }
+    // The tests expect no errors; when one happens, the bench's first error
+    // messages (on stderr) say which call failed and why.
+    if ((*doc)["errors"].as_number() != 0) {
+      ADD_FAILURE() << "dwae bench reported errors:\n" << r.stderr_text;
+    }
     return *std::move(doc);
   }
 
