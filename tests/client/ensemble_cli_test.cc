@@ -24,6 +24,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/server/http_get.h"
+#include "tests/testdata/checkpoint_v1_fixture.h"
 #include "tests/testing/cli.h"
 #include "tests/testing/daemon_process.h"
 #include "tests/testing/json_value.h"
@@ -39,22 +40,14 @@ using testutil::SubprocessResult;
 using testutil::TestDaemon;
 
 constexpr char kTrainPath[] = "data/nsl-kdd/KDDTrain+_20Percent.txt";
-constexpr char kVersion1File[] = "tests/testdata/checkpoint_v1_dw_shadow.ckpt";
 // A small warm-up keeps the suite fast.
 constexpr char kConfig[] =
     "learning { warmup_records: 300 warmup_epochs: 2 }\n";
-// The first two rows of KDDTest+ and the version-1 daemon's scores for them
-// (as in tests/core/checkpoint_migration_test.cc).
-constexpr char kRow1[] =
-    "0,tcp,other,REJ,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1,1,0.00,0.00,1.00,"
-    "1.00,1.00,0.00,0.00,118,17,0.14,0.06,0.01,0.00,0.00,0.00,0.09,0.65,"
-    "httptunnel,11";
-constexpr char kRow2[] =
-    "0,tcp,private,REJ,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,229,10,0.00,0.00,"
-    "1.00,1.00,0.04,0.06,0.00,255,10,0.04,0.06,0.00,0.00,0.00,0.00,1.00,1.00,"
-    "neptune,21";
-constexpr double kVersion1Scores[] = {0.071990981698036194,
-                                      0.089887261390686035};
+using testdata::kVersion1File;
+using testdata::kVersion1Row1;
+using testdata::kVersion1Row2;
+constexpr double kVersion1Scores[] = {testdata::kVersion1Score1,
+                                      testdata::kVersion1Score2};
 
 class EnsembleCliTest : public ::testing::Test {
  protected:
@@ -89,7 +82,8 @@ class EnsembleCliTest : public ::testing::Test {
   }
   // `dwae score --json` of the two test rows: their scores.
   std::vector<double> ScoreTestRows() {
-    const SubprocessResult r = Dwae({"score", "--json", kRow1, kRow2});
+    const SubprocessResult r =
+        Dwae({"score", "--json", kVersion1Row1, kVersion1Row2});
     EXPECT_EQ(r.exit_code, 0) << r.Describe();
     std::vector<double> scores;
     for (const JsonValue& v : testutil::JsonLines(r.stdout_text)) {

@@ -13,6 +13,7 @@
 #include "core/record.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testdata/checkpoint_v1_fixture.h"
 
 namespace dwae {
 namespace {
@@ -21,20 +22,11 @@ using ::testing::HasSubstr;
 
 constexpr char kVersion1File[] =
     DWAE_SOURCE_DIR "/tests/testdata/checkpoint_v1_dw_shadow.ckpt";
-
-// The first two rows of KDDTest+ and what the version-1 dwaed that wrote
-// the file answered for them (`dwae score --json`), and its threshold.
-constexpr char kRow1[] =
-    "0,tcp,other,REJ,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1,1,0.00,0.00,1.00,"
-    "1.00,1.00,0.00,0.00,118,17,0.14,0.06,0.01,0.00,0.00,0.00,0.09,0.65,"
-    "httptunnel,11";
-constexpr char kRow2[] =
-    "0,tcp,private,REJ,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,229,10,0.00,0.00,"
-    "1.00,1.00,0.04,0.06,0.00,255,10,0.04,0.06,0.00,0.00,0.00,0.00,1.00,1.00,"
-    "neptune,21";
-constexpr float kScore1 = 0.071990981698036194f;
-constexpr float kScore2 = 0.089887261390686035f;
-constexpr double kThreshold = 0.064829504117369666;
+constexpr const char* kRow1 = testdata::kVersion1Row1;
+constexpr const char* kRow2 = testdata::kVersion1Row2;
+constexpr float kScore1 = testdata::kVersion1Score1;
+constexpr float kScore2 = testdata::kVersion1Score2;
+constexpr double kThreshold = testdata::kVersion1Threshold;
 
 absl::StatusOr<std::string> ReadVersion1File() {
   return DefaultFileSystem()->ReadFile(kVersion1File);
