@@ -4,21 +4,7 @@
 #include <cstring>
 
 #include "core/inference_network.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which
-// -Wmaybe-uninitialized and -Wuninitialized report inside the header (a
-// known false positive).
-// GCC only: clang has no -Wmaybe-uninitialized (an error under -Werror).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
-#define DWAE_HAVE_X86 1
-#else
-#define DWAE_HAVE_X86 0
-#endif
+#include "core/x86_intrinsics.h"
 
 namespace dwae {
 namespace inference_internal {

@@ -3,12 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
-#if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
-#define DWAE_HAVE_X86 1
-#else
-#define DWAE_HAVE_X86 0
-#endif
+#include "core/x86_intrinsics.h"
 
 namespace dwae {
 namespace {
