@@ -25,11 +25,8 @@
 
 namespace dwae {
 
-struct ScoringEnsembleScratch {
-  std::vector<Workspace> members;
-  std::vector<float> gathered;  // one member's input
-  std::vector<float> errors;    // one member's per-dimension errors
-};
+// The same buffers the training-side Ensemble scores with.
+using ScoringEnsembleScratch = EnsembleWorkspace;
 
 class ScoringEnsemble {
  public:
