@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "core/record_parse_internal.h"
 
 namespace dwae {
 namespace {
@@ -112,45 +113,10 @@ absl::Status CheckNumeric(int index, double value, absl::string_view text) {
   return absl::OkStatus();
 }
 
-// Exact powers of ten as doubles (10^15 < 2^53).
-constexpr double kPow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                               1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-
-// Plain non-negative decimals of up to 15 digits ("0", "491", "0.05"), the
-// bulk of NSL-KDD: digits n with k of them after the point are the exact
-// integer n over the exact 10^k, and one IEEE division rounds that quotient
-// correctly, i.e. to the same double std::from_chars returns. False for
-// anything else (signs, exponents, more digits), which from_chars handles.
-bool ParsePlainDecimal(absl::string_view text, double* out) {
-  uint64_t n = 0;
-  int digits = 0, after_point = -1;
-  for (const char c : text) {
-    const unsigned digit = static_cast<unsigned char>(c) - '0';
-    if (digit <= 9) {
-      n = n * 10 + digit;
-      ++digits;
-      if (after_point >= 0) ++after_point;
-    } else if (c == '.' && after_point < 0) {
-      after_point = 0;
-    } else {
-      return false;
-    }
-    if (digits > 15) return false;
-  }
-  if (digits == 0) return false;  // "." alone
-  *out = after_point > 0 ? double(n) / kPow10[after_point] : double(n);
-  return true;
-}
-
-// Parses a numeric field: ParsePlainDecimal, else std::from_chars, which is
-// locale-independent and allocation-free.
+// Parses a numeric field with std::from_chars, which is locale-independent
+// and allocation-free.
 absl::Status ParseNumeric(int index, absl::string_view text, double* out) {
   if (text.empty()) return FieldError(index, "empty");
-  if (ParsePlainDecimal(text, out)) {
-    // Finite and >= 0 already; only the upper bound is left to check.
-    if (*out <= kMaxValue) return absl::OkStatus();
-    return CheckNumeric(index, *out, text);
-  }
   double value = 0;
   const char* const begin = text.data();
   const char* const end = begin + text.size();
@@ -202,95 +168,6 @@ inline absl::string_view TrimField(absl::string_view s) {
   return Trim(s);
 }
 
-// The fast path of ParseRecordLine for well-formed lines: one pass that
-// splits and converts at once. Numeric fields must be plain decimals (as
-// ParsePlainDecimal, so the values are identical), categorical fields and the
-// label non-empty without surrounding spaces, the difficulty plain digits.
-// Returns false at the first thing it does not take, leaving the line to the
-// general path, which also produces every error message.
-class FastLineParser {
- public:
-  FastLineParser(absl::string_view line)
-      : c_(line.data()), end_(line.data() + line.size()) {}
-
-  bool Parse(RecordFormat format, Record* record) {
-    for (int i = 0; i < kNumFeatures; ++i) {
-      if (i > 0 && !Comma()) return false;
-      if (!IsCategorical(i)) {
-        if (!Decimal(&record->numeric[i])) return false;
-        continue;
-      }
-      const absl::string_view text = Text();
-      if (text.empty() || !Clean(text)) return false;
-      std::string& target = i == kProtocolTypeIndex ? record->protocol_type
-                            : i == kServiceIndex    ? record->service
-                                                    : record->flag;
-      target.assign(text.data(), text.size());
-    }
-    if (c_ == end_) return true;
-    if (!Comma()) return false;
-    absl::string_view label = Text();
-    if (format == RecordFormat::kKdd99 && !label.empty() &&
-        label.back() == '.') {
-      label.remove_suffix(1);
-    }
-    if (label.empty() || !Clean(label)) return false;
-    record->label.assign(label.data(), label.size());
-    if (c_ == end_) return true;
-    if (format != RecordFormat::kNslKdd || !Comma()) return false;
-    int difficulty = 0, digits = 0;
-    for (; c_ != end_; ++c_, ++digits) {
-      const unsigned digit = static_cast<unsigned char>(*c_) - '0';
-      if (digit > 9 || digits == 2) return false;
-      difficulty = difficulty * 10 + int(digit);
-    }
-    if (digits == 0 || difficulty > kMaxDifficulty) return false;
-    record->difficulty = difficulty;
-    return true;
-  }
-
- private:
-  bool Comma() {
-    if (c_ == end_ || *c_ != ',') return false;
-    ++c_;
-    return true;
-  }
-  static bool Clean(absl::string_view text) {
-    return text.front() > ' ' && text.back() > ' ';
-  }
-  // Up to the next ',' or the end.
-  absl::string_view Text() {
-    const char* start = c_;
-    while (c_ != end_ && *c_ != ',') ++c_;
-    return absl::string_view(start, static_cast<size_t>(c_ - start));
-  }
-  // ParsePlainDecimal, scanning and converting at once.
-  bool Decimal(double* out) {
-    const char* c = c_;
-    uint64_t n = 0;
-    int digits = 0, after_point = -1;
-    for (; c != end_ && *c != ','; ++c) {
-      const unsigned digit = static_cast<unsigned char>(*c) - '0';
-      if (digit <= 9) {
-        n = n * 10 + digit;
-        ++digits;
-        after_point += after_point >= 0 ? 1 : 0;
-      } else if (*c == '.' && after_point < 0) {
-        after_point = 0;
-      } else {
-        return false;
-      }
-    }
-    if (digits == 0 || digits > 15) return false;
-    c_ = c;
-    *out = after_point > 0 ? double(n) / kPow10[after_point] : double(n);
-    return *out <= kMaxValue;
-  }
-
-  const char* c_;
-  const char* const end_;
-};
-
 }  // namespace
 
 absl::StatusOr<RecordFormat> ParseRecordFormat(absl::string_view name) {
@@ -324,18 +201,16 @@ absl::Status ValidateRecord(const Record& record) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<Record> ParseRecordLine(absl::string_view line,
-                                       RecordFormat format) {
+namespace record_internal {
+
+absl::StatusOr<Record> ParseRecordLineReference(absl::string_view line,
+                                                RecordFormat format) {
   if (line.size() > kMaxLineBytes) {
     return absl::InvalidArgumentError(absl::StrCat(
         "line is ", line.size(), " bytes, limit is ", kMaxLineBytes));
   }
   line = Trim(line);
   if (line.empty()) return absl::InvalidArgumentError("empty line");
-  {
-    Record record;
-    if (FastLineParser(line).Parse(format, &record)) return record;
-  }
 
   // Split on ',' in one pass without allocating; fields past kMaxFields are
   // only counted.
@@ -393,6 +268,21 @@ absl::StatusOr<Record> ParseRecordLine(absl::string_view line,
     if (!status.ok()) return status;
   }
   return record;
+}
+
+}  // namespace record_internal
+
+absl::StatusOr<Record> ParseRecordLine(absl::string_view line,
+                                       RecordFormat format) {
+  // One result constructed in place and returned by every path, so that
+  // nothing copies the record.
+  absl::StatusOr<Record> result(absl::in_place);
+  if (line.empty() || line.size() > kMaxLineBytes || IsSpace(line.front()) ||
+      IsSpace(line.back()) ||
+      !record_internal::ParseWellFormedLine(line, format, &*result)) {
+    result = record_internal::ParseRecordLineReference(line, format);
+  }
+  return result;
 }
 
 }  // namespace dwae

@@ -5,16 +5,21 @@
 // strings non-empty, so ValidateRecord agrees) and that no field keeps a
 // separator, surrounding whitespace or the line's '\r'. (A KDD99 label
 // "normal.." legitimately becomes "normal.": exactly one '.' is removed.)
+// It is also differential: ParseRecordLine (fast path first) must return
+// exactly what the reference parser returns, status or record, every double
+// bit for bit (record_parse_internal.h).
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/string_view.h"
 #include "core/record.h"
+#include "core/record_parse_internal.h"
 
 namespace {
 
@@ -41,6 +46,15 @@ void CheckRecord(const dwae::Record& record) {
   }
 }
 
+bool SameRecord(const dwae::Record& a, const dwae::Record& b) {
+  return std::memcmp(a.numeric.data(), b.numeric.data(), sizeof(a.numeric)) ==
+             0 &&
+         std::memcmp(a.extra.data(), b.extra.data(), sizeof(a.extra)) == 0 &&
+         a.schema == b.schema && a.protocol_type == b.protocol_type &&
+         a.service == b.service && a.flag == b.flag && a.label == b.label &&
+         a.difficulty == b.difficulty;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -49,6 +63,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
        {dwae::RecordFormat::kNslKdd, dwae::RecordFormat::kKdd99}) {
     absl::StatusOr<dwae::Record> record = dwae::ParseRecordLine(line, format);
     if (record.ok()) CheckRecord(*record);
+    const absl::StatusOr<dwae::Record> reference =
+        dwae::record_internal::ParseRecordLineReference(line, format);
+    if (record.status() != reference.status()) std::abort();
+    if (record.ok() && !SameRecord(*record, *reference)) std::abort();
   }
   return 0;
 }
