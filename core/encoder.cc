@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
-#if defined(__SSE2__)
+#if defined(__AVX__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
@@ -168,13 +170,54 @@ inline double Log1p(double x) {
   return std::log1p(x);
 }
 
-// out[j] = (t[j] - min[j]) * inv[j] clipped to [0, 1], NaN (an empty range
-// times infinity, a NaN input) to 0. On x86 with SSE2's max/min, two at a
-// time and without branches, which the data would mispredict: maxpd(v, 0)
-// returns its second operand 0 for NaN and for v <= 0, as the scalar form.
+// y[i] = Log1p(x[i]) for i < n, in two passes: the table for every value it
+// covers, without branches or calls, then std::log1p for the rest.
+void Log1pAll(const double* x, int n, double* y) {
+  static const double* const kTable = Log1pTable();
+  int rest[kMaxNumeric];
+  int num_rest = 0;
+  for (int i = 0; i < n; ++i) {
+    const bool in_range = x[i] >= 0 && x[i] < kLog1pTableSize;  // NaN: no
+    const int k = static_cast<int>(in_range ? x[i] : 0.0);
+    y[i] = kTable[k];
+    rest[num_rest] = i;
+    num_rest += !(in_range && k == x[i]);
+  }
+  for (int r = 0; r < num_rest; ++r) y[rest[r]] = std::log1p(x[rest[r]]);
+}
+
+// One column: (t - min) * inv clipped to [0, 1], NaN (an empty range times
+// infinity, a NaN input) to 0. On x86 with SSE2's max/min, without branches,
+// which the data would mispredict: maxsd(v, 0) returns its second operand 0
+// for NaN and for v <= 0, as the portable form.
+inline void ScaleAndClip(double t, double min, double inv, float* out) {
+#if defined(__SSE2__)
+  const __m128d v =
+      _mm_mul_sd(_mm_sub_sd(_mm_set_sd(t), _mm_set_sd(min)), _mm_set_sd(inv));
+  const __m128d clipped =
+      _mm_min_sd(_mm_max_sd(v, _mm_setzero_pd()), _mm_set_sd(1.0));
+  *out = _mm_cvtss_f32(_mm_cvtsd_ss(_mm_setzero_ps(), clipped));
+#else
+  const double v = (t - min) * inv;
+  *out = !(v > 0.0) ? 0.0f : v > 1.0 ? 1.0f : static_cast<float>(v);
+#endif
+}
+
+// out[j] = ScaleAndClip(t[j], min[j], inv[j]) for j < n, four or two at a
+// time where AVX or SSE2 allow (the same max/min, so the same floats).
 void ScaleAndClip(const double* t, const double* min, const double* inv, int n,
                   float* out) {
   int j = 0;
+#if defined(__AVX__)
+  const __m256d zero4 = _mm256_setzero_pd(), one4 = _mm256_set1_pd(1.0);
+  for (; j + 4 <= n; j += 4) {
+    const __m256d v = _mm256_mul_pd(
+        _mm256_sub_pd(_mm256_loadu_pd(t + j), _mm256_loadu_pd(min + j)),
+        _mm256_loadu_pd(inv + j));
+    _mm_storeu_ps(
+        out + j, _mm256_cvtpd_ps(_mm256_min_pd(_mm256_max_pd(v, zero4), one4)));
+  }
+#endif
 #if defined(__SSE2__)
   const __m128d zero = _mm_setzero_pd(), one = _mm_set1_pd(1.0);
   for (; j + 2 <= n; j += 2) {
@@ -185,10 +228,7 @@ void ScaleAndClip(const double* t, const double* min, const double* inv, int n,
     _mm_storel_pi(reinterpret_cast<__m64*>(out + j), f);
   }
 #endif
-  for (; j < n; ++j) {
-    const double v = (t[j] - min[j]) * inv[j];
-    out[j] = !(v > 0.0) ? 0.0f : v > 1.0 ? 1.0f : static_cast<float>(v);
-  }
+  for (; j < n; ++j) ScaleAndClip(t[j], min[j], inv[j], out + j);
 }
 
 // Numeric column `c` of `record` in transformed units.
@@ -221,25 +261,25 @@ static_assert(OffsetsOf(FeatureSchema::kKdd).dim == kInputDim);
 static_assert(OffsetsOf(FeatureSchema::kZeek).dim == kZeekInputDim);
 
 // Index into kServices, or kNumServices (the <unknown> slot).
-int ServiceIndex(absl::string_view value) {
-  static const NameIndex* const kIndex = new NameIndex(kServices);
-  return kIndex->Find(value, kNumServices);
+inline int ServiceIndex(absl::string_view value) {
+  static constexpr NameIndex kIndex(kServices);
+  return kIndex.Find(value, kNumServices);
 }
 
 // Index into kFlags, or kNumFlags (the <unknown> slot).
-int FlagIndex(absl::string_view value) {
-  static const NameIndex* const kIndex = new NameIndex(kFlags);
-  return kIndex->Find(value, kNumFlags);
+inline int FlagIndex(absl::string_view value) {
+  static constexpr NameIndex kIndex(kFlags);
+  return kIndex.Find(value, kNumFlags);
 }
 
 // Index into kZeekFlags, or kNumZeekFlags (the <unknown> slot).
-int ZeekFlagIndex(absl::string_view value) {
-  static const NameIndex* const kIndex = new NameIndex(kZeekFlags);
-  return kIndex->Find(value, kNumZeekFlags);
+inline int ZeekFlagIndex(absl::string_view value) {
+  static constexpr NameIndex kIndex(kZeekFlags);
+  return kIndex.Find(value, kNumZeekFlags);
 }
 
 // Index into kProtocols, or kNumProtocols (the <unknown> slot).
-int ProtocolIndex(absl::string_view value) {
+inline int ProtocolIndex(absl::string_view value) {
   if (value == "tcp") return 0;
   if (value == "udp") return 1;
   if (value == "icmp") return 2;
@@ -321,20 +361,40 @@ void FeatureEncoder::Update(const Record& row) {
 }
 
 void FeatureEncoder::Encode(const Record& record, float* out) const {
-  // In three passes, each a simple loop: gather the numeric columns, log1p
-  // where the layout says so, then scale and clip (which vectorizes). The
-  // arithmetic is the per-column formula's, so the floats are identical.
+  // Simple loops rather than one per-column loop: scale and clip vectorize,
+  // log1p runs over its columns only. The arithmetic is the per-column
+  // formula's, so the floats are identical.
   const Layout& layout = GetLayout(schema_);
-  double t[kMaxNumeric];
-  for (int j = 0; j < num_numeric_; ++j) {
-    const Column& c = layout.columns[j];
-    t[j] = c.extra ? record.extra[c.source] : record.numeric[c.source];
+  if (schema_ == FeatureSchema::kKdd) {
+    // Columns 1..37 are features 4..40 (NumericFeature): scaled straight
+    // from the record, then the log1p columns (column 0 among them) are
+    // scaled again from their transformed values.
+    static_assert(NumericFeature(1) == 4 &&
+                  NumericFeature(kNumNumeric - 1) == kNumFeatures - 1 &&
+                  UsesLog1p(NumericFeature(0)));
+    ScaleAndClip(record.numeric.data() + NumericFeature(1), min_.data() + 1,
+                 inv_range_.data() + 1, kNumNumeric - 1, out + 1);
+    double x[kMaxNumeric], y[kMaxNumeric];
+    for (int i = 0; i < layout.num_log1p; ++i) {
+      x[i] = record.numeric[layout.columns[layout.log1p_columns[i]].source];
+    }
+    Log1pAll(x, layout.num_log1p, y);
+    for (int i = 0; i < layout.num_log1p; ++i) {
+      const int j = layout.log1p_columns[i];
+      ScaleAndClip(y[i], min_[j], inv_range_[j], out + j);
+    }
+  } else {
+    double t[kMaxNumeric];
+    for (int j = 0; j < num_numeric_; ++j) {
+      const Column& c = layout.columns[j];
+      t[j] = c.extra ? record.extra[c.source] : record.numeric[c.source];
+    }
+    for (int i = 0; i < layout.num_log1p; ++i) {
+      const int j = layout.log1p_columns[i];
+      t[j] = Log1p(t[j]);
+    }
+    ScaleAndClip(t, min_.data(), inv_range_.data(), num_numeric_, out);
   }
-  for (int i = 0; i < layout.num_log1p; ++i) {
-    const int j = layout.log1p_columns[i];
-    t[j] = Log1p(t[j]);
-  }
-  ScaleAndClip(t, min_.data(), inv_range_.data(), num_numeric_, out);
   const Offsets o = OffsetsOf(schema_);
   std::fill(out + num_numeric_, out + o.dim, 0.0f);
   out[o.protocol + ProtocolIndex(record.protocol_type)] = 1.0f;

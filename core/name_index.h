@@ -13,7 +13,6 @@
 #define DWAE_CORE_NAME_INDEX_H_
 
 #include <cstdint>
-#include <cstring>
 
 #include "absl/strings/string_view.h"
 
@@ -25,8 +24,10 @@ class NameIndex {
 
   // `names[i]` gets index i; at most 128 names, each of at most
   // kMaxNameBytes characters (a longer one could never be found).
+  // constexpr, so that a vocabulary's index can be a compile-time constant
+  // (no initialization guard on the lookup path).
   template <int N>
-  explicit NameIndex(const char* const (&names)[N]) {
+  constexpr explicit NameIndex(const char* const (&names)[N]) {
     static_assert(N <= kSlots / 2, "the table must stay at most half full");
     for (int i = 0; i < N; ++i) Insert(names[i], i);
   }
@@ -35,7 +36,7 @@ class NameIndex {
   int Find(absl::string_view name, int missing) const {
     const size_t size = name.size();
     if (size - 1 >= kMaxNameBytes) return missing;  // empty or too long
-    for (uint32_t h = Hash(name);; h = (h + 1) % kSlots) {
+    for (uint32_t h = Hash(name.data(), size);; h = (h + 1) % kSlots) {
       const Slot& slot = slots_[h];
       if (slot.index < 0) return missing;
       if (slot.size == size && Equal(slot.name, name.data(), size)) {
@@ -55,12 +56,12 @@ class NameIndex {
 
   // Length and the first, middle and last characters tell the NSL-KDD and
   // Zeek vocabularies' names apart well enough for short probe chains.
-  static uint32_t Hash(absl::string_view s) {
+  static constexpr uint32_t Hash(const char* s, size_t size) {
     const auto c = [&](size_t i) { return uint32_t(uint8_t(s[i])); };
-    uint32_t h = uint32_t(s.size()) * 0x9E3779B1u;
+    uint32_t h = uint32_t(size) * 0x9E3779B1u;
     h ^= c(0) * 0x85EBCA77u;
-    h ^= c(s.size() / 2) * 0xC2B2AE3Du;
-    h ^= c(s.size() - 1) * 0x27D4EB2Fu;
+    h ^= c(size / 2) * 0xC2B2AE3Du;
+    h ^= c(size - 1) * 0x27D4EB2Fu;
     return (h ^ (h >> 15) ^ (h >> 24)) % kSlots;
   }
 
@@ -71,17 +72,18 @@ class NameIndex {
     return true;
   }
 
-  void Insert(const char* name, int index) {
-    const size_t size = std::strlen(name);
+  constexpr void Insert(const char* name, int index) {
+    size_t size = 0;
+    while (name[size] != '\0') ++size;
     if (size == 0 || size > kMaxNameBytes) return;
-    uint32_t h = Hash(absl::string_view(name, size));
+    uint32_t h = Hash(name, size);
     while (slots_[h].index >= 0) h = (h + 1) % kSlots;
-    std::memcpy(slots_[h].name, name, size);
+    for (size_t i = 0; i < size; ++i) slots_[h].name[i] = name[i];
     slots_[h].size = static_cast<uint8_t>(size);
     slots_[h].index = static_cast<int16_t>(index);
   }
 
-  Slot slots_[kSlots];
+  Slot slots_[kSlots] = {};
 };
 
 }  // namespace dwae

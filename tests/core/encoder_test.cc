@@ -448,45 +448,5 @@ TEST(FeatureEncoderTest, NonFiniteInputEncodesInRange) {
   for (int j = 0; j < kNumNumeric; ++j) EXPECT_EQ(v[j], 0.0f);
 }
 
-// The kdd layout's per-column formula, written out once more as the oracle
-// of the encoder's three-pass loop: every float identical, on the data and
-// on edge values (NaN, negative, beyond the fitted range, table edges).
-TEST(FeatureEncoderTest, NumericColumnsMatchThePerColumnFormula) {
-  FeatureEncoder encoder;
-  encoder.Fit(NormalTrainRows());
-  const std::set<int> log1p = {0,  4,  5,  7,  8,  9,  10, 12,
-                               15, 16, 17, 18, 22, 23, 31, 32};
-  std::vector<Record> rows = LoadRecords("KDDTest+.txt");
-  Record edge = MakeRecord("tcp", "http", "SF");
-  const double edges[] = {std::numeric_limits<double>::quiet_NaN(),
-                          -1.0,
-                          0.5,
-                          1023.0,
-                          1024.0,
-                          1023.5,
-                          1e15};
-  for (double value : edges) {
-    edge.numeric.fill(value);
-    rows.push_back(edge);
-  }
-  for (const Record& row : rows) {
-    const std::vector<float> v = Encode(encoder, row);
-    for (int j = 0; j < kNumNumeric; ++j) {
-      const int f = FeatureEncoder::FeatureOfDimension(j);
-      const double x = row.numeric[f];
-      const double t = log1p.count(f) ? std::log1p(x) : x;
-      const double range = encoder.maxs()[j] - encoder.mins()[j];
-      const double inv = range > 0 ? 1.0 / range : 0.0;
-      double want = (t - encoder.mins()[j]) * inv;
-      if (!(want > 0.0)) {
-        want = 0.0;
-      } else if (want > 1.0) {
-        want = 1.0;
-      }
-      ASSERT_EQ(v[j], static_cast<float>(want)) << "column " << j << " x " << x;
-    }
-  }
-}
-
 }  // namespace
 }  // namespace dwae
