@@ -9,13 +9,18 @@
 //                        for the integer/float ratio
 //   BM_ForwardInt8       the integer forward pass alone, on encoded rows
 //   BM_ForwardFloat      the float forward pass alone, same model and rows
-//   BM_ScoreBatch/1024   BM_ScoreOne for 1024 records per iteration
+//   BM_ForwardInt8Batch/16  the integer forward pass of 16 encoded rows per
+//                        InferenceNetwork::ForwardBatch call
+//   BM_ScoreBatch/1024   encode + score of 1024 records per iteration, 16 at
+//                        a time through InferenceNetwork::ForwardBatch (the
+//                        daemon's batch path)
 //   BM_LearnOne/<rule>   one Autoencoder::Learn step on an encoded normal
 //                        training row, for float, dw-shadow, dw-stochastic
 //
 // Data are looked up as data/nsl-kdd/... relative to the working directory,
 // then under DWAE_SOURCE_DIR. All benchmarks are single-threaded and measure
 // items (records) per second.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -222,23 +227,57 @@ void BM_ForwardFloat(benchmark::State& state) {
 }
 BENCHMARK(BM_ForwardFloat);
 
+// The integer forward pass on state.range(0) pre-encoded rows per
+// ForwardBatch call.
+void BM_ForwardInt8Batch(benchmark::State& state) {
+  const Data& data = GetData();
+  const InferenceNetwork& net = ScoringNetwork();
+  const int batch = static_cast<int>(state.range(0));
+  std::vector<Workspace> ws(batch, net.MakeWorkspace());
+  std::vector<Workspace*> ws_ptrs;
+  for (Workspace& w : ws) ws_ptrs.push_back(&w);
+  std::vector<const float*> rows(batch);
+  std::vector<float> scores(batch);
+  int next = 0;
+  for (auto _ : state) {
+    for (int b = 0; b < batch; ++b) {
+      rows[b] = data.normal_row(next);
+      if (++next == data.num_normal()) next = 0;
+    }
+    net.ForwardBatch(batch, rows.data(), ws_ptrs.data(), scores.data());
+    benchmark::DoNotOptimize(scores.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+BENCHMARK(BM_ForwardInt8Batch)->Arg(16);
+
+// Records per InferenceNetwork::ForwardBatch call in BM_ScoreBatch (what
+// the daemon's Score does with a stream batch).
+constexpr int kScoreChunk = 16;
+
 void BM_ScoreBatch(benchmark::State& state) {
   const Data& data = GetData();
   const InferenceNetwork& net = ScoringNetwork();
   const int batch = static_cast<int>(state.range(0));
-  Workspace ws = net.MakeWorkspace();
-  std::vector<float> x(static_cast<size_t>(batch) * kInputDim);
+  std::vector<Workspace> ws(kScoreChunk, net.MakeWorkspace());
+  std::vector<Workspace*> ws_ptrs;
+  for (Workspace& w : ws) ws_ptrs.push_back(&w);
+  std::vector<float> x(size_t(kScoreChunk) * kInputDim);
+  std::vector<const float*> rows;
+  for (int b = 0; b < kScoreChunk; ++b)
+    rows.push_back(&x[size_t(b) * kInputDim]);
   std::vector<float> scores(batch);
   size_t next = 0;
   for (auto _ : state) {
-    for (int b = 0; b < batch; ++b) {
-      data.encoder.Encode(data.test_rows[next],
-                          x.data() + static_cast<size_t>(b) * kInputDim);
-      if (++next == data.test_rows.size()) next = 0;
-    }
-    for (int b = 0; b < batch; ++b) {
-      scores[b] =
-          net.Forward(x.data() + static_cast<size_t>(b) * kInputDim, &ws);
+    for (int first = 0; first < batch; first += kScoreChunk) {
+      const int n = std::min(kScoreChunk, batch - first);
+      for (int b = 0; b < n; ++b) {
+        data.encoder.Encode(data.test_rows[next],
+                            x.data() + static_cast<size_t>(b) * kInputDim);
+        if (++next == data.test_rows.size()) next = 0;
+      }
+      net.ForwardBatch(n, rows.data(), ws_ptrs.data(), &scores[first]);
     }
     benchmark::DoNotOptimize(scores.data());
     benchmark::ClobberMemory();

@@ -90,8 +90,35 @@ ScoringScratch ScoringModel::MakeScratch() const {
 
 void ScoringModel::Score(const Record& record, int top_k,
                          ScoringScratch* scratch, ScoreResult* out) const {
-  encoder_.Encode(record, scratch->input.data());
-  out->score = model_.Score(scratch->input.data(), &scratch->model);
+  const Record* r = &record;
+  ScoreBatch(1, &r, top_k, &scratch, &out);
+}
+
+void ScoringModel::ScoreBatch(int n, const Record* const* records, int top_k,
+                              ScoringScratch* const* scratch,
+                              ScoreResult* const* out) const {
+  constexpr int kChunk = ScoringEnsemble::kMaxScoreBatch;
+  const float* x[kChunk];
+  ScoringEnsembleScratch* model_scratch[kChunk];
+  float scores[kChunk];
+  for (int first = 0; first < n; first += kChunk) {
+    const int count = std::min(kChunk, n - first);
+    for (int i = 0; i < count; ++i) {
+      ScoringScratch* s = scratch[first + i];
+      encoder_.Encode(*records[first + i], s->input.data());
+      x[i] = s->input.data();
+      model_scratch[i] = &s->model;
+    }
+    model_.ScoreBatch(count, x, model_scratch, scores);
+    for (int i = 0; i < count; ++i) {
+      Conclude(scores[i], top_k, scratch[first + i], out[first + i]);
+    }
+  }
+}
+
+void ScoringModel::Conclude(float score, int top_k, ScoringScratch* scratch,
+                            ScoreResult* out) const {
+  out->score = score;
   // Written so that a NaN score (a diverged model) is flagged.
   out->anomalous = !(out->score <= threshold_);
   out->num_top = std::clamp(top_k, 0, kMaxTopK);

@@ -109,6 +109,12 @@ class ScoringModel {
   // per-dimension errors.
   void Score(const Record& record, int top_k, ScoringScratch* scratch,
              ScoreResult* out) const;
+  // Score() of n records at once, each with its own scratch (distinct):
+  // *out[i] and *scratch[i] are bit for bit what Score(*records[i], top_k,
+  // scratch[i], out[i]) gives, whatever n (ScoringEnsemble::ScoreBatch).
+  void ScoreBatch(int n, const Record* const* records, int top_k,
+                  ScoringScratch* const* scratch,
+                  ScoreResult* const* out) const;
 
   double threshold() const { return threshold_; }
   const std::string& threshold_source() const { return threshold_source_; }
@@ -119,6 +125,10 @@ class ScoringModel {
   uint64_t encoder_id() const { return encoder_id_; }
 
  private:
+  // The verdict and top-k deviations of a record scored into `scratch`.
+  void Conclude(float score, int top_k, ScoringScratch* scratch,
+                ScoreResult* out) const;
+
   FeatureEncoder encoder_;
   ScoringEnsemble model_;  // integer kernels for device levels
   double threshold_;

@@ -70,7 +70,8 @@ DWAE_AVX512 inline __m512 Activate(Activation activation, __m512 z) {
 
 // QuantizeInput of `n` floats of `in` onto [lo, hi] into q (zeroed up to
 // padded_n, a multiple of 16); also copies the floats to `copy` when not
-// null (the workspace's input). Returns min(0, min v) and max(1, max v).
+// null (the workspace's input). When seen_lo is not null, sets *seen_lo and
+// *seen_hi to min(0, min v) and max(1, max v).
 DWAE_AVX512 void QuantizeOnto(const float* in, int n, int padded_n, float lo,
                               float hi, uint8_t* q, float* copy, float* seen_lo,
                               float* seen_hi) {
@@ -79,13 +80,16 @@ DWAE_AVX512 void QuantizeOnto(const float* in, int n, int padded_n, float lo,
   const __m512 half = _mm512_set1_ps(0.5f);
   // Masked-off lanes read 0, which changes neither min(0, .) nor max(1, .).
   __m512 vmin = _mm512_setzero_ps(), vmax = _mm512_set1_ps(1.0f);
+  const bool scan = seen_lo != nullptr;
   int c = 0;
   for (; c < n; c += 16) {
     const __mmask16 mask = FirstLanes(n - c);
     const __m512 v = _mm512_maskz_loadu_ps(mask, in + c);
     if (copy != nullptr) _mm512_mask_storeu_ps(copy + c, mask, v);
-    vmin = _mm512_min_ps(vmin, v);
-    vmax = _mm512_max_ps(vmax, v);
+    if (scan) {
+      vmin = _mm512_min_ps(vmin, v);
+      vmax = _mm512_max_ps(vmax, v);
+    }
     // As QuantizeInput: v - lo >= 0, truncation after +0.5 rounds.
     const __m512i i = _mm512_maskz_cvttps_epi32(
         mask, _mm512_fmadd_ps(_mm512_sub_ps(v, vlo), inv, half));
@@ -93,17 +97,24 @@ DWAE_AVX512 void QuantizeOnto(const float* in, int n, int padded_n, float lo,
                      _mm512_cvtepi32_epi8(i));
   }
   if (c < padded_n) std::memset(q + c, 0, size_t(padded_n - c));
-  *seen_lo = _mm512_reduce_min_ps(vmin);
-  *seen_hi = _mm512_reduce_max_ps(vmax);
+  if (scan) {
+    *seen_lo = _mm512_reduce_min_ps(vmin);
+    *seen_hi = _mm512_reduce_max_ps(vmax);
+  }
 }
 
 // QuantizeInput: the range [0, 1] first (the encoder's features, sigmoid
-// outputs), again over the values' range when they leave it.
+// outputs), again over the values' range when they leave it; no range scan
+// when the input is known to lie in [0, 1].
 DWAE_AVX512 QuantizedRange Quantize(const float* in, int n, int padded_n,
                                     bool unit_range, uint8_t* q, float* copy) {
+  if (unit_range) {
+    QuantizeOnto(in, n, padded_n, 0.0f, 1.0f, q, copy, nullptr, nullptr);
+    return {0.0f, 1.0f / 255.0f};
+  }
   float lo = 0, hi = 1;
   QuantizeOnto(in, n, padded_n, 0.0f, 1.0f, q, copy, &lo, &hi);
-  if (!unit_range && (lo < 0.0f || hi > 1.0f)) {
+  if (lo < 0.0f || hi > 1.0f) {
     QuantizeOnto(in, n, padded_n, lo, hi, q, nullptr, &lo, &hi);
   } else {
     lo = 0.0f;
@@ -112,51 +123,105 @@ DWAE_AVX512 QuantizedRange Quantize(const float* in, int n, int padded_n,
   return {lo, (hi - lo) / 255.0f};
 }
 
+// The int32 sums of layer `l` for the n records (ws[i]->quantized holds
+// record i's quantized input): VNNI when the CPU has it, else the
+// pair-layout kernels; both exact.
+DWAE_AVX512 void LayerSums(const IntLayer& layer, bool sparse_input, int n,
+                           Workspace* const* ws) {
+  const PackedLevels& k = layer.levels;
+  const int out_size = k.row_blocks() * kInt8RowBlock;
+  if (CpuHasVnni()) {
+    if (sparse_input) {
+      // Most of an encoded record is zero: only its non-zero quads.
+      for (int i = 0; i < n; ++i) {
+        int32_t* acc = ws[i]->accumulators.data();
+        MatVecSparseVnni(layer.quads, ws[i]->quantized.data(), acc + out_size,
+                         acc);
+      }
+      return;
+    }
+    const uint8_t* x[kMaxFusedBatch];
+    int32_t* out[kMaxFusedBatch];
+    for (int i = 0; i < n; ++i) {
+      x[i] = ws[i]->quantized.data();
+      out[i] = ws[i]->accumulators.data();
+    }
+    MatVecDenseVnni(layer.quads, n, x, out);
+    return;
+  }
+  for (int i = 0; i < n; ++i) {
+    int32_t* acc = ws[i]->accumulators.data();
+    if (sparse_input) {
+      MatVecAvx512(k, ws[i]->quantized.data(), acc + out_size, acc);
+    } else {
+      MatVecDenseAvx512(k, ws[i]->quantized.data(), acc);
+    }
+  }
+}
+
+// The layer's output from the int32 sums `acc`: scale, bias, activation,
+// the store to `out` and, when `x` is not null (the last layer), the mean
+// squared error against x.
+DWAE_AVX512 float Epilogue(const IntLayer& layer, const int32_t* acc,
+                           QuantizedRange range, float* out, const float* x) {
+  const int rows = layer.levels.rows();
+  const __m512 offset = _mm512_set1_ps(layer.unit * range.lo);
+  const __m512 scale = _mm512_set1_ps(layer.unit * range.step);
+  __m512 squares = _mm512_setzero_ps();
+  for (int r = 0; r < rows; r += 16) {
+    const __mmask16 mask = FirstLanes(rows - r);
+    const __m512 a = _mm512_cvtepi32_ps(_mm512_loadu_si512(acc + r));
+    const __m512 z = _mm512_add_ps(
+        _mm512_loadu_ps(layer.bias.data() + r),
+        _mm512_fmadd_ps(offset, _mm512_loadu_ps(layer.row_sums.data() + r),
+                        _mm512_mul_ps(scale, a)));
+    const __m512 y = Activate(layer.activation, z);
+    _mm512_mask_storeu_ps(out + r, mask, y);
+    if (x != nullptr) {
+      const __m512 d =
+          _mm512_maskz_sub_ps(mask, y, _mm512_maskz_loadu_ps(mask, x + r));
+      squares = _mm512_fmadd_ps(d, d, squares);
+    }
+  }
+  if (x == nullptr) return 0;
+  return _mm512_reduce_add_ps(squares) / static_cast<float>(rows);
+}
+
 }  // namespace
 
-DWAE_AVX512 float ForwardFusedAvx512(const std::vector<IntLayer>& layers,
-                                     const float* x, Workspace* ws) {
+// Stage by stage over the records (quantize all, sums of all, epilogue of
+// all): the records' work is independent, so the core overlaps it, and
+// each record's arithmetic is the same as alone.
+DWAE_AVX512 void ForwardFusedBatchAvx512(const std::vector<IntLayer>& layers,
+                                         int n, const float* const* x,
+                                         Workspace* const* ws, float* scores) {
   const int num_layers = static_cast<int>(layers.size());
-  uint8_t* q = ws->quantized.data();
-  float sum = 0;
+  QuantizedRange range[kMaxFusedBatch];
   for (int l = 0; l < num_layers; ++l) {
     const IntLayer& layer = layers[l];
     const PackedLevels& k = layer.levels;
-    const float* in = l == 0 ? x : ws->activations[l].data();
-    const QuantizedRange range =
-        Quantize(in, k.cols(), k.padded_inputs(), layer.unit_range_input, q,
-                 l == 0 ? ws->activations[0].data() : nullptr);
-    int32_t* acc = ws->accumulators.data();
-    if (l == 0) {
-      // Most of an encoded record is zero: only its non-zero pairs.
-      MatVecAvx512(k, q, acc + k.row_blocks() * kInt8RowBlock, acc);
-    } else {
-      MatVecDenseAvx512(k, q, acc);
+    for (int i = 0; i < n; ++i) {
+      const float* in = l == 0 ? x[i] : ws[i]->activations[l].data();
+      range[i] = Quantize(in, k.cols(), k.padded_inputs(),
+                          layer.unit_range_input, ws[i]->quantized.data(),
+                          l == 0 ? ws[i]->activations[0].data() : nullptr);
     }
-
-    const __m512 offset = _mm512_set1_ps(layer.unit * range.lo);
-    const __m512 scale = _mm512_set1_ps(layer.unit * range.step);
+    LayerSums(layer, l == 0, n, ws);
     const bool last = l + 1 == num_layers;
-    float* out = ws->activations[l + 1].data();
-    __m512 squares = _mm512_setzero_ps();
-    for (int r = 0; r < k.rows(); r += 16) {
-      const __mmask16 mask = FirstLanes(k.rows() - r);
-      const __m512 a = _mm512_cvtepi32_ps(_mm512_loadu_si512(acc + r));
-      const __m512 z = _mm512_add_ps(
-          _mm512_loadu_ps(layer.bias.data() + r),
-          _mm512_fmadd_ps(offset, _mm512_loadu_ps(layer.row_sums.data() + r),
-                          _mm512_mul_ps(scale, a)));
-      const __m512 y = Activate(layer.activation, z);
-      _mm512_mask_storeu_ps(out + r, mask, y);
-      if (last) {
-        const __m512 d =
-            _mm512_maskz_sub_ps(mask, y, _mm512_maskz_loadu_ps(mask, x + r));
-        squares = _mm512_fmadd_ps(d, d, squares);
-      }
+    for (int i = 0; i < n; ++i) {
+      const float mse =
+          Epilogue(layer, ws[i]->accumulators.data(), range[i],
+                   ws[i]->activations[l + 1].data(), last ? x[i] : nullptr);
+      if (last) scores[i] = mse;
     }
-    if (last) sum = _mm512_reduce_add_ps(squares);
   }
-  return sum / static_cast<float>(layers.back().levels.rows());
+}
+
+DWAE_AVX512 float ForwardFusedAvx512(const std::vector<IntLayer>& layers,
+                                     const float* x, Workspace* ws) {
+  float score;
+  ForwardFusedBatchAvx512(layers, 1, &x, &ws, &score);
+  return score;
 }
 
 #undef DWAE_AVX512
@@ -169,6 +234,9 @@ float ForwardFusedAvx512(const std::vector<IntLayer>&, const float*,
                          Workspace*) {
   return 0;  // never called: CpuHasFusedForward() is false
 }
+
+void ForwardFusedBatchAvx512(const std::vector<IntLayer>&, int,
+                             const float* const*, Workspace* const*, float*) {}
 
 #endif  // DWAE_HAVE_X86
 

@@ -5,7 +5,9 @@
 //
 // Per layer, on 16 rows or inputs per register: the input is quantized
 // exactly as QuantizeInput does (the range scan skipped when the previous
-// layer is a sigmoid), MatVecAvx512 computes the exact int32 sums, and one
+// layer is a sigmoid), the int8 kernels compute the exact int32 sums
+// (VNNI's when the CPU has them: sparse for the encoded input, several
+// records per weight load for hidden inputs; else MatVecAvx512), and one
 // epilogue turns them into the layer's output: scale, bias, activation, the
 // store into the workspace and, for the last layer, the squared error. The
 // sums are the oracle's; the float parts differ from the layer-by-layer path
@@ -14,6 +16,11 @@
 // (about 1 ulp; Eigen's logistic, used by the other path, is a rational
 // approximation of a few ulp), and the squared errors are summed in another
 // order. inference_network_test bounds the difference.
+//
+// ForwardFusedBatchAvx512 runs several records stage by stage (quantize
+// all, sums of all, epilogue of all) with each record's arithmetic exactly
+// as alone, so batch and single scores are equal bit for bit
+// (inference_batch_test).
 //
 // Thread-safety: pure functions of their arguments.
 #ifndef DWAE_CORE_INFERENCE_FUSED_H_
@@ -30,6 +37,7 @@ namespace inference_internal {
 // One layer in integer form: weight = k * unit.
 struct IntLayer {
   PackedLevels levels;
+  QuadLevels quads;  // the same levels for the VNNI kernels
   // sum_c k_rc and the bias, per row, zero-padded to row_blocks() * 16 so
   // that the epilogue reads whole registers.
   std::vector<float> row_sums;
@@ -47,6 +55,16 @@ bool CpuHasFusedForward();
 // must hold buffers sized by InferenceNetwork::MakeWorkspace.
 float ForwardFusedAvx512(const std::vector<IntLayer>& layers, const float* x,
                          Workspace* ws);
+
+// Records a fused batch call takes at most.
+inline constexpr int kMaxFusedBatch = 16;
+// ForwardFusedAvx512 of n <= kMaxFusedBatch records at once: scores[i] and
+// ws[i] are bit for bit what ForwardFusedAvx512(layers, x[i], ws[i]) gives
+// (the same arithmetic per record; only the order of independent work
+// changes). The ws[i] are distinct.
+void ForwardFusedBatchAvx512(const std::vector<IntLayer>& layers, int n,
+                             const float* const* x, Workspace* const* ws,
+                             float* scores);
 
 }  // namespace inference_internal
 }  // namespace dwae

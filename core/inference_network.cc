@@ -58,6 +58,7 @@ bool InferenceNetwork::Quantize(const DenseLayer& layer, IntLayer* out) {
     }
   }
   out->levels = PackedLevels(k.data(), rows, cols);
+  out->quads = QuadLevels(k.data(), rows, cols);
   const size_t padded_rows = size_t(out->levels.row_blocks()) * kInt8RowBlock;
   out->row_sums.resize(padded_rows, 0.0f);
   out->bias.assign(padded_rows, 0.0f);
@@ -82,6 +83,16 @@ InferenceNetwork::InferenceNetwork(const Network& network) : network_(network) {
     accumulators_size_ =
         std::max(accumulators_size_, size_t(k.row_blocks()) * kInt8RowBlock +
                                          size_t(k.scratch_size()));
+  }
+}
+
+void InferenceNetwork::FitWorkspace(Workspace* ws) const {
+  // A workspace made by the Network rather than by MakeWorkspace().
+  if (ws->quantized.size() < quantized_size_) {
+    ws->quantized.resize(quantized_size_);
+  }
+  if (ws->accumulators.size() < accumulators_size_) {
+    ws->accumulators.resize(accumulators_size_);
   }
 }
 
@@ -126,16 +137,24 @@ void InferenceNetwork::ForwardLayer(int l, const Eigen::VectorXf& in,
 
 float InferenceNetwork::Forward(const float* x, Workspace* ws) const {
   if (fused_) {
-    // A workspace made by the Network rather than by MakeWorkspace().
-    if (ws->quantized.size() < quantized_size_) {
-      ws->quantized.resize(quantized_size_);
-    }
-    if (ws->accumulators.size() < accumulators_size_) {
-      ws->accumulators.resize(accumulators_size_);
-    }
+    FitWorkspace(ws);
     return inference_internal::ForwardFusedAvx512(layers_, x, ws);
   }
   return ForwardLayered(x, ws);
+}
+
+void InferenceNetwork::ForwardBatch(int n, const float* const* x,
+                                    Workspace* const* ws, float* scores) const {
+  if (!fused_) {
+    for (int i = 0; i < n; ++i) scores[i] = ForwardLayered(x[i], ws[i]);
+    return;
+  }
+  for (int i = 0; i < n; ++i) FitWorkspace(ws[i]);
+  for (int first = 0; first < n; first += inference_internal::kMaxFusedBatch) {
+    const int count = std::min(n - first, inference_internal::kMaxFusedBatch);
+    inference_internal::ForwardFusedBatchAvx512(layers_, count, x + first,
+                                                ws + first, scores + first);
+  }
 }
 
 float InferenceNetwork::ForwardLayered(const float* x, Workspace* ws) const {

@@ -56,6 +56,12 @@ class InferenceNetwork {
   Workspace MakeWorkspace() const;
   // Mean squared reconstruction error of `x` (input_dim floats).
   float Forward(const float* x, Workspace* ws) const;
+  // Forward() of n records at once: scores[i] = Forward(x[i], ws[i]) bit for
+  // bit, with ws[i] filled the same way (the ws[i] distinct). On the fused
+  // path the records go through each stage together (batched kernels,
+  // inference_fused.h); elsewhere one after another.
+  void ForwardBatch(int n, const float* const* x, Workspace* const* ws,
+                    float* scores) const;
   // The layer-by-layer integer path (or the float path), whatever the CPU.
   float ForwardLayered(const float* x, Workspace* ws) const;
   // True when Forward() runs the fused AVX-512 pass.
@@ -65,6 +71,8 @@ class InferenceNetwork {
   using IntLayer = inference_internal::IntLayer;
   // The integer form of `layer`, or false when its weights are not levels.
   static bool Quantize(const DenseLayer& layer, IntLayer* out);
+  // Sizes the integer buffers of a workspace made by the Network.
+  void FitWorkspace(Workspace* ws) const;
   void ForwardLayer(int l, const Eigen::VectorXf& in, Workspace* ws,
                     Eigen::VectorXf* z) const;
 

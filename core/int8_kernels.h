@@ -25,7 +25,10 @@
 // layout), so they issue half the multiplies of the AVX2 kernel, and list
 // the non-zero pairs without branches (compress, 32 pairs per step).
 // MatVecDenseAvx512 visits every pair without listing them, for the dense
-// hidden activations.
+// hidden activations. On CPUs with AVX512-VNNI the inference pass uses
+// QuadLevels instead (int8_kernels_vnni.cc): vpdpbusd sums four u8 x s8
+// products straight into int32, one instruction per 16 rows and 4 inputs,
+// and the dense kernel scores up to 4 records per weight load.
 //
 // Thread-safety: PackedLevels is immutable after construction; the
 // functions are pure.
@@ -92,6 +95,49 @@ void MatVecDenseAvx512(const PackedLevels& k, const uint8_t* x, int32_t* out);
 // The fastest kernel this CPU runs.
 void MatVec(const PackedLevels& k, const uint8_t* x, int32_t* pair_scratch,
             int32_t* out);
+
+// The same levels for AVX512-VNNI's vpdpbusd, which sums four u8 x s8
+// products into an int32 lane at once (no int16 stage, nothing to widen):
+// input columns in quads, and per quad the rows in blocks of 16, each row's
+// four levels side by side ([quad][row block][16 rows][4 columns],
+// zero-padded; int8_kernels_vnni.cc). Immutable after construction.
+class QuadLevels {
+ public:
+  QuadLevels() = default;
+  // As PackedLevels.
+  QuadLevels(const int8_t* k, int rows, int cols);
+
+  int rows() const { return rows_; }
+  int cols() const { return cols_; }
+  int row_blocks() const { return row_blocks_; }
+  int quads() const { return (cols_ + 3) / 4; }
+  // The 64 bytes of (quad q, row block b).
+  const int8_t* block(int q, int b) const {
+    return data_.data() +
+           (std::size_t(q) * row_blocks_ + b) * 4 * kInt8RowBlock;
+  }
+
+ private:
+  int rows_ = 0, cols_ = 0, row_blocks_ = 0;
+  std::vector<int8_t> data_;
+};
+
+// The portable loop over the quad layout, n records (what the VNNI kernels
+// fall back to where x86 is absent; tests compare it with the oracle).
+void MatVecQuadPortable(const QuadLevels& k, int n, const uint8_t* const* x,
+                        int32_t* const* out);
+// True when this CPU runs the VNNI kernels (AVX512F, BW and VNNI).
+bool CpuHasVnni();
+// Call only when CpuHasVnni(). x holds 4 * quads() bytes (zero past cols()),
+// out row_blocks() * kInt8RowBlock int32s; scratch holds
+// 2 * quads() + 32 int32s (PackedLevels::scratch_size() of the same shape
+// is enough). Visits the quads of x that are not all zero.
+void MatVecSparseVnni(const QuadLevels& k, const uint8_t* x, int32_t* scratch,
+                      int32_t* out);
+// n records at once, every quad: out[i] = k x[i] for i in [0, n). Each
+// weight block is loaded once per group of up to 4 records.
+void MatVecDenseVnni(const QuadLevels& k, int n, const uint8_t* const* x,
+                     int32_t* const* out);
 
 }  // namespace dwae
 

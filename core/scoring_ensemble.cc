@@ -69,45 +69,92 @@ const float* ScoringEnsemble::Gather(const Member& m, const float* x,
   return gathered->data();
 }
 
-float ScoringEnsemble::ScoreMeanReconstruction(
-    const float* x, ScoringEnsembleScratch* scratch) const {
-  double total = 0;
+// Per record, the members' contributions are added in member order, as
+// Score() of one record does (it is this with n = 1), so a record's score
+// does not depend on the batch it came in.
+void ScoringEnsemble::ScoreChunk(int n, const float* const* x,
+                                 ScoringEnsembleScratch* const* scratch,
+                                 float* scores) const {
+  if (mean_reconstruction_) {
+    ScoreChunkMeanReconstruction(n, x, scratch, scores);
+    return;
+  }
+  double total[kMaxScoreBatch] = {};
+  const float* in[kMaxScoreBatch];
+  Workspace* ws[kMaxScoreBatch];
+  float mse[kMaxScoreBatch];
+  for (size_t i = 0; i < members_.size(); ++i) {
+    const Member& m = members_[i];
+    for (int r = 0; r < n; ++r) {
+      in[r] = Gather(m, x[r], &scratch[r]->gathered);
+      ws[r] = &scratch[r]->members[i];
+    }
+    m.network.ForwardBatch(n, in, ws, mse);
+    for (int r = 0; r < n; ++r) {
+      double score = mse[r];
+      if (!m.inv_scale.empty() || absolute_error_) {
+        float* errors = scratch[r]->errors.data();
+        Autoencoder::SquaredErrors(*ws[r], errors);
+        score = MemberErrorScore(errors, m.network.shape().input_dim,
+                                 m.inv_scale, absolute_error_);
+      }
+      total[r] += m.weight * score;
+    }
+  }
+  for (int r = 0; r < n; ++r) {
+    scores[r] = float(total[r] / double(members_.size()));
+  }
+}
+
+void ScoringEnsemble::ScoreChunkMeanReconstruction(
+    int n, const float* const* x, ScoringEnsembleScratch* const* scratch,
+    float* scores) const {
+  double total[kMaxScoreBatch] = {};
+  const float* in[kMaxScoreBatch];
+  Workspace* ws[kMaxScoreBatch];
+  float mse[kMaxScoreBatch];
   for (size_t first = 0; first < members_.size(); first += group_members_) {
     const Member& m0 = members_[first];
-    const float* in = Gather(m0, x, &scratch->gathered);
     const int width = m0.network.shape().input_dim;
-    std::vector<float>& sum = scratch->errors;
-    std::fill(sum.begin(), sum.begin() + width, 0.0f);
-    for (int k = 0; k < group_members_; ++k) {
-      Workspace& ws = scratch->members[first + k];
-      members_[first + k].network.Forward(in, &ws);
-      const Eigen::VectorXf& y = Network::Output(ws);
-      for (int j = 0; j < width; ++j) sum[j] += y[j];
+    for (int r = 0; r < n; ++r) {
+      in[r] = Gather(m0, x[r], &scratch[r]->gathered);
+      std::vector<float>& sum = scratch[r]->errors;
+      std::fill(sum.begin(), sum.begin() + width, 0.0f);
     }
-    total += MeanReconstructionError(in, sum.data(), width, group_members_,
-                                     m0.inv_scale, absolute_error_);
+    for (int k = 0; k < group_members_; ++k) {
+      for (int r = 0; r < n; ++r) ws[r] = &scratch[r]->members[first + k];
+      members_[first + k].network.ForwardBatch(n, in, ws, mse);
+      for (int r = 0; r < n; ++r) {
+        const Eigen::VectorXf& y = Network::Output(*ws[r]);
+        float* sum = scratch[r]->errors.data();
+        for (int j = 0; j < width; ++j) sum[j] += y[j];
+      }
+    }
+    for (int r = 0; r < n; ++r) {
+      total[r] += MeanReconstructionError(in[r], scratch[r]->errors.data(),
+                                          width, group_members_, m0.inv_scale,
+                                          absolute_error_);
+    }
   }
-  return float(total * group_members_ / double(members_.size()));
+  for (int r = 0; r < n; ++r) {
+    scores[r] = float(total[r] * group_members_ / double(members_.size()));
+  }
 }
 
 float ScoringEnsemble::Score(const float* x,
                              ScoringEnsembleScratch* scratch) const {
-  if (mean_reconstruction_) return ScoreMeanReconstruction(x, scratch);
-  double total = 0;
-  for (size_t i = 0; i < members_.size(); ++i) {
-    const Member& m = members_[i];
-    Workspace& ws = scratch->members[i];
-    const float mse = m.network.Forward(Gather(m, x, &scratch->gathered), &ws);
-    double score = mse;
-    if (!m.inv_scale.empty() || absolute_error_) {
-      Autoencoder::SquaredErrors(ws, scratch->errors.data());
-      score =
-          MemberErrorScore(scratch->errors.data(), m.network.shape().input_dim,
-                           m.inv_scale, absolute_error_);
-    }
-    total += m.weight * score;
+  float score;
+  ScoreChunk(1, &x, &scratch, &score);
+  return score;
+}
+
+void ScoringEnsemble::ScoreBatch(int n, const float* const* x,
+                                 ScoringEnsembleScratch* const* scratch,
+                                 float* scores) const {
+  for (int first = 0; first < n; first += kMaxScoreBatch) {
+    ScoreChunk(std::min(kMaxScoreBatch, n - first), x + first, scratch + first,
+               scores + first);
   }
-  return float(total / double(members_.size()));
 }
 
 void ScoringEnsemble::Explain(ScoringEnsembleScratch* scratch, float* errors,

@@ -12,8 +12,13 @@
 // the mean reconstruction over the members that cover it (unscaled), for
 // the per-feature explanations of a verdict.
 //
-// Thread-safety: immutable after construction; Score() and Explain() may
-// run on many threads at once, each with its own ScoringEnsembleScratch.
+// ScoreBatch() scores several records member by member, so that each
+// member's forward pass runs its batched kernels; a record's score and
+// scratch are bit for bit those of Score() alone (Score() is the batch of
+// one), so verdicts do not depend on batch size.
+//
+// Thread-safety: immutable after construction; Score(), ScoreBatch() and
+// Explain() may run on many threads at once, each with its own scratch.
 #ifndef DWAE_CORE_SCORING_ENSEMBLE_H_
 #define DWAE_CORE_SCORING_ENSEMBLE_H_
 
@@ -43,6 +48,13 @@ class ScoringEnsemble {
   bool Fits(const ScoringEnsembleScratch& scratch) const;
   // The anomaly score of `x` (dim() floats).
   float Score(const float* x, ScoringEnsembleScratch* scratch) const;
+  // Score() of n records at once, x[i] with its own scratch[i] (distinct):
+  // scores[i] and scratch[i] are bit for bit what Score(x[i], scratch[i])
+  // gives, whatever n; each member runs InferenceNetwork::ForwardBatch on
+  // up to kMaxScoreBatch records.
+  static constexpr int kMaxScoreBatch = 16;
+  void ScoreBatch(int n, const float* const* x,
+                  ScoringEnsembleScratch* const* scratch, float* scores) const;
   // After Score() on `scratch`: per-dimension mean squared error and mean
   // reconstruction over the covering members, dim() floats each.
   void Explain(ScoringEnsembleScratch* scratch, float* errors,
@@ -58,9 +70,13 @@ class ScoringEnsemble {
   const float* Gather(const Member& m, const float* x,
                       std::vector<float>* gathered) const;
 
+  // ScoreBatch of n <= kMaxScoreBatch records.
+  void ScoreChunk(int n, const float* const* x,
+                  ScoringEnsembleScratch* const* scratch, float* scores) const;
   // -mr: as Ensemble's mean-reconstruction score.
-  float ScoreMeanReconstruction(const float* x,
-                                ScoringEnsembleScratch* scratch) const;
+  void ScoreChunkMeanReconstruction(int n, const float* const* x,
+                                    ScoringEnsembleScratch* const* scratch,
+                                    float* scores) const;
 
   int dim_;
   int group_members_;  // K, members per group

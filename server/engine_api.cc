@@ -23,19 +23,46 @@ absl::Time FromProto(const google::protobuf::Timestamp& t) {
   return absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
 }
 
-// Per-thread scoring scratch space, reused across published models of one
-// schema and ensemble layout (a fresh daemon may switch schema once, and a
-// grouped ensemble forms its groups at the end of the warm-up: then it is
-// remade).
-ScoringScratch& Scratch(const ScoringModel& model) {
-  thread_local ScoringScratch scratch;
+// Records scored together (ScoringModel::ScoreBatch): a stream or Kafka
+// batch goes through the batched kernels this many at a time.
+constexpr int kScoreChunk = ScoringEnsemble::kMaxScoreBatch;
+
+// Per-thread scoring scratch space, one per record of a chunk, reused across
+// published models of one schema and ensemble layout (a fresh daemon may
+// switch schema once, and a grouped ensemble forms its groups at the end of
+// the warm-up: then it is remade).
+struct ChunkScratch {
+  std::vector<ScoringScratch> records;
+  ScoringScratch* ptrs[kScoreChunk];
+};
+
+ChunkScratch& Scratch(const ScoringModel& model) {
+  thread_local ChunkScratch scratch;
   thread_local FeatureSchema schema = FeatureSchema::kKdd;
-  if (scratch.input.empty() || schema != model.schema() ||
-      !model.model().Fits(scratch.model)) {
-    scratch = model.MakeScratch();
+  if (scratch.records.empty() || schema != model.schema() ||
+      !model.model().Fits(scratch.records[0].model)) {
+    scratch.records.assign(kScoreChunk, model.MakeScratch());
+    for (int i = 0; i < kScoreChunk; ++i) scratch.ptrs[i] = &scratch.records[i];
     schema = model.schema();
   }
   return scratch;
+}
+
+// Scores the valid entries of entries[0, n) (n <= kScoreChunk) together:
+// entry i's result to results[i], its encoding to scratch->records[i].
+void ScoreChunk(const ScoringModel& model, int top_k, BatchEntry* entries,
+                int n, ChunkScratch* scratch, ScoreResult* results) {
+  const Record* records[kScoreChunk];
+  ScoringScratch* s[kScoreChunk];
+  ScoreResult* out[kScoreChunk];
+  int valid = 0;
+  for (int i = 0; i < n; ++i) {
+    if (!entries[i].status.ok()) continue;
+    records[valid] = &entries[i].record;
+    s[valid] = scratch->ptrs[i];
+    out[valid++] = &results[i];
+  }
+  model.ScoreBatch(valid, records, top_k, s, out);
 }
 
 // `spec`: the configured ensemble (a grouped one serves a single
@@ -207,7 +234,7 @@ void Engine::ScoreConverted(
   } else if (schema == FeatureSchema::kZeek) {
     featurizer_->Extract(&entries);
   }
-  ScoringScratch& scratch = Scratch(*model);
+  ChunkScratch& scratch = Scratch(*model);
   ScoreBuffers& buffers = Buffers();
   // The learn items reuse what the vector holds (a recycled chunk).
   LearnChunk& items = buffers.items;
@@ -220,8 +247,15 @@ void Engine::ScoreConverted(
   Metrics::VerdictCounts& counts = buffers.counts;
   metrics_->ResetVerdictCounts(&counts);
   out->Reserve(out->size() + size);
-  ScoreResult result;
-  for (BatchEntry& entry : entries) {
+  ScoreResult results[kScoreChunk];
+  for (int e = 0; e < size; ++e) {
+    if (e % kScoreChunk == 0) {
+      ScoreChunk(*model, k, &entries[e], std::min(kScoreChunk, size - e),
+                 &scratch, results);
+    }
+    BatchEntry& entry = entries[e];
+    const ScoreResult& result = results[e % kScoreChunk];
+    const std::vector<float>& encoded = scratch.records[e % kScoreChunk].input;
     v1::Verdict* v = out->Add();
     v->set_id(*entry.id);
     v->set_sensor_id(*entry.sensor_id);
@@ -232,7 +266,6 @@ void Engine::ScoreConverted(
       continue;
     }
     Record* record = &entry.record;
-    model->Score(*record, k, &scratch, &result);
     v->set_score(result.score);
     v->set_threshold(model->threshold());
     v->set_model_version(model->version());
@@ -262,7 +295,7 @@ void Engine::ScoreConverted(
     item.decision = decision;
     if (!model->warming_up()) {
       // assign() reuses the recycled item's buffer.
-      item.encoded.assign(scratch.input.begin(), scratch.input.end());
+      item.encoded.assign(encoded.begin(), encoded.end());
       item.encoder_id = model->encoder_id();
     } else {
       item.encoded.clear();

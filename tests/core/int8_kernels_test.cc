@@ -4,6 +4,7 @@
 #include "core/int8_kernels.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <vector>
 
 #include "core/rng.h"
@@ -52,6 +53,81 @@ void ExpectKernelsMatchReference(const Case& c, uint64_t seed) {
       ASSERT_EQ(got[r], want[r])
           << "kernel " << kernel << " row " << r << " of " << c.rows << "x"
           << c.cols << " levels +-" << c.max_level;
+    }
+  }
+}
+
+// The quad-layout kernels (portable, VNNI sparse, VNNI dense on `batch`
+// records at once) against the oracle, record by record.
+void ExpectQuadKernelsMatchReference(const Case& c, int batch, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<int8_t> k(size_t(c.rows) * c.cols);
+  for (int8_t& level : k) {
+    level =
+        static_cast<int8_t>(int(rng.Below(2 * c.max_level + 1)) - c.max_level);
+  }
+  const PackedLevels packed(k.data(), c.rows, c.cols);
+  const QuadLevels quads(k.data(), c.rows, c.cols);
+  ASSERT_LE(4 * quads.quads(), packed.padded_inputs());
+  std::vector<std::vector<uint8_t>> x(batch);
+  std::vector<std::vector<int32_t>> want(batch);
+  std::vector<const uint8_t*> inputs;
+  for (int i = 0; i < batch; ++i) {
+    x[i].assign(packed.padded_inputs(), 0);
+    for (int j = 0; j < c.cols; ++j) {
+      if (rng.Uniform() < c.input_density) {
+        x[i][j] =
+            rng.Uniform() < 0.5 ? 255 : static_cast<uint8_t>(rng.Below(256));
+      }
+    }
+    want[i].resize(c.rows);
+    MatVecReference(k.data(), c.rows, c.cols, x[i].data(), want[i].data());
+    inputs.push_back(x[i].data());
+  }
+  const size_t out_size = size_t(quads.row_blocks()) * kInt8RowBlock;
+  std::vector<int32_t> scratch(packed.scratch_size());
+  for (int kernel = 0; kernel < 3; ++kernel) {
+    if (kernel >= 1 && !CpuHasVnni()) continue;
+    std::vector<std::vector<int32_t>> got(batch,
+                                          std::vector<int32_t>(out_size, -1));
+    std::vector<int32_t*> outputs;
+    for (auto& g : got) outputs.push_back(g.data());
+    if (kernel == 0) {
+      MatVecQuadPortable(quads, batch, inputs.data(), outputs.data());
+    }
+    if (kernel == 1) {
+      for (int i = 0; i < batch; ++i) {
+        MatVecSparseVnni(quads, inputs[i], scratch.data(), outputs[i]);
+      }
+    }
+    if (kernel == 2) {
+      MatVecDenseVnni(quads, batch, inputs.data(), outputs.data());
+    }
+    for (int i = 0; i < batch; ++i) {
+      for (int r = 0; r < c.rows; ++r) {
+        ASSERT_EQ(got[i][r], want[i][r])
+            << "quad kernel " << kernel << " record " << i << " of " << batch
+            << " row " << r << " of " << c.rows << "x" << c.cols << " levels +-"
+            << c.max_level;
+      }
+    }
+  }
+}
+
+TEST(Int8KernelsTest, QuadKernelsMatchReferenceOnRandomShapesAndBatches) {
+  if (!CpuHasVnni()) std::printf("no AVX512-VNNI: portable quad loop only\n");
+  Rng shapes(11);
+  for (int trial = 0; trial < 60; ++trial) {
+    const Case c{1 + int(shapes.Below(150)), 1 + int(shapes.Below(300)),
+                 1 + int(shapes.Below(kMaxInt8Level)),
+                 trial % 3 == 0 ? 0.1 : 1.0};
+    ExpectQuadKernelsMatchReference(c, 1 + int(shapes.Below(11)), 200 + trial);
+  }
+  for (const Case& c : {Case{32, 125, 2, 0.2}, Case{125, 32, 2, 1.0},
+                        Case{17, 1000, kMaxInt8Level, 1.0}, Case{1, 1, 1, 1.0},
+                        Case{16, 33, 5, 0.0}, Case{160, 70, 63, 1.0}}) {
+    for (int batch : {1, 2, 3, 4, 5, 8, 13}) {
+      ExpectQuadKernelsMatchReference(c, batch, 1);
     }
   }
 }
