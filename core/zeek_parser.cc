@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "core/name_index.h"
 #include "core/zeek_values.h"
 
 namespace dwae {
@@ -80,10 +81,12 @@ bool IsRequiredZeekColumn(ZeekColumn column) {
 }
 
 int ZeekColumnFromName(absl::string_view name) {
-  for (int i = 0; i < kNumZeekColumns; ++i) {
-    if (name == kColumnNames[i]) return i;
-  }
-  return -1;
+  // Looked up for every key of every JSON line: a hash probe, not a scan
+  // of strcmp's.
+  static constexpr NameIndex kIndex(kColumnNames);
+  static_assert(sizeof(kColumnNames) / sizeof(kColumnNames[0]) ==
+                kNumZeekColumns);
+  return kIndex.Find(name, -1);
 }
 
 absl::StatusOr<double> ParseIsoTime(absl::string_view text) {

@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "core/plain_decimal.h"
 
 namespace dwae {
 namespace {
@@ -20,13 +21,24 @@ int HexDigit(char c) {
   return -1;
 }
 
-// Assigns `text` to `out`, decoding escapes only when there are any.
+// Assigns `text` to `out`, decoding escapes only when there are any. (A
+// loop, not find(): values are short, and a memchr call costs more.)
 void AssignString(absl::string_view text, std::string* out) {
-  if (text.find('\\') == absl::string_view::npos) {
-    out->assign(text.data(), text.size());
-  } else {
-    DecodeEscapes(text, out);
+  for (const char c : text) {
+    if (c == '\\') {
+      DecodeEscapes(text, out);
+      return;
+    }
   }
+  out->clear();  // clear and append: cheaper than assign's general replace
+  out->append(text.data(), text.size());
+}
+
+// text == spelling for the unset and empty spellings, testing the first
+// byte before calling memcmp: most values differ there.
+bool IsSpelling(absl::string_view text, absl::string_view spelling) {
+  return !spelling.empty() && text.size() == spelling.size() &&
+         text[0] == spelling[0] && text == spelling;
 }
 
 // Parses a non-negative decimal integer (digits only).
@@ -43,6 +55,7 @@ bool ParseUnsigned(absl::string_view text, uint64_t* out) {
 }
 
 absl::Status ParseDouble(absl::string_view text, double* out) {
+  if (ParsePlainDecimal(text, out)) return absl::OkStatus();
   const char* const end = text.data() + text.size();
   const std::from_chars_result r = std::from_chars(text.data(), end, *out);
   if (text.empty() || r.ec != std::errc() || r.ptr != end) {
@@ -155,8 +168,8 @@ void SetZeekBool(ZeekColumn column, bool value, Connection* out) {
 
 absl::Status SetZeekValue(ZeekColumn column, absl::string_view text,
                           const ZeekValueSyntax& syntax, Connection* out) {
-  const bool unset = !syntax.unset_field.empty() && text == syntax.unset_field;
-  const bool empty = !syntax.empty_field.empty() && text == syntax.empty_field;
+  const bool unset = IsSpelling(text, syntax.unset_field);
+  const bool empty = IsSpelling(text, syntax.empty_field);
   switch (column) {
     case ZeekColumn::kUid:
     case ZeekColumn::kOrigH:

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_join.h"
+#include "core/zeek_values.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -262,6 +263,27 @@ TEST(ZeekJsonParserTest, ErrorsNameTheField) {
   EXPECT_THAT(parser.ParseLine("[1,2]", &c).status().message(),
               HasSubstr("not a JSON object"));
   EXPECT_FALSE(*parser.ParseLine("  ", &c));
+}
+
+}  // namespace
+}  // namespace dwae
+
+namespace dwae {
+namespace {
+
+// Every column name maps back to its column (the lookup is a hash table that
+// could not hold a name over NameIndex::kMaxNameBytes), and near misses do
+// not.
+TEST(ZeekColumnTest, EveryNameMapsBackToItsColumn) {
+  for (int c = 0; c < kNumZeekColumns; ++c) {
+    EXPECT_EQ(ZeekColumnFromName(ZeekColumnName(static_cast<ZeekColumn>(c))),
+              c);
+  }
+  for (const char* other :
+       {"", "t", "tss", "id.orig", "id.orig_hh", "ID.ORIG_H", "orig_ip_byte",
+        "tunnel_parents", "detailedlabel", "a-name-longer-than-any-column"}) {
+    EXPECT_EQ(ZeekColumnFromName(other), -1) << other;
+  }
 }
 
 }  // namespace
