@@ -3,6 +3,7 @@
 #include "server/engine.h"
 
 #include <malloc.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <optional>
@@ -118,6 +119,12 @@ absl::StatusOr<std::optional<Restored>> RestoreFromStateDir(
 
 }  // namespace
 
+void NameThisThread(const char* name) {
+#ifdef __linux__
+  pthread_setname_np(pthread_self(), name);
+#endif
+}
+
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(
     const EngineOptions& options, Metrics* metrics, FileSystem* fs) {
   absl::StatusOr<std::optional<Restored>> restored =
@@ -207,8 +214,14 @@ void Engine::Start() {
   if (started_) return;
   started_ = true;
   metrics_->SetLearningEnabled(learning_state_ != v1::LEARNING_STATE_OFF);
-  learner_ = std::thread([this] { LearnerLoop(); });
-  housekeeper_ = std::thread([this] { HousekeepingLoop(); });
+  learner_ = std::thread([this] {
+    NameThisThread("dwae-learner");
+    LearnerLoop();
+  });
+  housekeeper_ = std::thread([this] {
+    NameThisThread("dwae-housekeep");
+    HousekeepingLoop();
+  });
 }
 
 void Engine::Stop() {

@@ -46,6 +46,10 @@
 
 namespace dwae::server {
 
+// Names the calling thread (at most 15 characters) as `top -H`, `ps -L` and
+// perf show it; a no-op where the platform has no thread names.
+void NameThisThread(const char* name);
+
 // A record source whose position belongs in the checkpoint beside the model
 // (the Kafka consumer, server/kafka_consumer.h), so that a restart resumes
 // exactly where the saved model stopped learning.

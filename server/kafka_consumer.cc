@@ -176,7 +176,10 @@ absl::Status KafkaConsumer::Start() {
                      ": ", RdKafka::err2str(err)));
   }
   started_ = true;
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("dwae-kafka");
+    Loop();
+  });
   Log(absl::StrCat("consuming ", absl::StrJoin(options_.topics, ","), " from ",
                    options_.brokers, " in group ", options_.group,
                    options_.instance_id.empty()
