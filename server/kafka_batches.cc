@@ -183,7 +183,10 @@ void KafkaConsumer::Process(const std::vector<rd_kafka_message_t*>& batch) {
 }
 
 void KafkaConsumer::WaitForLearnRoom(size_t n) {
-  if (n == 0 || engine_->WaitForLearnRoom(n, absl::ZeroDuration())) return;
+  // Blocking first: librdkafka stops fetching by itself once its queue
+  // holds queued.min.messages, and a pause would discard that prefetch
+  // (KafkaOptions::pause_after).
+  if (n == 0 || engine_->WaitForLearnRoom(n, options_.pause_after)) return;
   PartitionList assignment;
   consumer_->assignment(assignment.list);
   consumer_->pause(assignment.list);

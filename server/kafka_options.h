@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/time/time.h"
+
 namespace dwae::server {
 
 // What the verdicts topic receives.
@@ -33,6 +35,12 @@ struct KafkaOptions {
   std::vector<std::pair<std::string, std::string>> properties;
   // Records scored per engine call; also bounds what one poll hands over.
   uint32_t batch_records = 2048;
+  // How long the consumer blocks waiting for room in the learn queue before
+  // it pauses its partitions. A pause makes librdkafka drop what it has
+  // prefetched for them and fetch it again after the resume, so a learner
+  // that is merely a batch behind is waited for; one that stays busy (a
+  // warm-up consolidation) gets the partitions paused.
+  absl::Duration pause_after = absl::Milliseconds(500);
 
   bool enabled() const { return !brokers.empty(); }
 };

@@ -244,6 +244,9 @@ absl::StatusOr<KafkaOptions> KafkaFromFlags(
   k.batch_records = batch > 0                    ? uint32_t(batch)
                     : config.has_batch_records() ? config.batch_records()
                                                  : k.batch_records;
+  if (config.has_pause_after_ms()) {
+    k.pause_after = absl::Milliseconds(config.pause_after_ms());
+  }
   if (k.enabled() && k.topics.empty()) {
     return absl::InvalidArgumentError("--kafka_topics: at least one topic");
   }

@@ -343,7 +343,11 @@ TEST_F(KafkaTest, FullLearnQueuePausesPartitionsWithoutLossOrDoubleLearning) {
   absl::StatusOr<TestDaemon> d = testutil::StartTestDaemon(
       DWAED_PATH,
       "learning { warmup_records: 2000 warmup_epochs: 20 "
-      "queue_capacity: 1024 }\n",
+      "queue_capacity: 1024 }\n"
+      // Pause as soon as the queue is full (by default the consumer first
+      // waits half a second for the learner, which a fast machine may
+      // consolidate within).
+      "kafka { pause_after_ms: 0 }\n",
       {"--metrics_listen=127.0.0.1:0",
        absl::StrCat("--kafka_brokers=", mock_.bootstrap), "--kafka_topics=conn",
        "--kafka_group=pressure", "--kafka_batch=512",
