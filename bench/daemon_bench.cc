@@ -41,7 +41,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -51,7 +50,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "tests/server/http_get.h"
 #include "tests/testing/daemon_process.h"
 #include "tests/testing/subprocess.h"
@@ -118,21 +116,6 @@ absl::Status Sync(const std::string& server) {
         "the model is still warming up after sync: ", synced.dump()));
   }
   return absl::OkStatus();
-}
-
-// User + system CPU seconds of process `pid` (/proc/PID/stat), or -1.
-double CpuSeconds(pid_t pid) {
-  std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string stat((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
-  // Fields after the command name (which may hold spaces) in parentheses.
-  const size_t close = stat.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::vector<std::string> fields = absl::StrSplit(stat.substr(close + 2), ' ');
-  if (fields.size() < 13) return -1;
-  // utime and stime are fields 14 and 15 of the whole line.
-  const double ticks = std::stod(fields[11]) + std::stod(fields[12]);
-  return ticks / double(sysconf(_SC_CLK_TCK));
 }
 
 testutil::MetricsScrape Scrape(int metrics_port) {
@@ -205,7 +188,7 @@ absl::StatusOr<json> RunRound(const std::string& dwaed, const std::string& name,
   if (status.ok()) status = Sync(daemon->address());
   if (status.ok()) {
     std::unique_ptr<testutil::Subprocess> perf = StartPerf(pid, name, round);
-    const double cpu_before = CpuSeconds(pid);
+    const double cpu_before = daemon->process->CpuSeconds();
     json stream;
     status = RunClient(
         {"bench", server,
@@ -213,7 +196,7 @@ absl::StatusOr<json> RunRound(const std::string& dwaed, const std::string& name,
          "--mode=stream", "--learn=gated", "--streams=2", "--batch=512",
          "--json", kTestFile},
         absl::Seconds(absl::GetFlag(FLAGS_stream_seconds) + 120), &stream);
-    const double cpu = CpuSeconds(pid) - cpu_before;
+    const double cpu = daemon->process->CpuSeconds() - cpu_before;
     if (perf != nullptr) {
       perf->Signal(SIGINT);
       perf->Wait(absl::Seconds(60));
@@ -231,7 +214,7 @@ absl::StatusOr<json> RunRound(const std::string& dwaed, const std::string& name,
     testutil::MetricsScrape scrape = Scrape(daemon->metrics_port);
     out["rss_bytes_after_stream"] =
         scrape.Value("process_resident_memory_bytes");
-    const double cpu_before = CpuSeconds(pid);
+    const double cpu_before = daemon->process->CpuSeconds();
     json unary;
     status = RunClient(
         {"bench", server,
@@ -240,7 +223,7 @@ absl::StatusOr<json> RunRound(const std::string& dwaed, const std::string& name,
          absl::StrCat("--rate=", absl::GetFlag(FLAGS_unary_rate)), "--json",
          kTestFile},
         absl::Seconds(absl::GetFlag(FLAGS_unary_seconds) + 120), &unary);
-    const double cpu = CpuSeconds(pid) - cpu_before;
+    const double cpu = daemon->process->CpuSeconds() - cpu_before;
     const testutil::MetricsScrape after = Scrape(daemon->metrics_port);
     if (status.ok()) {
       const double calls = std::max(1.0, unary.value("calls", 0.0));

@@ -2,24 +2,42 @@
 //
 //   kafka_bench [--records=150000] [--partitions=6] [--daemons=1,2]
 //               [--batch=2048] [--kafka_property=KEY=VALUE,...]
+//               [--dwaed=PATH] [--baseline_dwaed=PATH] [--rounds=1]
 //
 // For each daemon count: a fresh standalone mock cluster
 // (tests/testing/kafka_mock_cluster) holding `records` NSL-KDD lines (the
 // shipped files, repeated) spread over the partitions of one topic; then
 // that many fresh dwaed processes (default model and learning policy,
-// memory only) in one consumer group, started together. The clock starts
-// when the first record is consumed (group joins take seconds on the mock
-// and are not throughput) and stops when every partition's learned offset
-// (ModelInfo.kafka, polled every 10 ms over gRPC) is at its end: every
-// record consumed, scored and through the learner. Each daemon count runs
-// twice: with fresh models (the time includes the warm-up: 10,000 records
-// learned, then 10 epochs over them) and with models restored from a
-// checkpoint past its warm-up (steady state). Prints one JSON object.
+// memory only) in one consumer group, started together. Each daemon count
+// runs twice: with fresh models (the time includes the warm-up: 10,000
+// records learned, then 10 epochs over them) and with models restored from
+// a checkpoint past its warm-up (steady state). Prints one JSON object.
+//
+// What is timed: every daemon's ModelInfo is polled over gRPC every 10 ms.
+// The clock starts at the first poll that sees a record consumed (group
+// joins take seconds on the mock and are not throughput) and stops at the
+// first poll that sees every partition's learned offset at its end: every
+// record consumed, scored and through the learner, so that a checkpoint
+// taken then would hold it. Records already consumed at the first poll
+// were consumed before the clock started and are not counted:
+// records_per_second = (records - consumed at the first poll) / seconds.
+// daemon_cpu_us_per_record is the daemons' CPU time (every thread, from
+// /proc) over the same interval per record counted: on a shared machine
+// it moves less than the rate does. The mock cluster's CPU is reported
+// beside it (mock_cpu_us_per_record): on one machine it competes with the
+// daemons for the same cores.
+//
+// With --baseline_dwaed, both binaries run every scenario of every round,
+// in alternating order (the candidate first in even rounds), and the JSON
+// adds each binary's medians and the candidate/baseline ratios.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -46,11 +64,19 @@ ABSL_FLAG(bool, fresh, true, "run with fresh models");
 ABSL_FLAG(bool, warm, true, "run with models past their warm-up");
 ABSL_FLAG(bool, progress, false,
           "print consumed/learned counts to stderr every 0.5 s");
-ABSL_FLAG(std::string, dwaed, DWAED_PATH, "dwaed binary");
+ABSL_FLAG(std::string, dwaed, DWAED_PATH, "dwaed binary (the candidate)");
+ABSL_FLAG(std::string, baseline_dwaed, "",
+          "a second dwaed binary run alternately with --dwaed in every "
+          "round, for ratios within one run");
+ABSL_FLAG(int, rounds, 1, "rounds of every scenario (per binary)");
+ABSL_FLAG(bool, daemon_logs, false,
+          "print each daemon's stderr to stderr when it stops");
 ABSL_FLAG(std::string, mock, KAFKA_MOCK_PATH, "kafka_mock_cluster binary");
 
 namespace dwae {
 namespace {
+
+using json = nlohmann::json;
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "kafka_bench: %s\n", message.c_str());
@@ -79,13 +105,62 @@ constexpr size_t kWarmupLines = 20000;
 
 struct Run {
   double seconds = 0;
-  uint64_t consumed = 0, learned = 0;
+  // Records counted: the topic's, less those consumed before the clock.
+  uint64_t counted = 0;
+  uint64_t consumed = 0, learned = 0, pauses = 0;
+  double daemon_cpu_seconds = 0, mock_cpu_seconds = 0;
+  // The daemons' CPU seconds per thread name (dwae-kafka, dwae-learner,
+  // rdk:broker1, grpcpp_sync_ser, ...), summed over the daemons.
+  std::map<std::string, double> thread_cpu_seconds;
 };
 
+// What the daemons report in one poll.
+struct Poll {
+  uint64_t consumed = 0, learned = 0, pauses = 0;
+  int assigned = 0;
+};
+
+Poll PollDaemons(
+    const std::vector<std::unique_ptr<v1::Detector::Stub>>& stubs) {
+  Poll poll;
+  for (const auto& stub : stubs) {
+    grpc::ClientContext context;
+    v1::ModelInfo info;
+    if (!stub->GetModelInfo(&context, {}, &info).ok()) continue;
+    poll.consumed += info.kafka().records_consumed();
+    poll.pauses += info.kafka().pauses();
+    for (const v1::KafkaPartitionStatus& p : info.kafka().partitions()) {
+      ++poll.assigned;
+      poll.learned += uint64_t(std::max<int64_t>(p.learned_offset(), 0));
+    }
+  }
+  return poll;
+}
+
+double CpuSeconds(const std::vector<testutil::TestDaemon>& daemons) {
+  double sum = 0;
+  for (const testutil::TestDaemon& d : daemons) {
+    sum += d.process->CpuSeconds();
+  }
+  return sum;
+}
+
+std::map<std::string, double> ThreadCpuSeconds(
+    const std::vector<testutil::TestDaemon>& daemons) {
+  std::map<std::string, double> sum;
+  for (const testutil::TestDaemon& d : daemons) {
+    for (const auto& [name, cpu] : d.process->ThreadCpuSeconds()) {
+      sum[name] += cpu;
+    }
+  }
+  return sum;
+}
+
 // Runs one scenario: `lines` in a fresh `partitions`-partition topic, then
-// `daemons` dwaed processes in one group; daemon i keeps its state in
+// `daemons` processes of `dwaed` in one group; daemon i keeps its state in
 // state_dirs[i] when given (memory only otherwise).
-absl::StatusOr<Run> RunScenario(const std::vector<std::string>& lines,
+absl::StatusOr<Run> RunScenario(const std::string& dwaed,
+                                const std::vector<std::string>& lines,
                                 int partitions, int daemons,
                                 const std::vector<std::string>& state_dirs,
                                 const std::string& group) {
@@ -112,7 +187,7 @@ absl::StatusOr<Run> RunScenario(const std::vector<std::string>& lines,
       args.push_back(absl::StrCat("--state_dir=", state_dirs[i]));
     }
     absl::StatusOr<testutil::TestDaemon> d =
-        testutil::StartTestDaemon(absl::GetFlag(FLAGS_dwaed), "", args);
+        testutil::StartTestDaemon(dwaed, "", args);
     if (!d.ok()) return d.status();
     stubs.push_back(v1::Detector::NewStub(
         grpc::CreateChannel(d->address(), grpc::InsecureChannelCredentials())));
@@ -121,49 +196,115 @@ absl::StatusOr<Run> RunScenario(const std::vector<std::string>& lines,
   const uint64_t total = lines.size();
   absl::Time first = absl::InfinitePast();
   absl::Time next_progress = absl::Now();
+  double daemon_cpu = 0, mock_cpu = 0;
+  std::map<std::string, double> thread_cpu;
   Run run;
   const absl::Time deadline = absl::Now() + absl::Minutes(3);
   while (absl::Now() < deadline) {
-    uint64_t consumed = 0, learned = 0;
-    int assigned = 0;
-    for (auto& stub : stubs) {
-      grpc::ClientContext context;
-      v1::ModelInfo info;
-      if (!stub->GetModelInfo(&context, {}, &info).ok()) continue;
-      consumed += info.kafka().records_consumed();
-      for (const v1::KafkaPartitionStatus& p : info.kafka().partitions()) {
-        ++assigned;
-        learned += uint64_t(std::max<int64_t>(p.learned_offset(), 0));
-      }
-    }
+    const Poll poll = PollDaemons(stubs);
     const absl::Time now = absl::Now();
-    if (consumed > 0 && first == absl::InfinitePast()) first = now;
+    if (poll.consumed > 0 && first == absl::InfinitePast()) {
+      first = now;
+      run.counted = total - std::min(poll.consumed, total);
+      daemon_cpu = CpuSeconds(procs);
+      thread_cpu = ThreadCpuSeconds(procs);
+      mock_cpu = mock->process->CpuSeconds();
+    }
     if (absl::GetFlag(FLAGS_progress) && now >= next_progress) {
       std::fprintf(stderr,
                    "kafka_bench: %d daemon(s) t=%.2f s consumed %llu "
-                   "learned through %llu\n",
+                   "learned through %llu pauses %llu\n",
                    daemons,
                    first == absl::InfinitePast()
                        ? 0.0
                        : absl::ToDoubleSeconds(now - first),
-                   static_cast<unsigned long long>(consumed),
-                   static_cast<unsigned long long>(learned));
+                   static_cast<unsigned long long>(poll.consumed),
+                   static_cast<unsigned long long>(poll.learned),
+                   static_cast<unsigned long long>(poll.pauses));
       next_progress = now + absl::Milliseconds(500);
     }
-    if (assigned == partitions && learned == total) {
+    if (poll.assigned == partitions && poll.learned == total) {
       run.seconds = absl::ToDoubleSeconds(now - first);
-      run.consumed = consumed;
-      run.learned = learned;
+      run.daemon_cpu_seconds = CpuSeconds(procs) - daemon_cpu;
+      run.mock_cpu_seconds = mock->process->CpuSeconds() - mock_cpu;
+      run.thread_cpu_seconds = ThreadCpuSeconds(procs);
+      for (auto& [name, cpu] : run.thread_cpu_seconds) cpu -= thread_cpu[name];
+      run.consumed = poll.consumed;
+      run.learned = poll.learned;
+      run.pauses = poll.pauses;
       break;
     }
     absl::SleepFor(absl::Milliseconds(10));
   }
-  for (testutil::TestDaemon& d : procs) testutil::StopTestDaemon(&d);
-  if (run.seconds <= 0) {
+  for (testutil::TestDaemon& d : procs) {
+    const testutil::SubprocessResult stopped = testutil::StopTestDaemon(&d);
+    if (absl::GetFlag(FLAGS_daemon_logs)) {
+      std::fprintf(stderr, "%s", stopped.stderr_text.c_str());
+    }
+  }
+  if (run.seconds <= 0 || run.counted == 0) {
     return absl::DeadlineExceededError(
-        "the daemons did not learn every record");
+        "the daemons did not learn every record within the clock");
   }
   return run;
+}
+
+json RunJson(const Run& run) {
+  const double n = double(run.counted);
+  json threads = json::object();
+  for (const auto& [name, cpu] : run.thread_cpu_seconds) {
+    if (cpu > 0) threads[name] = cpu * 1e6 / n;
+  }
+  return {{"thread_cpu_us_per_record", threads},
+          {"seconds", run.seconds},
+          {"records_counted", run.counted},
+          {"records_consumed", run.consumed},
+          {"records_learned_through", run.learned},
+          {"records_per_second", n / run.seconds},
+          {"daemon_cpu_us_per_record", run.daemon_cpu_seconds * 1e6 / n},
+          {"mock_cpu_us_per_record", run.mock_cpu_seconds * 1e6 / n},
+          {"pauses", run.pauses}};
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t m = v.size() / 2;
+  return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+// Per scenario ("1-warm", ...): each binary's medians and their ratios.
+json Summary(const json& runs, bool with_baseline) {
+  json out = json::object();
+  for (const json& r : runs) {
+    const std::string scenario = absl::StrCat(r["daemons"].get<int>(), "-",
+                                              r["model"].get<std::string>());
+    json& b = out[scenario][r["binary"].get<std::string>()];
+    for (const char* key : {"records_per_second", "daemon_cpu_us_per_record"}) {
+      b[key].push_back(r[key]);
+    }
+    for (const auto& [thread, us] : r["thread_cpu_us_per_record"].items()) {
+      b["thread_cpu_us_per_record"][thread].push_back(us);
+    }
+  }
+  for (auto& [scenario, binaries] : out.items()) {
+    for (auto& [binary, keys] : binaries.items()) {
+      for (auto& [key, values] : keys.items()) {
+        if (values.is_array()) {
+          values = Median(values.get<std::vector<double>>());
+          continue;
+        }
+        for (auto& [thread, us] : values.items()) {
+          us = Median(us.get<std::vector<double>>());
+        }
+      }
+    }
+    if (!with_baseline || !binaries.contains("baseline")) continue;
+    for (const char* key : {"records_per_second", "daemon_cpu_us_per_record"}) {
+      binaries["ratio"][key] = binaries["candidate"][key].get<double>() /
+                               binaries["baseline"][key].get<double>();
+    }
+  }
+  return out;
 }
 
 int Main(int argc, char** argv) {
@@ -172,50 +313,69 @@ int Main(int argc, char** argv) {
   const std::vector<std::string> lines =
       Lines(size_t(absl::GetFlag(FLAGS_records)));
   if (lines.empty()) return Fail("no NSL-KDD data under data/nsl-kdd");
-  nlohmann::json out;
+  const std::string candidate = absl::GetFlag(FLAGS_dwaed);
+  const std::string baseline = absl::GetFlag(FLAGS_baseline_dwaed);
+  json out;
   out["records"] = lines.size();
   out["partitions"] = partitions;
   out["batch"] = absl::GetFlag(FLAGS_batch);
-  out["runs"] = nlohmann::json::array();
+  out["runs"] = json::array();
   // A model past its warm-up: one daemon learns kWarmupLines records from
   // another topic and group, and its final checkpoint seeds the warm runs
   // (the checkpoint's Kafka offsets belong to that group and are ignored).
+  // The candidate writes it; both binaries read it.
   const std::string warm_dir = testutil::MakeTempDir("kafka-bench-warm");
-  absl::StatusOr<Run> warming = RunScenario(
-      Lines(kWarmupLines), partitions, 1, std::vector<std::string>{warm_dir},
-      "bench-warmup");
+  absl::StatusOr<Run> warming =
+      RunScenario(candidate, Lines(kWarmupLines), partitions, 1,
+                  std::vector<std::string>{warm_dir}, "bench-warmup");
   if (!warming.ok()) return Fail(std::string(warming.status().message()));
-  const std::string warm_checkpoint = testutil::ReadFileOrEmpty(
-      absl::StrCat(warm_dir, "/model.ckpt"));
+  const std::string warm_checkpoint =
+      testutil::ReadFileOrEmpty(absl::StrCat(warm_dir, "/model.ckpt"));
   if (warm_checkpoint.empty()) return Fail("no warm checkpoint written");
-  for (const bool warm : {false, true}) {
-    if (warm ? !absl::GetFlag(FLAGS_warm) : !absl::GetFlag(FLAGS_fresh)) {
-      continue;
+  const int rounds = std::max(1, absl::GetFlag(FLAGS_rounds));
+  for (int round = 0; round < rounds; ++round) {
+    std::vector<std::pair<std::string, std::string>> binaries = {
+        {"candidate", candidate}};
+    if (!baseline.empty()) {
+      binaries.insert(round % 2 == 0 ? binaries.end() : binaries.begin(),
+                      {"baseline", baseline});
     }
-    for (const std::string& count : absl::GetFlag(FLAGS_daemons)) {
-      const int daemons = std::atoi(count.c_str());
-      if (daemons <= 0) return Fail(absl::StrCat("--daemons: bad count ", count));
-      std::vector<std::string> dirs;
-      for (int i = 0; warm && i < daemons; ++i) {
-        dirs.push_back(testutil::MakeTempDir("kafka-bench"));
-        if (!testutil::WriteFile(absl::StrCat(dirs.back(), "/model.ckpt"),
-                                 warm_checkpoint)) {
-          return Fail("cannot copy the warm checkpoint");
+    for (const bool warm : {false, true}) {
+      if (warm ? !absl::GetFlag(FLAGS_warm) : !absl::GetFlag(FLAGS_fresh)) {
+        continue;
+      }
+      for (const std::string& count : absl::GetFlag(FLAGS_daemons)) {
+        const int daemons = std::atoi(count.c_str());
+        if (daemons <= 0) {
+          return Fail(absl::StrCat("--daemons: bad count ", count));
+        }
+        for (const auto& [name, binary] : binaries) {
+          std::vector<std::string> dirs;
+          for (int i = 0; warm && i < daemons; ++i) {
+            dirs.push_back(testutil::MakeTempDir("kafka-bench"));
+            if (!testutil::WriteFile(absl::StrCat(dirs.back(), "/model.ckpt"),
+                                     warm_checkpoint)) {
+              return Fail("cannot copy the warm checkpoint");
+            }
+          }
+          absl::StatusOr<Run> run = RunScenario(
+              binary, lines, partitions, daemons, dirs,
+              absl::StrCat("bench-", daemons, warm ? "-warm" : "-fresh"));
+          if (!run.ok()) {
+            return Fail(absl::StrCat(name, ": ", run.status().message()));
+          }
+          json r = RunJson(*run);
+          r["binary"] = name;
+          r["round"] = round;
+          r["daemons"] = daemons;
+          r["model"] = warm ? "warm" : "fresh";
+          std::fprintf(stderr, "kafka_bench: %s\n", r.dump().c_str());
+          out["runs"].push_back(std::move(r));
         }
       }
-      absl::StatusOr<Run> run = RunScenario(
-          lines, partitions, daemons, dirs,
-          absl::StrCat("bench-", daemons, warm ? "-warm" : "-fresh"));
-      if (!run.ok()) return Fail(std::string(run.status().message()));
-      out["runs"].push_back({{"daemons", daemons},
-                             {"model", warm ? "warm" : "fresh"},
-                             {"seconds", run->seconds},
-                             {"records_consumed", run->consumed},
-                             {"records_learned_through", run->learned},
-                             {"records_per_second",
-                              double(lines.size()) / run->seconds}});
     }
   }
+  out["summary"] = Summary(out["runs"], !baseline.empty());
   std::printf("%s\n", out.dump().c_str());
   return 0;
 }

@@ -9,10 +9,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 extern char** environ;
 
@@ -235,6 +240,53 @@ void Subprocess::DrainLoop(int out_fd, int err_fd) {
 void Subprocess::Signal(int signal) {
   if (pid_ <= 0 || reaped_) return;
   if (kill(-pid_, signal) != 0) kill(pid_, signal);
+}
+
+namespace {
+
+// User + system CPU seconds in a /proc/.../stat file, and its command name
+// (a thread's name for a task's file); -1 if it cannot be read.
+double StatCpuSeconds(const std::string& path, std::string* name) {
+  std::ifstream in(path);
+  const std::string stat((std::istreambuf_iterator<char>(in)),
+                         std::istreambuf_iterator<char>());
+  // The name is in parentheses and may hold spaces and ')'.
+  const size_t open = stat.find('(');
+  const size_t close = stat.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open ||
+      close + 2 >= stat.size()) {
+    return -1;
+  }
+  if (name != nullptr) *name = stat.substr(open + 1, close - open - 1);
+  const std::vector<absl::string_view> fields =
+      absl::StrSplit(absl::string_view(stat).substr(close + 2), ' ');
+  // utime and stime: fields 14 and 15 of the line, in clock ticks.
+  uint64_t utime = 0, stime = 0;
+  if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||
+      !absl::SimpleAtoi(fields[12], &stime)) {
+    return -1;
+  }
+  return double(utime + stime) / double(sysconf(_SC_CLK_TCK));
+}
+
+}  // namespace
+
+double Subprocess::CpuSeconds() const {
+  if (pid_ <= 0 || reaped_) return -1;
+  return StatCpuSeconds(absl::StrCat("/proc/", pid_, "/stat"), nullptr);
+}
+
+std::map<std::string, double> Subprocess::ThreadCpuSeconds() const {
+  std::map<std::string, double> threads;
+  if (pid_ <= 0 || reaped_) return threads;
+  const std::string dir = absl::StrCat("/proc/", pid_, "/task");
+  std::error_code error;
+  for (const auto& task : std::filesystem::directory_iterator(dir, error)) {
+    std::string name;
+    const double cpu = StatCpuSeconds(task.path().string() + "/stat", &name);
+    if (cpu >= 0) threads[name] += cpu;
+  }
+  return threads;
 }
 
 SubprocessResult Subprocess::Wait(absl::Duration timeout) {

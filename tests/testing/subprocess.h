@@ -24,6 +24,7 @@
 #include <sys/types.h>
 
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -84,6 +85,13 @@ class Subprocess {
 
   // Sends `signal` to the child's process group (no-op once reaped).
   void Signal(int signal);
+
+  // User + system CPU seconds the child (not its own children) has used so
+  // far, from /proc/PID/stat; -1 once reaped or where /proc cannot tell.
+  double CpuSeconds() const;
+  // The same per thread name (threads of one name summed); empty once
+  // reaped. Threads that ended are not counted.
+  std::map<std::string, double> ThreadCpuSeconds() const;
 
   // Output captured so far.
   std::string stdout_so_far() const;
