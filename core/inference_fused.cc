@@ -84,7 +84,10 @@ DWAE_AVX512 void QuantizeOnto(const float* in, int n, int padded_n, float lo,
   int c = 0;
   for (; c < n; c += 16) {
     const __mmask16 mask = FirstLanes(n - c);
-    const __m512 v = _mm512_maskz_loadu_ps(mask, in + c);
+    // Whole vectors unmasked: a masked load does not take its data from
+    // the previous layer's stores in flight (they are whole too).
+    const __m512 v = n - c >= 16 ? _mm512_loadu_ps(in + c)
+                                 : _mm512_maskz_loadu_ps(mask, in + c);
     if (copy != nullptr) _mm512_mask_storeu_ps(copy + c, mask, v);
     if (scan) {
       vmin = _mm512_min_ps(vmin, v);
@@ -176,7 +179,11 @@ DWAE_AVX512 float Epilogue(const IntLayer& layer, const int32_t* acc,
         _mm512_fmadd_ps(offset, _mm512_loadu_ps(layer.row_sums.data() + r),
                         _mm512_mul_ps(scale, a)));
     const __m512 y = Activate(layer.activation, z);
-    _mm512_mask_storeu_ps(out + r, mask, y);
+    if (rows - r >= 16) {
+      _mm512_storeu_ps(out + r, y);
+    } else {
+      _mm512_mask_storeu_ps(out + r, mask, y);
+    }
     if (x != nullptr) {
       const __m512 d =
           _mm512_maskz_sub_ps(mask, y, _mm512_maskz_loadu_ps(mask, x + r));
