@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "core/device.h"
+#include "core/learn_kernels.h"
 #include "core/pulse_sampler.h"
 #include "core/rng.h"
 #include "core/rule_state.h"
@@ -140,6 +141,21 @@ class DeviceRule : public LearningRule {
   }
   virtual void LoadExtra(int /*layer*/, const v1::LayerState& /*in*/) {}
 
+  // Writes the indices of layer l's non-zero inputs, in increasing order,
+  // to *out (grown to hold them all and one more; never shrunk, so that
+  // steady state neither allocates nor clears) and returns their count.
+  // Layer 0's come from the forward pass.
+  static int ActiveInputs(const Workspace& ws, int l, std::vector<int>* out) {
+    const Eigen::VectorXf& a = ws.activations[l];
+    if (out->size() < size_t(a.size()) + 1) out->resize(a.size() + 1);
+    if (l == 0) {
+      const int n = ws.num_active_inputs;
+      std::copy_n(ws.active_inputs.data(), n, out->data());
+      return n;
+    }
+    return learn_kernels::NonZeroIndices(a.data(), int(a.size()), out->data());
+  }
+
   // Pulses device i of `array` toward `direction` unless the wall already
   // sits at that end; mirrors the new level into `mirror[i]`.
   void PulseToward(SynapseArray& array, int i, int direction, float* mirror) {
@@ -166,7 +182,7 @@ class DwShadowRule final : public DeviceRule {
       shadow_w_.push_back(net->layer(l).weight);
       shadow_b_.push_back(net->layer(l).bias);
       // Every column is checked once, at the first step.
-      pending_.emplace_back(net->layer(l).in() + 1, 1);
+      pending_.push_back(AllColumns(net->layer(l).in()));
     }
   }
 
@@ -183,17 +199,25 @@ class DwShadowRule final : public DeviceRule {
       const float* delta = ws.deltas[l].data();
       const Eigen::VectorXf& a = ws.activations[l];
       const int rows = layer.out();
-      std::vector<uint8_t>& pending = pending_[l];
-      for (int j = 0; j < layer.in(); ++j) {
-        if (a[j] == 0.0f && !pending[j]) continue;
-        const size_t offset = size_t(j) * rows;
-        pending[j] = FollowColumn(weights_[l], learning_rate_ * a[j], delta,
-                                  rows, offset, shadow_w_[l].data() + offset,
-                                  layer.weight.data());
+      std::vector<uint64_t>& pending = pending_[l];
+      // The columns to visit: the pending ones and the active ones.
+      visit_.assign(pending.begin(), pending.end());
+      const int n = ActiveInputs(ws, l, &active_);
+      for (int k = 0; k < n; ++k) SetBit(&visit_, active_[k], true);
+      SetBit(&visit_, layer.in(), false);  // the biases come last
+      for (size_t w = 0; w < visit_.size(); ++w) {
+        for (uint64_t bits = visit_[w]; bits != 0; bits &= bits - 1) {
+          const int j = int(64 * w) + __builtin_ctzll(bits);
+          const size_t offset = size_t(j) * rows;
+          SetBit(&pending, j,
+                 FollowColumn(weights_[l], learning_rate_ * a[j], delta, rows,
+                              offset, shadow_w_[l].data() + offset,
+                              layer.weight.data()));
+        }
       }
-      pending[layer.in()] =
-          FollowColumn(biases_[l], learning_rate_, delta, rows, 0,
-                       shadow_b_[l].data(), layer.bias.data());
+      SetBit(&pending, layer.in(),
+             FollowColumn(biases_[l], learning_rate_, delta, rows, 0,
+                          shadow_b_[l].data(), layer.bias.data()));
     }
   }
 
@@ -213,7 +237,7 @@ class DwShadowRule final : public DeviceRule {
   void LoadExtra(int l, const v1::LayerState& in) override {
     LoadFloats(in.shadow_weights(), shadow_w_[l].data());
     LoadFloats(in.shadow_biases(), shadow_b_[l].data());
-    std::fill(pending_[l].begin(), pending_[l].end(), 1);
+    pending_[l] = AllColumns(int(shadow_w_[l].cols()));
   }
 
   int64_t state_bytes() const override {
@@ -229,43 +253,53 @@ class DwShadowRule final : public DeviceRule {
   // step shadow -= step * delta (skipped when step is 0), clips each shadow
   // weight to the track's range and pulses every device whose nearest level
   // to the shadow differs from where its wall sits by more than the margin.
-  // The first loop vectorizes; only a column with a device to write takes
-  // the scalar path. Returns whether a device still differs after its pulse
-  // (a failed or blocked write), i.e. whether the column must be checked
-  // again at the next step even if it does not move.
+  // The first pass is a vector kernel (learn_kernels.h); only a column with
+  // a device to write takes the scalar path. Returns whether a device still
+  // differs after its pulse (a failed or blocked write), i.e. whether the
+  // column must be checked again at the next step even if it does not move.
   bool FollowColumn(SynapseArray& array, float step, const float* delta,
                     int rows, size_t offset, float* shadow, float* mirror) {
     const float alpha = array.alpha();
     const float center = float(config_.device.center());
-    const float limit = (center + 0.5f) * alpha;
-    const float trigger = (0.5f + config_.shadow_margin) * alpha;
+    const learn_kernels::ShadowParams p = {
+        step, (center + 0.5f) * alpha, (0.5f + config_.shadow_margin) * alpha,
+        center, alpha};
     const int8_t* notch = array.notches().data() + offset;
-    int hits = 0;
-    for (int i = 0; i < rows; ++i) {
-      const float moved =
-          step != 0.0f ? shadow[i] - step * delta[i] : shadow[i];
-      const float s = std::min(std::max(moved, -limit), limit);
-      shadow[i] = s;
-      const float gap = s - (float(notch[i]) - center) * alpha;
-      hits += std::abs(gap) > trigger ? 1 : 0;
+    if (learn_kernels::ShadowStep(p, delta, notch, rows, shadow) == 0) {
+      return false;
     }
-    if (hits == 0) return false;
     bool still = false;
     for (int i = 0; i < rows; ++i) {
-      float gap = shadow[i] - (float(notch[i]) - center) * alpha;
-      if (std::abs(gap) <= trigger) continue;
+      float gap = learn_kernels::ShadowGap(p, shadow[i], notch[i]);
+      if (std::abs(gap) <= p.trigger) continue;
       PulseToward(array, int(offset) + i, gap > 0 ? 1 : -1, mirror);
-      gap = shadow[i] - (float(notch[i]) - center) * alpha;
-      still = still || std::abs(gap) > trigger;
+      gap = learn_kernels::ShadowGap(p, shadow[i], notch[i]);
+      still = still || std::abs(gap) > p.trigger;
     }
     return still;
   }
 
+  static void SetBit(std::vector<uint64_t>* bits, int i, bool value) {
+    const uint64_t mask = uint64_t{1} << (i % 64);
+    uint64_t& word = (*bits)[i / 64];
+    word = value ? word | mask : word & ~mask;
+  }
+  // All columns of a layer with `inputs` inputs, and its biases, set.
+  static std::vector<uint64_t> AllColumns(int inputs) {
+    std::vector<uint64_t> bits((inputs + 1 + 63) / 64, 0);
+    for (int j = 0; j <= inputs; ++j) SetBit(&bits, j, true);
+    return bits;
+  }
+
   std::vector<Eigen::MatrixXf> shadow_w_;
   std::vector<Eigen::VectorXf> shadow_b_;
-  // Per layer, per input column (and one for the biases): 1 when a device
-  // in it still differs from its shadow after the last step.
-  std::vector<std::vector<uint8_t>> pending_;
+  // Per layer, a bit per input column (and one for the biases, bit in()):
+  // set when a device in it still differs from its shadow after the last
+  // step.
+  std::vector<std::vector<uint64_t>> pending_;
+  // Scratch of one step, kept to avoid allocations.
+  std::vector<uint64_t> visit_;
+  std::vector<int> active_;
 };
 
 // -------------------------------------------------------- dw-stochastic ---
@@ -291,18 +325,16 @@ class DwStochasticRule final : public DeviceRule {
       const int rows = layer.out();
       abs_delta_.resize(rows);
       for (int i = 0; i < rows; ++i) abs_delta_[i] = std::abs(delta[i]);
-      columns_.clear();
-      rates_.clear();
+      const int n = ActiveInputs(ws, l, &columns_);
+      if (rates_.size() < columns_.size()) rates_.resize(columns_.size());
       const float per_input = learning_rate_ / weights_[l].alpha();
-      for (int j = 0; j < layer.in(); ++j) {
-        if (a[j] == 0.0f) continue;
-        columns_.push_back(j);
-        rates_.push_back(per_input * std::abs(a[j]));
+      for (int k = 0; k < n; ++k) {
+        rates_[k] = per_input * std::abs(a[columns_[k]]);
       }
-      columns_.push_back(kBiasColumn);
-      rates_.push_back(learning_rate_ / biases_[l].alpha());
-      SampleOuterBernoulli(abs_delta_.data(), rows, rates_.data(),
-                           int(rates_.size()), write_rng_, [&](int c, int i) {
+      columns_[n] = kBiasColumn;
+      rates_[n] = learning_rate_ / biases_[l].alpha();
+      SampleOuterBernoulli(abs_delta_.data(), rows, rates_.data(), n + 1,
+                           write_rng_, [&](int c, int i) {
                              const int j = columns_[c];
                              if (j == kBiasColumn) {
                                PulseToward(biases_[l], i, delta[i] > 0 ? -1 : 1,

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "core/learn_kernels.h"
 
 namespace dwae {
 
@@ -106,6 +107,7 @@ int64_t Network::num_parameters() const {
 Workspace Network::MakeWorkspace() const {
   Workspace ws;
   ws.activations.emplace_back(shape_.input_dim);
+  ws.active_inputs.resize(shape_.input_dim);
   for (const DenseLayer& layer : layers_) {
     ws.activations.emplace_back(layer.out());
     ws.deltas.emplace_back(layer.out());
@@ -119,15 +121,20 @@ float Network::Forward(const float* x, Workspace* ws) const {
     const DenseLayer& layer = layers_[l];
     const Eigen::VectorXf& in = ws->activations[l];
     Eigen::VectorXf& z = ws->activations[l + 1];
-    z = layer.bias;
     if (l == 0) {
-      // Column by column, so that zero inputs (most of a one-hot encoded
-      // record) cost nothing.
-      for (int j = 0; j < layer.in(); ++j) {
-        if (in[j] != 0.0f) z.noalias() += in[j] * layer.weight.col(j);
-      }
+      // Only the non-zero inputs' columns (most of a one-hot encoded record
+      // is zero).
+      std::vector<int>& active = ws->active_inputs;
+      active.resize(layer.in());
+      const int n =
+          learn_kernels::NonZeroIndices(in.data(), layer.in(), active.data());
+      ws->num_active_inputs = n;
+      z = layer.bias;
+      learn_kernels::AccumulateColumns(layer.weight.data(), layer.out(),
+                                       active.data(), n, in.data(), z.data());
     } else {
-      z.noalias() += layer.weight * in;  // hidden activations are dense
+      learn_kernels::DenseForward(layer.weight.data(), layer.out(), layer.in(),
+                                  in.data(), layer.bias.data(), z.data());
     }
     ApplyActivation(layer.activation, &z);
   }
@@ -150,8 +157,9 @@ void Network::Backward(Workspace* ws, const float* target) const {
     ScaleByDerivative(layers_[l].activation, ws->activations[l + 1],
                       &ws->deltas[l]);
     if (l > 0) {
-      ws->deltas[l - 1].noalias() =
-          layers_[l].weight.transpose() * ws->deltas[l];
+      learn_kernels::TransposedProduct(
+          layers_[l].weight.data(), layers_[l].out(), layers_[l].in(),
+          ws->deltas[l].data(), ws->deltas[l - 1].data());
     }
   }
 }

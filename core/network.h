@@ -64,6 +64,10 @@ struct Workspace {
   std::vector<Eigen::VectorXf> activations;
   // deltas[l] is dLoss/dz of layer l.
   std::vector<Eigen::VectorXf> deltas;
+  // After Forward: the indices of the non-zero inputs are
+  // active_inputs[0 .. num_active_inputs) (the learning rules read them).
+  std::vector<int> active_inputs;
+  int num_active_inputs = 0;
   // Scratch of the integer inference path (inference_network.h), sized on
   // first use.
   std::vector<uint8_t> quantized;

@@ -1,0 +1,85 @@
+// Float kernels of the learning path: the dense-layer products of the forward
+// and backward passes (network.cc) and dw-shadow's per-column shadow-weight
+// step (device_rules.cc).
+//
+// Every kernel fixes the order of its floating-point operations, so that its
+// result is one exact function of its inputs, whatever the instruction set:
+//   - a forward output is one fused multiply-add (fma) chain per element, in
+//     increasing column order (AccumulateColumns from z, DenseForward from 0
+//     with the bias added last, as Eigen's matrix-vector product did);
+//   - a backward output out[j] = sum_i w[i][j] d[i] is the sum of 8 lane
+//     chains (lane l takes the rows i = l mod 8, rows padded with zeros to a
+//     multiple of 8), added pairwise: ((p0+p1)+(p2+p3))+((p4+p5)+(p6+p7));
+//   - ShadowStep is elementwise (fma, clip, fma, compare).
+// The Reference* functions are the scalar oracles (std::fma); the fast paths
+// (AVX2+FMA, and AVX-512 for the elementwise ones, chosen at run time from
+// what the CPU has) return bit for bit the same values, which tests check
+// on random shapes for every instruction set the CPU runs. Matrices are
+// column-major with `rows` rows, as Eigen stores a layer's weights.
+//
+// Thread-safety: pure functions of their arguments.
+#ifndef DWAE_CORE_LEARN_KERNELS_H_
+#define DWAE_CORE_LEARN_KERNELS_H_
+
+#include <cstdint>
+
+namespace dwae::learn_kernels {
+
+// Writes the indices j of the non-zero x[j] (NaN counts as non-zero), in
+// increasing order, to `out` (room for n) and returns how many there are.
+int NonZeroIndices(const float* x, int n, int* out);
+int ReferenceNonZeroIndices(const float* x, int n, int* out);
+
+// z[i] = fma(x[j], w[j * rows + i], z[i]) for each j of idx[0..n), in order.
+void AccumulateColumns(const float* w, int rows, const int* idx, int n,
+                       const float* x, float* z);
+void ReferenceAccumulateColumns(const float* w, int rows, const int* idx, int n,
+                                const float* x, float* z);
+
+// z[i] = bias[i] + (fma chain from 0 over j = 0 .. cols-1 of w[j*rows+i]*x[j]).
+void DenseForward(const float* w, int rows, int cols, const float* x,
+                  const float* bias, float* z);
+void ReferenceDenseForward(const float* w, int rows, int cols, const float* x,
+                           const float* bias, float* z);
+
+// out[j] = sum over i of w[j * rows + i] * d[i] (the transposed product of
+// back-propagation), in the 8-lane order above.
+void TransposedProduct(const float* w, int rows, int cols, const float* d,
+                       float* out);
+void ReferenceTransposedProduct(const float* w, int rows, int cols,
+                                const float* d, float* out);
+
+// One column of dw-shadow's step (rules.h). For each of `rows` devices:
+//   s = shadow[i]; if step != 0: s = fma(-step, delta[i], s)
+//   s = min(max(s, -limit), limit) (a NaN s stays NaN); shadow[i] = s
+//   gap = fma(-(notch[i] - center), alpha, s)
+// and returns how many devices have |gap| > trigger (a pulse is due).
+struct ShadowParams {
+  float step;     // learning rate x the column's input (0: no SGD step)
+  float limit;    // clip bound of the shadow weights
+  float trigger;  // |gap| above this pulses
+  float center;   // notch index of the zero level
+  float alpha;    // level spacing
+};
+int ShadowStep(const ShadowParams& p, const float* delta, const int8_t* notch,
+               int rows, float* shadow);
+int ReferenceShadowStep(const ShadowParams& p, const float* delta,
+                        const int8_t* notch, int rows, float* shadow);
+// The gap of one device as ShadowStep computes it.
+float ShadowGap(const ShadowParams& p, float shadow, int notch);
+
+// The instruction sets with a fast path, in increasing order.
+enum class Isa { kReference = 0, kAvx2 = 1, kAvx512 = 2 };
+// The best this CPU runs (kAvx2 needs AVX2 and FMA; kAvx512 also
+// AVX512F, BW and VL, and serves the elementwise kernels: the others keep
+// their AVX2 path, whose order it would change).
+Isa BestIsa();
+// The one the dispatching functions use: BestIsa() unless a test chose a
+// lower one (SetIsaForTesting, clamped to BestIsa(); not for concurrent use
+// with running kernels).
+Isa ActiveIsa();
+void SetIsaForTesting(Isa isa);
+
+}  // namespace dwae::learn_kernels
+
+#endif  // DWAE_CORE_LEARN_KERNELS_H_
