@@ -1,5 +1,6 @@
 #include "core/inference_fused.h"
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 
@@ -8,6 +9,12 @@
 
 namespace dwae {
 namespace inference_internal {
+
+namespace {
+std::atomic<bool> force_pair_kernels{false};
+}  // namespace
+
+void ForcePairKernelsForTesting(bool force) { force_pair_kernels = force; }
 
 #if DWAE_HAVE_X86
 
@@ -133,7 +140,7 @@ DWAE_AVX512 void LayerSums(const IntLayer& layer, bool sparse_input, int n,
                            Workspace* const* ws) {
   const PackedLevels& k = layer.levels;
   const int out_size = k.row_blocks() * kInt8RowBlock;
-  if (CpuHasVnni()) {
+  if (CpuHasVnni() && !force_pair_kernels.load(std::memory_order_relaxed)) {
     if (sparse_input) {
       // Most of an encoded record is zero: only its non-zero quads.
       for (int i = 0; i < n; ++i) {

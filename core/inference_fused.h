@@ -65,6 +65,10 @@ inline constexpr int kMaxFusedBatch = 16;
 void ForwardFusedBatchAvx512(const std::vector<IntLayer>& layers, int n,
                              const float* const* x, Workspace* const* ws,
                              float* scores);
+// For tests: true makes the fused pass use the pair-layout AVX-512 kernels
+// (what a CPU without VNNI runs) even where VNNI is present; false restores
+// the default. Set it only while no pass runs.
+void ForcePairKernelsForTesting(bool force);
 
 }  // namespace inference_internal
 }  // namespace dwae

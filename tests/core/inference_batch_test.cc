@@ -1,6 +1,7 @@
 // Batched scoring is bit for bit the single-record path, whatever the batch
 // size: InferenceNetwork::ForwardBatch against Forward on random shapes and
-// batch sizes (remainders of the fused pass's chunks included),
+// batch sizes (remainders of the fused pass's chunks included; VNNI and
+// pair-layout kernels),
 // ScoringEnsemble::ScoreBatch against Score on every ensemble form, and
 // ScoringModel::ScoreBatch against Score on NSL-KDD records (scores,
 // verdicts and top deviations), so a verdict never depends on the batch a
@@ -14,6 +15,7 @@
 #include "core/dataset.h"
 #include "core/detector.h"
 #include "core/ensemble.h"
+#include "core/inference_fused.h"
 #include "core/inference_network.h"
 #include "core/model.h"
 #include "core/rng.h"
@@ -82,9 +84,19 @@ TEST(InferenceBatchTest, ForwardBatchIsForwardBitForBit) {
       x.push_back(&rows[size_t(i) * dim]);
       ws.push_back(&batch[i]);
     }
-    std::vector<float> got(n);
+    std::vector<float> got(n), pairs(n);
     net.ForwardBatch(n, x.data(), ws.data(), got.data());
+    // The pair-layout kernels (AVX-512 CPUs without VNNI) give the same
+    // integer sums, so the same scores.
+    std::vector<Workspace> pair_ws(n, net.MakeWorkspace());
+    std::vector<Workspace*> pair_ptrs;
+    for (Workspace& w : pair_ws) pair_ptrs.push_back(&w);
+    inference_internal::ForcePairKernelsForTesting(true);
+    net.ForwardBatch(n, x.data(), pair_ptrs.data(), pairs.data());
+    inference_internal::ForcePairKernelsForTesting(false);
     for (int i = 0; i < n; ++i) {
+      ASSERT_EQ(Bits(pairs[i]), Bits(got[i]))
+          << "pair kernels, trial " << trial << " record " << i;
       const float want = net.Forward(x[i], &single[i]);
       ASSERT_EQ(Bits(got[i]), Bits(want))
           << "trial " << trial << " record " << i << " of " << n << ": "
