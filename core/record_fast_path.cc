@@ -24,14 +24,16 @@ namespace {
 constexpr double kPow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
 
-// kHundredths[n] = n / 100.0 for the rates' form "d.dd".
+// kHundredths.value[n] = n / 100.0 for the rates' form "d.dd", computed at
+// compile time (constant folding rounds IEEE division correctly, as the
+// hardware does; the oracle test would see any difference).
 struct Hundredths {
-  double value[1000];
-  Hundredths() {
+  double value[1000] = {};
+  constexpr Hundredths() {
     for (int n = 0; n < 1000; ++n) value[n] = double(n) / kPow10[2];
   }
 };
-const Hundredths kHundredths;
+constexpr Hundredths kHundredths;
 
 // Largest accepted difficulty (as record.cc's kMaxDifficulty).
 constexpr int kMaxDifficulty = 21;
