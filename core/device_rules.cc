@@ -265,9 +265,7 @@ class DwShadowRule final : public DeviceRule {
         step, (center + 0.5f) * alpha, (0.5f + config_.shadow_margin) * alpha,
         center, alpha};
     const int8_t* notch = array.notches().data() + offset;
-    if (learn_kernels::ShadowStep(p, delta, notch, rows, shadow) == 0) {
-      return false;
-    }
+    if (!learn_kernels::ShadowStep(p, delta, notch, rows, shadow)) return false;
     bool still = false;
     for (int i = 0; i < rows; ++i) {
       float gap = learn_kernels::ShadowGap(p, shadow[i], notch[i]);
@@ -323,7 +321,7 @@ class DwStochasticRule final : public DeviceRule {
       const Eigen::VectorXf& delta = ws.deltas[l];
       const Eigen::VectorXf& a = ws.activations[l];
       const int rows = layer.out();
-      abs_delta_.resize(rows);
+      if (abs_delta_.size() < size_t(rows)) abs_delta_.resize(rows);
       for (int i = 0; i < rows; ++i) abs_delta_[i] = std::abs(delta[i]);
       const int n = ActiveInputs(ws, l, &columns_);
       if (rates_.size() < columns_.size()) rates_.resize(columns_.size());

@@ -7,15 +7,17 @@
 //   - a forward output is one fused multiply-add (fma) chain per element, in
 //     increasing column order (AccumulateColumns from z, DenseForward from 0
 //     with the bias added last, as Eigen's matrix-vector product did);
-//   - a backward output out[j] = sum_i w[i][j] d[i] is the sum of 8 lane
-//     chains (lane l takes the rows i = l mod 8, rows padded with zeros to a
-//     multiple of 8), added pairwise: ((p0+p1)+(p2+p3))+((p4+p5)+(p6+p7));
+//   - a backward output out[j] = sum_i w[i][j] d[i] is the sum of 16 lane
+//     chains p0..p15 (lane l takes the rows i = l mod 16, rows padded with
+//     zeros to a multiple of 16), folded to q_l = p_l + p_(l+8) and added
+//     pairwise: ((q0+q1)+(q2+q3))+((q4+q5)+(q6+q7));
 //   - ShadowStep is elementwise (fma, clip, fma, compare).
 // The Reference* functions are the scalar oracles (std::fma); the fast paths
-// (AVX2+FMA, and AVX-512 for the elementwise ones, chosen at run time from
-// what the CPU has) return bit for bit the same values, which tests check
-// on random shapes for every instruction set the CPU runs. Matrices are
-// column-major with `rows` rows, as Eigen stores a layer's weights.
+// (AVX2+FMA and AVX-512, chosen at run time from what the CPU has;
+// learn_kernels_avx2.cc, learn_kernels_avx512.cc) return bit for bit the
+// same values, which tests check on random shapes for every instruction set
+// the CPU runs. Matrices are column-major with `rows` rows, as Eigen stores
+// a layer's weights.
 //
 // Thread-safety: pure functions of their arguments.
 #ifndef DWAE_CORE_LEARN_KERNELS_H_
@@ -43,7 +45,7 @@ void ReferenceDenseForward(const float* w, int rows, int cols, const float* x,
                            const float* bias, float* z);
 
 // out[j] = sum over i of w[j * rows + i] * d[i] (the transposed product of
-// back-propagation), in the 8-lane order above.
+// back-propagation), in the 16-lane order above.
 void TransposedProduct(const float* w, int rows, int cols, const float* d,
                        float* out);
 void ReferenceTransposedProduct(const float* w, int rows, int cols,
@@ -53,7 +55,7 @@ void ReferenceTransposedProduct(const float* w, int rows, int cols,
 //   s = shadow[i]; if step != 0: s = fma(-step, delta[i], s)
 //   s = min(max(s, -limit), limit) (a NaN s stays NaN); shadow[i] = s
 //   gap = fma(-(notch[i] - center), alpha, s)
-// and returns how many devices have |gap| > trigger (a pulse is due).
+// and returns whether any device has |gap| > trigger (a pulse is due).
 struct ShadowParams {
   float step;     // learning rate x the column's input (0: no SGD step)
   float limit;    // clip bound of the shadow weights
@@ -61,18 +63,17 @@ struct ShadowParams {
   float center;   // notch index of the zero level
   float alpha;    // level spacing
 };
-int ShadowStep(const ShadowParams& p, const float* delta, const int8_t* notch,
-               int rows, float* shadow);
-int ReferenceShadowStep(const ShadowParams& p, const float* delta,
-                        const int8_t* notch, int rows, float* shadow);
+bool ShadowStep(const ShadowParams& p, const float* delta, const int8_t* notch,
+                int rows, float* shadow);
+bool ReferenceShadowStep(const ShadowParams& p, const float* delta,
+                         const int8_t* notch, int rows, float* shadow);
 // The gap of one device as ShadowStep computes it.
 float ShadowGap(const ShadowParams& p, float shadow, int notch);
 
 // The instruction sets with a fast path, in increasing order.
 enum class Isa { kReference = 0, kAvx2 = 1, kAvx512 = 2 };
-// The best this CPU runs (kAvx2 needs AVX2 and FMA; kAvx512 also
-// AVX512F, BW and VL, and serves the elementwise kernels: the others keep
-// their AVX2 path, whose order it would change).
+// The best this CPU runs: kAvx2 needs AVX2 and FMA, kAvx512 also AVX512F,
+// BW and VL.
 Isa BestIsa();
 // The one the dispatching functions use: BestIsa() unless a test chose a
 // lower one (SetIsaForTesting, clamped to BestIsa(); not for concurrent use

@@ -1,0 +1,202 @@
+// The AVX-512 paths of the learning kernels (learn_kernels_isa.h): 16 rows
+// per vector, in the same order of operations as the other paths (the
+// transposed product's 16 lanes are one accumulator). Function-level
+// targets, as in learn_kernels_avx2.cc.
+#include <cstdint>
+
+#include "core/learn_kernels_isa.h"
+#include "core/x86_intrinsics.h"
+
+#if DWAE_HAVE_X86
+namespace dwae::learn_kernels::internal {
+
+#define DWAE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
+
+namespace {
+
+// Lanes [0, n) of 16 set, n in [1, 16].
+DWAE_AVX512 inline __mmask16 TailMask16(int n) {
+  return __mmask16((1u << n) - 1);
+}
+
+// As ColumnsBlock, 16 rows a vector; the last vector masked to `mask`.
+template <int V>
+DWAE_AVX512 void ColumnsBlock512(const float* w, int rows, int i,
+                                 const int* idx, int n, const float* x,
+                                 const float* bias, __mmask16 mask, float* z) {
+  __m512 acc[V];
+  for (int v = 0; v < V; ++v) {
+    const __mmask16 m = v == V - 1 ? mask : __mmask16(0xffff);
+    acc[v] = bias != nullptr ? _mm512_setzero_ps()
+                             : _mm512_maskz_loadu_ps(m, z + i + 16 * v);
+  }
+  for (int k = 0; k < n; ++k) {
+    const int j = idx == nullptr ? k : idx[k];
+    const __m512 xj = _mm512_set1_ps(x[j]);
+    const float* col = w + size_t(j) * rows + i;
+    for (int v = 0; v < V; ++v) {
+      const __mmask16 m = v == V - 1 ? mask : __mmask16(0xffff);
+      acc[v] =
+          _mm512_fmadd_ps(xj, _mm512_maskz_loadu_ps(m, col + 16 * v), acc[v]);
+    }
+  }
+  for (int v = 0; v < V; ++v) {
+    const __mmask16 m = v == V - 1 ? mask : __mmask16(0xffff);
+    if (bias != nullptr) {
+      acc[v] =
+          _mm512_add_ps(_mm512_maskz_loadu_ps(m, bias + i + 16 * v), acc[v]);
+    }
+    _mm512_mask_storeu_ps(z + i + 16 * v, m, acc[v]);
+  }
+}
+
+}  // namespace
+
+DWAE_AVX512 void ColumnsAvx512(const float* w, int rows, const int* idx, int n,
+                               const float* x, const float* bias, float* z) {
+  int i = 0;
+  for (; i + 128 <= rows; i += 128) {
+    ColumnsBlock512<8>(w, rows, i, idx, n, x, bias, 0xffff, z);
+  }
+  const int rest = rows - i;
+  if (rest == 0) return;
+  const int vectors = (rest + 15) / 16;
+  const __mmask16 mask = TailMask16(rest - 16 * (vectors - 1));
+  switch (vectors) {
+#define DWAE_CASE(V)                                          \
+  case V:                                                     \
+    ColumnsBlock512<V>(w, rows, i, idx, n, x, bias, mask, z); \
+    break;
+    DWAE_CASE(1)
+    DWAE_CASE(2)
+    DWAE_CASE(3)
+    DWAE_CASE(4)
+    DWAE_CASE(5)
+    DWAE_CASE(6)
+    DWAE_CASE(7)
+    DWAE_CASE(8)
+#undef DWAE_CASE
+  }
+}
+
+namespace {
+
+struct ShadowConstants {
+  __m512 neg_step, lo, hi, trigger, center, alpha;
+};
+
+// Devices [i, i + 16) of ShadowStep, those in `m`; returns the lanes with a
+// pulse due.
+DWAE_AVX512 inline __mmask16 ShadowBlock(const ShadowConstants& k, bool move,
+                                         const float* delta,
+                                         const int8_t* notch, int i,
+                                         __mmask16 m, float* shadow) {
+  __m512 s = _mm512_maskz_loadu_ps(m, shadow + i);
+  if (move) {
+    s = _mm512_fmadd_ps(k.neg_step, _mm512_maskz_loadu_ps(m, delta + i), s);
+  }
+  // max_ps(a, b) is a > b ? a : b, so a NaN s passes through both.
+  s = _mm512_min_ps(k.hi, _mm512_max_ps(k.lo, s));
+  _mm512_mask_storeu_ps(shadow + i, m, s);
+  const __m512 level = _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+                                         _mm_maskz_loadu_epi8(m, notch + i))),
+                                     k.center);
+  const __m512 gap = _mm512_fnmadd_ps(level, k.alpha, s);
+  return _mm512_mask_cmp_ps_mask(m, _mm512_abs_ps(gap), k.trigger, _CMP_GT_OQ);
+}
+
+}  // namespace
+
+DWAE_AVX512 bool ShadowStepAvx512(const ShadowParams& p, const float* delta,
+                                  const int8_t* notch, int rows,
+                                  float* shadow) {
+  const ShadowConstants k = {
+      _mm512_set1_ps(-p.step),  _mm512_set1_ps(-p.limit),
+      _mm512_set1_ps(p.limit),  _mm512_set1_ps(p.trigger),
+      _mm512_set1_ps(p.center), _mm512_set1_ps(p.alpha)};
+  const bool move = p.step != 0.0f;
+  __mmask16 due = 0;
+  int i = 0;
+  for (; i + 16 <= rows; i += 16) {
+    due |= ShadowBlock(k, move, delta, notch, i, 0xffff, shadow);
+  }
+  if (i < rows) {
+    due |= ShadowBlock(k, move, delta, notch, i, TailMask16(rows - i), shadow);
+  }
+  return due != 0;
+}
+
+namespace {
+
+// Columns [j, j + C) of the transposed product, one 16-lane accumulator each.
+template <int C>
+DWAE_AVX512 void TransposedBlock512(const float* w, int rows, int j,
+                                    const float* d, float* out) {
+  __m512 acc[C];
+  for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
+  const float* col = w + size_t(j) * rows;
+  for (int i = 0; i < rows; i += 16) {  // zero-padded to 16 rows
+    const __mmask16 m =
+        rows - i >= 16 ? __mmask16(0xffff) : TailMask16(rows - i);
+    const __m512 dv = _mm512_maskz_loadu_ps(m, d + i);
+    for (int c = 0; c < C; ++c) {
+      acc[c] = _mm512_fmadd_ps(
+          _mm512_maskz_loadu_ps(m, col + size_t(c) * rows + i), dv, acc[c]);
+    }
+  }
+  __m256 q[C];  // q[l] = p[l] + p[l + 8]
+  for (int c = 0; c < C; ++c) {
+    q[c] = _mm256_add_ps(
+        _mm512_castps512_ps256(acc[c]),
+        _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[c]), 1)));
+  }
+  if constexpr (C == 8) {
+    // ((q0+q1)+(q2+q3)) + ((q4+q5)+(q6+q7)) for eight columns at once.
+    const __m256 lo =
+        _mm256_hadd_ps(_mm256_hadd_ps(q[0], q[1]), _mm256_hadd_ps(q[2], q[3]));
+    const __m256 hi =
+        _mm256_hadd_ps(_mm256_hadd_ps(q[4], q[5]), _mm256_hadd_ps(q[6], q[7]));
+    _mm256_storeu_ps(out + j,
+                     _mm256_add_ps(_mm256_permute2f128_ps(lo, hi, 0x20),
+                                   _mm256_permute2f128_ps(lo, hi, 0x31)));
+  } else {
+    for (int c = 0; c < C; ++c) {
+      const __m256 h = _mm256_hadd_ps(q[c], q[c]);
+      const __m256 h2 = _mm256_hadd_ps(h, h);
+      out[j + c] = _mm_cvtss_f32(
+          _mm_add_ss(_mm256_castps256_ps128(h2), _mm256_extractf128_ps(h2, 1)));
+    }
+  }
+}
+
+}  // namespace
+
+DWAE_AVX512 void TransposedAvx512(const float* w, int rows, int cols,
+                                  const float* d, float* out) {
+  int j = 0;
+  for (; j + 8 <= cols; j += 8) TransposedBlock512<8>(w, rows, j, d, out);
+  for (; j < cols; ++j) TransposedBlock512<1>(w, rows, j, d, out);
+}
+
+DWAE_AVX512 int NonZeroAvx512(const float* x, int n, int* out) {
+  const __m512i step = _mm512_set1_epi32(16);
+  __m512i index =
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  int count = 0;
+  for (int j = 0; j < n; j += 16) {
+    const __mmask16 m = n - j >= 16 ? __mmask16(0xffff) : TailMask16(n - j);
+    // NEQ_UQ: a NaN counts as non-zero, as in the reference.
+    const __mmask16 nonzero = _mm512_mask_cmp_ps_mask(
+        m, _mm512_maskz_loadu_ps(m, x + j), _mm512_setzero_ps(), _CMP_NEQ_UQ);
+    // Stores only the selected lanes: never past out[n - 1].
+    _mm512_mask_compressstoreu_epi32(out + count, nonzero, index);
+    count += __builtin_popcount(nonzero);
+    index = _mm512_add_epi32(index, step);
+  }
+  return count;
+}
+
+#undef DWAE_AVX512
+
+}  // namespace dwae::learn_kernels::internal
+#endif  // DWAE_HAVE_X86

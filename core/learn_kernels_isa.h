@@ -1,0 +1,37 @@
+// Internal to the learning kernels (learn_kernels.h): the per-instruction-set
+// paths that learn_kernels.cc dispatches to. Each returns exactly what the
+// matching Reference* function returns. Only on x86 (DWAE_HAVE_X86); call
+// the AVX2 ones only when BestIsa() >= kAvx2 and the AVX-512 ones only when
+// it is kAvx512. Not for use outside core/learn_kernels*.
+//
+// Thread-safety: pure functions.
+#ifndef DWAE_CORE_LEARN_KERNELS_ISA_H_
+#define DWAE_CORE_LEARN_KERNELS_ISA_H_
+
+#include <cstdint>
+
+#include "core/learn_kernels.h"
+
+namespace dwae::learn_kernels::internal {
+
+int NonZeroAvx2(const float* x, int n, int* out);
+// AccumulateColumns when bias is null, else DenseForward (idx null: all n
+// columns in order).
+void ColumnsAvx2(const float* w, int rows, const int* idx, int n,
+                 const float* x, const float* bias, float* z);
+void TransposedAvx2(const float* w, int rows, int cols, const float* d,
+                    float* out);
+bool ShadowStepAvx2(const ShadowParams& p, const float* delta,
+                    const int8_t* notch, int rows, float* shadow);
+
+int NonZeroAvx512(const float* x, int n, int* out);
+void TransposedAvx512(const float* w, int rows, int cols, const float* d,
+                      float* out);
+void ColumnsAvx512(const float* w, int rows, const int* idx, int n,
+                   const float* x, const float* bias, float* z);
+bool ShadowStepAvx512(const ShadowParams& p, const float* delta,
+                      const int8_t* notch, int rows, float* shadow);
+
+}  // namespace dwae::learn_kernels::internal
+
+#endif  // DWAE_CORE_LEARN_KERNELS_ISA_H_
