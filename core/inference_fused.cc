@@ -29,35 +29,30 @@ DWAE_AVX512 inline __mmask16 FirstLanes(int n) {
   return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1);
 }
 
-// exp(m) for m in [-87, 87]: m = n ln2 + r with |r| <= ln2 / 2 (ln2 split
-// in two so that n ln2 is exact enough), e^r by its Taylor polynomial to
-// degree 7 (truncation below 1e-8 relative), times 2^n by scalef.
-DWAE_AVX512 inline __m512 ExpBounded(__m512 m) {
-  const __m512 n = _mm512_roundscale_ps(
-      _mm512_mul_ps(m, _mm512_set1_ps(1.44269504088896341f)),
-      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), m);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.0f / 5040);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(p, n);
-}
-
-// 1 / (1 + exp(-z)). z is clamped to [-87, 87] first (the result changes by
-// less than 2e-38 there), so exp stays finite and normal; NaN passes
-// through (min/max return their second operand for NaN).
+// 1 / (1 + 2^t) with t = -z log2(e), clamped to [-126, 126] (the result
+// changes by less than 1e-37 there, and 2^t stays finite and normal; NaN
+// passes through: min/max return their second operand for NaN). 2^t =
+// 2^n 2^f with n = round(t), f = t - n in [-1/2, 1/2] (exact), 2^f by a
+// degree-6 polynomial (Cephes' exp2f coefficients, relative error below
+// 2e-7 on [-1/2, 1/2]), 2^n by scalef. The rounding of t itself moves
+// 2^t by at most |t| 2^-24 ln 2 relative, which only matters where the
+// sigmoid is below 2^-8 or above 1 - 2^-8. The reciprocal: rcp14 (2^-14)
+// and one Newton step y(2 - dy) to about 2^-23.
 DWAE_AVX512 inline __m512 Sigmoid(__m512 z) {
-  z = _mm512_min_ps(_mm512_set1_ps(87.0f),
-                    _mm512_max_ps(_mm512_set1_ps(-87.0f), z));
-  const __m512 d = _mm512_add_ps(
-      _mm512_set1_ps(1.0f), ExpBounded(_mm512_sub_ps(_mm512_setzero_ps(), z)));
-  // rcp14 is good to 2^-14; one Newton step y(2 - dy) to about 2^-23.
+  __m512 t = _mm512_mul_ps(z, _mm512_set1_ps(-1.44269504088896341f));
+  t = _mm512_min_ps(_mm512_set1_ps(126.0f),
+                    _mm512_max_ps(_mm512_set1_ps(-126.0f), t));
+  const __m512 n =
+      _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m512 f = _mm512_sub_ps(t, n);
+  __m512 p = _mm512_set1_ps(1.535336188319500e-4f);
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.339887440266574e-3f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.618437357674640e-3f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.550332471162809e-2f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.402264791363012e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.931472028550421e-1f));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+  const __m512 d = _mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_scalef_ps(p, n));
   const __m512 y = _mm512_rcp14_ps(d);
   return _mm512_mul_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(2.0f)));
 }

@@ -11,11 +11,12 @@
 // epilogue turns them into the layer's output: scale, bias, activation, the
 // store into the workspace and, for the last layer, the squared error. The
 // sums are the oracle's; the float parts differ from the layer-by-layer path
-// only by rounding: the sigmoid here is 1 / (1 + exp(-z)) with exp from a
-// degree-7 polynomial and the reciprocal from rcp14 plus one Newton step
-// (about 1 ulp; Eigen's logistic, used by the other path, is a rational
-// approximation of a few ulp), and the squared errors are summed in another
-// order. inference_network_test bounds the difference.
+// only by rounding: the sigmoid here is 1 / (1 + 2^(-z log2 e)) with 2^f
+// from a degree-6 polynomial and the reciprocal from rcp14 plus one Newton
+// step (a few ulp where the sigmoid lies in [2^-8, 1 - 2^-8]; Eigen's
+// logistic, used by the other path, is a rational approximation of a few
+// ulp), and the squared errors are summed in another order.
+// inference_network_test bounds the difference.
 //
 // ForwardFusedBatchAvx512 runs several records stage by stage (quantize
 // all, sums of all, epilogue of all) with each record's arithmetic exactly
