@@ -5,8 +5,9 @@
 // Every kernel fixes the order of its floating-point operations, so that its
 // result is one exact function of its inputs, whatever the instruction set:
 //   - a forward output is one fused multiply-add (fma) chain per element, in
-//     increasing column order (AccumulateColumns from z, DenseForward from 0
-//     with the bias added last, as Eigen's matrix-vector product did);
+//     increasing column order: AccumulateColumns from z (the same bits as
+//     the Eigen column loop it replaced), DenseForward from 0 with the bias
+//     added last (Eigen's blocked product rounded differently);
 //   - a backward output out[j] = sum_i w[i][j] d[i] is the sum of 16 lane
 //     chains p0..p15 (lane l takes the rows i = l mod 16, rows padded with
 //     zeros to a multiple of 16), folded to q_l = p_l + p_(l+8) and added
