@@ -1,12 +1,9 @@
 // dwae admin (Checkpoint, SetLearning, SetThreshold, ResetModel) and
-// dwae health (grpc.health.v1.Health/Check through a generic stub, so no
-// health proto is needed).
+// dwae health (grpc.health.v1.Health/Check, proto/grpc/health/v1/health.proto).
 #include <cmath>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -17,12 +14,9 @@
 #include "client/json.h"
 #include "client/ops_commands.h"
 #include "client/ops_internal.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
-#include "grpcpp/support/byte_buffer.h"
-#include "grpcpp/support/slice.h"
-#include "grpcpp/support/stub_options.h"
 
 namespace dwae {
 namespace {
@@ -34,76 +28,6 @@ constexpr char kAdminUsage[] =
 absl::Status AdminUsage(absl::string_view problem) {
   return absl::InvalidArgumentError(
       absl::StrCat(problem, " (", kAdminUsage, ")"));
-}
-
-// ---- health: the wire format of grpc.health.v1 by hand --------------------
-
-// HealthCheckRequest {string service = 1;}
-std::string EncodeHealthRequest(const std::string& service) {
-  std::string out;
-  if (service.empty()) return out;
-  out.push_back('\x0A');
-  for (uint64_t n = service.size();; n >>= 7) {
-    if (n < 0x80) {
-      out.push_back(char(n));
-      break;
-    }
-    out.push_back(char((n & 0x7F) | 0x80));
-  }
-  return out + service;
-}
-
-bool ReadVarint(const std::string& in, size_t* pos, uint64_t* value) {
-  *value = 0;
-  for (int shift = 0; shift < 64 && *pos < in.size(); shift += 7) {
-    const uint8_t byte = uint8_t(in[(*pos)++]);
-    *value |= uint64_t(byte & 0x7F) << shift;
-    if ((byte & 0x80) == 0) return true;
-  }
-  return false;
-}
-
-// HealthCheckResponse {ServingStatus status = 1;}: the status (0 when
-// absent), or -1 for bytes that do not parse.
-int64_t DecodeHealthStatus(const std::string& in) {
-  int64_t status = 0;
-  size_t pos = 0;
-  while (pos < in.size()) {
-    uint64_t tag = 0, value = 0;
-    if (!ReadVarint(in, &pos, &tag)) return -1;
-    switch (tag & 7) {
-      case 0:  // varint
-        if (!ReadVarint(in, &pos, &value)) return -1;
-        if (tag >> 3 == 1) status = int64_t(value);
-        break;
-      case 1:  // 64-bit
-        pos += 8;
-        break;
-      case 2:  // length-delimited
-        if (!ReadVarint(in, &pos, &value) || value > in.size() - pos) {
-          return -1;
-        }
-        pos += value;
-        break;
-      case 5:  // 32-bit
-        pos += 4;
-        break;
-      default:
-        return -1;
-    }
-    if (pos > in.size()) return -1;
-  }
-  return status;
-}
-
-std::string ByteBufferToString(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  std::string out;
-  if (!buffer.Dump(&slices).ok()) return out;
-  for (const grpc::Slice& s : slices) {
-    out.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
-  return out;
 }
 
 void PrintThreshold(const v1::SetThresholdResponse& r) {
@@ -275,29 +199,14 @@ absl::Status RunHealthCommand(const HealthCommandOptions& o) {
       OpenChannel(address, o.connection.security, grpc::ChannelArguments(),
                   o.connection.timeout);
   if (!channel.ok()) return channel.status();
-  grpc::GenericStub stub(*channel);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(deadline));
-  const std::string request_bytes = EncodeHealthRequest(o.service);
-  grpc::Slice slice(request_bytes);
-  const grpc::ByteBuffer request(&slice, 1);
-  grpc::ByteBuffer response;
-
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  grpc::Status status;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
-                 &request, &response, [&](grpc::Status s) {
-                   std::lock_guard<std::mutex> lock(mu);
-                   status = std::move(s);
-                   done = true;
-                   cv.notify_all();
-                 });
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return done; });
-  }
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(o.service);
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status =
+      grpc::health::v1::Health::NewStub(*channel)->Check(&context, request,
+                                                         &response);
   const std::string what =
       o.service.empty()
           ? address
@@ -306,21 +215,17 @@ absl::Status RunHealthCommand(const HealthCommandOptions& o) {
     return absl::NotFoundError(absl::StrCat("SERVICE_UNKNOWN: ", what));
   }
   if (!status.ok()) return ops::RpcError("health check", address, status);
-  const int64_t serving = DecodeHealthStatus(ByteBufferToString(response));
-  switch (serving) {
-    case 1:
+  switch (response.status()) {
+    case grpc::health::v1::HealthCheckResponse::SERVING:
       std::printf("SERVING\n");
       return absl::OkStatus();
-    case 2:
+    case grpc::health::v1::HealthCheckResponse::NOT_SERVING:
       return absl::UnavailableError(absl::StrCat("NOT_SERVING: ", what));
-    case 3:
+    case grpc::health::v1::HealthCheckResponse::SERVICE_UNKNOWN:
       return absl::NotFoundError(absl::StrCat("SERVICE_UNKNOWN: ", what));
-    case -1:
-      return absl::DataLossError(
-          absl::StrCat("health check of ", what, ": unparsable response"));
     default:
-      return absl::UnavailableError(
-          absl::StrCat("UNKNOWN (status ", serving, "): ", what));
+      return absl::UnavailableError(absl::StrCat(
+          "UNKNOWN (status ", int(response.status()), "): ", what));
   }
 }
 

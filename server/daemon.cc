@@ -5,7 +5,6 @@
 #include "absl/strings/str_cat.h"
 #include "core/file_system.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/resource_quota.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
@@ -53,13 +52,17 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(
   }
   d->service_ = std::make_unique<DetectorService>(
       d->engine_.get(), d->metrics_.get(), options.admin_token);
+  d->health_ = std::make_unique<HealthService>(
+      std::vector<std::string>{v1::Detector::service_full_name()});
   return d;
 }
 
 Daemon::~Daemon() { GracefulStop(); }
 
 absl::Status Daemon::Start() {
-  grpc::EnableDefaultHealthCheckService(true);
+  // grpc.health.v1 is our synchronous HealthService, not gRPC's default
+  // (a callback service: see server/health_service.h).
+  grpc::EnableDefaultHealthCheckService(false);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options_.listen, ServerCredentials(options_.tls),
@@ -70,6 +73,7 @@ absl::Status Daemon::Start() {
   quota.Resize(static_cast<size_t>(options_.grpc_memory_bytes));
   builder.SetResourceQuota(quota);
   builder.RegisterService(service_.get());
+  builder.RegisterService(health_.get());
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || grpc_port_ == 0) {
     return absl::UnavailableError(
@@ -78,13 +82,11 @@ absl::Status Daemon::Start() {
                          ? " (with TLS: do --tls_cert and --tls_key match?)"
                          : ""));
   }
-  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
-  health->SetServingStatus(false);
   engine_->Start();
   if (kafka_ != nullptr) {
     if (absl::Status s = kafka_->Start(); !s.ok()) return s;
   }
-  if (engine_->ready()) health->SetServingStatus(true);
+  if (engine_->ready()) health_->SetServing(true);
   return absl::OkStatus();
 }
 
@@ -92,7 +94,7 @@ void Daemon::GracefulStop() {
   if (stopped_) return;
   stopped_ = true;
   if (server_ != nullptr) {
-    server_->GetHealthCheckService()->SetServingStatus(false);
+    health_->Shutdown();
     const auto deadline = std::chrono::system_clock::now() +
                           std::chrono::milliseconds(static_cast<int64_t>(
                               options_.drain_deadline_seconds * 1000));

@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/server.h"
 #include "server/engine.h"
+#include "server/health_service.h"
 #include "server/kafka_consumer.h"
 #include "server/metrics.h"
 #include "server/options.h"
@@ -45,6 +46,7 @@ class Daemon {
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<KafkaConsumer> kafka_;  // null unless options_.kafka is on
   std::unique_ptr<DetectorService> service_;
+  std::unique_ptr<HealthService> health_;
   std::unique_ptr<grpc::Server> server_;
   int grpc_port_ = 0;
   bool stopped_ = false;
