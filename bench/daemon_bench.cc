@@ -50,6 +50,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "bench/paired_rounds.h"
 #include "tests/server/http_get.h"
 #include "tests/testing/daemon_process.h"
 #include "tests/testing/subprocess.h"
@@ -70,6 +71,8 @@ ABSL_FLAG(std::string, perf_record, "",
 
 namespace dwae {
 namespace {
+
+using bench::Median;
 
 using nlohmann::json;
 
@@ -242,13 +245,6 @@ absl::StatusOr<json> RunRound(const std::string& dwaed, const std::string& name,
   return out;
 }
 
-double Median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 // The headline figures of one binary: medians over its rounds.
 json Summary(const json& runs, const std::string& name) {
   std::vector<double> rps, cpu, p50, p99, p999, lag, rss, over_1ms, call_cpu;
@@ -283,12 +279,8 @@ int Main(int argc, char** argv) {
   const int rounds = std::max(1, absl::GetFlag(FLAGS_rounds));
   json runs = json::array();
   for (int round = 0; round < rounds; ++round) {
-    std::vector<std::pair<std::string, std::string>> order = {
-        {"candidate", candidate}};
-    if (!baseline.empty()) {
-      order.insert(round % 2 == 0 ? order.begin() : order.end(),
-                   {"baseline", baseline});
-    }
+    const std::vector<std::pair<std::string, std::string>> order =
+        bench::PairedOrder(candidate, baseline, round);
     for (const auto& [name, binary] : order) {
       absl::StatusOr<json> run = RunRound(binary, name, round);
       if (!run.ok()) {

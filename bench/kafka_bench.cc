@@ -31,7 +31,7 @@
 // daemons for the same cores.
 //
 // With --baseline_dwaed, both binaries run every scenario of every round,
-// in alternating order (the candidate first in even rounds), and the JSON
+// in alternating order (bench::PairedOrder: ABBA), and the JSON
 // adds each binary's medians and the candidate/baseline ratios.
 #include <unistd.h>
 
@@ -48,6 +48,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "bench/paired_rounds.h"
 #include "dwae/v1/detector.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "tests/testing/daemon_process.h"
@@ -78,6 +79,8 @@ ABSL_FLAG(std::string, mock, KAFKA_MOCK_PATH, "kafka_mock_cluster binary");
 
 namespace dwae {
 namespace {
+
+using bench::Median;
 
 using json = nlohmann::json;
 
@@ -271,12 +274,6 @@ json RunJson(const Run& run) {
           {"pauses", run.pauses}};
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t m = v.size() / 2;
-  return v.size() % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
-}
-
 // Per scenario ("1-warm", ...): each binary's medians and their ratios.
 json Summary(const json& runs, bool with_baseline) {
   json out = json::object();
@@ -339,12 +336,8 @@ int Main(int argc, char** argv) {
   if (warm_checkpoint.empty()) return Fail("no warm checkpoint written");
   const int rounds = std::max(1, absl::GetFlag(FLAGS_rounds));
   for (int round = 0; round < rounds; ++round) {
-    std::vector<std::pair<std::string, std::string>> binaries = {
-        {"candidate", candidate}};
-    if (!baseline.empty()) {
-      binaries.insert(round % 2 == 0 ? binaries.end() : binaries.begin(),
-                      {"baseline", baseline});
-    }
+    const std::vector<std::pair<std::string, std::string>> binaries =
+        bench::PairedOrder(candidate, baseline, round);
     for (const bool warm : {false, true}) {
       if (warm ? !absl::GetFlag(FLAGS_warm) : !absl::GetFlag(FLAGS_fresh)) {
         continue;

@@ -18,13 +18,19 @@ struct Case {
   double input_density;
 };
 
-void ExpectKernelsMatchReference(const Case& c, uint64_t seed) {
-  Rng rng(seed);
+// A c.rows x c.cols matrix of levels drawn uniformly from +-c.max_level.
+std::vector<int8_t> RandomLevels(const Case& c, Rng* rng) {
   std::vector<int8_t> k(size_t(c.rows) * c.cols);
   for (int8_t& level : k) {
     level =
-        static_cast<int8_t>(int(rng.Below(2 * c.max_level + 1)) - c.max_level);
+        static_cast<int8_t>(int(rng->Below(2 * c.max_level + 1)) - c.max_level);
   }
+  return k;
+}
+
+void ExpectKernelsMatchReference(const Case& c, uint64_t seed) {
+  Rng rng(seed);
+  const std::vector<int8_t> k = RandomLevels(c, &rng);
   const PackedLevels packed(k.data(), c.rows, c.cols);
   std::vector<uint8_t> x(packed.padded_inputs(), 0);
   for (int i = 0; i < c.cols; ++i) {
@@ -61,11 +67,7 @@ void ExpectKernelsMatchReference(const Case& c, uint64_t seed) {
 // records at once) against the oracle, record by record.
 void ExpectQuadKernelsMatchReference(const Case& c, int batch, uint64_t seed) {
   Rng rng(seed);
-  std::vector<int8_t> k(size_t(c.rows) * c.cols);
-  for (int8_t& level : k) {
-    level =
-        static_cast<int8_t>(int(rng.Below(2 * c.max_level + 1)) - c.max_level);
-  }
+  const std::vector<int8_t> k = RandomLevels(c, &rng);
   const PackedLevels packed(k.data(), c.rows, c.cols);
   const QuadLevels quads(k.data(), c.rows, c.cols);
   ASSERT_LE(4 * quads.quads(), packed.padded_inputs());
