@@ -222,15 +222,22 @@ absl::Status RunBenchCommand(const BenchCommandOptions& o) {
 
   BenchResult b;
   b.file_records = workload->file_records;
-  // Unary mode sends ScoreRequests built from the same batches.
+  // Unary mode sends ScoreRequests built from the same batches; stream mode
+  // sends them serialized.
   std::vector<std::vector<v1::ScoreRequest>> requests(o.stream.servers.size());
+  std::vector<std::vector<grpc::ByteBuffer>> serialized(
+      o.stream.servers.size());
   for (size_t s = 0; s < o.stream.servers.size(); ++s) {
     b.prebuilt_batches += workload->batches[s].size();
     if (workload->batches[s].empty()) {
       b.idle.push_back(o.stream.servers[s]);
       continue;
     }
-    if (stream_mode) continue;
+    if (stream_mode) {
+      serialized[s] = bench::SerializeBatches(workload->batches[s]);
+      workload->batches[s].clear();
+      continue;
+    }
     for (v1::RecordBatch& batch : workload->batches[s]) {
       v1::ScoreRequest request;
       request.mutable_records()->Swap(batch.mutable_records());
@@ -251,7 +258,7 @@ absl::Status RunBenchCommand(const BenchCommandOptions& o) {
   std::vector<std::unique_ptr<Worker>> workers;
   for (size_t s = 0; s < o.stream.servers.size(); ++s) {
     const size_t count =
-        stream_mode ? workload->batches[s].size() : requests[s].size();
+        stream_mode ? serialized[s].size() : requests[s].size();
     if (count == 0) continue;
     for (int i = 0; i < o.streams; ++i) {
       auto w = std::make_unique<Worker>();
@@ -261,7 +268,7 @@ absl::Status RunBenchCommand(const BenchCommandOptions& o) {
           w->address, w->index, o.stream.connect_timeout, o.stream.security);
       if (!channel.ok()) return channel.status();
       w->channel = *std::move(channel);
-      w->batches = &workload->batches[s];
+      w->batches = &serialized[s];
       w->requests = &requests[s];
       // Spread the streams over the batches (and so over the ids).
       w->first = count * size_t(i) / size_t(o.streams);

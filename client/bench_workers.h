@@ -23,12 +23,14 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "client/bench_command.h"
 #include "client/latency.h"
 #include "dwae/v1/detector.pb.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/status.h"
 
 namespace dwae {
@@ -59,6 +61,11 @@ struct WorkerResult {
   // first_error if there is none yet.
   void CountVerdicts(
       const google::protobuf::RepeatedPtrField<v1::Verdict>& verdicts);
+  // The same for a serialized VerdictBatch, without building it: only each
+  // verdict's error_code is read (a verdict with an error is parsed in
+  // full, for first_error). False, counting nothing more, when `bytes` is
+  // not a well-formed VerdictBatch.
+  bool CountSerializedVerdicts(absl::string_view bytes);
   // Counts a failed RPC; keeps it as first_error if there is none yet.
   void Fail(const grpc::Status& status, const std::string& address);
 };
@@ -66,12 +73,18 @@ struct WorkerResult {
 struct Worker {
   std::string address;
   std::shared_ptr<grpc::Channel> channel;
-  const std::vector<v1::RecordBatch>* batches = nullptr;    // stream mode
+  // Stream mode: the batches, serialized once before the clock starts
+  // (SerializeBatches), so that the bench's own CPU goes to sending them.
+  const std::vector<grpc::ByteBuffer>* batches = nullptr;
   const std::vector<v1::ScoreRequest>* requests = nullptr;  // unary mode
   size_t first = 0;  // index of the first batch sent
   int index = 0;     // 0..threads-1
   WorkerResult result;
 };
+
+// The wire form of `batches` (what the generated stub would send).
+std::vector<grpc::ByteBuffer> SerializeBatches(
+    const std::vector<v1::RecordBatch>& batches);
 
 // Stream mode: one Stream RPC on w->channel, cycling through *w->batches
 // with at most o.max_in_flight unanswered, until `deadline`; then drains.
