@@ -46,7 +46,10 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "bench/paired_rounds.h"
 #include "dwae/v1/detector.grpc.pb.h"
@@ -115,6 +118,9 @@ struct Run {
   uint64_t counted = 0;
   uint64_t consumed = 0, learned = 0, pauses = 0;
   double daemon_cpu_seconds = 0, mock_cpu_seconds = 0;
+  // The largest peak resident set (VmHWM) of the daemons, read when the
+  // clock stops: what the prefetched messages and the model cost.
+  double daemon_peak_rss_mb = 0;
   // The daemons' CPU seconds per thread name (dwae-kafka, dwae-learner,
   // rdk:broker1, grpcpp_sync_ser, ...), summed over the daemons.
   std::map<std::string, double> thread_cpu_seconds;
@@ -149,6 +155,23 @@ double CpuSeconds(const std::vector<testutil::TestDaemon>& daemons) {
     sum += d.process->CpuSeconds();
   }
   return sum;
+}
+
+// A process's peak resident set in MB (VmHWM in /proc/PID/status), 0 if
+// unreadable.
+double PeakRssMb(pid_t pid) {
+  const std::string status =
+      testutil::ReadFileOrEmpty(absl::StrCat("/proc/", pid, "/status"));
+  for (absl::string_view line : absl::StrSplit(status, '\n')) {
+    if (!absl::ConsumePrefix(&line, "VmHWM:")) continue;
+    int64_t kb = 0;
+    if (absl::SimpleAtoi(absl::StripSuffix(absl::StripAsciiWhitespace(line),
+                                           " kB"),
+                         &kb)) {
+      return double(kb) / 1024;
+    }
+  }
+  return 0;
 }
 
 std::map<std::string, double> ThreadCpuSeconds(
@@ -238,6 +261,10 @@ absl::StatusOr<Run> RunScenario(const std::string& dwaed,
       run.consumed = poll.consumed;
       run.learned = poll.learned;
       run.pauses = poll.pauses;
+      for (const testutil::TestDaemon& d : procs) {
+        run.daemon_peak_rss_mb =
+            std::max(run.daemon_peak_rss_mb, PeakRssMb(d.process->pid()));
+      }
       break;
     }
     const bool near_an_end =
@@ -271,6 +298,7 @@ json RunJson(const Run& run) {
           {"records_per_second", n / run.seconds},
           {"daemon_cpu_us_per_record", run.daemon_cpu_seconds * 1e6 / n},
           {"mock_cpu_us_per_record", run.mock_cpu_seconds * 1e6 / n},
+          {"daemon_peak_rss_mb", run.daemon_peak_rss_mb},
           {"pauses", run.pauses}};
 }
 
@@ -281,7 +309,8 @@ json Summary(const json& runs, bool with_baseline) {
     const std::string scenario = absl::StrCat(r["daemons"].get<int>(), "-",
                                               r["model"].get<std::string>());
     json& b = out[scenario][r["binary"].get<std::string>()];
-    for (const char* key : {"records_per_second", "daemon_cpu_us_per_record"}) {
+    for (const char* key : {"records_per_second", "daemon_cpu_us_per_record",
+                            "daemon_peak_rss_mb"}) {
       b[key].push_back(r[key]);
     }
     for (const auto& [thread, us] : r["thread_cpu_us_per_record"].items()) {
