@@ -38,6 +38,7 @@
 #include "core/detector.h"
 #include "core/file_system.h"
 #include "dwae/v1/detector.pb.h"
+#include "server/engine_verdicts.h"
 #include "server/featurizer.h"
 #include "server/learn_queue.h"
 #include "server/metrics.h"
@@ -102,6 +103,14 @@ class Engine {
     return Score(records, {}, mode, top_k, out);
   }
 
+  // Score, with the verdicts appended to `out` as a serialized VerdictBatch
+  // (the bytes of the VerdictBatch Score would fill; server/
+  // engine_verdicts.h), for the Stream RPC, which sends them as they are.
+  absl::Status ScoreToWire(
+      const google::protobuf::RepeatedPtrField<v1::Record>& records,
+      const google::protobuf::RepeatedPtrField<v1::Connection>& connections,
+      v1::LearningMode mode, uint32_t top_k, std::string* out);
+
   // Scores entries that are already core rows, as Featurizer::Convert
   // leaves them (a bad entry carries its status; ids unique within the
   // batch; connections not yet extracted), all of `schema`: the Kafka
@@ -113,6 +122,14 @@ class Engine {
       FeatureSchema schema, std::vector<BatchEntry>* entries,
       v1::LearningMode mode, uint32_t top_k,
       google::protobuf::RepeatedPtrField<v1::Verdict>* out);
+
+  // The verdicts of a scored batch: rows[0, n), top features in `schema`.
+  // The rows are a per-thread buffer, valid until the thread scores again.
+  struct ScoredRows {
+    VerdictRow* rows = nullptr;
+    size_t n = 0;
+    FeatureSchema schema = FeatureSchema::kKdd;
+  };
 
   absl::Status QueryVerdicts(const v1::QueryVerdictsRequest& request,
                              v1::QueryVerdictsResponse* response) const;
@@ -157,10 +174,17 @@ class Engine {
   void RestoreCounters(const v1::ModelState& state);
   // The batch size limit and the learning mode: errors refuse a batch.
   absl::Status CheckBatch(size_t size, v1::LearningMode mode) const;
-  // Score and ScoreEntries after their checks; `entries` is not empty.
-  void ScoreConverted(FeatureSchema schema, std::vector<BatchEntry>* entries,
-                      v1::LearningMode mode, uint32_t top_k,
-                      google::protobuf::RepeatedPtrField<v1::Verdict>* out);
+  // Score and ScoreToWire up to the verdicts (none for an empty batch).
+  absl::Status ConvertAndScore(
+      const google::protobuf::RepeatedPtrField<v1::Record>& records,
+      const google::protobuf::RepeatedPtrField<v1::Connection>& connections,
+      v1::LearningMode mode, uint32_t top_k, ScoredRows* scored);
+  // Score and ScoreEntries after their checks; `entries` is not empty:
+  // scores, queues for the learner, counts, and appends the verdicts to the
+  // window.
+  ScoredRows ScoreConverted(FeatureSchema schema,
+                            std::vector<BatchEntry>* entries,
+                            v1::LearningMode mode, uint32_t top_k);
 
   std::shared_ptr<const ScoringModel> current_model() const;
   void PublishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(detector_mu_);

@@ -85,8 +85,10 @@ void FillEnsembleInfo(const std::string& spec, const Ensemble& model,
 struct ScoreBuffers {
   std::vector<BatchEntry> entries;
   LearnChunk items;
-  std::vector<int> item_verdict;  // index in `out` of each item
-  std::vector<VerdictLog::TopDimensions> dimensions;
+  std::vector<int> item_verdict;  // index in `rows` of each item
+  // Only grows: rows[0, n) of the last call count (their strings keep
+  // their buffers for the next call).
+  std::vector<VerdictRow> rows;
   Metrics::VerdictCounts counts;
 };
 
@@ -180,11 +182,11 @@ absl::Status Engine::CheckBatch(size_t size, v1::LearningMode mode) const {
   return absl::OkStatus();
 }
 
-absl::Status Engine::Score(
+absl::Status Engine::ConvertAndScore(
     const google::protobuf::RepeatedPtrField<v1::Record>& records,
     const google::protobuf::RepeatedPtrField<v1::Connection>& connections,
-    v1::LearningMode mode, uint32_t top_k,
-    google::protobuf::RepeatedPtrField<v1::Verdict>* out) {
+    v1::LearningMode mode, uint32_t top_k, ScoredRows* scored) {
+  *scored = ScoredRows();
   if (!records.empty() && !connections.empty()) {
     return absl::InvalidArgumentError(
         "records, connections: a batch carries one kind, not both");
@@ -199,10 +201,43 @@ absl::Status Engine::Score(
   } else {
     featurizer_->Convert(connections, &entries);
   }
-  ScoreConverted(
+  *scored = ScoreConverted(
       connections.empty() ? FeatureSchema::kKdd : FeatureSchema::kZeek,
-      &entries, mode, top_k, out);
+      &entries, mode, top_k);
   return absl::OkStatus();
+}
+
+namespace {
+
+void ToProtos(const Engine::ScoredRows& scored,
+              google::protobuf::RepeatedPtrField<v1::Verdict>* out) {
+  out->Reserve(out->size() + int(scored.n));
+  for (size_t i = 0; i < scored.n; ++i) {
+    VerdictRowToProto(scored.rows[i], scored.schema, out->Add());
+  }
+}
+
+}  // namespace
+
+absl::Status Engine::Score(
+    const google::protobuf::RepeatedPtrField<v1::Record>& records,
+    const google::protobuf::RepeatedPtrField<v1::Connection>& connections,
+    v1::LearningMode mode, uint32_t top_k,
+    google::protobuf::RepeatedPtrField<v1::Verdict>* out) {
+  ScoredRows scored;
+  absl::Status s = ConvertAndScore(records, connections, mode, top_k, &scored);
+  if (s.ok()) ToProtos(scored, out);
+  return s;
+}
+
+absl::Status Engine::ScoreToWire(
+    const google::protobuf::RepeatedPtrField<v1::Record>& records,
+    const google::protobuf::RepeatedPtrField<v1::Connection>& connections,
+    v1::LearningMode mode, uint32_t top_k, std::string* out) {
+  ScoredRows scored;
+  absl::Status s = ConvertAndScore(records, connections, mode, top_k, &scored);
+  if (s.ok()) AppendVerdictBatchWire(scored.rows, scored.n, scored.schema, out);
+  return s;
 }
 
 absl::Status Engine::ScoreEntries(
@@ -210,13 +245,16 @@ absl::Status Engine::ScoreEntries(
     v1::LearningMode mode, uint32_t top_k,
     google::protobuf::RepeatedPtrField<v1::Verdict>* out) {
   if (absl::Status s = CheckBatch(entries->size(), mode); !s.ok()) return s;
-  if (!entries->empty()) ScoreConverted(schema, entries, mode, top_k, out);
+  if (!entries->empty()) {
+    ToProtos(ScoreConverted(schema, entries, mode, top_k), out);
+  }
   return absl::OkStatus();
 }
 
-void Engine::ScoreConverted(
-    FeatureSchema schema, std::vector<BatchEntry>* batch, v1::LearningMode mode,
-    uint32_t top_k, google::protobuf::RepeatedPtrField<v1::Verdict>* out) {
+Engine::ScoredRows Engine::ScoreConverted(FeatureSchema schema,
+                                          std::vector<BatchEntry>* batch,
+                                          v1::LearningMode mode,
+                                          uint32_t top_k) {
   const ServingPolicy& serving = options_.detector.serving;
   const int k = int(
       std::min<uint32_t>(top_k == 0 ? serving.default_top_k : top_k, kMaxTopK));
@@ -241,12 +279,10 @@ void Engine::ScoreConverted(
   size_t num_items = 0;
   std::vector<int>& item_verdict = buffers.item_verdict;
   item_verdict.clear();
-  // Indexed like `out` (which may already hold verdicts).
-  std::vector<VerdictLog::TopDimensions>& dimensions = buffers.dimensions;
-  dimensions.resize(out->size() + size);
+  std::vector<VerdictRow>& rows = buffers.rows;
+  if (rows.size() < size_t(size)) rows.resize(size);
   Metrics::VerdictCounts& counts = buffers.counts;
   metrics_->ResetVerdictCounts(&counts);
-  out->Reserve(out->size() + size);
   ScoreResult results[kScoreChunk];
   for (int e = 0; e < size; ++e) {
     if (e % kScoreChunk == 0) {
@@ -256,39 +292,32 @@ void Engine::ScoreConverted(
     BatchEntry& entry = entries[e];
     const ScoreResult& result = results[e % kScoreChunk];
     const std::vector<float>& encoded = scratch.records[e % kScoreChunk].input;
-    v1::Verdict* v = out->Add();
-    v->set_id(*entry.id);
-    v->set_sensor_id(*entry.sensor_id);
+    VerdictRow& v = rows[e];
+    v.id = entry.id;
+    v.sensor_id = entry.sensor_id;
     if (!entry.status.ok()) {
-      v->set_error_code(int(entry.status.code()));
-      v->set_error_message(std::string(entry.status.message()));
+      v.error_code = int(entry.status.code());
+      v.error_message.assign(entry.status.message().data(),
+                             entry.status.message().size());
       ++counts.records[int(Verdict::kInvalid)];
       continue;
     }
     Record* record = &entry.record;
-    v->set_score(result.score);
-    v->set_threshold(model->threshold());
-    v->set_model_version(model->version());
-    v->set_anomalous(result.anomalous);
-    v->set_warming_up(model->warming_up());
-    v->set_label(record->label);
-    for (int i = 0; i < result.num_top; ++i) {
-      const FeatureDeviation& d = result.top[i];
-      if (i < VerdictLog::kKeptFeatures) {
-        dimensions[out->size() - 1][i] = static_cast<uint8_t>(d.dimension);
-      }
-      v1::FeatureDeviation* f = v->add_top_features();
-      f->set_feature(model->DimensionName(d.dimension));
-      f->set_squared_error(d.squared_error);
-      f->set_value(d.value);
-      f->set_reconstruction(d.reconstruction);
-    }
+    v.error_code = 0;
+    v.score = result.score;
+    v.threshold = model->threshold();
+    v.model_version = model->version();
+    v.anomalous = result.anomalous;
+    v.warming_up = model->warming_up();
+    v.label = record->label;
+    v.num_top = result.num_top;
+    std::copy_n(result.top.begin(), result.num_top, v.top.begin());
     CountVerdict(*record, result.anomalous, result.score, &counts);
     const Detector::LearnDecision decision = Decide(mode, *record);
     // Gated records are confirmed by the learner against the newest model.
-    v->set_learned(
+    v.learned =
         decision == Detector::LearnDecision::kYes ||
-        (decision == Detector::LearnDecision::kIfNormal && !result.anomalous));
+        (decision == Detector::LearnDecision::kIfNormal && !result.anomalous);
     if (num_items == items.size()) items.emplace_back();
     LearnItem& item = items[num_items++];
     item.record = std::move(*record);
@@ -301,7 +330,7 @@ void Engine::ScoreConverted(
       item.encoded.clear();
       item.encoder_id = 0;
     }
-    item_verdict.push_back(out->size() - 1);
+    item_verdict.push_back(e);
   }
   ObserveVerdicts(counts);
   items.resize(num_items);
@@ -313,13 +342,14 @@ void Engine::ScoreConverted(
     metrics_->learn_dropped().Increment(double(num_items - pushed));
     // Tell the caller the truth: dropped records were not learned.
     for (size_t i = pushed; i < num_items; ++i) {
-      (*out)[item_verdict[i]].set_learned(false);
+      rows[item_verdict[i]].learned = false;
     }
     // Whatever was not queued is stale (moved-from or unsent): start over.
     items.clear();
   }
-  verdicts_.Append(out, dimensions, model->schema(), absl::Now());
+  verdicts_.Append(rows.data(), size_t(size), model->schema(), absl::Now());
   metrics_->learn_queue_depth().Set(double(queue_.size()));
+  return ScoredRows{rows.data(), size_t(size), model->schema()};
 }
 
 absl::Status Engine::QueryVerdicts(const v1::QueryVerdictsRequest& request,

@@ -8,6 +8,11 @@
 #include "absl/time/clock.h"
 #include "core/record_proto.h"
 #include "google/protobuf/arena.h"
+#include "google/protobuf/descriptor.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/method_handler.h"
+#include "grpcpp/support/proto_buffer_reader.h"
+#include "grpcpp/support/slice.h"
 #include "server/grpc_status.h"
 
 namespace dwae::server {
@@ -56,7 +61,24 @@ std::vector<std::string> DetectorService::MethodNames() {
 
 DetectorService::DetectorService(Engine* engine, Metrics* metrics,
                                  std::string admin_token)
-    : engine_(engine), metrics_(metrics), admin_auth_(std::move(admin_token)) {}
+    : engine_(engine), metrics_(metrics), admin_auth_(std::move(admin_token)) {
+  // Stream takes and sends bytes: the generated handler is replaced by one
+  // with grpc::ByteBuffer messages (the wire is unchanged). The generated
+  // service registers the methods in the order of the proto's service.
+  const google::protobuf::MethodDescriptor* method =
+      v1::RecordBatch::descriptor()
+          ->file()
+          ->FindServiceByName("Detector")
+          ->FindMethodByName("Stream");
+  MarkMethodStreamed(
+      method->index(),
+      new grpc::internal::BidiStreamingHandler<
+          DetectorService, grpc::ByteBuffer, grpc::ByteBuffer>(
+          [](DetectorService* service, grpc::ServerContext* context,
+             grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>*
+                 stream) { return service->Stream(context, stream); },
+          this));
+}
 
 absl::Status DetectorService::CheckAdmin(
     const grpc::ServerContext* context) const {
@@ -82,7 +104,7 @@ grpc::Status DetectorService::Score(grpc::ServerContext*,
 
 grpc::Status DetectorService::Stream(
     grpc::ServerContext* context,
-    grpc::ServerReaderWriter<v1::VerdictBatch, v1::RecordBatch>* stream) {
+    grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream) {
   return Timed(metrics_, "Stream", [&]() -> absl::Status {
     // Each batch is parsed into a message on an arena reset before the
     // next read: a heap-allocated message would free and reallocate every
@@ -95,24 +117,37 @@ grpc::Status DetectorService::Stream(
     arena_options.initial_block_size = block.size();
     arena_options.max_block_size = kStreamArenaBlockBytes;
     google::protobuf::Arena arena(arena_options);
-    // The response is reused instead: Clear keeps its verdicts and their
-    // strings for the next batch to overwrite.
-    v1::VerdictBatch out;
-    while (true) {
+    grpc::ByteBuffer in;
+    // The answer's bytes, written by the engine (Engine::ScoreToWire);
+    // the string keeps its capacity from batch to batch.
+    std::string wire;
+    while (stream->Read(&in)) {
+      if (context->IsCancelled()) return absl::CancelledError("cancelled");
       arena.Reset();
       auto* batch =
           google::protobuf::Arena::CreateMessage<v1::RecordBatch>(&arena);
-      if (!stream->Read(batch)) break;
-      if (context->IsCancelled()) return absl::CancelledError("cancelled");
-      out.Clear();
+      {
+        grpc::ProtoBufferReader reader(&in);
+        if (!reader.status().ok() || !batch->ParseFromZeroCopyStream(&reader)) {
+          return absl::InvalidArgumentError(
+              "a message of the stream is not a dwae.v1.RecordBatch");
+        }
+      }
+      in.Clear();
+      wire.clear();
       const absl::Time start = absl::Now();
-      absl::Status s = engine_->Score(batch->records(), batch->connections(),
-                                      batch->learning(), batch->top_k(),
-                                      out.mutable_verdicts());
+      absl::Status s =
+          engine_->ScoreToWire(batch->records(), batch->connections(),
+                               batch->learning(), batch->top_k(), &wire);
       metrics_->stream_batch_duration().Observe(
           absl::ToDoubleSeconds(absl::Now() - start));
-      if (!s.ok()) FailBatch(*batch, s, &out);
-      if (!stream->Write(out)) {
+      if (!s.ok()) {
+        v1::VerdictBatch failed;
+        FailBatch(*batch, s, &failed);
+        wire = failed.SerializeAsString();
+      }
+      grpc::Slice slice(wire.data(), wire.size());
+      if (!stream->Write(grpc::ByteBuffer(&slice, 1))) {
         return absl::UnavailableError("client went away");
       }
     }

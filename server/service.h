@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "dwae/v1/detector.grpc.pb.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "server/auth.h"
 #include "server/engine.h"
 #include "server/metrics.h"
@@ -35,10 +36,13 @@ class DetectorService final : public v1::Detector::Service {
   grpc::Status Score(grpc::ServerContext* context,
                      const v1::ScoreRequest* request,
                      v1::ScoreResponse* response) override;
+  // The Stream RPC, with its messages as bytes (RecordBatch in,
+  // VerdictBatch out): the constructor installs it in place of the
+  // generated handler, so that the verdicts are written straight to the
+  // wire (Engine::ScoreToWire) instead of built as messages first.
   grpc::Status Stream(
       grpc::ServerContext* context,
-      grpc::ServerReaderWriter<v1::VerdictBatch, v1::RecordBatch>* stream)
-      override;
+      grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream);
   grpc::Status QueryVerdicts(grpc::ServerContext* context,
                              const v1::QueryVerdictsRequest* request,
                              v1::QueryVerdictsResponse* response) override;

@@ -23,17 +23,15 @@ VerdictLog::VerdictLog(size_t capacity)
   by_id_.reserve(capacity_);
 }
 
-void VerdictLog::Append(
-    google::protobuf::RepeatedPtrField<v1::Verdict>* verdicts,
-    const std::vector<TopDimensions>& dimensions, FeatureSchema schema,
-    absl::Time now) {
+void VerdictLog::Append(VerdictRow* rows, size_t n, FeatureSchema schema,
+                        absl::Time now) {
   const int64_t now_ns = absl::ToUnixNanos(now);
   // The ids' hashes, before taking the lock (0: not indexed).
   thread_local std::vector<uint64_t> hashes;
-  hashes.assign(size_t(verdicts->size()), 0);
-  for (int index = 0; index < verdicts->size(); ++index) {
-    const v1::Verdict& v = (*verdicts)[index];
-    if (v.error_code() == 0 && !v.id().empty()) hashes[index] = IdHash(v.id());
+  hashes.assign(n, 0);
+  for (size_t index = 0; index < n; ++index) {
+    const VerdictRow& v = rows[index];
+    if (v.valid() && !v.id->empty()) hashes[index] = IdHash(*v.id);
   }
   absl::MutexLock lock(&mu_);
   // The index is hit at random, one cache miss per probe: prefetching
@@ -41,18 +39,18 @@ void VerdictLog::Append(
   // entries it overwrites) lets those misses overlap instead of stalling
   // one after the other.
   uint64_t next = next_sequence_;
-  for (int index = 0; index < verdicts->size(); ++index) {
-    if ((*verdicts)[index].error_code() != 0) continue;
+  for (size_t index = 0; index < n; ++index) {
+    if (!rows[index].valid()) continue;
     if (hashes[index] != 0) by_id_.prefetch(hashes[index]);
     const Entry& old = ring_[next++ % capacity_];
     if (old.sequence != 0 && !old.id.empty()) by_id_.prefetch(old.id_hash);
   }
-  for (int index = 0; index < verdicts->size(); ++index) {
-    v1::Verdict& v = (*verdicts)[index];
-    if (v.error_code() != 0) continue;
+  for (size_t index = 0; index < n; ++index) {
+    VerdictRow& v = rows[index];
+    if (!v.valid()) continue;
     const uint64_t sequence = next_sequence_++;
-    v.set_sequence(sequence);
-    SetTimestamp(now_ns, v.mutable_scored_at());
+    v.sequence = sequence;
+    v.scored_at_ns = now_ns;
     Entry& e = ring_[sequence % capacity_];
     if (e.sequence != 0 && !e.id.empty()) {
       auto it = by_id_.find(e.id_hash);
@@ -60,20 +58,20 @@ void VerdictLog::Append(
     }
     e.sequence = sequence;
     e.scored_at_ns = now_ns;
-    e.id = v.id();
-    e.sensor_id = v.sensor_id();
-    e.label = v.label();
-    e.score = static_cast<float>(v.score());
-    e.threshold = static_cast<float>(v.threshold());
-    e.anomalous = v.anomalous();
-    e.learned = v.learned();
+    e.id = *v.id;
+    e.sensor_id = *v.sensor_id;
+    e.label = v.label;
+    e.score = static_cast<float>(v.score);
+    e.threshold = static_cast<float>(v.threshold);
+    e.anomalous = v.anomalous;
+    e.learned = v.learned;
     e.schema = schema;
-    e.num_features = static_cast<uint8_t>(
-        std::min<int>(v.top_features_size(), kKeptFeatures));
+    e.num_features =
+        static_cast<uint8_t>(std::min<int>(v.num_top, kKeptFeatures));
     for (int i = 0; i < e.num_features; ++i) {
-      const v1::FeatureDeviation& f = v.top_features(i);
-      e.features[i] = {dimensions[index][i], float(f.squared_error()),
-                       float(f.value()), float(f.reconstruction())};
+      const FeatureDeviation& f = v.top[i];
+      e.features[i] = {static_cast<uint8_t>(f.dimension), f.squared_error,
+                       f.value, f.reconstruction};
     }
     if (!e.id.empty()) {
       e.id_hash = hashes[index];

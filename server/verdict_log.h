@@ -22,6 +22,7 @@
 #include "core/feature_schema.h"
 #include "dwae/v1/detector.pb.h"
 #include "google/protobuf/repeated_ptr_field.h"
+#include "server/engine_verdicts.h"
 
 namespace dwae::server {
 
@@ -32,17 +33,10 @@ class VerdictLog {
 
   explicit VerdictLog(size_t capacity);
 
-  // The input dimensions of a verdict's top features, in its order (the
-  // scorer has them; the window keeps indices, not names).
-  using TopDimensions = std::array<uint8_t, kKeptFeatures>;
-
-  // Assigns sequence numbers and scored_at to the valid verdicts of
-  // `verdicts` (error_code == 0) and remembers them. `dimensions[i]` holds
-  // the dimensions of verdicts[i]'s top features, in `schema` (the scoring
-  // model's; it names them).
-  void Append(google::protobuf::RepeatedPtrField<v1::Verdict>* verdicts,
-              const std::vector<TopDimensions>& dimensions,
-              FeatureSchema schema, absl::Time now);
+  // Assigns sequence numbers and scored_at (`now`) to the valid rows of
+  // rows[0, n) and remembers them; their top features are dimensions of
+  // `schema` (the scoring model's; it names them).
+  void Append(VerdictRow* rows, size_t n, FeatureSchema schema, absl::Time now);
   // Verdicts of the ids that are still in the window, in request order.
   void FindByIds(const google::protobuf::RepeatedPtrField<std::string>& ids,
                  google::protobuf::RepeatedPtrField<v1::Verdict>* out) const;

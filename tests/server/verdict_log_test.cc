@@ -13,14 +13,14 @@ namespace {
 
 void Append(VerdictLog& log, const std::vector<std::string>& ids,
             double score) {
-  google::protobuf::RepeatedPtrField<v1::Verdict> verdicts;
-  for (const std::string& id : ids) {
-    v1::Verdict* v = verdicts.Add();
-    v->set_id(id);
-    v->set_score(score);
+  const std::string sensor = "s";
+  std::vector<VerdictRow> rows(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    rows[i].id = &ids[i];
+    rows[i].sensor_id = &sensor;
+    rows[i].score = score;
   }
-  log.Append(&verdicts, std::vector<VerdictLog::TopDimensions>(verdicts.size()),
-             FeatureSchema::kKdd, absl::Now());
+  log.Append(rows.data(), rows.size(), FeatureSchema::kKdd, absl::Now());
 }
 
 std::vector<double> Find(const VerdictLog& log,

@@ -1,0 +1,65 @@
+// VerdictRow: a verdict as Engine::Score makes it, before it goes out as a
+// dwae.v1.Verdict message (unary calls, Kafka) or as bytes (streams), and
+// into the verdict window (server/verdict_log.h).
+//
+// Streams skip the message: AppendVerdictBatchWire writes the serialized
+// VerdictBatch straight from the rows. Its bytes are exactly what
+// serializing the messages that VerdictRowToProto builds gives (tests
+// compare them), so a client cannot tell the two apart; building, sizing,
+// serializing and clearing ~500 messages with their strings and timestamps
+// cost a streamed record about 1 us before.
+//
+// Thread-safety: plain data and pure functions.
+#ifndef DWAE_SERVER_ENGINE_VERDICTS_H_
+#define DWAE_SERVER_ENGINE_VERDICTS_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/detector.h"
+#include "core/feature_schema.h"
+#include "dwae/v1/detector.pb.h"
+
+namespace dwae::server {
+
+struct VerdictRow {
+  // The entry's id and sensor id: point into the scored batch, which
+  // outlives the row's use.
+  const std::string* id = nullptr;
+  const std::string* sensor_id = nullptr;
+  // Non-zero: an invalid entry; only id, sensor_id and error_message count.
+  int32_t error_code = 0;
+  std::string error_message;
+  double score = 0;
+  double threshold = 0;
+  bool anomalous = false;
+  bool learned = false;
+  bool warming_up = false;
+  std::string label;
+  uint64_t model_version = 0;
+  // Set by VerdictLog::Append for a valid row (0: not in the window).
+  uint64_t sequence = 0;
+  int64_t scored_at_ns = 0;
+  // Largest error first; dimensions named in the scoring model's schema.
+  int num_top = 0;
+  std::array<FeatureDeviation, kMaxTopK> top;
+
+  bool valid() const { return error_code == 0; }
+};
+
+// The Verdict message of `row` (top features named in `schema`): an
+// invalid row sets id, sensor_id, error_code and error_message only; a
+// valid one everything else, with scored_at always present.
+void VerdictRowToProto(const VerdictRow& row, FeatureSchema schema,
+                       v1::Verdict* out);
+
+// Appends to `out` the serialized VerdictBatch of rows[0, n): the bytes of
+// a VerdictBatch whose verdicts are VerdictRowToProto of each row.
+void AppendVerdictBatchWire(const VerdictRow* rows, size_t n,
+                            FeatureSchema schema, std::string* out);
+
+}  // namespace dwae::server
+
+#endif  // DWAE_SERVER_ENGINE_VERDICTS_H_
