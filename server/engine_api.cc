@@ -97,6 +97,23 @@ ScoreBuffers& Buffers() {
   return buffers;
 }
 
+// How many learn items ahead of the one being filled are prefetched.
+constexpr size_t kPrefetchItemsAhead = 4;
+
+// Starts fetching `item` and its encoding's buffer for writing. A recycled
+// chunk's items were last written by the learner, on another core: moving
+// a record (about 800 bytes) into an item and copying its encoding waited
+// on one cache miss after another (a third of Score's own time).
+void PrefetchForWrite(const LearnItem& item) {
+  const char* p = reinterpret_cast<const char*>(&item);
+  for (size_t at = 0; at < sizeof(LearnItem); at += 64) {
+    __builtin_prefetch(p + at, 1);
+  }
+  const char* encoded = reinterpret_cast<const char*>(item.encoded.data());
+  const size_t bytes = item.encoded.capacity() * sizeof(float);
+  for (size_t at = 0; at < bytes; at += 64) __builtin_prefetch(encoded + at, 1);
+}
+
 }  // namespace
 
 Detector::LearnDecision Engine::Decide(v1::LearningMode mode,
@@ -284,6 +301,9 @@ Engine::ScoredRows Engine::ScoreConverted(FeatureSchema schema,
   Metrics::VerdictCounts& counts = buffers.counts;
   metrics_->ResetVerdictCounts(&counts);
   ScoreResult results[kScoreChunk];
+  for (size_t i = 0; i < std::min(items.size(), kPrefetchItemsAhead); ++i) {
+    PrefetchForWrite(items[i]);
+  }
   for (int e = 0; e < size; ++e) {
     if (e % kScoreChunk == 0) {
       ScoreChunk(*model, k, &entries[e], std::min(kScoreChunk, size - e),
@@ -318,6 +338,9 @@ Engine::ScoredRows Engine::ScoreConverted(FeatureSchema schema,
     v.learned =
         decision == Detector::LearnDecision::kYes ||
         (decision == Detector::LearnDecision::kIfNormal && !result.anomalous);
+    if (num_items + kPrefetchItemsAhead < items.size()) {
+      PrefetchForWrite(items[num_items + kPrefetchItemsAhead]);
+    }
     if (num_items == items.size()) items.emplace_back();
     LearnItem& item = items[num_items++];
     item.record = std::move(*record);
