@@ -27,6 +27,7 @@ DWAE_AVX2 void ColumnsBlock(const float* w, int rows, int i, const int* idx,
                             int n, const float* x, const float* bias,
                             __m256i mask, float* z) {
   __m256 acc[V];
+  _Pragma("GCC unroll 8")
   for (int v = 0; v < V; ++v) {
     if (bias != nullptr) {
       acc[v] = _mm256_setzero_ps();
@@ -40,6 +41,7 @@ DWAE_AVX2 void ColumnsBlock(const float* w, int rows, int i, const int* idx,
     const int j = idx == nullptr ? k : idx[k];
     const __m256 xj = _mm256_set1_ps(x[j]);
     const float* col = w + size_t(j) * rows + i;
+    _Pragma("GCC unroll 8")
     for (int v = 0; v < V; ++v) {
       const __m256 wv = kMasked && v == V - 1
                             ? _mm256_maskload_ps(col + 8 * v, mask)
@@ -47,6 +49,7 @@ DWAE_AVX2 void ColumnsBlock(const float* w, int rows, int i, const int* idx,
       acc[v] = _mm256_fmadd_ps(xj, wv, acc[v]);
     }
   }
+  _Pragma("GCC unroll 8")
   for (int v = 0; v < V; ++v) {
     const bool masked = kMasked && v == V - 1;
     if (bias != nullptr) {
@@ -126,12 +129,14 @@ template <int C>
 DWAE_AVX2 void TransposedBlock(const float* w, int rows, int j, const float* d,
                                float* out) {
   __m256 lo[C], hi[C];
+  _Pragma("GCC unroll 8")
   for (int c = 0; c < C; ++c) lo[c] = hi[c] = _mm256_setzero_ps();
   const float* col = w + size_t(j) * rows;
   int i = 0;
   for (; i + 16 <= rows; i += 16) {
     const __m256 dlo = _mm256_loadu_ps(d + i);
     const __m256 dhi = _mm256_loadu_ps(d + i + 8);
+    _Pragma("GCC unroll 8")
     for (int c = 0; c < C; ++c) {
       const float* wc = col + size_t(c) * rows + i;
       lo[c] = _mm256_fmadd_ps(_mm256_loadu_ps(wc), dlo, lo[c]);
@@ -144,6 +149,7 @@ DWAE_AVX2 void TransposedBlock(const float* w, int rows, int j, const float* d,
     const __m256i mhi = TailMask(rest > 8 ? rest - 8 : 0);
     const __m256 dlo = _mm256_maskload_ps(d + i, mlo);
     const __m256 dhi = _mm256_maskload_ps(d + i + 8, mhi);
+    _Pragma("GCC unroll 8")
     for (int c = 0; c < C; ++c) {
       const float* wc = col + size_t(c) * rows + i;
       lo[c] = _mm256_fmadd_ps(_mm256_maskload_ps(wc, mlo), dlo, lo[c]);
@@ -151,6 +157,7 @@ DWAE_AVX2 void TransposedBlock(const float* w, int rows, int j, const float* d,
     }
   }
   __m256 q[C];  // q[l] = p[l] + p[l + 8]
+  _Pragma("GCC unroll 8")
   for (int c = 0; c < C; ++c) q[c] = _mm256_add_ps(lo[c], hi[c]);
   if constexpr (C == 4) {
     // The pairwise sums of four columns at once, in ReduceLanes' order.
@@ -159,6 +166,7 @@ DWAE_AVX2 void TransposedBlock(const float* w, int rows, int j, const float* d,
     _mm_storeu_ps(out + j, _mm_add_ps(_mm256_castps256_ps128(h),
                                       _mm256_extractf128_ps(h, 1)));
   } else {
+    _Pragma("GCC unroll 8")
     for (int c = 0; c < C; ++c) out[j + c] = ReduceLanes(q[c]);
   }
 }
@@ -243,6 +251,44 @@ DWAE_AVX2 bool ShadowStepAvx2(const ShadowParams& p, const float* delta,
                                                  TailMask(rows - i), shadow));
   }
   return !_mm256_testz_si256(due, due);
+}
+
+namespace {
+
+// Sigmoid of 8 floats, in ReferenceSigmoid's order of operations.
+DWAE_AVX2 inline __m256 Sigmoid8(__m256 z) {
+  const __m256 t =
+      _mm256_min_ps(_mm256_set1_ps(kSigmoidTMax),
+                    _mm256_max_ps(_mm256_set1_ps(kSigmoidTMin),
+                                  _mm256_xor_ps(z, _mm256_set1_ps(-0.0f))));
+  const __m256 k =
+      _mm256_round_ps(_mm256_mul_ps(t, _mm256_set1_ps(kLog2e)),
+                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m256 r = _mm256_fmadd_ps(k, _mm256_set1_ps(-kLn2Hi), t);
+  r = _mm256_fmadd_ps(k, _mm256_set1_ps(-kLn2Lo), r);
+  __m256 p = _mm256_set1_ps(kExpPoly[0]);
+  for (int c = 1; c < 6; ++c) {
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kExpPoly[c]));
+  }
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 er =
+      _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), one);
+  const __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(
+      _mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23));
+  return _mm256_div_ps(one, _mm256_add_ps(one, _mm256_mul_ps(er, scale)));
+}
+
+}  // namespace
+
+DWAE_AVX2 void SigmoidAvx2(float* z, int n) {
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(z + i, Sigmoid8(_mm256_loadu_ps(z + i)));
+  }
+  if (i < n) {
+    const __m256i m = TailMask(n - i);
+    _mm256_maskstore_ps(z + i, m, Sigmoid8(_mm256_maskload_ps(z + i, m)));
+  }
 }
 
 #undef DWAE_AVX2

@@ -25,6 +25,7 @@ DWAE_AVX512 void ColumnsBlock512(const float* w, int rows, int i,
                                  const int* idx, int n, const float* x,
                                  const float* bias, __mmask16 mask, float* z) {
   __m512 acc[V];
+  _Pragma("GCC unroll 8")
   for (int v = 0; v < V; ++v) {
     const __mmask16 m = v == V - 1 ? mask : __mmask16(0xffff);
     acc[v] = bias != nullptr ? _mm512_setzero_ps()
@@ -34,12 +35,14 @@ DWAE_AVX512 void ColumnsBlock512(const float* w, int rows, int i,
     const int j = idx == nullptr ? k : idx[k];
     const __m512 xj = _mm512_set1_ps(x[j]);
     const float* col = w + size_t(j) * rows + i;
+    _Pragma("GCC unroll 8")
     for (int v = 0; v < V; ++v) {
       const __mmask16 m = v == V - 1 ? mask : __mmask16(0xffff);
       acc[v] =
           _mm512_fmadd_ps(xj, _mm512_maskz_loadu_ps(m, col + 16 * v), acc[v]);
     }
   }
+  _Pragma("GCC unroll 8")
   for (int v = 0; v < V; ++v) {
     const __mmask16 m = v == V - 1 ? mask : __mmask16(0xffff);
     if (bias != nullptr) {
@@ -133,18 +136,21 @@ template <int C>
 DWAE_AVX512 void TransposedBlock512(const float* w, int rows, int j,
                                     const float* d, float* out) {
   __m512 acc[C];
+  _Pragma("GCC unroll 8")
   for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
   const float* col = w + size_t(j) * rows;
   for (int i = 0; i < rows; i += 16) {  // zero-padded to 16 rows
     const __mmask16 m =
         rows - i >= 16 ? __mmask16(0xffff) : TailMask16(rows - i);
     const __m512 dv = _mm512_maskz_loadu_ps(m, d + i);
+    _Pragma("GCC unroll 8")
     for (int c = 0; c < C; ++c) {
       acc[c] = _mm512_fmadd_ps(
           _mm512_maskz_loadu_ps(m, col + size_t(c) * rows + i), dv, acc[c]);
     }
   }
   __m256 q[C];  // q[l] = p[l] + p[l + 8]
+  _Pragma("GCC unroll 8")
   for (int c = 0; c < C; ++c) {
     q[c] = _mm256_add_ps(
         _mm512_castps512_ps256(acc[c]),
@@ -160,6 +166,7 @@ DWAE_AVX512 void TransposedBlock512(const float* w, int rows, int j,
                      _mm256_add_ps(_mm256_permute2f128_ps(lo, hi, 0x20),
                                    _mm256_permute2f128_ps(lo, hi, 0x31)));
   } else {
+    _Pragma("GCC unroll 8")
     for (int c = 0; c < C; ++c) {
       const __m256 h = _mm256_hadd_ps(q[c], q[c]);
       const __m256 h2 = _mm256_hadd_ps(h, h);
@@ -194,6 +201,42 @@ DWAE_AVX512 int NonZeroAvx512(const float* x, int n, int* out) {
     index = _mm512_add_epi32(index, step);
   }
   return count;
+}
+
+namespace {
+
+// Sigmoid of 16 floats, in ReferenceSigmoid's order of operations.
+DWAE_AVX512 inline __m512 Sigmoid16(__m512 z) {
+  const __m512 t = _mm512_min_ps(
+      _mm512_set1_ps(kSigmoidTMax),
+      _mm512_max_ps(
+          _mm512_set1_ps(kSigmoidTMin),
+          _mm512_castsi512_ps(_mm512_xor_si512(
+              _mm512_castps_si512(z), _mm512_set1_epi32(int(0x80000000u))))));
+  const __m512 k =
+      _mm512_roundscale_ps(_mm512_mul_ps(t, _mm512_set1_ps(kLog2e)),
+                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fmadd_ps(k, _mm512_set1_ps(-kLn2Hi), t);
+  r = _mm512_fmadd_ps(k, _mm512_set1_ps(-kLn2Lo), r);
+  __m512 p = _mm512_set1_ps(kExpPoly[0]);
+  for (int c = 1; c < 6; ++c) {
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kExpPoly[c]));
+  }
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512 er =
+      _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), one);
+  const __m512 scale = _mm512_castsi512_ps(_mm512_slli_epi32(
+      _mm512_add_epi32(_mm512_cvtps_epi32(k), _mm512_set1_epi32(127)), 23));
+  return _mm512_div_ps(one, _mm512_add_ps(one, _mm512_mul_ps(er, scale)));
+}
+
+}  // namespace
+
+DWAE_AVX512 void SigmoidAvx512(float* z, int n) {
+  for (int i = 0; i < n; i += 16) {
+    const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : TailMask16(n - i);
+    _mm512_mask_storeu_ps(z + i, m, Sigmoid16(_mm512_maskz_loadu_ps(m, z + i)));
+  }
 }
 
 #undef DWAE_AVX512
