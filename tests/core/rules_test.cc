@@ -109,16 +109,24 @@ bool IsLevel(float v, float alpha, const DeviceParams& device) {
 
 class RuleTest : public ::testing::TestWithParam<RuleKind> {};
 
+// The loss ratio of one short stochastic run is itself random (for
+// dw-stochastic, 0.04-0.5 across seeds), so the mean ratio over four seeds
+// must be below 0.3.
 TEST_P(RuleTest, TrainingLowersLoss) {
   const std::vector<float> rows = SyntheticData();
-  std::unique_ptr<Autoencoder> model = MakeModel(SmallConfig(GetParam(), 5));
-  ASSERT_NE(model, nullptr);
-  const double initial = MeanLoss(*model, rows);
-  Train(rows, 8, model.get());
-  const double final_loss = MeanLoss(*model, rows);
-  EXPECT_LT(final_loss, 0.3 * initial) << RuleName(GetParam()) << ": initial "
-                                       << initial << " final " << final_loss;
-  EXPECT_EQ(model->steps(), uint64_t(8 * kRows));
+  double ratios = 0;
+  for (uint64_t seed = 5; seed < 9; ++seed) {
+    std::unique_ptr<Autoencoder> model =
+        MakeModel(SmallConfig(GetParam(), seed));
+    ASSERT_NE(model, nullptr);
+    const double initial = MeanLoss(*model, rows);
+    Train(rows, 8, model.get());
+    const double final_loss = MeanLoss(*model, rows);
+    EXPECT_LT(final_loss, initial) << RuleName(GetParam()) << " seed " << seed;
+    ratios += final_loss / initial;
+    EXPECT_EQ(model->steps(), uint64_t(8 * kRows));
+  }
+  EXPECT_LT(ratios / 4, 0.3) << RuleName(GetParam());
 }
 
 TEST_P(RuleTest, SameSeedIsBitIdenticalOtherSeedDiffers) {
