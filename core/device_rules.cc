@@ -190,33 +190,53 @@ class DwShadowRule final : public DeviceRule {
 
   // Column j of layer l's shadow weights moves only when its input a_j is
   // non-zero; a column that did not move and held no device waiting for a
-  // pulse (pending_) cannot trigger one, so it is skipped. The columns are
-  // visited in index order, so the write stream is consumed exactly as by a
-  // pass over every device.
+  // pulse (pending_) cannot trigger one, so it is skipped. The visited
+  // columns take their shadow steps in one kernel call per layer, then the
+  // columns with a pulse due write their devices in index order (a column's
+  // writes touch no other column), so the write stream is consumed exactly
+  // as by a pass over every device.
   void Step(const Workspace& ws, Network* net) override {
     for (int l = 0; l < net->num_layers(); ++l) {
       DenseLayer& layer = net->layer(l);
       const float* delta = ws.deltas[l].data();
       const Eigen::VectorXf& a = ws.activations[l];
       const int rows = layer.out();
+      const int inputs = layer.in();
       std::vector<uint64_t>& pending = pending_[l];
       // The columns to visit: the pending ones and the active ones.
       visit_.assign(pending.begin(), pending.end());
       const int n = ActiveInputs(ws, l, &active_);
-      for (int k = 0; k < n; ++k) SetBit(&visit_, active_[k], true);
-      SetBit(&visit_, layer.in(), false);  // the biases come last
+      SetBits(active_.data(), n, &visit_);
+      SetBit(&visit_, inputs, false);  // the biases come last
+      if (columns_.size() < size_t(inputs)) {
+        columns_.resize(inputs);
+        steps_.resize(inputs);
+        due_.resize(inputs);
+      }
+      int count = 0;
       for (size_t w = 0; w < visit_.size(); ++w) {
         for (uint64_t bits = visit_[w]; bits != 0; bits &= bits - 1) {
           const int j = int(64 * w) + __builtin_ctzll(bits);
-          const size_t offset = size_t(j) * rows;
-          SetBit(&pending, j,
-                 FollowColumn(weights_[l], learning_rate_ * a[j], delta, rows,
-                              offset, shadow_w_[l].data() + offset,
-                              layer.weight.data()));
+          columns_[count] = j;
+          steps_[count++] = learning_rate_ * a[j];
         }
       }
-      SetBit(&pending, layer.in(),
-             FollowColumn(biases_[l], learning_rate_, delta, rows, 0,
+      SynapseArray& devices = weights_[l];
+      const learn_kernels::ShadowParams p = Params(devices, 0.0f);
+      learn_kernels::ShadowStepColumns(p, columns_.data(), steps_.data(), count,
+                                       delta, devices.notches().data(), rows,
+                                       shadow_w_[l].data(), due_.data());
+      // Every visited column leaves pending_ unless a write failed in it.
+      std::fill(pending.begin(), pending.end(), 0);
+      for (int c = 0; c < count; ++c) {
+        if (due_[c] == 0) continue;
+        const size_t offset = size_t(columns_[c]) * rows;
+        SetBit(&pending, columns_[c],
+               PulseColumn(devices, p, rows, offset,
+                           shadow_w_[l].data() + offset, layer.weight.data()));
+      }
+      SetBit(&pending, inputs,
+             FollowColumn(biases_[l], learning_rate_, delta, rows,
                           shadow_b_[l].data(), layer.bias.data()));
     }
   }
@@ -249,23 +269,39 @@ class DwShadowRule final : public DeviceRule {
   }
 
  private:
-  // One column of `rows` devices from `offset` of `array`: takes the SGD
-  // step shadow -= step * delta (skipped when step is 0), clips each shadow
-  // weight to the track's range and pulses every device whose nearest level
-  // to the shadow differs from where its wall sits by more than the margin.
-  // The first pass is a vector kernel (learn_kernels.h); only a column with
-  // a device to write takes the scalar path. Returns whether a device still
-  // differs after its pulse (a failed or blocked write), i.e. whether the
-  // column must be checked again at the next step even if it does not move.
-  bool FollowColumn(SynapseArray& array, float step, const float* delta,
-                    int rows, size_t offset, float* shadow, float* mirror) {
+  // The parameters of ShadowStep for the devices of `array`.
+  learn_kernels::ShadowParams Params(const SynapseArray& array,
+                                     float step) const {
     const float alpha = array.alpha();
     const float center = float(config_.device.center());
-    const learn_kernels::ShadowParams p = {
-        step, (center + 0.5f) * alpha, (0.5f + config_.shadow_margin) * alpha,
-        center, alpha};
+    return {step, (center + 0.5f) * alpha,
+            (0.5f + config_.shadow_margin) * alpha, center, alpha};
+  }
+
+  // One column of `rows` devices (the biases, from 0 of `array`): takes the
+  // SGD step shadow -= step * delta (skipped when step is 0), clips each
+  // shadow weight to the track's range and pulses every device whose
+  // nearest level to the shadow differs from where its wall sits by more
+  // than the margin (PulseColumn, only when the vector kernel reports a
+  // device to write). Returns whether a device still differs after its
+  // pulse (a failed or blocked write), i.e. whether the column must be
+  // checked again at the next step even if it does not move.
+  bool FollowColumn(SynapseArray& array, float step, const float* delta,
+                    int rows, float* shadow, float* mirror) {
+    const learn_kernels::ShadowParams p = Params(array, step);
+    if (!learn_kernels::ShadowStep(p, delta, array.notches().data(), rows,
+                                   shadow)) {
+      return false;
+    }
+    return PulseColumn(array, p, rows, 0, shadow, mirror);
+  }
+
+  // The scalar pulse pass of one column from `offset` of `array`, after its
+  // shadow step; returns whether a device still differs after its pulse.
+  bool PulseColumn(SynapseArray& array, const learn_kernels::ShadowParams& p,
+                   int rows, size_t offset, const float* shadow,
+                   float* mirror) {
     const int8_t* notch = array.notches().data() + offset;
-    if (!learn_kernels::ShadowStep(p, delta, notch, rows, shadow)) return false;
     bool still = false;
     for (int i = 0; i < rows; ++i) {
       float gap = learn_kernels::ShadowGap(p, shadow[i], notch[i]);
@@ -277,6 +313,21 @@ class DwShadowRule final : public DeviceRule {
     return still;
   }
 
+  // Sets the bits idx[0..n) (in increasing order) a word at a time: one
+  // read-modify-write per word rather than per bit.
+  static void SetBits(const int* idx, int n, std::vector<uint64_t>* bits) {
+    uint64_t word = 0;
+    int w = 0;
+    for (int k = 0; k < n; ++k) {
+      if (idx[k] / 64 != w) {
+        (*bits)[w] |= word;
+        word = 0;
+        w = idx[k] / 64;
+      }
+      word |= uint64_t{1} << (idx[k] % 64);
+    }
+    (*bits)[w] |= word;
+  }
   static void SetBit(std::vector<uint64_t>* bits, int i, bool value) {
     const uint64_t mask = uint64_t{1} << (i % 64);
     uint64_t& word = (*bits)[i / 64];
@@ -295,9 +346,13 @@ class DwShadowRule final : public DeviceRule {
   // set when a device in it still differs from its shadow after the last
   // step.
   std::vector<std::vector<uint64_t>> pending_;
-  // Scratch of one step, kept to avoid allocations.
+  // Scratch of one step, kept to avoid allocations: the visited columns,
+  // their steps and whether a pulse is due in each.
   std::vector<uint64_t> visit_;
   std::vector<int> active_;
+  std::vector<int> columns_;
+  std::vector<float> steps_;
+  std::vector<uint8_t> due_;
 };
 
 // -------------------------------------------------------- dw-stochastic ---

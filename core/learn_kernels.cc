@@ -75,6 +75,19 @@ bool ReferenceShadowStep(const ShadowParams& p, const float* delta,
   return due;
 }
 
+void ReferenceShadowStepColumns(const ShadowParams& p, const int* cols,
+                                const float* steps, int n, const float* delta,
+                                const int8_t* notch, int rows, float* shadow,
+                                uint8_t* due) {
+  ShadowParams column = p;
+  for (int c = 0; c < n; ++c) {
+    column.step = steps[c];
+    const size_t offset = size_t(cols[c]) * rows;
+    due[c] = ReferenceShadowStep(column, delta, notch + offset, rows,
+                                 shadow + offset);
+  }
+}
+
 namespace {
 
 // MAXPS / MINPS: the second operand when either is NaN.
@@ -219,6 +232,26 @@ bool ShadowStep(const ShadowParams& p, const float* delta, const int8_t* notch,
   }
 #endif
   return ReferenceShadowStep(p, delta, notch, rows, shadow);
+}
+
+void ShadowStepColumns(const ShadowParams& p, const int* cols,
+                       const float* steps, int n, const float* delta,
+                       const int8_t* notch, int rows, float* shadow,
+                       uint8_t* due) {
+#if DWAE_HAVE_X86
+  switch (ActiveIsa()) {
+    case Isa::kAvx512:
+      return internal::ShadowStepColumnsAvx512(p, cols, steps, n, delta, notch,
+                                               rows, shadow, due);
+    case Isa::kAvx2:
+      return internal::ShadowStepColumnsAvx2(p, cols, steps, n, delta, notch,
+                                             rows, shadow, due);
+    case Isa::kReference:
+      break;
+  }
+#endif
+  ReferenceShadowStepColumns(p, cols, steps, n, delta, notch, rows, shadow,
+                             due);
 }
 
 void Sigmoid(float* z, int n) {

@@ -68,6 +68,17 @@ bool ShadowStep(const ShadowParams& p, const float* delta, const int8_t* notch,
                 int rows, float* shadow);
 bool ReferenceShadowStep(const ShadowParams& p, const float* delta,
                          const int8_t* notch, int rows, float* shadow);
+// ShadowStep on n columns of a column-major matrix with `rows` rows (delta
+// shared): column cols[k] with the step steps[k] (p.step is not read);
+// due[k] is its result. One call per layer instead of one per column.
+void ShadowStepColumns(const ShadowParams& p, const int* cols,
+                       const float* steps, int n, const float* delta,
+                       const int8_t* notch, int rows, float* shadow,
+                       uint8_t* due);
+void ReferenceShadowStepColumns(const ShadowParams& p, const int* cols,
+                                const float* steps, int n, const float* delta,
+                                const int8_t* notch, int rows, float* shadow,
+                                uint8_t* due);
 // The gap of one device as ShadowStep computes it.
 float ShadowGap(const ShadowParams& p, float shadow, int notch);
 

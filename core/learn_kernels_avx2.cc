@@ -27,8 +27,7 @@ DWAE_AVX2 void ColumnsBlock(const float* w, int rows, int i, const int* idx,
                             int n, const float* x, const float* bias,
                             __m256i mask, float* z) {
   __m256 acc[V];
-  _Pragma("GCC unroll 8")
-  for (int v = 0; v < V; ++v) {
+  _Pragma("GCC unroll 8") for (int v = 0; v < V; ++v) {
     if (bias != nullptr) {
       acc[v] = _mm256_setzero_ps();
     } else if (kMasked && v == V - 1) {
@@ -41,16 +40,14 @@ DWAE_AVX2 void ColumnsBlock(const float* w, int rows, int i, const int* idx,
     const int j = idx == nullptr ? k : idx[k];
     const __m256 xj = _mm256_set1_ps(x[j]);
     const float* col = w + size_t(j) * rows + i;
-    _Pragma("GCC unroll 8")
-    for (int v = 0; v < V; ++v) {
+    _Pragma("GCC unroll 8") for (int v = 0; v < V; ++v) {
       const __m256 wv = kMasked && v == V - 1
                             ? _mm256_maskload_ps(col + 8 * v, mask)
                             : _mm256_loadu_ps(col + 8 * v);
       acc[v] = _mm256_fmadd_ps(xj, wv, acc[v]);
     }
   }
-  _Pragma("GCC unroll 8")
-  for (int v = 0; v < V; ++v) {
+  _Pragma("GCC unroll 8") for (int v = 0; v < V; ++v) {
     const bool masked = kMasked && v == V - 1;
     if (bias != nullptr) {
       const __m256 b = masked ? _mm256_maskload_ps(bias + i + 8 * v, mask)
@@ -129,15 +126,14 @@ template <int C>
 DWAE_AVX2 void TransposedBlock(const float* w, int rows, int j, const float* d,
                                float* out) {
   __m256 lo[C], hi[C];
-  _Pragma("GCC unroll 8")
-  for (int c = 0; c < C; ++c) lo[c] = hi[c] = _mm256_setzero_ps();
+  _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) lo[c] = hi[c] =
+      _mm256_setzero_ps();
   const float* col = w + size_t(j) * rows;
   int i = 0;
   for (; i + 16 <= rows; i += 16) {
     const __m256 dlo = _mm256_loadu_ps(d + i);
     const __m256 dhi = _mm256_loadu_ps(d + i + 8);
-    _Pragma("GCC unroll 8")
-    for (int c = 0; c < C; ++c) {
+    _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) {
       const float* wc = col + size_t(c) * rows + i;
       lo[c] = _mm256_fmadd_ps(_mm256_loadu_ps(wc), dlo, lo[c]);
       hi[c] = _mm256_fmadd_ps(_mm256_loadu_ps(wc + 8), dhi, hi[c]);
@@ -149,16 +145,15 @@ DWAE_AVX2 void TransposedBlock(const float* w, int rows, int j, const float* d,
     const __m256i mhi = TailMask(rest > 8 ? rest - 8 : 0);
     const __m256 dlo = _mm256_maskload_ps(d + i, mlo);
     const __m256 dhi = _mm256_maskload_ps(d + i + 8, mhi);
-    _Pragma("GCC unroll 8")
-    for (int c = 0; c < C; ++c) {
+    _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) {
       const float* wc = col + size_t(c) * rows + i;
       lo[c] = _mm256_fmadd_ps(_mm256_maskload_ps(wc, mlo), dlo, lo[c]);
       hi[c] = _mm256_fmadd_ps(_mm256_maskload_ps(wc + 8, mhi), dhi, hi[c]);
     }
   }
   __m256 q[C];  // q[l] = p[l] + p[l + 8]
-  _Pragma("GCC unroll 8")
-  for (int c = 0; c < C; ++c) q[c] = _mm256_add_ps(lo[c], hi[c]);
+  _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) q[c] =
+      _mm256_add_ps(lo[c], hi[c]);
   if constexpr (C == 4) {
     // The pairwise sums of four columns at once, in ReduceLanes' order.
     const __m256 h =
@@ -166,8 +161,8 @@ DWAE_AVX2 void TransposedBlock(const float* w, int rows, int j, const float* d,
     _mm_storeu_ps(out + j, _mm_add_ps(_mm256_castps256_ps128(h),
                                       _mm256_extractf128_ps(h, 1)));
   } else {
-    _Pragma("GCC unroll 8")
-    for (int c = 0; c < C; ++c) out[j + c] = ReduceLanes(q[c]);
+    _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) out[j + c] =
+        ReduceLanes(q[c]);
   }
 }
 
@@ -228,17 +223,21 @@ DWAE_AVX2 __m256i ShadowBlock(const ShadowConstants& k, bool move,
 
 }  // namespace
 
-DWAE_AVX2 bool ShadowStepAvx2(const ShadowParams& p, const float* delta,
-                              const int8_t* notch, int rows, float* shadow) {
-  const ShadowConstants k = {
-      _mm256_set1_ps(-p.step),
-      _mm256_set1_ps(-p.limit),
-      _mm256_set1_ps(p.limit),
-      _mm256_set1_ps(p.trigger),
-      _mm256_set1_ps(p.center),
-      _mm256_set1_ps(p.alpha),
-      _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff))};
-  const bool move = p.step != 0.0f;
+namespace {
+
+DWAE_AVX2 inline ShadowConstants MakeShadowConstants(const ShadowParams& p) {
+  return {_mm256_set1_ps(-p.step),
+          _mm256_set1_ps(-p.limit),
+          _mm256_set1_ps(p.limit),
+          _mm256_set1_ps(p.trigger),
+          _mm256_set1_ps(p.center),
+          _mm256_set1_ps(p.alpha),
+          _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff))};
+}
+
+DWAE_AVX2 inline bool ShadowColumn(const ShadowConstants& k, bool move,
+                                   const float* delta, const int8_t* notch,
+                                   int rows, float* shadow) {
   const __m256i all = _mm256_set1_epi32(-1);
   __m256i due = _mm256_setzero_si256();
   int i = 0;
@@ -251,6 +250,27 @@ DWAE_AVX2 bool ShadowStepAvx2(const ShadowParams& p, const float* delta,
                                                  TailMask(rows - i), shadow));
   }
   return !_mm256_testz_si256(due, due);
+}
+
+}  // namespace
+
+DWAE_AVX2 bool ShadowStepAvx2(const ShadowParams& p, const float* delta,
+                              const int8_t* notch, int rows, float* shadow) {
+  return ShadowColumn(MakeShadowConstants(p), p.step != 0.0f, delta, notch,
+                      rows, shadow);
+}
+
+DWAE_AVX2 void ShadowStepColumnsAvx2(const ShadowParams& p, const int* cols,
+                                     const float* steps, int n,
+                                     const float* delta, const int8_t* notch,
+                                     int rows, float* shadow, uint8_t* due) {
+  ShadowConstants k = MakeShadowConstants(p);
+  for (int c = 0; c < n; ++c) {
+    k.neg_step = _mm256_set1_ps(-steps[c]);
+    const size_t offset = size_t(cols[c]) * rows;
+    due[c] = ShadowColumn(k, steps[c] != 0.0f, delta, notch + offset, rows,
+                          shadow + offset);
+  }
 }
 
 namespace {

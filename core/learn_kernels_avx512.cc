@@ -25,8 +25,7 @@ DWAE_AVX512 void ColumnsBlock512(const float* w, int rows, int i,
                                  const int* idx, int n, const float* x,
                                  const float* bias, __mmask16 mask, float* z) {
   __m512 acc[V];
-  _Pragma("GCC unroll 8")
-  for (int v = 0; v < V; ++v) {
+  _Pragma("GCC unroll 8") for (int v = 0; v < V; ++v) {
     const __mmask16 m = v == V - 1 ? mask : __mmask16(0xffff);
     acc[v] = bias != nullptr ? _mm512_setzero_ps()
                              : _mm512_maskz_loadu_ps(m, z + i + 16 * v);
@@ -35,15 +34,13 @@ DWAE_AVX512 void ColumnsBlock512(const float* w, int rows, int i,
     const int j = idx == nullptr ? k : idx[k];
     const __m512 xj = _mm512_set1_ps(x[j]);
     const float* col = w + size_t(j) * rows + i;
-    _Pragma("GCC unroll 8")
-    for (int v = 0; v < V; ++v) {
+    _Pragma("GCC unroll 8") for (int v = 0; v < V; ++v) {
       const __mmask16 m = v == V - 1 ? mask : __mmask16(0xffff);
       acc[v] =
           _mm512_fmadd_ps(xj, _mm512_maskz_loadu_ps(m, col + 16 * v), acc[v]);
     }
   }
-  _Pragma("GCC unroll 8")
-  for (int v = 0; v < V; ++v) {
+  _Pragma("GCC unroll 8") for (int v = 0; v < V; ++v) {
     const __mmask16 m = v == V - 1 ? mask : __mmask16(0xffff);
     if (bias != nullptr) {
       acc[v] =
@@ -110,14 +107,17 @@ DWAE_AVX512 inline __mmask16 ShadowBlock(const ShadowConstants& k, bool move,
 
 }  // namespace
 
-DWAE_AVX512 bool ShadowStepAvx512(const ShadowParams& p, const float* delta,
-                                  const int8_t* notch, int rows,
-                                  float* shadow) {
-  const ShadowConstants k = {
-      _mm512_set1_ps(-p.step),  _mm512_set1_ps(-p.limit),
-      _mm512_set1_ps(p.limit),  _mm512_set1_ps(p.trigger),
-      _mm512_set1_ps(p.center), _mm512_set1_ps(p.alpha)};
-  const bool move = p.step != 0.0f;
+namespace {
+
+DWAE_AVX512 inline ShadowConstants MakeShadowConstants(const ShadowParams& p) {
+  return {_mm512_set1_ps(-p.step),  _mm512_set1_ps(-p.limit),
+          _mm512_set1_ps(p.limit),  _mm512_set1_ps(p.trigger),
+          _mm512_set1_ps(p.center), _mm512_set1_ps(p.alpha)};
+}
+
+DWAE_AVX512 inline bool ShadowColumn(const ShadowConstants& k, bool move,
+                                     const float* delta, const int8_t* notch,
+                                     int rows, float* shadow) {
   __mmask16 due = 0;
   int i = 0;
   for (; i + 16 <= rows; i += 16) {
@@ -129,6 +129,29 @@ DWAE_AVX512 bool ShadowStepAvx512(const ShadowParams& p, const float* delta,
   return due != 0;
 }
 
+}  // namespace
+
+DWAE_AVX512 bool ShadowStepAvx512(const ShadowParams& p, const float* delta,
+                                  const int8_t* notch, int rows,
+                                  float* shadow) {
+  return ShadowColumn(MakeShadowConstants(p), p.step != 0.0f, delta, notch,
+                      rows, shadow);
+}
+
+DWAE_AVX512 void ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
+                                         const float* steps, int n,
+                                         const float* delta,
+                                         const int8_t* notch, int rows,
+                                         float* shadow, uint8_t* due) {
+  ShadowConstants k = MakeShadowConstants(p);
+  for (int c = 0; c < n; ++c) {
+    k.neg_step = _mm512_set1_ps(-steps[c]);
+    const size_t offset = size_t(cols[c]) * rows;
+    due[c] = ShadowColumn(k, steps[c] != 0.0f, delta, notch + offset, rows,
+                          shadow + offset);
+  }
+}
+
 namespace {
 
 // Columns [j, j + C) of the transposed product, one 16-lane accumulator each.
@@ -136,22 +159,20 @@ template <int C>
 DWAE_AVX512 void TransposedBlock512(const float* w, int rows, int j,
                                     const float* d, float* out) {
   __m512 acc[C];
-  _Pragma("GCC unroll 8")
-  for (int c = 0; c < C; ++c) acc[c] = _mm512_setzero_ps();
+  _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) acc[c] =
+      _mm512_setzero_ps();
   const float* col = w + size_t(j) * rows;
   for (int i = 0; i < rows; i += 16) {  // zero-padded to 16 rows
     const __mmask16 m =
         rows - i >= 16 ? __mmask16(0xffff) : TailMask16(rows - i);
     const __m512 dv = _mm512_maskz_loadu_ps(m, d + i);
-    _Pragma("GCC unroll 8")
-    for (int c = 0; c < C; ++c) {
+    _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) {
       acc[c] = _mm512_fmadd_ps(
           _mm512_maskz_loadu_ps(m, col + size_t(c) * rows + i), dv, acc[c]);
     }
   }
   __m256 q[C];  // q[l] = p[l] + p[l + 8]
-  _Pragma("GCC unroll 8")
-  for (int c = 0; c < C; ++c) {
+  _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) {
     q[c] = _mm256_add_ps(
         _mm512_castps512_ps256(acc[c]),
         _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[c]), 1)));
@@ -166,8 +187,7 @@ DWAE_AVX512 void TransposedBlock512(const float* w, int rows, int j,
                      _mm256_add_ps(_mm256_permute2f128_ps(lo, hi, 0x20),
                                    _mm256_permute2f128_ps(lo, hi, 0x31)));
   } else {
-    _Pragma("GCC unroll 8")
-    for (int c = 0; c < C; ++c) {
+    _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) {
       const __m256 h = _mm256_hadd_ps(q[c], q[c]);
       const __m256 h2 = _mm256_hadd_ps(h, h);
       out[j + c] = _mm_cvtss_f32(

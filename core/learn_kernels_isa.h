@@ -37,6 +37,10 @@ void TransposedAvx2(const float* w, int rows, int cols, const float* d,
                     float* out);
 bool ShadowStepAvx2(const ShadowParams& p, const float* delta,
                     const int8_t* notch, int rows, float* shadow);
+void ShadowStepColumnsAvx2(const ShadowParams& p, const int* cols,
+                           const float* steps, int n, const float* delta,
+                           const int8_t* notch, int rows, float* shadow,
+                           uint8_t* due);
 void SigmoidAvx2(float* z, int n);
 
 int NonZeroAvx512(const float* x, int n, int* out);
@@ -46,6 +50,10 @@ void ColumnsAvx512(const float* w, int rows, const int* idx, int n,
                    const float* x, const float* bias, float* z);
 bool ShadowStepAvx512(const ShadowParams& p, const float* delta,
                       const int8_t* notch, int rows, float* shadow);
+void ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
+                             const float* steps, int n, const float* delta,
+                             const int8_t* notch, int rows, float* shadow,
+                             uint8_t* due);
 void SigmoidAvx512(float* z, int n);
 
 }  // namespace dwae::learn_kernels::internal

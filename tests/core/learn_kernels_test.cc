@@ -165,6 +165,58 @@ TEST_P(LearnKernelsTest, ShadowStepMatchesReference) {
   }
 }
 
+TEST_P(LearnKernelsTest, ShadowStepColumnsMatchesReference) {
+  Rng rng(7);
+  for (int rows = 1; rows <= 140; ++rows) {
+    const int cols = 1 + int(rng.Below(20));
+    const float alpha = 0.25f;
+    const ShadowParams p = {9.0f, 2.5f * alpha, 0.7f * alpha, 2.0f, alpha};
+    std::vector<float> shadow(size_t(rows) * cols);
+    std::vector<int8_t> notch(shadow.size());
+    for (size_t i = 0; i < shadow.size(); ++i) {
+      notch[i] = int8_t(rng.Below(5));
+      shadow[i] = (float(notch[i]) - 2.0f) * alpha +
+                  float(2 * rng.Uniform() - 1) * 0.8f * alpha;
+    }
+    const std::vector<float> delta = RandomFloats(rng, rows, 0.1);
+    // A random increasing subset of the columns; some with step 0.
+    std::vector<int> chosen;
+    std::vector<float> steps;
+    for (int j = 0; j < cols; ++j) {
+      if (rng.Uniform() < 0.6) {
+        chosen.push_back(j);
+        steps.push_back(rng.Uniform() < 0.3 ? 0.0f : float(rng.Uniform()));
+      }
+    }
+    const int n = int(chosen.size());
+    std::vector<float> want = shadow, got = shadow;
+    std::vector<uint8_t> due_want(n + 1, 7), due_got(n + 1, 7);
+    ReferenceShadowStepColumns(p, chosen.data(), steps.data(), n, delta.data(),
+                               notch.data(), rows, want.data(),
+                               due_want.data());
+    ShadowStepColumns(p, chosen.data(), steps.data(), n, delta.data(),
+                      notch.data(), rows, got.data(), due_got.data());
+    ExpectSameBits(want, got, "ShadowStepColumns", rows, cols);
+    EXPECT_EQ(due_want, due_got) << "rows " << rows;
+    EXPECT_EQ(due_got[n], 7);  // nothing written past n
+    // The reference is ShadowStep column by column; unvisited columns keep
+    // their values.
+    std::vector<float> single = shadow;
+    for (int c = 0, k = 0; c < cols; ++c) {
+      const size_t offset = size_t(c) * rows;
+      if (k < n && chosen[k] == c) {
+        ShadowParams column = p;
+        column.step = steps[k];
+        ASSERT_EQ(due_want[k], ReferenceShadowStep(column, delta.data(),
+                                                   notch.data() + offset, rows,
+                                                   single.data() + offset));
+        ++k;
+      }
+    }
+    ExpectSameBits(single, want, "ShadowStepColumns reference", rows, cols);
+  }
+}
+
 // Inputs for the sigmoid: wide and narrow ranges, the clamp edges, zeros,
 // infinities and NaN.
 std::vector<float> SigmoidInputs(Rng& rng, int n) {
