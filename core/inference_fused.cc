@@ -166,12 +166,21 @@ DWAE_AVX512 void LayerSums(const IntLayer& layer, bool sparse_input, int n,
 
 // The layer's output from the int32 sums `acc`: scale, bias, activation,
 // the store to `out` and, when `x` is not null (the last layer), the mean
-// squared error against x.
+// squared error against x. When `next_q` is not null (the next layer's input
+// is known to lie in [0, 1]), the output is also quantized onto [0, 1] into
+// next_q, zeroed up to next_padded, from the registers: the bytes
+// Quantize(out, rows, next_padded, true, ...) would write, without the
+// store and reload.
 DWAE_AVX512 float Epilogue(const IntLayer& layer, const int32_t* acc,
-                           QuantizedRange range, float* out, const float* x) {
+                           QuantizedRange range, float* out, const float* x,
+                           uint8_t* next_q, int next_padded) {
   const int rows = layer.levels.rows();
   const __m512 offset = _mm512_set1_ps(layer.unit * range.lo);
   const __m512 scale = _mm512_set1_ps(layer.unit * range.step);
+  // QuantizeOnto's arithmetic with lo = 0, hi = 1: (y - 0) * 255 + 0.5,
+  // and y - 0 is y.
+  const __m512 levels = _mm512_set1_ps(255.0f);
+  const __m512 half = _mm512_set1_ps(0.5f);
   __m512 squares = _mm512_setzero_ps();
   for (int r = 0; r < rows; r += 16) {
     const __mmask16 mask = FirstLanes(rows - r);
@@ -186,10 +195,22 @@ DWAE_AVX512 float Epilogue(const IntLayer& layer, const int32_t* acc,
     } else {
       _mm512_mask_storeu_ps(out + r, mask, y);
     }
+    if (next_q != nullptr) {
+      const __m512i i =
+          _mm512_maskz_cvttps_epi32(mask, _mm512_fmadd_ps(y, levels, half));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(next_q + r),
+                       _mm512_cvtepi32_epi8(i));
+    }
     if (x != nullptr) {
       const __m512 d =
           _mm512_maskz_sub_ps(mask, y, _mm512_maskz_loadu_ps(mask, x + r));
       squares = _mm512_fmadd_ps(d, d, squares);
+    }
+  }
+  if (next_q != nullptr) {
+    const int written = (rows + 15) / 16 * 16;
+    if (written < next_padded) {
+      std::memset(next_q + written, 0, size_t(next_padded - written));
     }
   }
   if (x == nullptr) return 0;
@@ -210,6 +231,11 @@ DWAE_AVX512 void ForwardFusedBatchAvx512(const std::vector<IntLayer>& layers,
     const IntLayer& layer = layers[l];
     const PackedLevels& k = layer.levels;
     for (int i = 0; i < n; ++i) {
+      if (l > 0 && layer.unit_range_input) {
+        // The previous layer's epilogue quantized its output already.
+        range[i] = {0.0f, 1.0f / 255.0f};
+        continue;
+      }
       const float* in = l == 0 ? x[i] : ws[i]->activations[l].data();
       range[i] = Quantize(in, k.cols(), k.padded_inputs(),
                           layer.unit_range_input, ws[i]->quantized.data(),
@@ -217,10 +243,17 @@ DWAE_AVX512 void ForwardFusedBatchAvx512(const std::vector<IntLayer>& layers,
     }
     LayerSums(layer, l == 0, n, ws);
     const bool last = l + 1 == num_layers;
+    // Quantize the output in the epilogue when the next layer takes it
+    // onto [0, 1] (no range scan): the sums above have read this layer's
+    // quantized input, so the buffer is free.
+    const bool quantize_next = !last && layers[l + 1].unit_range_input;
+    const int next_padded =
+        quantize_next ? layers[l + 1].levels.padded_inputs() : 0;
     for (int i = 0; i < n; ++i) {
-      const float mse =
-          Epilogue(layer, ws[i]->accumulators.data(), range[i],
-                   ws[i]->activations[l + 1].data(), last ? x[i] : nullptr);
+      const float mse = Epilogue(
+          layer, ws[i]->accumulators.data(), range[i],
+          ws[i]->activations[l + 1].data(), last ? x[i] : nullptr,
+          quantize_next ? ws[i]->quantized.data() : nullptr, next_padded);
       if (last) scores[i] = mse;
     }
   }
