@@ -1,6 +1,8 @@
 #include "core/inference_fused.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -15,6 +17,37 @@ std::atomic<bool> force_pair_kernels{false};
 }  // namespace
 
 void ForcePairKernelsForTesting(bool force) { force_pair_kernels = force; }
+
+void BuildSigmoidTables(IntLayer* layer) {
+  SigmoidTables& t = layer->sigmoid_tables;
+  t = SigmoidTables();
+  if (layer->activation != Activation::kSigmoid) return;
+  // |acc| <= 255 max_r sum_c |k_rc|; a = acc + offset must fit 15 or 20
+  // bits.
+  const int64_t offset = int64_t{255} * layer->max_abs_row_sum;
+  if (2 * offset >= (int64_t{1} << 20)) return;
+  const int digits = 2 * offset < (int64_t{1} << 15) ? 3 : 4;
+  const int rows = layer->levels.rows();
+  double max_bias = 0;
+  for (int r = 0; r < rows; ++r) {
+    max_bias = std::max(max_bias, std::abs(double(layer->bias[r])));
+  }
+  const double c = double(layer->unit) / 255.0;
+  // Every partial product is e^x with |x| <= max_bias + c offset.
+  if (!(max_bias + c * double(offset) <= 80.0)) return;
+  t.digits = digits;
+  t.offset = static_cast<int32_t>(offset);
+  t.row.assign(layer->bias.size(), 1.0f);
+  for (int r = 0; r < rows; ++r) {
+    t.row[r] = float(std::exp(-double(layer->bias[r]) + c * double(offset)));
+  }
+  for (int d = 0; d < digits; ++d) {
+    for (int j = 0; j < 32; ++j) {
+      t.digit[d][j] = float(std::exp(-c * double(j) * double(1 << (5 * d))));
+    }
+  }
+  t.usable = true;
+}
 
 #if DWAE_HAVE_X86
 
@@ -53,6 +86,34 @@ DWAE_AVX512 inline __m512 Sigmoid(__m512 z) {
   p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.931472028550421e-1f));
   p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
   const __m512 d = _mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_scalef_ps(p, n));
+  const __m512 y = _mm512_rcp14_ps(d);
+  return _mm512_mul_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(2.0f)));
+}
+
+// The sigmoid of rows [r, r + 16) from their int32 sums by the tables
+// (SigmoidTables in inference_fused.h); the reciprocal as in Sigmoid.
+DWAE_AVX512 inline __m512 SigmoidFromTables(const SigmoidTables& t, int r,
+                                            const int32_t* acc) {
+  const __m512i a =
+      _mm512_add_epi32(_mm512_loadu_si512(acc), _mm512_set1_epi32(t.offset));
+  // vpermt2ps reads the low 5 bits of each index.
+  const __m512 d0 = _mm512_permutex2var_ps(_mm512_loadu_ps(t.digit[0]), a,
+                                           _mm512_loadu_ps(t.digit[0] + 16));
+  const __m512 d1 = _mm512_permutex2var_ps(_mm512_loadu_ps(t.digit[1]),
+                                           _mm512_srli_epi32(a, 5),
+                                           _mm512_loadu_ps(t.digit[1] + 16));
+  const __m512 d2 = _mm512_permutex2var_ps(_mm512_loadu_ps(t.digit[2]),
+                                           _mm512_srli_epi32(a, 10),
+                                           _mm512_loadu_ps(t.digit[2] + 16));
+  __m512 e = _mm512_loadu_ps(t.row.data() + r);
+  if (t.digits == 4) {
+    e = _mm512_mul_ps(e,
+                      _mm512_permutex2var_ps(_mm512_loadu_ps(t.digit[3]),
+                                             _mm512_srli_epi32(a, 15),
+                                             _mm512_loadu_ps(t.digit[3] + 16)));
+  }
+  e = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(e, d2), d1), d0);
+  const __m512 d = _mm512_add_ps(_mm512_set1_ps(1.0f), e);
   const __m512 y = _mm512_rcp14_ps(d);
   return _mm512_mul_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(2.0f)));
 }
@@ -181,15 +242,23 @@ DWAE_AVX512 float Epilogue(const IntLayer& layer, const int32_t* acc,
   // and y - 0 is y.
   const __m512 levels = _mm512_set1_ps(255.0f);
   const __m512 half = _mm512_set1_ps(0.5f);
+  // The tables hold for inputs quantized onto [0, 1] only.
+  const bool tables = layer.sigmoid_tables.usable && range.lo == 0.0f &&
+                      range.step == 1.0f / 255.0f;
   __m512 squares = _mm512_setzero_ps();
   for (int r = 0; r < rows; r += 16) {
     const __mmask16 mask = FirstLanes(rows - r);
-    const __m512 a = _mm512_cvtepi32_ps(_mm512_loadu_si512(acc + r));
-    const __m512 z = _mm512_add_ps(
-        _mm512_loadu_ps(layer.bias.data() + r),
-        _mm512_fmadd_ps(offset, _mm512_loadu_ps(layer.row_sums.data() + r),
-                        _mm512_mul_ps(scale, a)));
-    const __m512 y = Activate(layer.activation, z);
+    __m512 y;
+    if (tables) {
+      y = SigmoidFromTables(layer.sigmoid_tables, r, acc + r);
+    } else {
+      const __m512 a = _mm512_cvtepi32_ps(_mm512_loadu_si512(acc + r));
+      const __m512 z = _mm512_add_ps(
+          _mm512_loadu_ps(layer.bias.data() + r),
+          _mm512_fmadd_ps(offset, _mm512_loadu_ps(layer.row_sums.data() + r),
+                          _mm512_mul_ps(scale, a)));
+      y = Activate(layer.activation, z);
+    }
     if (rows - r >= 16) {
       _mm512_storeu_ps(out + r, y);
     } else {
@@ -266,9 +335,18 @@ DWAE_AVX512 float ForwardFusedAvx512(const std::vector<IntLayer>& layers,
   return score;
 }
 
+DWAE_AVX512 void SigmoidFromTablesForTesting(const IntLayer& layer,
+                                             int first_row, const int32_t* acc,
+                                             float* y) {
+  _mm512_storeu_ps(y, SigmoidFromTables(layer.sigmoid_tables, first_row, acc));
+}
+
 #undef DWAE_AVX512
 
 #else  // !DWAE_HAVE_X86
+
+void SigmoidFromTablesForTesting(const IntLayer&, int, const int32_t*, float*) {
+}  // never called
 
 bool CpuHasFusedForward() { return false; }
 

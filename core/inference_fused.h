@@ -35,6 +35,30 @@
 namespace dwae {
 namespace inference_internal {
 
+// A sigmoid layer's e^-z from tables, for a record whose input was quantized
+// onto [0, 1] (lo = 0, step = 1/255: the encoder's features, a sigmoid
+// layer's output). Then z_r = bias_r + c acc_r with c = unit / 255 and acc_r
+// an integer with |acc_r| <= offset (255 times the largest row sum of |k|),
+// so with a = acc_r + offset in [0, 2^(5 digits)) written in base 32,
+//   e^-z_r = row[r] * prod_d digit[d][(a >> 5d) & 31],
+// row[r] = e^(-bias_r + c offset), digit[d][j] = e^(-c j 32^d) (each
+// computed in double, rounded once): no polynomial and no pre-activation,
+// one AVX-512 permute (vpermt2ps, 32 entries) per digit; 3 digits for
+// a < 2^15 (a hidden layer of up to 64 inputs at levels +-2), else 4. Every
+// partial product lies between e^-(|bias|max + c offset) and
+// e^(|bias|max + c offset), which BuildSigmoidTables keeps within e^+-80
+// (normal floats). Error: at most 5 rounded factors and 4 products, so e^-z
+// within 9 * 2^-24 relative and the sigmoid within 9 * 2^-26 absolute
+// before its reciprocal (inference_network_test checks every acc of a
+// layer against double precision).
+struct SigmoidTables {
+  bool usable = false;
+  int digits = 0;  // 3 or 4
+  int32_t offset = 0;
+  std::vector<float> row;  // padded to the row blocks with 1
+  float digit[4][32] = {};
+};
+
 // One layer in integer form: weight = k * unit.
 struct IntLayer {
   PackedLevels levels;
@@ -47,7 +71,19 @@ struct IntLayer {
   Activation activation = Activation::kSigmoid;
   // The input is known to lie in [0, 1] (a sigmoid layer's output).
   bool unit_range_input = false;
+  // max_r sum_c |k_rc|.
+  int max_abs_row_sum = 0;
+  SigmoidTables sigmoid_tables;
 };
+
+// Fills layer->sigmoid_tables (usable only for a sigmoid layer whose sums
+// and bias keep the tables' products within range; else usable = false).
+void BuildSigmoidTables(IntLayer* layer);
+// For tests: the fused pass's sigmoid of rows [first_row, first_row + 16)
+// from the int32 sums acc[0, 16) by the tables (CpuHasFusedForward() and
+// layer.sigmoid_tables.usable only).
+void SigmoidFromTablesForTesting(const IntLayer& layer, int first_row,
+                                 const int32_t* acc, float* y);
 
 // True when this CPU runs ForwardFusedAvx512.
 bool CpuHasFusedForward();

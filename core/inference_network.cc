@@ -43,6 +43,7 @@ bool InferenceNetwork::Quantize(const DenseLayer& layer, IntLayer* out) {
   if (!std::isfinite(unit)) return false;
   if (unit == 0) unit = 1;                     // all weights zero
   std::vector<int8_t> k(size_t(rows) * cols);  // row-major
+  std::vector<int> abs_row_sums(rows, 0);
   out->row_sums.assign(rows, 0.0f);
   out->unit = unit;
   for (int c = 0; c < cols; ++c) {
@@ -55,8 +56,12 @@ bool InferenceNetwork::Quantize(const DenseLayer& layer, IntLayer* out) {
       }
       k[size_t(r) * cols + c] = static_cast<int8_t>(level);
       out->row_sums[r] += level;
+      abs_row_sums[r] += std::abs(static_cast<int>(level));
     }
   }
+  out->max_abs_row_sum =
+      rows == 0 ? 0
+                : *std::max_element(abs_row_sums.begin(), abs_row_sums.end());
   out->levels = PackedLevels(k.data(), rows, cols);
   out->quads = QuadLevels(k.data(), rows, cols);
   const size_t padded_rows = size_t(out->levels.row_blocks()) * kInt8RowBlock;
@@ -64,6 +69,7 @@ bool InferenceNetwork::Quantize(const DenseLayer& layer, IntLayer* out) {
   out->bias.assign(padded_rows, 0.0f);
   std::copy(layer.bias.data(), layer.bias.data() + rows, out->bias.begin());
   out->activation = layer.activation;
+  inference_internal::BuildSigmoidTables(out);
   return true;
 }
 

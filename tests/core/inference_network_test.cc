@@ -3,10 +3,15 @@
 // float path otherwise.
 #include "core/inference_network.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <memory>
+#include <tuple>
 #include <vector>
 
+#include "core/inference_fused.h"
+#include "core/int8_kernels.h"
 #include "core/model.h"
 #include "core/rng.h"
 #include "gtest/gtest.h"
@@ -137,6 +142,93 @@ TEST(InferenceNetworkTest, QuantizeInputRoundsToNearestStep) {
   EXPECT_EQ(q[0], 0);
   EXPECT_EQ(q[1], 255);
 }
+
+namespace sigmoid_tables {
+
+using inference_internal::BuildSigmoidTables;
+using inference_internal::IntLayer;
+
+// A sigmoid layer of `rows` x `cols` random levels in [-2, 2] (the first
+// row all at +2, so that its sum of |k| is the largest possible) with
+// biases in [-3, 3].
+IntLayer RandomLayer(int rows, int cols, float unit, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<int8_t> k(size_t(rows) * cols);
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < cols; ++c) {
+      k[size_t(r) * cols + c] = r == 0 ? 2 : int8_t(int(rng.Below(5)) - 2);
+    }
+  }
+  IntLayer layer;
+  layer.levels = PackedLevels(k.data(), rows, cols);
+  layer.bias.assign(size_t(layer.levels.row_blocks()) * kInt8RowBlock, 0.0f);
+  for (int r = 0; r < rows; ++r) {
+    layer.bias[r] = float(rng.Uniform() * 6 - 3);
+  }
+  layer.unit = unit;
+  layer.activation = Activation::kSigmoid;
+  layer.max_abs_row_sum = 2 * cols;
+  return layer;
+}
+
+// Every sum a row can take, 16 rows at a time, against the sigmoid of the
+// exact pre-activation bias + unit * acc / 255 in double precision.
+double MaxTableError(const IntLayer& layer) {
+  const int32_t offset = layer.sigmoid_tables.offset;
+  double worst = 0;
+  int32_t acc[16];
+  float y[16];
+  for (int first = 0; first < layer.levels.rows(); first += 16) {
+    for (int32_t a = -offset; a <= offset; ++a) {
+      for (int i = 0; i < 16; ++i) acc[i] = a;
+      inference_internal::SigmoidFromTablesForTesting(layer, first, acc, y);
+      for (int i = 0; i < 16 && first + i < layer.levels.rows(); ++i) {
+        const double z = double(layer.bias[first + i]) +
+                         double(layer.unit) * double(a) / 255.0;
+        worst =
+            std::max(worst, std::abs(double(y[i]) - 1 / (1 + std::exp(-z))));
+      }
+    }
+  }
+  return worst;
+}
+
+TEST(SigmoidTablesTest, EverySumWithinTheDerivedBound) {
+  if (!inference_internal::CpuHasFusedForward()) {
+    GTEST_SKIP() << "no AVX-512 on this CPU";
+  }
+  // 3 digits (16 inputs: |acc| <= 8160) and 4 (125 inputs, the encoded
+  // record: |acc| <= 63750); rows not a multiple of 16.
+  for (const auto& [rows, cols, unit, digits] :
+       {std::tuple{20, 16, 0.3f, 3}, std::tuple{37, 125, 0.05f, 4}}) {
+    IntLayer layer = RandomLayer(rows, cols, unit, 17);
+    BuildSigmoidTables(&layer);
+    ASSERT_TRUE(layer.sigmoid_tables.usable);
+    EXPECT_EQ(layer.sigmoid_tables.digits, digits);
+    EXPECT_EQ(layer.sigmoid_tables.offset, 255 * 2 * cols);
+    // inference_fused.h: 9 * 2^-26 from the tables and products, 2^-24
+    // from 1 + e, 2^-23 from the reciprocal.
+    EXPECT_LE(MaxTableError(layer), (9.0 / 4 + 1 + 2) * std::ldexp(1.0, -24))
+        << rows << "x" << cols;
+  }
+}
+
+TEST(SigmoidTablesTest, OnlyForSigmoidLayersWithinRange) {
+  IntLayer tanh_layer = RandomLayer(8, 16, 0.3f, 1);
+  tanh_layer.activation = Activation::kTanh;
+  BuildSigmoidTables(&tanh_layer);
+  EXPECT_FALSE(tanh_layer.sigmoid_tables.usable);
+  // |z| up to 2 * 125 * 1.0 = 250: e^-z leaves the normal floats.
+  IntLayer steep = RandomLayer(8, 125, 1.0f, 1);
+  BuildSigmoidTables(&steep);
+  EXPECT_FALSE(steep.sigmoid_tables.usable);
+  // 255 * 2 * 2100 * 2 >= 2^20: more than 4 digits.
+  IntLayer wide = RandomLayer(8, 2100, 0.001f, 1);
+  BuildSigmoidTables(&wide);
+  EXPECT_FALSE(wide.sigmoid_tables.usable);
+}
+
+}  // namespace sigmoid_tables
 
 }  // namespace
 }  // namespace dwae
