@@ -111,18 +111,6 @@ class Engine {
       const google::protobuf::RepeatedPtrField<v1::Connection>& connections,
       v1::LearningMode mode, uint32_t top_k, std::string* out);
 
-  // Scores entries that are already core rows, as Featurizer::Convert
-  // leaves them (a bad entry carries its status; ids unique within the
-  // batch; connections not yet extracted), all of `schema`: the Kafka
-  // consumer parses message values straight into them (server/
-  // kafka_records.h), without a wire-message round trip. Same verdicts,
-  // learning and metrics as Score. The entries' records are moved to the
-  // learner; the caller may reuse the vector.
-  absl::Status ScoreEntries(
-      FeatureSchema schema, std::vector<BatchEntry>* entries,
-      v1::LearningMode mode, uint32_t top_k,
-      google::protobuf::RepeatedPtrField<v1::Verdict>* out);
-
   // The verdicts of a scored batch: rows[0, n), top features in `schema`.
   // The rows are a per-thread buffer, valid until the thread scores again.
   struct ScoredRows {
@@ -130,6 +118,20 @@ class Engine {
     size_t n = 0;
     FeatureSchema schema = FeatureSchema::kKdd;
   };
+
+  // Scores entries that are already core rows, as Featurizer::Convert
+  // leaves them (a bad entry carries its status; ids unique within the
+  // batch; connections not yet extracted), all of `schema`: the Kafka
+  // consumer parses message values straight into them (server/
+  // kafka_records.h), without a wire-message round trip. Same verdicts,
+  // learning, metrics and verdict window as Score; the verdicts come back
+  // as rows (`scored`, empty on error), so that the consumer builds
+  // messages only for the verdicts it produces. The entries' records are
+  // moved to the learner; the caller may reuse the vector.
+  absl::Status ScoreEntries(FeatureSchema schema,
+                            std::vector<BatchEntry>* entries,
+                            v1::LearningMode mode, uint32_t top_k,
+                            ScoredRows* scored);
 
   absl::Status QueryVerdicts(const v1::QueryVerdictsRequest& request,
                              v1::QueryVerdictsResponse* response) const;

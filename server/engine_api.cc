@@ -257,14 +257,13 @@ absl::Status Engine::ScoreToWire(
   return s;
 }
 
-absl::Status Engine::ScoreEntries(
-    FeatureSchema schema, std::vector<BatchEntry>* entries,
-    v1::LearningMode mode, uint32_t top_k,
-    google::protobuf::RepeatedPtrField<v1::Verdict>* out) {
+absl::Status Engine::ScoreEntries(FeatureSchema schema,
+                                  std::vector<BatchEntry>* entries,
+                                  v1::LearningMode mode, uint32_t top_k,
+                                  ScoredRows* scored) {
+  *scored = ScoredRows();
   if (absl::Status s = CheckBatch(entries->size(), mode); !s.ok()) return s;
-  if (!entries->empty()) {
-    ToProtos(ScoreConverted(schema, entries, mode, top_k), out);
-  }
+  if (!entries->empty()) *scored = ScoreConverted(schema, entries, mode, top_k);
   return absl::OkStatus();
 }
 

@@ -3,9 +3,10 @@
 // room in the learn queue (pausing the partitions meanwhile), score and
 // learn the batch, produce its verdicts, and account for its offsets.
 //
-// The steady state allocates nothing per message: entries, their id
-// strings and the verdicts (on an arena with a reused first block) keep
-// their storage from batch to batch.
+// The steady state allocates nothing per message: entries and their id
+// strings keep their storage from batch to batch, and the engine hands
+// back its verdicts as rows (server/engine_verdicts.h); a message is built
+// only for a verdict that is produced.
 #include <algorithm>
 #include <cstring>
 
@@ -137,28 +138,30 @@ void KafkaConsumer::Process(const std::vector<rd_kafka_message_t*>& batch) {
     // position. Scoring it here could learn it twice.
     return;
   }
-  verdict_arena_.Reset();
-  auto* verdicts = google::protobuf::Arena::CreateMessage<
-      google::protobuf::RepeatedPtrField<v1::Verdict>>(&verdict_arena_);
+  Engine::ScoredRows rows;
   absl::Status scored = engine_->ScoreEntries(
-      decoder_->schema(), &entries_, v1::LEARNING_MODE_DEFAULT, 0, verdicts);
+      decoder_->schema(), &entries_, v1::LEARNING_MODE_DEFAULT, 0, &rows);
   if (!scored.ok()) {
     error_log_.Log(absl::StrCat("batch not scored: ", scored.message()));
   }
-  for (int i = 0; i < verdicts->size(); ++i) {
-    const v1::Verdict& v = (*verdicts)[i];
+  for (size_t i = 0; i < rows.n; ++i) {
+    const VerdictRow& row = rows.rows[i];
     const rd_kafka_message_t* m = sources_[i];
     const char* topic = rd_kafka_topic_name(m->rkt);
     PartitionBatch& part = part_of(m, topic);
-    if (v.error_code() != 0) {
+    if (!row.valid()) {
       ++part.bad;
       bad_log_.Log(
-          absl::StrCat("bad record ", v.id(), ": ", v.error_message()));
+          absl::StrCat("bad record ", *row.id, ": ", row.error_message));
       continue;
     }
     ++part.valid;
-    if (producer_ != nullptr) {
-      producer_->Produce(v, KafkaSource{topic, m->partition, m->offset});
+    // A message only for the verdicts that go out (by default the
+    // anomalies): the rest are already in the verdict window.
+    if (producer_ != nullptr && producer_->Wants(row)) {
+      verdict_.Clear();
+      VerdictRowToProto(row, rows.schema, &verdict_);
+      producer_->Produce(verdict_, KafkaSource{topic, m->partition, m->offset});
     }
   }
   if (!scored.ok()) {

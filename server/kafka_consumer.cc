@@ -13,9 +13,6 @@ namespace {
 
 // Without a durable checkpoint, learned offsets are committed this often.
 constexpr absl::Duration kMemoryCommitInterval = absl::Seconds(5);
-// Arena bytes a batch needs per verdict with three top features (measured
-// with Arena::SpaceUsed: about 600); more only costs a malloc per block.
-constexpr size_t kVerdictArenaBytes = 768;
 // How long a commit waits for the verdicts before it.
 constexpr absl::Duration kVerdictFlushTimeout = absl::Seconds(5);
 // librdkafka's queued.min.messages for dwaed. Once the consumer's local
@@ -84,23 +81,13 @@ class KafkaConsumer::Callbacks : public RdKafka::RebalanceCb,
   KafkaConsumer* const owner_;
 };
 
-google::protobuf::ArenaOptions KafkaConsumer::VerdictArenaOptions(
-    uint32_t batch_records) {
-  google::protobuf::ArenaOptions arena;
-  arena.initial_block_size = kVerdictArenaBytes * std::max(batch_records, 1u);
-  verdict_block_.reset(new char[arena.initial_block_size]);
-  arena.initial_block = verdict_block_.get();
-  return arena;
-}
-
 KafkaConsumer::KafkaConsumer(const KafkaOptions& options, Engine* engine,
                              Metrics* metrics, bool durable)
     : options_(options),
       engine_(engine),
       metrics_(metrics->registry()),
       durable_(durable),
-      positions_(options.group),
-      verdict_arena_(VerdictArenaOptions(options.batch_records)) {
+      positions_(options.group) {
   sources_.reserve(options.batch_records);
 }
 

@@ -42,7 +42,6 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
-#include "google/protobuf/arena.h"
 #include "server/engine.h"
 #include "server/kafka_conf.h"
 #include "server/kafka_metrics.h"
@@ -86,8 +85,6 @@ class KafkaConsumer : public CheckpointedSource {
 
   KafkaConsumer(const KafkaOptions& options, Engine* engine, Metrics* metrics,
                 bool durable);
-  // Allocates verdict_block_ for a batch of `batch_records` verdicts.
-  google::protobuf::ArenaOptions VerdictArenaOptions(uint32_t batch_records);
   // The data path (kafka_batches.cc).
   void Loop();
   // Fills `batch` with up to batch_records messages, waiting up to 100 ms
@@ -127,13 +124,8 @@ class KafkaConsumer : public CheckpointedSource {
   std::vector<BatchEntry> entries_;
   std::vector<std::string> ids_, sensors_;
   std::vector<const rd_kafka_message_t*> sources_;
-  // The verdicts of one batch live on this arena, reset per batch; its
-  // first block is kept, so steady state allocates nothing for them. (A
-  // heap RepeatedPtrField cleared per batch costs more: the generated
-  // Verdict::Clear deletes the scored_at sub-message and clears every
-  // string, and was measured costlier than the arena's reset.)
-  std::unique_ptr<char[]> verdict_block_;
-  google::protobuf::Arena verdict_arena_;
+  // The message of a verdict being produced, reused.
+  v1::Verdict verdict_;
 
   mutable absl::Mutex commit_mu_;
   std::optional<v1::KafkaState> to_commit_ ABSL_GUARDED_BY(commit_mu_);

@@ -30,6 +30,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "dwae/v1/detector.pb.h"
+#include "server/engine_verdicts.h"
 #include "server/kafka_options.h"
 
 namespace RdKafka {
@@ -58,6 +59,11 @@ class VerdictProducer {
       const KafkaOptions& options);
   ~VerdictProducer();
 
+  // Whether options.verdicts produces `row`'s verdict (never an invalid
+  // row's): the consumer builds messages only for these.
+  bool Wants(const VerdictRow& row) const {
+    return row.valid() && (row.anomalous || which_ == KafkaVerdicts::kAll);
+  }
   // Queues `verdict` unless options.verdicts says to skip it (normal
   // verdicts under kAnomalies; error verdicts are never produced). Waits
   // (serving delivery reports) while the local queue is full.

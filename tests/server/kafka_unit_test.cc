@@ -207,5 +207,27 @@ TEST(VerdictJsonTest, HasTheDocumentedFields) {
   EXPECT_EQ(j.at("source").at("offset"), 2);
 }
 
+// The consumer builds a message only for the verdicts Wants accepts, so
+// it must accept exactly what Produce sends.
+TEST(VerdictProducerTest, WantsWhatKafkaVerdictsSelects) {
+  KafkaOptions options;
+  options.brokers = "127.0.0.1:1";  // never reached: nothing is produced
+  options.verdicts_topic = "verdicts";
+  VerdictRow normal, anomaly, invalid;
+  anomaly.anomalous = true;
+  invalid.anomalous = true;
+  invalid.error_code = 3;
+  for (const KafkaVerdicts which :
+       {KafkaVerdicts::kAnomalies, KafkaVerdicts::kAll}) {
+    options.verdicts = which;
+    absl::StatusOr<std::unique_ptr<VerdictProducer>> producer =
+        VerdictProducer::Create(options);
+    ASSERT_TRUE(producer.ok()) << producer.status();
+    EXPECT_EQ((*producer)->Wants(normal), which == KafkaVerdicts::kAll);
+    EXPECT_TRUE((*producer)->Wants(anomaly));
+    EXPECT_FALSE((*producer)->Wants(invalid));
+  }
+}
+
 }  // namespace
 }  // namespace dwae::server
