@@ -188,10 +188,19 @@ bool IsCategorical(int index) {
 }
 
 absl::Status ValidateRecord(const Record& record) {
-  for (int i = 0; i < kNumFeatures; ++i) {
-    if (IsCategorical(i)) continue;
-    absl::Status status = CheckNumeric(i, record.numeric[i], "");
-    if (!status.ok()) return status;
+  // One branch-free pass first: when every slot is in [0, 1e15] (false for
+  // NaN and inf), every numeric feature passes CheckNumeric. Only a record
+  // with a bad value, or junk in a categorical slot (not checked), takes the
+  // per-field loop, which names the field. A streamed record spent about 100 ns
+  // in the loop's 38 out-of-line calls.
+  bool all_in_range = true;
+  for (double v : record.numeric) all_in_range &= v >= 0 && v <= kMaxValue;
+  if (!all_in_range) {
+    for (int i = 0; i < kNumFeatures; ++i) {
+      if (IsCategorical(i)) continue;
+      absl::Status status = CheckNumeric(i, record.numeric[i], "");
+      if (!status.ok()) return status;
+    }
   }
   if (record.protocol_type.empty())
     return FieldError(kProtocolTypeIndex, "empty");

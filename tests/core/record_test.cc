@@ -403,6 +403,15 @@ TEST(ValidateRecordTest, AcceptsValidRecord) {
   EXPECT_TRUE(ValidateWith(4, 1e15).ok());
 }
 
+TEST(ValidateRecordTest, IgnoresTheNumericSlotsOfCategoricalFeatures) {
+  // numeric[1..3] stand for protocol_type, service and flag: not checked.
+  for (double junk : {std::numeric_limits<double>::quiet_NaN(), -1.0, 1e300}) {
+    EXPECT_TRUE(ValidateWith(1, junk).ok()) << junk;
+    EXPECT_TRUE(ValidateWith(3, junk).ok()) << junk;
+  }
+  EXPECT_EQ(ValidateWith(4, -0.5).code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(ValidateRecordTest, RejectsBadNumbers) {
   const absl::Status nan =
       ValidateWith(4, std::numeric_limits<double>::quiet_NaN());
