@@ -23,35 +23,33 @@ void Advance(prometheus::Counter& counter, uint64_t now, uint64_t before) {
 
 void Featurizer::RefuseDuplicateIds(std::vector<BatchEntry>* entries,
                                     size_t first) {
-  // Sorting (hash, index) pairs in a reused vector instead of filling a
-  // hash set: a set of a batch's size is allocated and freed on every call.
-  thread_local std::vector<std::pair<uint64_t, size_t>> order;
-  order.clear();
+  // An open-addressing table of the first entry of each id, reused from
+  // call to call (sorting (hash, index) pairs cost 80 ns a streamed record,
+  // a hash set allocated per batch more). Slot: (hash, index + 1), 0 empty.
+  thread_local std::vector<std::pair<uint64_t, size_t>> table;
+  const size_t n = entries->size() - std::min(first, entries->size());
+  size_t size = 16;
+  while (size < 2 * n) size *= 2;
+  table.assign(size, {0, 0});
+  const size_t mask = size - 1;
   for (size_t i = first; i < entries->size(); ++i) {
-    const std::string& id = *(*entries)[i].id;
-    if (!id.empty()) {
-      order.emplace_back(absl::Hash<absl::string_view>{}(id), i);
-    }
-  }
-  std::sort(order.begin(), order.end());
-  // Within a run of equal hashes (in index order), each entry refers to the
-  // earliest entry with the same id.
-  for (size_t run = 0; run < order.size();) {
-    size_t end = run + 1;
-    while (end < order.size() && order[end].first == order[run].first) ++end;
-    for (size_t k = run + 1; k < end; ++k) {
-      BatchEntry& e = (*entries)[order[k].second];
-      for (size_t j = run; j < k; ++j) {
-        const size_t earlier = order[j].second;
-        if (*(*entries)[earlier].id != *e.id) continue;
-        if (e.status.ok()) {
-          e.status = absl::InvalidArgumentError(absl::StrCat(
-              "id: duplicate of record ", earlier - first, " in this batch"));
-        }
-        break;
+    BatchEntry& e = (*entries)[i];
+    const std::string& id = *e.id;
+    if (id.empty()) continue;
+    const uint64_t hash = absl::Hash<absl::string_view>{}(id);
+    size_t slot = hash & mask;
+    for (; table[slot].second != 0; slot = (slot + 1) & mask) {
+      if (table[slot].first != hash) continue;
+      const size_t earlier = table[slot].second - 1;
+      if (*(*entries)[earlier].id != id) continue;
+      // The earliest entry with this id: the one in the table.
+      if (e.status.ok()) {
+        e.status = absl::InvalidArgumentError(absl::StrCat(
+            "id: duplicate of record ", earlier - first, " in this batch"));
       }
+      break;
     }
-    run = end;
+    if (table[slot].second == 0) table[slot] = {hash, i + 1};
   }
 }
 
