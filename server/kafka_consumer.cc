@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace dwae::server {
 namespace {
@@ -74,6 +76,15 @@ class KafkaConsumer::Callbacks : public RdKafka::RebalanceCb,
     if (event.type() == RdKafka::Event::EVENT_ERROR) {
       owner_->error_log_.Log(
           absl::StrCat(RdKafka::err2str(event.err()), ": ", event.str()));
+    } else if (event.type() == RdKafka::Event::EVENT_LOG &&
+               event.severity() == RdKafka::Event::EVENT_SEVERITY_DEBUG) {
+      // Only there when the operator set librdkafka's `debug` property
+      // (e.g. debug=fetch): printed in full, with the time, since the
+      // timing is what such a log is read for. Warnings and errors come
+      // as EVENT_ERROR above, rate-limited.
+      Log(absl::StrCat(
+          absl::FormatTime("%H:%M:%E6S ", absl::Now(), absl::UTCTimeZone()),
+          event.fac(), " ", event.str()));
     }
   }
 
