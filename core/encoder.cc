@@ -7,21 +7,19 @@
 #include <string>
 #include <vector>
 
-#if defined(__AVX__)
-#include <immintrin.h>
-#elif defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "core/encoder_kernels.h"
 #include "core/name_index.h"
 #include "core/record.h"
 #include "core/zeek_features.h"
 
 namespace dwae {
 namespace {
+
+using encoder_internal::Log1p;
+using encoder_internal::ScaleAndClip;
 
 constexpr const char* kProtocols[kNumProtocols] = {"tcp", "udp", "icmp"};
 
@@ -90,15 +88,18 @@ struct Column {
 struct Layout {
   int num_numeric = 0;
   Column columns[kMaxNumeric];
-  // The columns with log1p, in order (Encode applies it to these only).
+  // The columns with log1p, in order (Encode applies it to these only), and
+  // their sources.
   int num_log1p = 0;
   int log1p_columns[kMaxNumeric];
+  int log1p_sources[kMaxNumeric];
 };
 
 // Lists the log1p columns of `layout`.
 Layout WithLog1pList(Layout layout) {
   for (int j = 0; j < layout.num_numeric; ++j) {
     if (layout.columns[j].log1p) {
+      layout.log1p_sources[layout.num_log1p] = layout.columns[j].source;
       layout.log1p_columns[layout.num_log1p++] = j;
     }
   }
@@ -147,88 +148,6 @@ const Layout& GetLayout(FeatureSchema schema) {
   static const Layout* const kZeek =
       new Layout(WithLog1pList(MakeZeekLayout()));
   return schema == FeatureSchema::kZeek ? *kZeek : *kKdd;
-}
-
-// log1p of the small integers (counts, most byte and packet numbers of a
-// scan), computed once with std::log1p, so results are identical.
-constexpr int kLog1pTableSize = 1024;
-const double* Log1pTable() {
-  static const double* const kTable = [] {
-    auto* table = new double[kLog1pTableSize];
-    for (int i = 0; i < kLog1pTableSize; ++i) table[i] = std::log1p(double(i));
-    return table;
-  }();
-  return kTable;
-}
-
-inline double Log1p(double x) {
-  static const double* const kTable = Log1pTable();
-  if (x >= 0 && x < kLog1pTableSize) {
-    const int i = static_cast<int>(x);
-    if (i == x) return kTable[i];
-  }
-  return std::log1p(x);
-}
-
-// y[i] = Log1p(x[i]) for i < n, in two passes: the table for every value it
-// covers, without branches or calls, then std::log1p for the rest.
-void Log1pAll(const double* x, int n, double* y) {
-  static const double* const kTable = Log1pTable();
-  int rest[kMaxNumeric];
-  int num_rest = 0;
-  for (int i = 0; i < n; ++i) {
-    const bool in_range = x[i] >= 0 && x[i] < kLog1pTableSize;  // NaN: no
-    const int k = static_cast<int>(in_range ? x[i] : 0.0);
-    y[i] = kTable[k];
-    rest[num_rest] = i;
-    num_rest += !(in_range && k == x[i]);
-  }
-  for (int r = 0; r < num_rest; ++r) y[rest[r]] = std::log1p(x[rest[r]]);
-}
-
-// One column: (t - min) * inv clipped to [0, 1], NaN (an empty range times
-// infinity, a NaN input) to 0. On x86 with SSE2's max/min, without branches,
-// which the data would mispredict: maxsd(v, 0) returns its second operand 0
-// for NaN and for v <= 0, as the portable form.
-inline void ScaleAndClip(double t, double min, double inv, float* out) {
-#if defined(__SSE2__)
-  const __m128d v =
-      _mm_mul_sd(_mm_sub_sd(_mm_set_sd(t), _mm_set_sd(min)), _mm_set_sd(inv));
-  const __m128d clipped =
-      _mm_min_sd(_mm_max_sd(v, _mm_setzero_pd()), _mm_set_sd(1.0));
-  *out = _mm_cvtss_f32(_mm_cvtsd_ss(_mm_setzero_ps(), clipped));
-#else
-  const double v = (t - min) * inv;
-  *out = !(v > 0.0) ? 0.0f : v > 1.0 ? 1.0f : static_cast<float>(v);
-#endif
-}
-
-// out[j] = ScaleAndClip(t[j], min[j], inv[j]) for j < n, four or two at a
-// time where AVX or SSE2 allow (the same max/min, so the same floats).
-void ScaleAndClip(const double* t, const double* min, const double* inv, int n,
-                  float* out) {
-  int j = 0;
-#if defined(__AVX__)
-  const __m256d zero4 = _mm256_setzero_pd(), one4 = _mm256_set1_pd(1.0);
-  for (; j + 4 <= n; j += 4) {
-    const __m256d v = _mm256_mul_pd(
-        _mm256_sub_pd(_mm256_loadu_pd(t + j), _mm256_loadu_pd(min + j)),
-        _mm256_loadu_pd(inv + j));
-    _mm_storeu_ps(
-        out + j, _mm256_cvtpd_ps(_mm256_min_pd(_mm256_max_pd(v, zero4), one4)));
-  }
-#endif
-#if defined(__SSE2__)
-  const __m128d zero = _mm_setzero_pd(), one = _mm_set1_pd(1.0);
-  for (; j + 2 <= n; j += 2) {
-    const __m128d v =
-        _mm_mul_pd(_mm_sub_pd(_mm_loadu_pd(t + j), _mm_loadu_pd(min + j)),
-                   _mm_loadu_pd(inv + j));
-    const __m128 f = _mm_cvtpd_ps(_mm_min_pd(_mm_max_pd(v, zero), one));
-    _mm_storel_pi(reinterpret_cast<__m64*>(out + j), f);
-  }
-#endif
-  for (; j < n; ++j) ScaleAndClip(t[j], min[j], inv[j], out + j);
 }
 
 // Numeric column `c` of `record` in transformed units.
@@ -372,17 +291,10 @@ void FeatureEncoder::Encode(const Record& record, float* out) const {
     static_assert(NumericFeature(1) == 4 &&
                   NumericFeature(kNumNumeric - 1) == kNumFeatures - 1 &&
                   UsesLog1p(NumericFeature(0)));
-    ScaleAndClip(record.numeric.data() + NumericFeature(1), min_.data() + 1,
-                 inv_range_.data() + 1, kNumNumeric - 1, out + 1);
-    double x[kMaxNumeric], y[kMaxNumeric];
-    for (int i = 0; i < layout.num_log1p; ++i) {
-      x[i] = record.numeric[layout.columns[layout.log1p_columns[i]].source];
-    }
-    Log1pAll(x, layout.num_log1p, y);
-    for (int i = 0; i < layout.num_log1p; ++i) {
-      const int j = layout.log1p_columns[i];
-      ScaleAndClip(y[i], min_[j], inv_range_[j], out + j);
-    }
+    encoder_internal::KddNumeric(
+        record.numeric.data() + NumericFeature(1), min_.data(),
+        inv_range_.data(), 1, kNumNumeric - 1, record.numeric.data(),
+        layout.log1p_sources, layout.log1p_columns, layout.num_log1p, out);
   } else {
     double t[kMaxNumeric];
     for (int j = 0; j < num_numeric_; ++j) {
