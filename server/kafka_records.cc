@@ -56,6 +56,15 @@ absl::StatusOr<std::unique_ptr<KafkaRecordDecoder>> KafkaRecordDecoder::Create(
 absl::Status KafkaRecordDecoder::Decode(const KafkaMessageRef& message,
                                         BatchEntry* entry, std::string* id,
                                         std::string* sensor_id) {
+  // The entry is cold (a batch's 2048 entries are 2.5 MB, beyond L2), and
+  // the record is moved into it below: fetch its lines while the parser
+  // runs instead of stalling on them then (perf put 60% of Decode's own
+  // time on that first touch).
+  __builtin_prefetch(entry, 1);
+  const char* record = reinterpret_cast<const char*>(&entry->record);
+  for (size_t at = 0; at < sizeof(Record); at += 64) {
+    __builtin_prefetch(record + at, 1);
+  }
   absl::StatusOr<bool> got = reader_.Next(message.value, &entry_);
   if (!got.ok()) return got.status();
   if (!*got) return absl::InvalidArgumentError("value: holds no record");
