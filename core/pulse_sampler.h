@@ -9,17 +9,18 @@
 // visit(j, i) for each success, in increasing index j * rows + i.
 //
 // How: when p_max = max_j c_j * max_i d_i is small, candidates are drawn by
-// geometric skips (the gap to the next candidate is floor(E / lambda), E a
-// standard exponential variate and lambda = -log(1 - p_max), so that
-// P(gap >= g) = e^(-g lambda) = (1 - p_max)^g: each index is a candidate
-// with probability p_max independently) and each candidate is accepted with
-// probability p_ij / p_max ("thinning"). Each trial then succeeds with
-// probability p_max * p_ij / p_max = p_ij, independently: exactly the
+// geometric skips at a rate p >= p_max (p_max rounded up, RoundedSkipRate:
+// the gap to the next candidate is floor(E / lambda), E a standard
+// exponential variate and lambda = -log(1 - p), so that
+// P(gap >= g) = e^(-g lambda) = (1 - p)^g: each index is a candidate with
+// probability p independently) and each candidate is accepted with
+// probability p_ij / p ("thinning"). Each trial then succeeds with
+// probability p * p_ij / p = p_ij, independently: exactly the
 // distribution of one Bernoulli draw per trial (ReferenceOuterBernoulli, the
 // oracle; a statistical test compares them). E comes from the ziggurat
 // (exponential.h: one 64-bit draw and no logarithm in 98.9 % of draws, where
 // -log(U) cost a log per candidate), and there are about
-// p_max * rows * cols candidates. When p_max is large the skips save
+// p * rows * cols candidates. When p_max is large the skips save
 // nothing and the dense reference loop runs instead.
 //
 // Thread-safety: pure functions of their arguments and `rng`.
@@ -38,6 +39,19 @@ namespace dwae {
 
 // Above this p_max the dense loop is cheaper than logs per candidate.
 inline constexpr double kDenseSamplingThreshold = 0.25;
+
+// The candidate rate of one call and its 1 / lambda = -1 / log(1 - p).
+struct SkipRate {
+  double p;
+  double per_lambda;
+};
+
+// Thinning only needs a candidate rate p >= p_max: p_max (in (0, 0.25])
+// rounded up to 4 significant bits (16 steps per octave, at most 1/16 more
+// candidates), whose 1 / lambda comes from a table built once with
+// std::log1p (a log1p per call was 3-4 % of a dw-stochastic step). Rates
+// below 2^-64 are computed directly.
+SkipRate RoundedSkipRate(double p_max);
 
 // The largest of n >= 1 non-negative floats (a NaN wins, -0 is 0). Non-negative
 // floats order like their bit patterns, and an integer maximum vectorizes
@@ -79,18 +93,18 @@ void SampleOuterBernoulli(const float* d, int rows, const float* c, int cols,
     return;
   }
   const int64_t last = int64_t{rows} * cols - 1;
-  const double per_lambda = -1.0 / std::log1p(-p_max);  // 1 / lambda
+  const SkipRate rate = RoundedSkipRate(p_max);
   // Index arithmetic in 32 bits when the grid allows (a 64-bit division
   // costs several times a 32-bit one).
   const bool narrow = last < int64_t{1} << 31;
   for (int64_t k = -1;;) {
     // Trials skipped before the next candidate.
-    const double skip = StandardExponential(rng) * per_lambda;
+    const double skip = StandardExponential(rng) * rate.per_lambda;
     if (skip >= double(last - k)) return;
     k += 1 + static_cast<int64_t>(skip);
     const int j = narrow ? int(uint32_t(k) / uint32_t(rows)) : int(k / rows);
     const int i = static_cast<int>(k - int64_t{j} * rows);
-    if (rng.Uniform() * p_max < double(c[j]) * double(d[i])) visit(j, i);
+    if (rng.Uniform() * rate.p < double(c[j]) * double(d[i])) visit(j, i);
   }
 }
 

@@ -92,6 +92,26 @@ TEST(PulseSamplerTest, DenseGridMatchesIndependentBernoulliAndCapsAtOne) {
   ExpectDistribution(kDeltas, {3.0f, 0.5f, 1.0f});
 }
 
+TEST(PulseSamplerTest, RoundedSkipRateBoundsTheRateFromAbove) {
+  Rng rng(3);
+  std::vector<double> rates = {0.25,    0.125,      0.1875, 1e-30,
+                               0x1p-64, 0x1.01p-64, 1e-3};
+  for (int k = 0; k < 100000; ++k) {
+    rates.push_back(0.25 * std::ldexp(rng.UniformOpen(), -int(rng.Below(70))));
+  }
+  for (double p_max : rates) {
+    const SkipRate r = RoundedSkipRate(p_max);
+    ASSERT_GE(r.p, p_max);
+    ASSERT_LE(r.p, p_max * (1 + 1.0 / 16)) << p_max;
+    ASSERT_LE(r.p, 0.25);
+    ASSERT_EQ(r.per_lambda, -1.0 / std::log1p(-r.p)) << p_max;
+  }
+  // Grid points are kept as they are.
+  EXPECT_EQ(RoundedSkipRate(0.1875).p, 0.1875);
+  EXPECT_EQ(RoundedSkipRate(0x1.1p-20).p, 0x1.1p-20);
+  EXPECT_EQ(RoundedSkipRate(0x1.11p-20).p, 0x1.2p-20);
+}
+
 TEST(PulseSamplerTest, ZeroRatesNeverVisit) {
   Rng rng(1);
   const std::vector<float> c = {0.0f, 0.0f};
