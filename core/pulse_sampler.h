@@ -94,17 +94,26 @@ void SampleOuterBernoulli(const float* d, int rows, const float* c, int cols,
   }
   const int64_t last = int64_t{rows} * cols - 1;
   const SkipRate rate = RoundedSkipRate(p_max);
-  // Index arithmetic in 32 bits when the grid allows (a 64-bit division
-  // costs several times a 32-bit one).
-  const bool narrow = last < int64_t{1} << 31;
+  // Row and column by a multiplication (a division costs several times
+  // more): the quotient is off by at most one, which the remainder shows.
+  const double per_row = 1.0 / rows;
   for (int64_t k = -1;;) {
     // Trials skipped before the next candidate.
     const double skip = StandardExponential(rng) * rate.per_lambda;
     if (skip >= double(last - k)) return;
     k += 1 + static_cast<int64_t>(skip);
-    const int j = narrow ? int(uint32_t(k) / uint32_t(rows)) : int(k / rows);
-    const int i = static_cast<int>(k - int64_t{j} * rows);
-    if (rng.Uniform() * rate.p < double(c[j]) * double(d[i])) visit(j, i);
+    int64_t j = static_cast<int64_t>(double(k) * per_row);
+    int64_t i = k - j * rows;
+    if (i < 0) {
+      --j;
+      i += rows;
+    } else if (i >= rows) {
+      ++j;
+      i -= rows;
+    }
+    if (rng.Uniform() * rate.p < double(c[j]) * double(d[i])) {
+      visit(int(j), int(i));
+    }
   }
 }
 

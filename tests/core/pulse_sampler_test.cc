@@ -112,6 +112,36 @@ TEST(PulseSamplerTest, RoundedSkipRateBoundsTheRateFromAbove) {
   EXPECT_EQ(RoundedSkipRate(0x1.11p-20).p, 0x1.2p-20);
 }
 
+TEST(PulseSamplerTest, LayerSizedGridVisitsEachCellInOrderAtItsRate) {
+  // 125 x 33 (a layer's weights and biases): row and column come from a
+  // multiplication by 1 / rows; every cell must be reached, in order, at
+  // p = 0.2 (0.203125 candidates, thinned back).
+  constexpr int kLayerRows = 125, kCols = 33, kRuns = 4000;
+  const std::vector<float> d(kLayerRows, 0.5f), c(kCols, 0.4f);
+  std::vector<double> hits(kLayerRows * kCols);
+  Rng rng(9);
+  bool in_order = true;
+  for (int s = 0; s < kRuns; ++s) {
+    int previous = -1;
+    SampleOuterBernoulli(
+        d.data(), kLayerRows, c.data(), kCols, rng, [&](int j, int i) {
+          ASSERT_TRUE(j >= 0 && j < kCols && i >= 0 && i < kLayerRows);
+          const int k = j * kLayerRows + i;
+          in_order = in_order && k > previous;
+          previous = k;
+          hits[k] += 1;
+        });
+  }
+  EXPECT_TRUE(in_order);
+  double total = 0;
+  for (int k = 0; k < kLayerRows * kCols; ++k) {
+    total += hits[k];
+    ASSERT_GT(hits[k], 0) << k;
+  }
+  const double n = double(kRuns) * kLayerRows * kCols;
+  EXPECT_LE(std::abs(total - 0.2 * n), 5 * std::sqrt(n * 0.2 * 0.8));
+}
+
 TEST(PulseSamplerTest, ZeroRatesNeverVisit) {
   Rng rng(1);
   const std::vector<float> c = {0.0f, 0.0f};
