@@ -381,8 +381,12 @@ class DwStochasticRule final : public DeviceRule {
       const int n = ActiveInputs(ws, l, &columns_);
       if (rates_.size() < columns_.size()) rates_.resize(columns_.size());
       const float per_input = learning_rate_ / weights_[l].alpha();
-      for (int k = 0; k < n; ++k) {
-        rates_[k] = per_input * std::abs(a[columns_[k]]);
+      if (n == layer.in()) {  // all active (a sigmoid layer's input):
+        for (int k = 0; k < n; ++k) rates_[k] = per_input * std::abs(a[k]);
+      } else {  // a gather
+        for (int k = 0; k < n; ++k) {
+          rates_[k] = per_input * std::abs(a[columns_[k]]);
+        }
       }
       columns_[n] = kBiasColumn;
       rates_[n] = learning_rate_ / biases_[l].alpha();
