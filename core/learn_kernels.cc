@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
-#include <cstring>
 
 #include "core/learn_kernels_isa.h"
 #include "core/x86_intrinsics.h"
@@ -86,37 +85,6 @@ void ReferenceShadowStepColumns(const ShadowParams& p, const int* cols,
     due[c] = ReferenceShadowStep(column, delta, notch + offset, rows,
                                  shadow + offset);
   }
-}
-
-namespace {
-
-// MAXPS / MINPS: the second operand when either is NaN.
-float MaxPs(float a, float b) { return a > b ? a : b; }
-float MinPs(float a, float b) { return a < b ? a : b; }
-
-float ReferenceSigmoidOne(float z) {
-  using namespace internal;  // NOLINT: the shared constants
-  // max(lo, t) and min(hi, .) let a NaN t through, as the vector paths do.
-  const float t = MinPs(kSigmoidTMax, MaxPs(kSigmoidTMin, -z));
-  const float k = std::nearbyint(t * kLog2e);  // ties to even, as roundscale
-  float r = std::fma(k, -kLn2Hi, t);
-  r = std::fma(k, -kLn2Lo, r);
-  float p = kExpPoly[0];
-  for (int c = 1; c < 6; ++c) p = std::fma(p, r, kExpPoly[c]);
-  const float r2 = r * r;
-  const float er = std::fma(p, r2, r) + 1.0f;  // e^r
-  // 2^k from its exponent bits (k in [-126, 126]); a NaN k only meets a NaN
-  // er, so its scale does not matter.
-  const uint32_t bits = std::isnan(k) ? 0 : uint32_t(int(k) + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof(scale));
-  return 1.0f / (1.0f + er * scale);
-}
-
-}  // namespace
-
-void ReferenceSigmoid(float* z, int n) {
-  for (int i = 0; i < n; ++i) z[i] = ReferenceSigmoidOne(z[i]);
 }
 
 // ------------------------------------------------------ instruction sets ---
@@ -252,20 +220,6 @@ void ShadowStepColumns(const ShadowParams& p, const int* cols,
 #endif
   ReferenceShadowStepColumns(p, cols, steps, n, delta, notch, rows, shadow,
                              due);
-}
-
-void Sigmoid(float* z, int n) {
-#if DWAE_HAVE_X86
-  switch (ActiveIsa()) {
-    case Isa::kAvx512:
-      return internal::SigmoidAvx512(z, n);
-    case Isa::kAvx2:
-      return internal::SigmoidAvx2(z, n);
-    case Isa::kReference:
-      break;
-  }
-#endif
-  ReferenceSigmoid(z, n);
 }
 
 }  // namespace dwae::learn_kernels

@@ -82,18 +82,6 @@ void ReferenceShadowStepColumns(const ShadowParams& p, const int* cols,
 // The gap of one device as ShadowStep computes it.
 float ShadowGap(const ShadowParams& p, float shadow, int notch);
 
-// The logistic sigmoid y = 1 / (1 + e^-z) of z[0..n), in place. e^t is
-// computed as 2^k * e^r (k = nearest integer to t log2 e, r = t - k ln 2 in
-// two fma steps, e^r from a degree-7 polynomial; t = -z clamped to
-// [-87, 87]), then y = 1 / (1 + e^t), with the same float operations on every
-// path. Against the exact sigmoid the error is at most 3 ulp of y (2.24 seen)
-// for z >= -87 (learn_kernels_test states and checks the bound); below -87 the
-// result is sigmoid(-87), about 1.6e-38, not smaller; z = +inf gives 1 and a
-// NaN stays NaN. This replaces Eigen's (1 + exp(-z)).inverse(), which was
-// 9-17 % of a learning step.
-void Sigmoid(float* z, int n);
-void ReferenceSigmoid(float* z, int n);
-
 // The instruction sets with a fast path, in increasing order.
 enum class Isa { kReference = 0, kAvx2 = 1, kAvx512 = 2 };
 // The best this CPU runs: kAvx2 needs AVX2 and FMA, kAvx512 also AVX512F,

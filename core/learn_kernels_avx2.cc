@@ -273,44 +273,6 @@ DWAE_AVX2 void ShadowStepColumnsAvx2(const ShadowParams& p, const int* cols,
   }
 }
 
-namespace {
-
-// Sigmoid of 8 floats, in ReferenceSigmoid's order of operations.
-DWAE_AVX2 inline __m256 Sigmoid8(__m256 z) {
-  const __m256 t =
-      _mm256_min_ps(_mm256_set1_ps(kSigmoidTMax),
-                    _mm256_max_ps(_mm256_set1_ps(kSigmoidTMin),
-                                  _mm256_xor_ps(z, _mm256_set1_ps(-0.0f))));
-  const __m256 k =
-      _mm256_round_ps(_mm256_mul_ps(t, _mm256_set1_ps(kLog2e)),
-                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m256 r = _mm256_fmadd_ps(k, _mm256_set1_ps(-kLn2Hi), t);
-  r = _mm256_fmadd_ps(k, _mm256_set1_ps(-kLn2Lo), r);
-  __m256 p = _mm256_set1_ps(kExpPoly[0]);
-  for (int c = 1; c < 6; ++c) {
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(kExpPoly[c]));
-  }
-  const __m256 one = _mm256_set1_ps(1.0f);
-  const __m256 er =
-      _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), one);
-  const __m256 scale = _mm256_castsi256_ps(_mm256_slli_epi32(
-      _mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127)), 23));
-  return _mm256_div_ps(one, _mm256_add_ps(one, _mm256_mul_ps(er, scale)));
-}
-
-}  // namespace
-
-DWAE_AVX2 void SigmoidAvx2(float* z, int n) {
-  int i = 0;
-  for (; i + 8 <= n; i += 8) {
-    _mm256_storeu_ps(z + i, Sigmoid8(_mm256_loadu_ps(z + i)));
-  }
-  if (i < n) {
-    const __m256i m = TailMask(n - i);
-    _mm256_maskstore_ps(z + i, m, Sigmoid8(_mm256_maskload_ps(z + i, m)));
-  }
-}
-
 #undef DWAE_AVX2
 
 }  // namespace dwae::learn_kernels::internal

@@ -223,42 +223,6 @@ DWAE_AVX512 int NonZeroAvx512(const float* x, int n, int* out) {
   return count;
 }
 
-namespace {
-
-// Sigmoid of 16 floats, in ReferenceSigmoid's order of operations.
-DWAE_AVX512 inline __m512 Sigmoid16(__m512 z) {
-  const __m512 t = _mm512_min_ps(
-      _mm512_set1_ps(kSigmoidTMax),
-      _mm512_max_ps(
-          _mm512_set1_ps(kSigmoidTMin),
-          _mm512_castsi512_ps(_mm512_xor_si512(
-              _mm512_castps_si512(z), _mm512_set1_epi32(int(0x80000000u))))));
-  const __m512 k =
-      _mm512_roundscale_ps(_mm512_mul_ps(t, _mm512_set1_ps(kLog2e)),
-                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fmadd_ps(k, _mm512_set1_ps(-kLn2Hi), t);
-  r = _mm512_fmadd_ps(k, _mm512_set1_ps(-kLn2Lo), r);
-  __m512 p = _mm512_set1_ps(kExpPoly[0]);
-  for (int c = 1; c < 6; ++c) {
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(kExpPoly[c]));
-  }
-  const __m512 one = _mm512_set1_ps(1.0f);
-  const __m512 er =
-      _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), one);
-  const __m512 scale = _mm512_castsi512_ps(_mm512_slli_epi32(
-      _mm512_add_epi32(_mm512_cvtps_epi32(k), _mm512_set1_epi32(127)), 23));
-  return _mm512_div_ps(one, _mm512_add_ps(one, _mm512_mul_ps(er, scale)));
-}
-
-}  // namespace
-
-DWAE_AVX512 void SigmoidAvx512(float* z, int n) {
-  for (int i = 0; i < n; i += 16) {
-    const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : TailMask16(n - i);
-    _mm512_mask_storeu_ps(z + i, m, Sigmoid16(_mm512_maskz_loadu_ps(m, z + i)));
-  }
-}
-
 #undef DWAE_AVX512
 
 }  // namespace dwae::learn_kernels::internal

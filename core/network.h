@@ -33,8 +33,7 @@ enum class Activation { kSigmoid, kRelu, kTanh };
 absl::StatusOr<Activation> ParseActivation(absl::string_view name);
 const char* ActivationName(Activation activation);
 
-// Applies `activation` to every element of *z in place (the sigmoid is
-// learn_kernels::Sigmoid: within a few ulp of the exact one).
+// Applies `activation` to every element of *z in place.
 void ApplyActivation(Activation activation, Eigen::VectorXf* z);
 
 // Shape of the autoencoder: input width, hidden widths, hidden activation.
