@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -103,13 +104,16 @@ class Engine {
     return Score(records, {}, mode, top_k, out);
   }
 
-  // Score, with the verdicts appended to `out` as a serialized VerdictBatch
-  // (the bytes of the VerdictBatch Score would fill; server/
-  // engine_verdicts.h), for the Stream RPC, which sends them as they are.
+  // Score, with the verdicts as a serialized VerdictBatch (the bytes of the
+  // VerdictBatch Score would fill; server/engine_verdicts.h) written into
+  // the buffer `allocate(size)` returns, for the Stream RPC, which sends
+  // them as they are. `allocate` is called once when the batch is scored
+  // (an empty batch: size 0), not at all when it is refused.
   absl::Status ScoreToWire(
       const google::protobuf::RepeatedPtrField<v1::Record>& records,
       const google::protobuf::RepeatedPtrField<v1::Connection>& connections,
-      v1::LearningMode mode, uint32_t top_k, std::string* out);
+      v1::LearningMode mode, uint32_t top_k,
+      absl::FunctionRef<char*(size_t)> allocate);
 
   // The verdicts of a scored batch: rows[0, n), top features in `schema`.
   // The rows are a per-thread buffer, valid until the thread scores again.

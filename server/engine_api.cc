@@ -250,10 +250,13 @@ absl::Status Engine::Score(
 absl::Status Engine::ScoreToWire(
     const google::protobuf::RepeatedPtrField<v1::Record>& records,
     const google::protobuf::RepeatedPtrField<v1::Connection>& connections,
-    v1::LearningMode mode, uint32_t top_k, std::string* out) {
+    v1::LearningMode mode, uint32_t top_k,
+    absl::FunctionRef<char*(size_t)> allocate) {
   ScoredRows scored;
   absl::Status s = ConvertAndScore(records, connections, mode, top_k, &scored);
-  if (s.ok()) AppendVerdictBatchWire(scored.rows, scored.n, scored.schema, out);
+  if (s.ok()) {
+    WriteVerdictBatchWire(scored.rows, scored.n, scored.schema, allocate);
+  }
   return s;
 }
 

@@ -80,6 +80,23 @@ struct Sizes {
   size_t scored_at = 0;
 };
 
+// The names of a schema's dimensions, looked up once per batch instead of
+// twice per top feature.
+using Names = std::vector<const std::string*>;
+
+const Names& DimensionNames(FeatureSchema schema) {
+  thread_local Names names;
+  thread_local FeatureSchema cached = FeatureSchema::kKdd;
+  if (names.empty() || cached != schema) {
+    names.resize(size_t(InputDim(schema)));
+    for (size_t d = 0; d < names.size(); ++d) {
+      names[d] = &FeatureEncoder::DimensionName(schema, int(d));
+    }
+    cached = schema;
+  }
+  return names;
+}
+
 size_t FeatureSize(const FeatureDeviation& d, const std::string& name) {
   return StringField(name) + DoubleField(d.squared_error) +
          DoubleField(d.value) + DoubleField(d.reconstruction);
@@ -92,7 +109,7 @@ size_t TimestampSize(int64_t ns) {
          (nanos == 0 ? 0 : 1 + WireFormatLite::Int32Size(nanos));
 }
 
-Sizes RowSize(const VerdictRow& row, FeatureSchema schema) {
+Sizes RowSize(const VerdictRow& row, const Names& names) {
   Sizes s;
   s.verdict = StringField(*row.id) + StringField(*row.sensor_id);
   if (!row.valid()) {
@@ -106,16 +123,15 @@ Sizes RowSize(const VerdictRow& row, FeatureSchema schema) {
                UInt64Field(row.model_version) + BoolField(row.warming_up);
   for (int i = 0; i < row.num_top; ++i) {
     const FeatureDeviation& d = row.top[i];
-    s.verdict += Nested(
-        FeatureSize(d, FeatureEncoder::DimensionName(schema, d.dimension)));
+    s.verdict += Nested(FeatureSize(d, *names[size_t(d.dimension)]));
   }
   s.scored_at = TimestampSize(row.scored_at_ns);
   s.verdict += Nested(s.scored_at);
   return s;
 }
 
-uint8_t* WriteRow(const VerdictRow& row, const Sizes& sizes,
-                  FeatureSchema schema, uint8_t* p) {
+uint8_t* WriteRow(const VerdictRow& row, const Sizes& sizes, const Names& names,
+                  uint8_t* p) {
   p = WriteHeader(kBatchVerdicts, sizes.verdict, p);
   p = WriteString(kId, *row.id, p);
   p = WriteString(kSensorId, *row.sensor_id, p);
@@ -128,8 +144,7 @@ uint8_t* WriteRow(const VerdictRow& row, const Sizes& sizes,
   p = WriteBool(kAnomalous, row.anomalous, p);
   for (int i = 0; i < row.num_top; ++i) {
     const FeatureDeviation& d = row.top[i];
-    const std::string& name =
-        FeatureEncoder::DimensionName(schema, d.dimension);
+    const std::string& name = *names[size_t(d.dimension)];
     p = WriteHeader(kTopFeatures, FeatureSize(d, name), p);
     p = WriteString(kFeature, name, p);
     p = WriteDouble(kSquaredError, d.squared_error, p);
@@ -180,19 +195,28 @@ void VerdictRowToProto(const VerdictRow& row, FeatureSchema schema,
   out->set_warming_up(row.warming_up);
 }
 
-void AppendVerdictBatchWire(const VerdictRow* rows, size_t n,
-                            FeatureSchema schema, std::string* out) {
+void WriteVerdictBatchWire(const VerdictRow* rows, size_t n,
+                           FeatureSchema schema,
+                           absl::FunctionRef<char*(size_t)> allocate) {
+  const Names& names = DimensionNames(schema);
   thread_local std::vector<Sizes> sizes;
   sizes.resize(n);
   size_t total = 0;
   for (size_t i = 0; i < n; ++i) {
-    sizes[i] = RowSize(rows[i], schema);
+    sizes[i] = RowSize(rows[i], names);
     total += Nested(sizes[i].verdict);
   }
-  const size_t start = out->size();
-  out->resize(start + total);
-  uint8_t* p = reinterpret_cast<uint8_t*>(&(*out)[start]);
-  for (size_t i = 0; i < n; ++i) p = WriteRow(rows[i], sizes[i], schema, p);
+  uint8_t* p = reinterpret_cast<uint8_t*>(allocate(total));
+  for (size_t i = 0; i < n; ++i) p = WriteRow(rows[i], sizes[i], names, p);
+}
+
+void AppendVerdictBatchWire(const VerdictRow* rows, size_t n,
+                            FeatureSchema schema, std::string* out) {
+  WriteVerdictBatchWire(rows, n, schema, [out](size_t size) {
+    const size_t start = out->size();
+    out->resize(start + size);
+    return &(*out)[start];
+  });
 }
 
 }  // namespace dwae::server

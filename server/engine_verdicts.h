@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "core/detector.h"
 #include "core/feature_schema.h"
 #include "dwae/v1/detector.pb.h"
@@ -55,8 +56,15 @@ struct VerdictRow {
 void VerdictRowToProto(const VerdictRow& row, FeatureSchema schema,
                        v1::Verdict* out);
 
-// Appends to `out` the serialized VerdictBatch of rows[0, n): the bytes of
-// a VerdictBatch whose verdicts are VerdictRowToProto of each row.
+// Writes the serialized VerdictBatch of rows[0, n) (the bytes of a
+// VerdictBatch whose verdicts are VerdictRowToProto of each row) into the
+// buffer that `allocate(size)` returns for its size in bytes: the caller
+// chooses where the bytes go (the Stream handler: a gRPC slice, so that
+// they are not copied again).
+void WriteVerdictBatchWire(const VerdictRow* rows, size_t n,
+                           FeatureSchema schema,
+                           absl::FunctionRef<char*(size_t)> allocate);
+// The same, appended to `out`.
 void AppendVerdictBatchWire(const VerdictRow* rows, size_t n,
                             FeatureSchema schema, std::string* out);
 

@@ -9,6 +9,7 @@
 #include "core/record_proto.h"
 #include "google/protobuf/arena.h"
 #include "google/protobuf/descriptor.h"
+#include "grpc/slice.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/method_handler.h"
 #include "grpcpp/support/proto_buffer_reader.h"
@@ -118,9 +119,6 @@ grpc::Status DetectorService::Stream(
     arena_options.max_block_size = kStreamArenaBlockBytes;
     google::protobuf::Arena arena(arena_options);
     grpc::ByteBuffer in;
-    // The answer's bytes, written by the engine (Engine::ScoreToWire);
-    // the string keeps its capacity from batch to batch.
-    std::string wire;
     while (stream->Read(&in)) {
       if (context->IsCancelled()) return absl::CancelledError("cancelled");
       arena.Reset();
@@ -134,19 +132,25 @@ grpc::Status DetectorService::Stream(
         }
       }
       in.Clear();
-      wire.clear();
+      // The engine writes the answer's bytes straight into the slice that
+      // gRPC sends (Engine::ScoreToWire).
+      grpc::Slice slice;
       const absl::Time start = absl::Now();
-      absl::Status s =
-          engine_->ScoreToWire(batch->records(), batch->connections(),
-                               batch->learning(), batch->top_k(), &wire);
+      absl::Status s = engine_->ScoreToWire(
+          batch->records(), batch->connections(), batch->learning(),
+          batch->top_k(), [&slice](size_t size) {
+            grpc_slice bytes = grpc_slice_malloc(size);
+            slice = grpc::Slice(bytes, grpc::Slice::STEAL_REF);
+            return reinterpret_cast<char*>(GRPC_SLICE_START_PTR(bytes));
+          });
       metrics_->stream_batch_duration().Observe(
           absl::ToDoubleSeconds(absl::Now() - start));
       if (!s.ok()) {
         v1::VerdictBatch failed;
         FailBatch(*batch, s, &failed);
-        wire = failed.SerializeAsString();
+        const std::string bytes = failed.SerializeAsString();
+        slice = grpc::Slice(bytes.data(), bytes.size());
       }
-      grpc::Slice slice(wire.data(), wire.size());
       if (!stream->Write(grpc::ByteBuffer(&slice, 1))) {
         return absl::UnavailableError("client went away");
       }

@@ -126,10 +126,16 @@ TEST(VerdictWireTest, ScoreToWireAnswersWhatScoreAnswers) {
                     ->Score(batch, {}, v1::LEARNING_MODE_OFF, top_k, &messages)
                     .ok());
     std::string wire;
-    ASSERT_TRUE(
-        (*engine)
-            ->ScoreToWire(batch, {}, v1::LEARNING_MODE_OFF, top_k, &wire)
-            .ok());
+    int allocations = 0;
+    ASSERT_TRUE((*engine)
+                    ->ScoreToWire(batch, {}, v1::LEARNING_MODE_OFF, top_k,
+                                  [&](size_t size) {
+                                    ++allocations;
+                                    wire.resize(size);
+                                    return wire.data();
+                                  })
+                    .ok());
+    EXPECT_EQ(allocations, 1);
     v1::VerdictBatch parsed;
     ASSERT_TRUE(parsed.ParseFromString(wire));
     ASSERT_EQ(parsed.verdicts_size(), messages.size());
