@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 
+#include "Eigen/Core"
 #include "core/learn_kernels_isa.h"
 #include "core/x86_intrinsics.h"
 
@@ -85,6 +86,11 @@ void ReferenceShadowStepColumns(const ShadowParams& p, const int* cols,
     due[c] = ReferenceShadowStep(column, delta, notch + offset, rows,
                                  shadow + offset);
   }
+}
+
+void ReferenceSigmoid(float* z, int n) {
+  Eigen::Map<Eigen::VectorXf> v(z, n);
+  v = (1.0f + (-v.array()).exp()).inverse().matrix();
 }
 
 // ------------------------------------------------------ instruction sets ---
@@ -220,6 +226,21 @@ void ShadowStepColumns(const ShadowParams& p, const int* cols,
 #endif
   ReferenceShadowStepColumns(p, cols, steps, n, delta, notch, rows, shadow,
                              due);
+}
+
+void Sigmoid(float* z, int n) {
+#if DWAE_HAVE_X86 && defined(EIGEN_VECTORIZE_AVX2) && \
+    defined(EIGEN_VECTORIZE_FMA) && !defined(EIGEN_VECTORIZE_AVX512)
+  // Eigen's packets start at z when it is aligned to a packet.
+  if (ActiveIsa() == Isa::kAvx512 && reinterpret_cast<uintptr_t>(z) % 32 == 0) {
+    const int packets = n - n % 8;
+    internal::SigmoidPacketsAvx512(z, packets);
+    // Eigen's scalar path for the rest.
+    for (int i = packets; i < n; ++i) z[i] = 1.0f / (1.0f + std::exp(-z[i]));
+    return;
+  }
+#endif
+  ReferenceSigmoid(z, n);
 }
 
 }  // namespace dwae::learn_kernels

@@ -82,6 +82,19 @@ void ReferenceShadowStepColumns(const ShadowParams& p, const int* cols,
 // The gap of one device as ShadowStep computes it.
 float ShadowGap(const ShadowParams& p, float shadow, int notch);
 
+// The logistic sigmoid of z[0..n), in place: bit for bit what Eigen 3.4
+// built for AVX2 and FMA (the project's -march) returns for
+// (1 + (-z).exp()).inverse() on a 32-byte aligned vector, which is the
+// reference: Eigen's Cephes expf packet algorithm on the elements in whole
+// 8-float packets, std::exp on the n % 8 left. The AVX-512 path runs the
+// same packet algorithm 16 floats at a time; it is used only when Eigen was
+// built that way and z is 32-byte aligned (else the reference runs). The
+// bits must not change: a last-bit change of an activation moves every
+// later device write of dw-shadow (the daemon's documented accuracy is one
+// such trajectory).
+void Sigmoid(float* z, int n);
+void ReferenceSigmoid(float* z, int n);
+
 // The instruction sets with a fast path, in increasing order.
 enum class Isa { kReference = 0, kAvx2 = 1, kAvx512 = 2 };
 // The best this CPU runs: kAvx2 needs AVX2 and FMA, kAvx512 also AVX512F,

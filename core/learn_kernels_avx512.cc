@@ -223,6 +223,53 @@ DWAE_AVX512 int NonZeroAvx512(const float* x, int n, int* out) {
   return count;
 }
 
+namespace {
+
+// Eigen 3.4's pexp_float (GenericPacketMathFunctions.h) as its AVX2+FMA
+// packets run it, then 1 / (1 + e): the same operations in the same order,
+// 16 lanes at a time. Eigen's pmin(a, b) is min_ps(b, a) and pmax(a, b) is
+// max_ps(b, a); pldexp multiplies by powers of two that are exact but the
+// last, so it rounds once, as scalef does.
+DWAE_AVX512 inline __m512 EigenSigmoid16(__m512 z) {
+  const __m512 nz = _mm512_sub_ps(_mm512_setzero_ps(), z);  // pnegate
+  const __m512 x = _mm512_max_ps(_mm512_set1_ps(-88.723f),
+                                 _mm512_min_ps(_mm512_set1_ps(88.723f), nz));
+  const __m512 m = _mm512_roundscale_ps(
+      _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f),
+                      _mm512_set1_ps(0.5f)),
+      _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fmadd_ps(m, _mm512_set1_ps(-0.693359375f), x);
+  r = _mm512_fmadd_ps(m, _mm512_set1_ps(2.12194440e-4f), r);
+  const __m512 r2 = _mm512_mul_ps(r, r);
+  const __m512 r3 = _mm512_mul_ps(r2, r);
+  __m512 y = _mm512_fmadd_ps(_mm512_set1_ps(1.9875691500E-4f), r,
+                             _mm512_set1_ps(1.3981999507E-3f));
+  __m512 y1 = _mm512_fmadd_ps(_mm512_set1_ps(4.1665795894E-2f), r,
+                              _mm512_set1_ps(1.6666665459E-1f));
+  const __m512 y2 = _mm512_add_ps(r, _mm512_set1_ps(1.0f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073E-3f));
+  y1 = _mm512_fmadd_ps(y1, r, _mm512_set1_ps(5.0000001201E-1f));
+  y = _mm512_fmadd_ps(y, r3, y1);
+  y = _mm512_fmadd_ps(y, r2, y2);
+  const __m512 e = _mm512_max_ps(nz, _mm512_scalef_ps(y, m));
+  const __m512 one = _mm512_set1_ps(1.0f);
+  return _mm512_div_ps(one, _mm512_add_ps(one, e));
+}
+
+}  // namespace
+
+DWAE_AVX512 void SigmoidPacketsAvx512(float* z, int n) {
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm512_storeu_ps(z + i, EigenSigmoid16(_mm512_loadu_ps(z + i)));
+  }
+  if (i < n) {  // one packet of 8
+    const __mmask16 m = 0xff;
+    _mm512_mask_storeu_ps(z + i, m,
+                          EigenSigmoid16(_mm512_maskz_loadu_ps(m, z + i)));
+  }
+}
+
 #undef DWAE_AVX512
 
 }  // namespace dwae::learn_kernels::internal

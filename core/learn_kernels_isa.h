@@ -35,6 +35,8 @@ void ColumnsAvx512(const float* w, int rows, const int* idx, int n,
                    const float* x, const float* bias, float* z);
 bool ShadowStepAvx512(const ShadowParams& p, const float* delta,
                       const int8_t* notch, int rows, float* shadow);
+// Eigen's packet sigmoid (Sigmoid) on z[0..n), n a multiple of 8.
+void SigmoidPacketsAvx512(float* z, int n);
 void ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
                              const float* steps, int n, const float* delta,
                              const int8_t* notch, int rows, float* shadow,

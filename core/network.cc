@@ -10,7 +10,7 @@ namespace dwae {
 void ApplyActivation(Activation activation, Eigen::VectorXf* z) {
   switch (activation) {
     case Activation::kSigmoid:
-      *z = (1.0f + (-z->array()).exp()).inverse().matrix();
+      learn_kernels::Sigmoid(z->data(), int(z->size()));
       break;
     case Activation::kRelu:
       *z = z->cwiseMax(0.0f);

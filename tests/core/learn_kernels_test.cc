@@ -11,6 +11,7 @@
 #include <limits>
 #include <vector>
 
+#include "Eigen/Core"
 #include "core/rng.h"
 #include "gtest/gtest.h"
 
@@ -213,6 +214,70 @@ TEST_P(LearnKernelsTest, ShadowStepColumnsMatchesReference) {
       }
     }
     ExpectSameBits(single, want, "ShadowStepColumns reference", rows, cols);
+  }
+}
+
+// Sigmoid must return Eigen's bits (its reference is the Eigen expression
+// the forward pass used before), on aligned vectors of every length from 0
+// to 140, wide and narrow ranges, the clamp edges, zeros, infinities, NaN.
+TEST_P(LearnKernelsTest, SigmoidMatchesEigenBitForBit) {
+  Rng rng(5);
+  const float specials[] = {0.0f,
+                            -0.0f,
+                            88.723f,
+                            -88.723f,
+                            88.8f,
+                            -88.8f,
+                            87.0f,
+                            -87.0f,
+                            1e-30f,
+                            -1e-30f,
+                            1e-45f,
+                            30.0f,
+                            -30.0f,
+                            0.5f,
+                            -0.5f,
+                            std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(),
+                            std::numeric_limits<float>::quiet_NaN()};
+  for (int n = 0; n <= 140; ++n) {
+    for (int round = 0; round < 30; ++round) {
+      Eigen::VectorXf z(n);
+      for (int i = 0; i < n; ++i) {
+        const double u = 2 * rng.Uniform() - 1;
+        switch (rng.Below(4)) {
+          case 0:
+            z[i] = float(120 * u);
+            break;
+          case 1:
+            z[i] = float(10 * u);
+            break;
+          case 2:
+            z[i] = float(1e-3 * u);
+            break;
+          default:
+            z[i] = specials[rng.Below(sizeof(specials) / sizeof(float))];
+        }
+      }
+      Eigen::VectorXf want = z, got = z;
+      want = (1.0f + (-want.array()).exp()).inverse().matrix();  // as before
+      Sigmoid(got.data(), n);
+      for (int i = 0; i < n; ++i) {
+        uint32_t a, b;
+        std::memcpy(&a, &want[i], 4);
+        std::memcpy(&b, &got[i], 4);
+        if (std::isnan(want[i]) && std::isnan(got[i])) continue;
+        ASSERT_EQ(a, b) << "n " << n << " element " << i << " z " << z[i]
+                        << ": want " << want[i] << " got " << got[i];
+      }
+      Eigen::VectorXf ref = z;  // aligned, as Eigen allocates
+      ReferenceSigmoid(ref.data(), n);
+      for (int i = 0; i < n; ++i) {
+        if (!std::isnan(want[i])) {
+          ASSERT_EQ(ref[i], want[i]) << i;
+        }
+      }
+    }
   }
 }
 
