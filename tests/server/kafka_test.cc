@@ -342,6 +342,13 @@ TEST_F(KafkaTest, FullLearnQueuePausesPartitionsWithoutLossOrDoubleLearning) {
   ASSERT_EQ(lines.size(), kCount);
   absl::StatusOr<TestDaemon> d = testutil::StartTestDaemon(
       DWAED_PATH,
+      // The float rule learns about 3x slower than the consumer scores
+      // (about 10 us a record against 3), on top of the warm-up's
+      // consolidation: the queue fills whatever the learner kernels' speed.
+      // With the default dw-shadow rule (2 us a record) it filled only while
+      // the consolidation ran, and a fetch that came late found it empty
+      // (no pause: the test failed once under load).
+      "model { rule: \"float\" }\n"
       "learning { warmup_records: 2000 warmup_epochs: 20 "
       "queue_capacity: 1024 }\n"
       // Pause as soon as the queue is full (by default the consumer first
