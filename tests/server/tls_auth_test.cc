@@ -182,12 +182,22 @@ class TlsAuthTest : public ::testing::Test {
     return r.ok() ? *std::move(r) : SubprocessResult();
   }
 
-  // dwae COMMAND ... against `d`, with a short connection timeout (the
-  // failures are handshake failures, seen as "cannot reach").
-  static SubprocessResult Dwae(const Daemon& d, std::vector<std::string> args) {
-    args.insert(args.begin() + 1, {d.ServerFlag(), "--timeout=3s"});
+  // dwae COMMAND ... against `d` with `--timeout=timeout`. A call expected
+  // to succeed (or to be refused by the daemon) gets a generous deadline: it
+  // returns as soon as it is answered, and on a loaded machine (this test
+  // failed once in a -j2 run beside other builds) a TLS handshake plus the
+  // call may take more than the 3 s all calls had before. A call expected to
+  // fail its handshake waits out its deadline ("cannot reach"), so those
+  // pass kHandshakeFails.
+  static SubprocessResult Dwae(const Daemon& d, std::vector<std::string> args,
+                               absl::Duration timeout = absl::Seconds(20)) {
+    args.insert(
+        args.begin() + 1,
+        {d.ServerFlag(),
+         absl::StrCat("--timeout=", absl::ToInt64Seconds(timeout), "s")});
     return Run(DWAE_PATH, args);
   }
+  static constexpr absl::Duration kHandshakeFails = absl::Seconds(3);
 
   // `dwae status --json` against tls_ (read path: no token).
   static testutil::JsonValue Status() {
@@ -220,13 +230,15 @@ TEST_F(TlsAuthTest, TlsStatusWithTheRightCa) {
 TEST_F(TlsAuthTest, TlsHealthByHostNameAndNameOverride) {
   SubprocessResult r =
       Run(DWAE_PATH, {"health", absl::StrCat("--server=localhost:", tls_->port),
-                      Flag("tls_ca", "ca.pem"), "--timeout=3s"});
+                      Flag("tls_ca", "ca.pem"), "--timeout=20s"});
   EXPECT_EQ(r.exit_code, 0) << r.Describe();
   EXPECT_THAT(r.stdout_text, HasSubstr("SERVING"));
   // The certificate names 127.0.0.1 and localhost: another name fails, the
   // right one given explicitly works.
-  r = Dwae(*tls_, {"health", Flag("tls_ca", "ca.pem"),
-                   "--tls_server_name=other.example"});
+  r = Dwae(
+      *tls_,
+      {"health", Flag("tls_ca", "ca.pem"), "--tls_server_name=other.example"},
+      kHandshakeFails);
   EXPECT_EQ(r.exit_code, 1) << r.Describe();
   r = Dwae(*tls_,
            {"health", Flag("tls_ca", "ca.pem"), "--tls_server_name=localhost"});
@@ -234,7 +246,7 @@ TEST_F(TlsAuthTest, TlsHealthByHostNameAndNameOverride) {
 }
 
 TEST_F(TlsAuthTest, PlaintextClientCannotTalkToTlsDaemon) {
-  const SubprocessResult r = Dwae(*tls_, {"status"});
+  const SubprocessResult r = Dwae(*tls_, {"status"}, kHandshakeFails);
   EXPECT_EQ(r.exit_code, 1) << r.Describe();
   EXPECT_THAT(r.stderr_text, HasSubstr("cannot reach"));
   EXPECT_THAT(r.stdout_text, Not(HasSubstr("dwaed at")));
@@ -242,7 +254,7 @@ TEST_F(TlsAuthTest, PlaintextClientCannotTalkToTlsDaemon) {
 
 TEST_F(TlsAuthTest, RogueCaIsNotTrusted) {
   const SubprocessResult r =
-      Dwae(*tls_, {"status", Flag("tls_ca", "rogue_ca.pem")});
+      Dwae(*tls_, {"status", Flag("tls_ca", "rogue_ca.pem")}, kHandshakeFails);
   EXPECT_EQ(r.exit_code, 1) << r.Describe();
   EXPECT_THAT(r.stderr_text, HasSubstr("cannot reach"));
   EXPECT_THAT(r.stdout_text, Not(HasSubstr("dwaed at")));
@@ -253,7 +265,8 @@ TEST_F(TlsAuthTest, ClientRefusesAServerCertificateFromAnotherCa) {
   ASSERT_NO_FATAL_FAILURE(StartDaemon({Flag("tls_cert", "rogue_server.pem"),
                                        Flag("tls_key", "rogue_server.key")},
                                       &rogue));
-  SubprocessResult r = Dwae(rogue, {"status", Flag("tls_ca", "ca.pem")});
+  SubprocessResult r =
+      Dwae(rogue, {"status", Flag("tls_ca", "ca.pem")}, kHandshakeFails);
   EXPECT_EQ(r.exit_code, 1) << r.Describe();
   r = Dwae(rogue, {"status", Flag("tls_ca", "rogue_ca.pem")});
   EXPECT_EQ(r.exit_code, 0) << r.Describe();
@@ -282,16 +295,18 @@ TEST_F(TlsAuthTest, MtlsWithAValidClientCertificate) {
 }
 
 TEST_F(TlsAuthTest, MtlsWithoutAClientCertificateFails) {
-  const SubprocessResult r = Dwae(*mtls_, {"status", Flag("tls_ca", "ca.pem")});
+  const SubprocessResult r =
+      Dwae(*mtls_, {"status", Flag("tls_ca", "ca.pem")}, kHandshakeFails);
   EXPECT_EQ(r.exit_code, 1) << r.Describe();
   EXPECT_THAT(r.stdout_text, Not(HasSubstr("dwaed at")));
 }
 
 TEST_F(TlsAuthTest, MtlsWithARogueClientCertificateFails) {
-  const SubprocessResult r =
-      Dwae(*mtls_, {"status", Flag("tls_ca", "ca.pem"),
-                    Flag("tls_cert", "rogue_client.pem"),
-                    Flag("tls_key", "rogue_client.key")});
+  const SubprocessResult r = Dwae(
+      *mtls_,
+      {"status", Flag("tls_ca", "ca.pem"), Flag("tls_cert", "rogue_client.pem"),
+       Flag("tls_key", "rogue_client.key")},
+      kHandshakeFails);
   EXPECT_EQ(r.exit_code, 1) << r.Describe();
   EXPECT_THAT(r.stdout_text, Not(HasSubstr("dwaed at")));
 }
@@ -315,7 +330,8 @@ TEST_F(TlsAuthTest, MtlsStreamsReplayWithAClientCertificate) {
                     Flag("tls_key", "client.key"), rows});
   EXPECT_EQ(r.exit_code, 0) << r.Describe();
   r = Dwae(*mtls_,
-           {"replay", "--progress=never", Flag("tls_ca", "ca.pem"), rows});
+           {"replay", "--progress=never", Flag("tls_ca", "ca.pem"), rows},
+           kHandshakeFails);
   EXPECT_EQ(r.exit_code, 1) << r.Describe();
 }
 
