@@ -1,7 +1,6 @@
 // dwae admin (Checkpoint, SetLearning, SetThreshold, ResetModel) and
 // dwae health (grpc.health.v1.Health/Check, proto/grpc/health/v1/health.proto).
 #include <cmath>
-#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -15,8 +14,6 @@
 #include "client/ops_commands.h"
 #include "client/ops_internal.h"
 #include "grpc/health/v1/health.grpc.pb.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
 
 namespace dwae {
 namespace {

@@ -235,15 +235,14 @@ absl::Status RunBenchCommand(const BenchCommandOptions& o) {
     }
     if (stream_mode) {
       serialized[s] = bench::SerializeBatches(workload->batches[s]);
-      workload->batches[s].clear();
-      continue;
-    }
-    for (v1::RecordBatch& batch : workload->batches[s]) {
-      v1::ScoreRequest request;
-      request.mutable_records()->Swap(batch.mutable_records());
-      request.mutable_connections()->Swap(batch.mutable_connections());
-      request.set_learning(o.stream.learning);
-      requests[s].push_back(std::move(request));
+    } else {
+      for (v1::RecordBatch& batch : workload->batches[s]) {
+        v1::ScoreRequest request;
+        request.mutable_records()->Swap(batch.mutable_records());
+        request.mutable_connections()->Swap(batch.mutable_connections());
+        request.set_learning(o.stream.learning);
+        requests[s].push_back(std::move(request));
+      }
     }
     workload->batches[s].clear();
   }

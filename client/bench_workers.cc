@@ -58,7 +58,7 @@
 #include "grpc/grpc.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
-#include "grpcpp/impl/codegen/rpc_method.h"
+#include "grpcpp/impl/rpc_method.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
 #include "grpcpp/support/slice.h"
@@ -138,15 +138,19 @@ void WorkerResult::CountVerdicts(
     const google::protobuf::RepeatedPtrField<v1::Verdict>& verdicts) {
   for (const v1::Verdict& v : verdicts) {
     if (v.error_code() != 0) {
-      if (invalid == 0 && first_error.empty()) {
-        first_error = absl::StrCat("invalid verdict for ", v.id(), ": ",
-                                   v.error_message());
-      }
-      ++invalid;
+      CountInvalid(v);
     } else {
       ++records;
     }
   }
+}
+
+void WorkerResult::CountInvalid(const v1::Verdict& v) {
+  if (invalid == 0 && first_error.empty()) {
+    first_error =
+        absl::StrCat("invalid verdict for ", v.id(), ": ", v.error_message());
+  }
+  ++invalid;
 }
 
 bool WorkerResult::CountSerializedVerdicts(absl::string_view bytes) {
@@ -171,13 +175,13 @@ bool WorkerResult::CountSerializedVerdicts(absl::string_view bytes) {
       ++records;
       continue;
     }
-    if (invalid == 0 && first_error.empty()) {
-      v1::Verdict v;
-      if (!v.ParseFromArray(verdict.data(), int(verdict.size()))) return false;
-      first_error =
-          absl::StrCat("invalid verdict for ", v.id(), ": ", v.error_message());
+    // Parsed in full only when its message will be kept.
+    v1::Verdict v;
+    if (invalid == 0 && first_error.empty() &&
+        !v.ParseFromArray(verdict.data(), int(verdict.size()))) {
+      return false;
     }
-    ++invalid;
+    CountInvalid(v);
   }
 }
 

@@ -66,6 +66,9 @@ struct WorkerResult {
   // full, for first_error). False, counting nothing more, when `bytes` is
   // not a well-formed VerdictBatch.
   bool CountSerializedVerdicts(absl::string_view bytes);
+  // Counts an invalid verdict; keeps it as first_error if there is none
+  // yet.
+  void CountInvalid(const v1::Verdict& v);
   // Counts a failed RPC; keeps it as first_error if there is none yet.
   void Fail(const grpc::Status& status, const std::string& address);
 };

@@ -291,10 +291,11 @@ void FeatureEncoder::Encode(const Record& record, float* out) const {
     static_assert(NumericFeature(1) == 4 &&
                   NumericFeature(kNumNumeric - 1) == kNumFeatures - 1 &&
                   UsesLog1p(NumericFeature(0)));
-    encoder_internal::KddNumeric(
-        record.numeric.data() + NumericFeature(1), min_.data(),
-        inv_range_.data(), 1, kNumNumeric - 1, record.numeric.data(),
-        layout.log1p_sources, layout.log1p_columns, layout.num_log1p, out);
+    ScaleAndClip(record.numeric.data() + NumericFeature(1), min_.data() + 1,
+                 inv_range_.data() + 1, kNumNumeric - 1, out + 1);
+    encoder_internal::Log1pScaleAndClip(
+        record.numeric.data(), layout.log1p_sources, layout.log1p_columns,
+        layout.num_log1p, min_.data(), inv_range_.data(), out);
   } else {
     double t[kMaxNumeric];
     for (int j = 0; j < num_numeric_; ++j) {

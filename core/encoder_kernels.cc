@@ -12,18 +12,6 @@ namespace dwae {
 namespace encoder_internal {
 namespace {
 
-// log1p of the small integers (counts, most byte and packet numbers of a
-// scan), computed once with std::log1p, so results are identical.
-constexpr int kLog1pTableSize = 1024;
-const double* Log1pTable() {
-  static const double* const kTable = [] {
-    auto* table = new double[kLog1pTableSize];
-    for (int i = 0; i < kLog1pTableSize; ++i) table[i] = std::log1p(double(i));
-    return table;
-  }();
-  return kTable;
-}
-
 #if defined(__AVX2__)
 // base[index[b]] for the four lanes (the masked form: GCC 12's unmasked one
 // starts from an undefined vector that -Wmaybe-uninitialized reports).
@@ -36,13 +24,13 @@ inline __m256d Gather4(const double* base, __m128i index) {
 
 }  // namespace
 
-double Log1p(double x) {
-  static const double* const kTable = Log1pTable();
-  if (x >= 0 && x < kLog1pTableSize) {
-    const int i = static_cast<int>(x);
-    if (i == x) return kTable[i];
-  }
-  return std::log1p(x);
+const double* Log1pTable() {
+  static const double* const kTable = [] {
+    auto* table = new double[kLog1pTableSize];
+    for (int i = 0; i < kLog1pTableSize; ++i) table[i] = std::log1p(double(i));
+    return table;
+  }();
+  return kTable;
 }
 
 // One column: (t - min) * inv clipped to [0, 1], NaN (an empty range times
@@ -141,14 +129,6 @@ void Log1pScaleAndClip(const double* numeric, const int* sources,
     const int j = columns[i];
     ScaleAndClip(Log1p(numeric[sources[i]]), min[j], inv[j], out + j);
   }
-}
-
-void KddNumeric(const double* direct, const double* min, const double* inv,
-                int first, int num_direct, const double* numeric,
-                const int* sources, const int* columns, int num_log1p,
-                float* out) {
-  ScaleAndClip(direct, min + first, inv + first, num_direct, out + first);
-  Log1pScaleAndClip(numeric, sources, columns, num_log1p, min, inv, out);
 }
 
 }  // namespace encoder_internal

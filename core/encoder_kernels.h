@@ -8,12 +8,26 @@
 #ifndef DWAE_CORE_ENCODER_KERNELS_H_
 #define DWAE_CORE_ENCODER_KERNELS_H_
 
+#include <cmath>
+
 namespace dwae {
 namespace encoder_internal {
 
-// std::log1p(x), from a table (computed with std::log1p) for the integers
-// in [0, 1024).
-double Log1p(double x);
+// log1p of the small integers (counts, most byte and packet numbers of a
+// scan), computed once with std::log1p, so results are identical.
+inline constexpr int kLog1pTableSize = 1024;
+const double* Log1pTable();
+
+// std::log1p(x), from the table for the integers in [0, 1024). Inline: the
+// zeek encoder calls it per log1p column of every record.
+inline double Log1p(double x) {
+  static const double* const kTable = Log1pTable();
+  if (x >= 0 && x < kLog1pTableSize) {
+    const int i = static_cast<int>(x);
+    if (i == x) return kTable[i];
+  }
+  return std::log1p(x);
+}
 
 // *out = (t - min) * inv clipped to [0, 1], NaN (an empty range times
 // infinity, a NaN input) to 0, then rounded to float.
@@ -28,13 +42,6 @@ void ScaleAndClip(const double* t, const double* min, const double* inv, int n,
 void Log1pScaleAndClip(const double* numeric, const int* sources,
                        const int* columns, int n, const double* min,
                        const double* inv, float* out);
-
-// The kdd layout's numeric columns in one call: ScaleAndClip of the direct
-// columns (t, min, inv and out offset alike), then Log1pScaleAndClip.
-void KddNumeric(const double* direct, const double* min, const double* inv,
-                int first, int num_direct, const double* numeric,
-                const int* sources, const int* columns, int num_log1p,
-                float* out);
 
 }  // namespace encoder_internal
 }  // namespace dwae

@@ -33,17 +33,12 @@ ZigguratTables BuildTables() {
 
 double Unlikely(Rng& rng, int strip, double x) {
   const ZigguratTables& t = Tables();
-  for (;;) {
-    if (strip == 0) return kTailStart - std::log(rng.UniformOpen());
-    const double height =
-        t.f[strip] + rng.Uniform() * (t.f[strip - 1] - t.f[strip]);
-    if (height < std::exp(-x)) return x;
-    const uint64_t r = rng.Next();
-    strip = int(r & 0xff);
-    const uint64_t k = r >> 11;
-    x = double(k) * t.width[strip];
-    if (k < t.accept[strip]) return x;
-  }
+  if (strip == 0) return kTailStart - std::log(rng.UniformOpen());
+  const double height =
+      t.f[strip] + rng.Uniform() * (t.f[strip - 1] - t.f[strip]);
+  if (height < std::exp(-x)) return x;
+  // Rejected: a fresh draw, the same draws in the same order as before.
+  return StandardExponential(rng);
 }
 
 }  // namespace dwae::exponential_internal

@@ -170,14 +170,11 @@ DWAE_AVX512 void QuantizeOnto(const float* in, int n, int padded_n, float lo,
 }
 
 // QuantizeInput: the range [0, 1] first (the encoder's features, sigmoid
-// outputs), again over the values' range when they leave it; no range scan
-// when the input is known to lie in [0, 1].
+// outputs), again over the values' range when they leave it. (An input known
+// to lie in [0, 1] never comes here: the previous layer's epilogue quantized
+// it.)
 DWAE_AVX512 QuantizedRange Quantize(const float* in, int n, int padded_n,
-                                    bool unit_range, uint8_t* q, float* copy) {
-  if (unit_range) {
-    QuantizeOnto(in, n, padded_n, 0.0f, 1.0f, q, copy, nullptr, nullptr);
-    return {0.0f, 1.0f / 255.0f};
-  }
+                                    uint8_t* q, float* copy) {
   float lo = 0, hi = 1;
   QuantizeOnto(in, n, padded_n, 0.0f, 1.0f, q, copy, &lo, &hi);
   if (lo < 0.0f || hi > 1.0f) {
@@ -230,8 +227,8 @@ DWAE_AVX512 void LayerSums(const IntLayer& layer, bool sparse_input, int n,
 // squared error against x. When `next_q` is not null (the next layer's input
 // is known to lie in [0, 1]), the output is also quantized onto [0, 1] into
 // next_q, zeroed up to next_padded, from the registers: the bytes
-// Quantize(out, rows, next_padded, true, ...) would write, without the
-// store and reload.
+// QuantizeOnto(out, rows, next_padded, 0, 1, next_q, nullptr, nullptr,
+// nullptr) would write, without the store and reload.
 DWAE_AVX512 float Epilogue(const IntLayer& layer, const int32_t* acc,
                            QuantizedRange range, float* out, const float* x,
                            uint8_t* next_q, int next_padded) {
@@ -306,9 +303,9 @@ DWAE_AVX512 void ForwardFusedBatchAvx512(const std::vector<IntLayer>& layers,
         continue;
       }
       const float* in = l == 0 ? x[i] : ws[i]->activations[l].data();
-      range[i] = Quantize(in, k.cols(), k.padded_inputs(),
-                          layer.unit_range_input, ws[i]->quantized.data(),
-                          l == 0 ? ws[i]->activations[0].data() : nullptr);
+      range[i] =
+          Quantize(in, k.cols(), k.padded_inputs(), ws[i]->quantized.data(),
+                   l == 0 ? ws[i]->activations[0].data() : nullptr);
     }
     LayerSums(layer, l == 0, n, ws);
     const bool last = l + 1 == num_layers;

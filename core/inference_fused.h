@@ -44,7 +44,7 @@ namespace inference_internal {
 // row[r] = e^(-bias_r + c offset), digit[d][j] = e^(-c j 32^d) (each
 // computed in double, rounded once): no polynomial and no pre-activation,
 // one AVX-512 permute (vpermt2ps, 32 entries) per digit; 3 digits for
-// a < 2^15 (a hidden layer of up to 64 inputs at levels +-2), else 4. Every
+// a < 2^15 (a hidden layer of up to 32 inputs at levels +-2), else 4. Every
 // partial product lies between e^-(|bias|max + c offset) and
 // e^(|bias|max + c offset), which BuildSigmoidTables keeps within e^+-80
 // (normal floats). Error: at most 5 rounded factors and 4 products, so e^-z

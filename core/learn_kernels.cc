@@ -58,10 +58,6 @@ void ReferenceTransposedProduct(const float* w, int rows, int cols,
   }
 }
 
-float ShadowGap(const ShadowParams& p, float shadow, int notch) {
-  return std::fma(-(float(notch) - p.center), p.alpha, shadow);
-}
-
 bool ReferenceShadowStep(const ShadowParams& p, const float* delta,
                          const int8_t* notch, int rows, float* shadow) {
   bool due = false;
@@ -193,21 +189,6 @@ void TransposedProduct(const float* w, int rows, int cols, const float* d,
   ReferenceTransposedProduct(w, rows, cols, d, out);
 }
 
-bool ShadowStep(const ShadowParams& p, const float* delta, const int8_t* notch,
-                int rows, float* shadow) {
-#if DWAE_HAVE_X86
-  switch (ActiveIsa()) {
-    case Isa::kAvx512:
-      return internal::ShadowStepAvx512(p, delta, notch, rows, shadow);
-    case Isa::kAvx2:
-      return internal::ShadowStepAvx2(p, delta, notch, rows, shadow);
-    case Isa::kReference:
-      break;
-  }
-#endif
-  return ReferenceShadowStep(p, delta, notch, rows, shadow);
-}
-
 void ShadowStepColumns(const ShadowParams& p, const int* cols,
                        const float* steps, int n, const float* delta,
                        const int8_t* notch, int rows, float* shadow,
@@ -226,6 +207,15 @@ void ShadowStepColumns(const ShadowParams& p, const int* cols,
 #endif
   ReferenceShadowStepColumns(p, cols, steps, n, delta, notch, rows, shadow,
                              due);
+}
+
+bool ShadowStep(const ShadowParams& p, const float* delta, const int8_t* notch,
+                int rows, float* shadow) {
+  // One column of ShadowStepColumns: the same kernels, one dispatch.
+  const int col = 0;
+  uint8_t due = 0;
+  ShadowStepColumns(p, &col, &p.step, 1, delta, notch, rows, shadow, &due);
+  return due != 0;
 }
 
 void Sigmoid(float* z, int n) {

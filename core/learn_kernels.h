@@ -24,6 +24,7 @@
 #ifndef DWAE_CORE_LEARN_KERNELS_H_
 #define DWAE_CORE_LEARN_KERNELS_H_
 
+#include <cmath>
 #include <cstdint>
 
 namespace dwae::learn_kernels {
@@ -79,8 +80,11 @@ void ReferenceShadowStepColumns(const ShadowParams& p, const int* cols,
                                 const float* steps, int n, const float* delta,
                                 const int8_t* notch, int rows, float* shadow,
                                 uint8_t* due);
-// The gap of one device as ShadowStep computes it.
-float ShadowGap(const ShadowParams& p, float shadow, int notch);
+// The gap of one device as ShadowStep computes it (inline: the pulse pass
+// calls it once or twice per device of a due column).
+inline float ShadowGap(const ShadowParams& p, float shadow, int notch) {
+  return std::fma(-(float(notch) - p.center), p.alpha, shadow);
+}
 
 // The logistic sigmoid of z[0..n), in place: bit for bit what Eigen 3.4
 // built for AVX2 and FMA (the project's -march) returns for

@@ -254,12 +254,6 @@ DWAE_AVX2 inline bool ShadowColumn(const ShadowConstants& k, bool move,
 
 }  // namespace
 
-DWAE_AVX2 bool ShadowStepAvx2(const ShadowParams& p, const float* delta,
-                              const int8_t* notch, int rows, float* shadow) {
-  return ShadowColumn(MakeShadowConstants(p), p.step != 0.0f, delta, notch,
-                      rows, shadow);
-}
-
 DWAE_AVX2 void ShadowStepColumnsAvx2(const ShadowParams& p, const int* cols,
                                      const float* steps, int n,
                                      const float* delta, const int8_t* notch,

@@ -131,13 +131,6 @@ DWAE_AVX512 inline bool ShadowColumn(const ShadowConstants& k, bool move,
 
 }  // namespace
 
-DWAE_AVX512 bool ShadowStepAvx512(const ShadowParams& p, const float* delta,
-                                  const int8_t* notch, int rows,
-                                  float* shadow) {
-  return ShadowColumn(MakeShadowConstants(p), p.step != 0.0f, delta, notch,
-                      rows, shadow);
-}
-
 DWAE_AVX512 void ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
                                          const float* steps, int n,
                                          const float* delta,

@@ -21,8 +21,6 @@ void ColumnsAvx2(const float* w, int rows, const int* idx, int n,
                  const float* x, const float* bias, float* z);
 void TransposedAvx2(const float* w, int rows, int cols, const float* d,
                     float* out);
-bool ShadowStepAvx2(const ShadowParams& p, const float* delta,
-                    const int8_t* notch, int rows, float* shadow);
 void ShadowStepColumnsAvx2(const ShadowParams& p, const int* cols,
                            const float* steps, int n, const float* delta,
                            const int8_t* notch, int rows, float* shadow,
@@ -33,8 +31,6 @@ void TransposedAvx512(const float* w, int rows, int cols, const float* d,
                       float* out);
 void ColumnsAvx512(const float* w, int rows, const int* idx, int n,
                    const float* x, const float* bias, float* z);
-bool ShadowStepAvx512(const ShadowParams& p, const float* delta,
-                      const int8_t* notch, int rows, float* shadow);
 // Eigen's packet sigmoid (Sigmoid) on z[0..n), n a multiple of 8.
 void SigmoidPacketsAvx512(float* z, int n);
 void ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,

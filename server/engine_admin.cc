@@ -132,8 +132,7 @@ void Engine::GetModelInfo(v1::ModelInfo* info) const {
   info->set_false_negatives(fn_);
   const int64_t last = last_checkpoint_unix_ns_;
   if (last > 0) {
-    info->mutable_last_checkpoint()->set_seconds(last / 1000000000);
-    info->mutable_last_checkpoint()->set_nanos(int32_t(last % 1000000000));
+    SetTimestamp(last, info->mutable_last_checkpoint());
   }
   info->set_build_version(DWAE_VERSION);
   absl::MutexLock lock(&source_mu_);

@@ -11,6 +11,7 @@
 #include "core/encoder.h"
 #include "core/record_proto.h"
 #include "server/engine.h"
+#include "server/prefetch.h"
 
 namespace dwae::server {
 namespace {
@@ -82,14 +83,10 @@ constexpr size_t kPrefetchItemsAhead = 4;
 // chunk's items were last written by the learner, on another core: moving
 // a record (about 800 bytes) into an item and copying its encoding waited
 // on one cache miss after another (a third of Score's own time).
-void PrefetchForWrite(const LearnItem& item) {
-  const char* p = reinterpret_cast<const char*>(&item);
-  for (size_t at = 0; at < sizeof(LearnItem); at += 64) {
-    __builtin_prefetch(p + at, 1);
-  }
-  const char* encoded = reinterpret_cast<const char*>(item.encoded.data());
-  const size_t bytes = item.encoded.capacity() * sizeof(float);
-  for (size_t at = 0; at < bytes; at += 64) __builtin_prefetch(encoded + at, 1);
+void PrefetchItem(const LearnItem& item) {
+  PrefetchForWrite(&item, sizeof(LearnItem));
+  PrefetchForWrite(item.encoded.data(),
+                   item.encoded.capacity() * sizeof(float));
 }
 
 }  // namespace
@@ -282,7 +279,7 @@ Engine::ScoredRows Engine::ScoreConverted(FeatureSchema schema,
   metrics_->ResetVerdictCounts(&counts);
   ScoreResult results[kScoreChunk];
   for (size_t i = 0; i < std::min(items.size(), kPrefetchItemsAhead); ++i) {
-    PrefetchForWrite(items[i]);
+    PrefetchItem(items[i]);
   }
   for (int e = 0; e < size; ++e) {
     if (e % kScoreChunk == 0) {
@@ -319,7 +316,7 @@ Engine::ScoredRows Engine::ScoreConverted(FeatureSchema schema,
         decision == Detector::LearnDecision::kYes ||
         (decision == Detector::LearnDecision::kIfNormal && !result.anomalous);
     if (num_items + kPrefetchItemsAhead < items.size()) {
-      PrefetchForWrite(items[num_items + kPrefetchItemsAhead]);
+      PrefetchItem(items[num_items + kPrefetchItemsAhead]);
     }
     if (num_items == items.size()) items.emplace_back();
     LearnItem& item = items[num_items++];

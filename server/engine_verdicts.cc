@@ -1,5 +1,6 @@
 #include "server/engine_verdicts.h"
 
+#include <array>
 #include <cstring>
 
 #include "core/encoder.h"
@@ -75,9 +76,11 @@ uint8_t* WriteHeader(int field, size_t size, uint8_t* p) {
   return CodedOutputStream::WriteVarint32ToArray(uint32_t(size), p);
 }
 
+// A row's encoded sizes, computed once by RowSize for WriteRow.
 struct Sizes {
   size_t verdict = 0;
   size_t scored_at = 0;
+  std::array<size_t, kMaxTopK> features{};
 };
 
 // The names of a schema's dimensions, looked up once per batch instead of
@@ -103,10 +106,9 @@ size_t FeatureSize(const FeatureDeviation& d, const std::string& name) {
 }
 
 size_t TimestampSize(int64_t ns) {
-  const int64_t seconds = ns / 1000000000;
-  const int32_t nanos = int32_t(ns % 1000000000);
-  return (seconds == 0 ? 0 : 1 + WireFormatLite::Int64Size(seconds)) +
-         (nanos == 0 ? 0 : 1 + WireFormatLite::Int32Size(nanos));
+  const UnixTime t = SplitUnixNanos(ns);
+  return (t.seconds == 0 ? 0 : 1 + WireFormatLite::Int64Size(t.seconds)) +
+         (t.nanos == 0 ? 0 : 1 + WireFormatLite::Int32Size(t.nanos));
 }
 
 Sizes RowSize(const VerdictRow& row, const Names& names) {
@@ -123,7 +125,8 @@ Sizes RowSize(const VerdictRow& row, const Names& names) {
                UInt64Field(row.model_version) + BoolField(row.warming_up);
   for (int i = 0; i < row.num_top; ++i) {
     const FeatureDeviation& d = row.top[i];
-    s.verdict += Nested(FeatureSize(d, *names[size_t(d.dimension)]));
+    s.features[size_t(i)] = FeatureSize(d, *names[size_t(d.dimension)]);
+    s.verdict += Nested(s.features[size_t(i)]);
   }
   s.scored_at = TimestampSize(row.scored_at_ns);
   s.verdict += Nested(s.scored_at);
@@ -145,7 +148,7 @@ uint8_t* WriteRow(const VerdictRow& row, const Sizes& sizes, const Names& names,
   for (int i = 0; i < row.num_top; ++i) {
     const FeatureDeviation& d = row.top[i];
     const std::string& name = *names[size_t(d.dimension)];
-    p = WriteHeader(kTopFeatures, FeatureSize(d, name), p);
+    p = WriteHeader(kTopFeatures, sizes.features[size_t(i)], p);
     p = WriteString(kFeature, name, p);
     p = WriteDouble(kSquaredError, d.squared_error, p);
     p = WriteDouble(kValue, d.value, p);
@@ -155,10 +158,9 @@ uint8_t* WriteRow(const VerdictRow& row, const Sizes& sizes, const Names& names,
   p = WriteString(kLabel, row.label, p);
   p = WriteUInt64(kSequence, row.sequence, p);
   p = WriteHeader(kScoredAt, sizes.scored_at, p);
-  const int64_t seconds = row.scored_at_ns / 1000000000;
-  const int32_t nanos = int32_t(row.scored_at_ns % 1000000000);
-  if (seconds != 0) p = WireFormatLite::WriteInt64ToArray(1, seconds, p);
-  if (nanos != 0) p = WireFormatLite::WriteInt32ToArray(2, nanos, p);
+  const UnixTime at = SplitUnixNanos(row.scored_at_ns);
+  if (at.seconds != 0) p = WireFormatLite::WriteInt64ToArray(1, at.seconds, p);
+  if (at.nanos != 0) p = WireFormatLite::WriteInt32ToArray(2, at.nanos, p);
   p = WriteUInt64(kModelVersion, row.model_version, p);
   return WriteBool(kWarmingUp, row.warming_up, p);
 }
@@ -188,9 +190,7 @@ void VerdictRowToProto(const VerdictRow& row, FeatureSchema schema,
   out->set_learned(row.learned);
   out->set_label(row.label);
   out->set_sequence(row.sequence);
-  google::protobuf::Timestamp* at = out->mutable_scored_at();
-  at->set_seconds(row.scored_at_ns / 1000000000);
-  at->set_nanos(int32_t(row.scored_at_ns % 1000000000));
+  SetTimestamp(row.scored_at_ns, out->mutable_scored_at());
   out->set_model_version(row.model_version);
   out->set_warming_up(row.warming_up);
 }

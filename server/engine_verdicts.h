@@ -50,6 +50,23 @@ struct VerdictRow {
   bool valid() const { return error_code == 0; }
 };
 
+// A time in Unix nanoseconds as google.protobuf.Timestamp's two fields
+// (truncating division: the times here are after 1970). Every writer of a
+// scored_at or checkpoint time uses it, the wire writer included, so that
+// the bytes and the messages agree.
+struct UnixTime {
+  int64_t seconds;
+  int32_t nanos;
+};
+inline UnixTime SplitUnixNanos(int64_t ns) {
+  return {ns / 1000000000, static_cast<int32_t>(ns % 1000000000)};
+}
+inline void SetTimestamp(int64_t ns, google::protobuf::Timestamp* out) {
+  const UnixTime t = SplitUnixNanos(ns);
+  out->set_seconds(t.seconds);
+  out->set_nanos(t.nanos);
+}
+
 // The Verdict message of `row` (top features named in `schema`): an
 // invalid row sets id, sensor_id, error_code and error_message only; a
 // valid one everything else, with scored_at always present.

@@ -99,8 +99,6 @@ VerdictProducer::~VerdictProducer() {
 
 void VerdictProducer::Produce(const v1::Verdict& verdict,
                               const KafkaSource& source) {
-  if (verdict.error_code() != 0) return;
-  if (which_ == KafkaVerdicts::kAnomalies && !verdict.anomalous()) return;
   std::string json = VerdictToJson(verdict, source);
   const std::string& key = verdict.sensor_id();
   for (;;) {

@@ -64,9 +64,9 @@ class VerdictProducer {
   bool Wants(const VerdictRow& row) const {
     return row.valid() && (row.anomalous || which_ == KafkaVerdicts::kAll);
   }
-  // Queues `verdict` unless options.verdicts says to skip it (normal
-  // verdicts under kAnomalies; error verdicts are never produced). Waits
-  // (serving delivery reports) while the local queue is full.
+  // Queues `verdict`, built from a row that Wants: the filter is applied
+  // there, before a message is built. Waits (serving delivery reports)
+  // while the local queue is full.
   void Produce(const v1::Verdict& verdict, const KafkaSource& source);
   // Serves delivery reports without waiting.
   void Poll();

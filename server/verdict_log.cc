@@ -7,14 +7,6 @@
 #include "core/encoder.h"
 
 namespace dwae::server {
-namespace {
-
-void SetTimestamp(int64_t ns, google::protobuf::Timestamp* out) {
-  out->set_seconds(ns / 1000000000);
-  out->set_nanos(static_cast<int32_t>(ns % 1000000000));
-}
-
-}  // namespace
 
 VerdictLog::VerdictLog(size_t capacity)
     : capacity_(std::max<size_t>(1, capacity)) {

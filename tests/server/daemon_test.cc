@@ -16,7 +16,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <future>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -36,12 +35,11 @@
 #include "core/record_proto.h"
 #include "dwae/v1/detector.grpc.pb.h"
 #include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/security/credentials.h"
-#include "grpcpp/support/byte_buffer.h"
 #include "gtest/gtest.h"
 #include "tests/server/http_get.h"
 #include "tests/testing/subprocess.h"
@@ -161,34 +159,18 @@ int ParsePort(const std::string& out, const std::string& marker) {
   return std::atoi(out.c_str() + port + 6);
 }
 
-// grpc.health.v1.Health/Check for service "" through the generic stub: the
-// request is the empty message (zero bytes); the response's field 1 is the
-// status (SERVING = 1 encodes as 0x08 0x01). Returns the status code and
-// the raw response bytes.
-std::pair<grpc::Status, std::string> HealthCheck(
+// grpc.health.v1.Health/Check for service "": the status code and the
+// serving status (UNKNOWN when the call failed).
+using grpc::health::v1::HealthCheckResponse;
+std::pair<grpc::Status, HealthCheckResponse::ServingStatus> HealthCheck(
     const std::shared_ptr<grpc::Channel>& channel) {
-  grpc::GenericStub stub(channel);
   grpc::ClientContext context;
   SetDeadline(&context, absl::Seconds(5));
-  grpc::Slice empty("");
-  grpc::ByteBuffer request(&empty, 1);
-  grpc::ByteBuffer response;
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(),
-                 &request, &response,
-                 [&done](grpc::Status s) { done.set_value(std::move(s)); });
-  grpc::Status status = done.get_future().get();
-  std::string bytes;
-  std::vector<grpc::Slice> slices;
-  if (status.ok() && response.Dump(&slices).ok()) {
-    for (const grpc::Slice& s : slices) {
-      bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-    }
-  }
-  return {status, bytes};
+  grpc::health::v1::HealthCheckResponse response;
+  const grpc::Status status = grpc::health::v1::Health::NewStub(channel)->Check(
+      &context, grpc::health::v1::HealthCheckRequest(), &response);
+  return {status, response.status()};
 }
-
-constexpr char kServing[] = "\x08\x01";
 
 // ---------------------------------------------------------------------------
 // The fixture: one daemon per test on a fresh state directory.
@@ -390,10 +372,10 @@ class DaemonTest : public ::testing::Test {
 // Lifecycle and health.
 
 TEST_F(DaemonTest, HealthIsServingAndSigtermExitsZero) {
-  const auto [status, bytes] = HealthCheck(channel_);
+  const auto [status, serving] = HealthCheck(channel_);
   ASSERT_TRUE(status.ok()) << status.error_code() << ": "
                            << status.error_message();
-  EXPECT_EQ(bytes, std::string(kServing));
+  EXPECT_EQ(serving, HealthCheckResponse::SERVING);
 
   const absl::Time start = absl::Now();
   const SubprocessResult result = StopDaemon();
@@ -1211,7 +1193,7 @@ TEST_F(DaemonTest, CorruptedCheckpointIsRefusedUnlessStartFresh) {
   EXPECT_FALSE(fs::exists(checkpoint_path()));
   const auto [status, health] = HealthCheck(channel_);
   ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(health, std::string(kServing));
+  EXPECT_EQ(health, HealthCheckResponse::SERVING);
   const v1::ModelInfo info = Info();
   EXPECT_TRUE(info.warming_up());
   EXPECT_EQ(info.records_learned(), 0u);
