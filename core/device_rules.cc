@@ -14,6 +14,7 @@
 #include "core/pulse_sampler.h"
 #include "core/rng.h"
 #include "core/rule_state.h"
+#include "core/shadow_kernels.h"
 #include "dwae/v1/checkpoint.pb.h"
 
 namespace dwae::rule_internal {
@@ -179,10 +180,15 @@ class DwShadowRule final : public DeviceRule {
   DwShadowRule(const RuleConfig& config, uint64_t seed, Network* net)
       : DeviceRule(config, seed, net) {
     for (int l = 0; l < net->num_layers(); ++l) {
-      shadow_w_.push_back(net->layer(l).weight);
-      shadow_b_.push_back(net->layer(l).bias);
+      const DenseLayer& layer = net->layer(l);
+      shadow_w_.emplace_back(layer.out(), layer.in());
+      shadow_w_.back().Assign(layer.weight.data());
+      shadow_b_.emplace_back(layer.out(), 1);
+      shadow_b_.back().Assign(layer.bias.data());
       // Every column is checked once, at the first step.
       pending_.push_back(AllColumns(net->layer(l).in()));
+      slack_w_.emplace_back(layer.in(), learn_kernels::kShadowUnchecked);
+      slack_b_.push_back(learn_kernels::kShadowUnchecked);
     }
   }
 
@@ -194,7 +200,8 @@ class DwShadowRule final : public DeviceRule {
   // columns take their shadow steps in one kernel call per layer, then the
   // columns with a pulse due write their devices in index order (a column's
   // writes touch no other column), so the write stream is consumed exactly
-  // as by a pass over every device.
+  // as by a pass over every device. Each column's slack (shadow_kernels.h)
+  // skips its trigger test while no device can have reached its trigger.
   void Step(const Workspace& ws, Network* net) override {
     for (int l = 0; l < net->num_layers(); ++l) {
       DenseLayer& layer = net->layer(l);
@@ -224,52 +231,55 @@ class DwShadowRule final : public DeviceRule {
       SynapseArray& devices = weights_[l];
       const learn_kernels::ShadowParams p = Params(devices, 0.0f);
       learn_kernels::ShadowStepColumns(p, columns_.data(), steps_.data(), count,
-                                       delta, devices.notches().data(), rows,
-                                       shadow_w_[l].data(), due_.data());
+                                       delta, devices.notches().data(),
+                                       &shadow_w_[l], slack_w_[l].data(),
+                                       due_.data());
       // Every visited column leaves pending_ unless a write failed in it.
       std::fill(pending.begin(), pending.end(), 0);
       for (int c = 0; c < count; ++c) {
         if (due_[c] == 0) continue;
         const size_t offset = size_t(columns_[c]) * rows;
-        SetBit(&pending, columns_[c],
-               PulseColumn(devices, p, rows, offset,
-                           shadow_w_[l].data() + offset, layer.weight.data()));
+        SetBit(
+            &pending, columns_[c],
+            PulseColumn(devices, p, rows, offset,
+                        shadow_w_[l].column(columns_[c]), layer.weight.data()));
       }
       SetBit(&pending, inputs,
-             FollowColumn(biases_[l], learning_rate_, delta, rows,
-                          shadow_b_[l].data(), layer.bias.data()));
+             FollowColumn(biases_[l], learning_rate_, delta, &shadow_b_[l],
+                          &slack_b_[l], layer.bias.data()));
     }
   }
 
   void SaveExtra(int l, v1::LayerState* out) const override {
-    SaveFloats(shadow_w_[l].data(), int(shadow_w_[l].size()),
-               out->mutable_shadow_weights());
-    SaveFloats(shadow_b_[l].data(), int(shadow_b_[l].size()),
-               out->mutable_shadow_biases());
+    SaveShadow(shadow_w_[l], out->mutable_shadow_weights());
+    SaveShadow(shadow_b_[l], out->mutable_shadow_biases());
   }
   absl::Status CheckExtra(int l, const v1::LayerState& in) const override {
-    absl::Status s = CheckFloats(in.shadow_weights(), int(shadow_w_[l].size()),
-                                 l, "shadow_weights");
+    absl::Status s = CheckFloats(in.shadow_weights(), Size(shadow_w_[l]), l,
+                                 "shadow_weights");
     if (!s.ok()) return s;
-    return CheckFloats(in.shadow_biases(), int(shadow_b_[l].size()), l,
+    return CheckFloats(in.shadow_biases(), Size(shadow_b_[l]), l,
                        "shadow_biases");
   }
   void LoadExtra(int l, const v1::LayerState& in) override {
-    LoadFloats(in.shadow_weights(), shadow_w_[l].data());
-    LoadFloats(in.shadow_biases(), shadow_b_[l].data());
-    pending_[l] = AllColumns(int(shadow_w_[l].cols()));
+    shadow_w_[l].Assign(in.shadow_weights().data());
+    shadow_b_[l].Assign(in.shadow_biases().data());
+    pending_[l] = AllColumns(shadow_w_[l].cols());
+    std::fill(slack_w_[l].begin(), slack_w_[l].end(),
+              learn_kernels::kShadowUnchecked);
+    slack_b_[l] = learn_kernels::kShadowUnchecked;
   }
 
   int64_t state_bytes() const override {
     int64_t bytes = model_bytes();
     for (size_t l = 0; l < shadow_w_.size(); ++l) {
-      bytes += (shadow_w_[l].size() + shadow_b_[l].size()) * sizeof(float);
+      bytes += (Size(shadow_w_[l]) + Size(shadow_b_[l])) * sizeof(float);
     }
     return bytes;
   }
 
  private:
-  // The parameters of ShadowStep for the devices of `array`.
+  // The shadow-step parameters for the devices of `array`.
   learn_kernels::ShadowParams Params(const SynapseArray& array,
                                      float step) const {
     const float alpha = array.alpha();
@@ -278,22 +288,25 @@ class DwShadowRule final : public DeviceRule {
             (0.5f + config_.shadow_margin) * alpha, center, alpha};
   }
 
-  // One column of `rows` devices (the biases, from 0 of `array`): takes the
-  // SGD step shadow -= step * delta (skipped when step is 0), clips each
-  // shadow weight to the track's range and pulses every device whose
-  // nearest level to the shadow differs from where its wall sits by more
-  // than the margin (PulseColumn, only when the vector kernel reports a
-  // device to write). Returns whether a device still differs after its
+  // One column of `rows` devices (the biases, from 0 of `array`, with their
+  // slack): takes the SGD step shadow -= step * delta (skipped when step is
+  // 0), clips each shadow weight to the track's range and pulses every
+  // device whose nearest level to the shadow differs from where its wall
+  // sits by more than the margin (PulseColumn, only when the kernel reports
+  // a device to write). Returns whether a device still differs after its
   // pulse (a failed or blocked write), i.e. whether the column must be
   // checked again at the next step even if it does not move.
   bool FollowColumn(SynapseArray& array, float step, const float* delta,
-                    int rows, float* shadow, float* mirror) {
-    const learn_kernels::ShadowParams p = Params(array, step);
-    if (!learn_kernels::ShadowStep(p, delta, array.notches().data(), rows,
-                                   shadow)) {
-      return false;
-    }
-    return PulseColumn(array, p, rows, 0, shadow, mirror);
+                    learn_kernels::ShadowMatrix* shadow, double* slack,
+                    float* mirror) {
+    const learn_kernels::ShadowParams p = Params(array, 0.0f);
+    const int column = 0;
+    uint8_t due = 0;
+    learn_kernels::ShadowStepColumns(p, &column, &step, 1, delta,
+                                     array.notches().data(), shadow, slack,
+                                     &due);
+    return due != 0 &&
+           PulseColumn(array, p, shadow->rows(), 0, shadow->column(0), mirror);
   }
 
   // The scalar pulse pass of one column from `offset` of `array`, after its
@@ -311,6 +324,15 @@ class DwShadowRule final : public DeviceRule {
       still = still || std::abs(gap) > p.trigger;
     }
     return still;
+  }
+
+  static int Size(const learn_kernels::ShadowMatrix& m) {
+    return m.rows() * m.cols();
+  }
+  static void SaveShadow(const learn_kernels::ShadowMatrix& m,
+                         google::protobuf::RepeatedField<float>* out) {
+    out->Resize(Size(m), 0.0f);
+    m.CopyTo(out->mutable_data());
   }
 
   // Sets the bits idx[0..n) (in increasing order) a word at a time: one
@@ -340,12 +362,18 @@ class DwShadowRule final : public DeviceRule {
     return bits;
   }
 
-  std::vector<Eigen::MatrixXf> shadow_w_;
-  std::vector<Eigen::VectorXf> shadow_b_;
+  // The shadow weights and biases (a column) of every layer; saved packed.
+  std::vector<learn_kernels::ShadowMatrix> shadow_w_;
+  std::vector<learn_kernels::ShadowMatrix> shadow_b_;
   // Per layer, a bit per input column (and one for the biases, bit in()):
   // set when a device in it still differs from its shadow after the last
   // step.
   std::vector<std::vector<uint64_t>> pending_;
+  // Per layer, the slack of every weight column and of the biases
+  // (shadow_kernels.h): kShadowUnchecked until tested, after a pulse and
+  // after a load.
+  std::vector<std::vector<double>> slack_w_;
+  std::vector<double> slack_b_;
   // Scratch of one step, kept to avoid allocations: the visited columns,
   // their steps and whether a pulse is due in each.
   std::vector<uint64_t> visit_;

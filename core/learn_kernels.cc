@@ -58,32 +58,6 @@ void ReferenceTransposedProduct(const float* w, int rows, int cols,
   }
 }
 
-bool ReferenceShadowStep(const ShadowParams& p, const float* delta,
-                         const int8_t* notch, int rows, float* shadow) {
-  bool due = false;
-  for (int i = 0; i < rows; ++i) {
-    float s = shadow[i];
-    if (p.step != 0.0f) s = std::fma(-p.step, delta[i], s);
-    s = std::min(std::max(s, -p.limit), p.limit);
-    shadow[i] = s;
-    due = due || std::abs(ShadowGap(p, s, notch[i])) > p.trigger;
-  }
-  return due;
-}
-
-void ReferenceShadowStepColumns(const ShadowParams& p, const int* cols,
-                                const float* steps, int n, const float* delta,
-                                const int8_t* notch, int rows, float* shadow,
-                                uint8_t* due) {
-  ShadowParams column = p;
-  for (int c = 0; c < n; ++c) {
-    column.step = steps[c];
-    const size_t offset = size_t(cols[c]) * rows;
-    due[c] = ReferenceShadowStep(column, delta, notch + offset, rows,
-                                 shadow + offset);
-  }
-}
-
 void ReferenceSigmoid(float* z, int n) {
   Eigen::Map<Eigen::VectorXf> v(z, n);
   v = (1.0f + (-v.array()).exp()).inverse().matrix();
@@ -187,35 +161,6 @@ void TransposedProduct(const float* w, int rows, int cols, const float* d,
   }
 #endif
   ReferenceTransposedProduct(w, rows, cols, d, out);
-}
-
-void ShadowStepColumns(const ShadowParams& p, const int* cols,
-                       const float* steps, int n, const float* delta,
-                       const int8_t* notch, int rows, float* shadow,
-                       uint8_t* due) {
-#if DWAE_HAVE_X86
-  switch (ActiveIsa()) {
-    case Isa::kAvx512:
-      return internal::ShadowStepColumnsAvx512(p, cols, steps, n, delta, notch,
-                                               rows, shadow, due);
-    case Isa::kAvx2:
-      return internal::ShadowStepColumnsAvx2(p, cols, steps, n, delta, notch,
-                                             rows, shadow, due);
-    case Isa::kReference:
-      break;
-  }
-#endif
-  ReferenceShadowStepColumns(p, cols, steps, n, delta, notch, rows, shadow,
-                             due);
-}
-
-bool ShadowStep(const ShadowParams& p, const float* delta, const int8_t* notch,
-                int rows, float* shadow) {
-  // One column of ShadowStepColumns: the same kernels, one dispatch.
-  const int col = 0;
-  uint8_t due = 0;
-  ShadowStepColumns(p, &col, &p.step, 1, delta, notch, rows, shadow, &due);
-  return due != 0;
 }
 
 void Sigmoid(float* z, int n) {

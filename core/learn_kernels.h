@@ -1,6 +1,5 @@
 // Float kernels of the learning path: the dense-layer products of the forward
-// and backward passes (network.cc) and dw-shadow's per-column shadow-weight
-// step (device_rules.cc).
+// and backward passes (network.cc); dw-shadow's step is in shadow_kernels.h.
 //
 // Every kernel fixes the order of its floating-point operations, so that its
 // result is one exact function of its inputs, whatever the instruction set:
@@ -11,8 +10,7 @@
 //   - a backward output out[j] = sum_i w[i][j] d[i] is the sum of 16 lane
 //     chains p0..p15 (lane l takes the rows i = l mod 16, rows padded with
 //     zeros to a multiple of 16), folded to q_l = p_l + p_(l+8) and added
-//     pairwise: ((q0+q1)+(q2+q3))+((q4+q5)+(q6+q7));
-//   - ShadowStep is elementwise (fma, clip, fma, compare).
+//     pairwise: ((q0+q1)+(q2+q3))+((q4+q5)+(q6+q7)).
 // The Reference* functions are the scalar oracles (std::fma); the fast paths
 // (AVX2+FMA and AVX-512, chosen at run time from what the CPU has;
 // learn_kernels_avx2.cc, learn_kernels_avx512.cc) return bit for bit the
@@ -24,7 +22,6 @@
 #ifndef DWAE_CORE_LEARN_KERNELS_H_
 #define DWAE_CORE_LEARN_KERNELS_H_
 
-#include <cmath>
 #include <cstdint>
 
 namespace dwae::learn_kernels {
@@ -52,39 +49,6 @@ void TransposedProduct(const float* w, int rows, int cols, const float* d,
                        float* out);
 void ReferenceTransposedProduct(const float* w, int rows, int cols,
                                 const float* d, float* out);
-
-// One column of dw-shadow's step (rules.h). For each of `rows` devices:
-//   s = shadow[i]; if step != 0: s = fma(-step, delta[i], s)
-//   s = min(max(s, -limit), limit) (a NaN s stays NaN); shadow[i] = s
-//   gap = fma(-(notch[i] - center), alpha, s)
-// and returns whether any device has |gap| > trigger (a pulse is due).
-struct ShadowParams {
-  float step;     // learning rate x the column's input (0: no SGD step)
-  float limit;    // clip bound of the shadow weights
-  float trigger;  // |gap| above this pulses
-  float center;   // notch index of the zero level
-  float alpha;    // level spacing
-};
-bool ShadowStep(const ShadowParams& p, const float* delta, const int8_t* notch,
-                int rows, float* shadow);
-bool ReferenceShadowStep(const ShadowParams& p, const float* delta,
-                         const int8_t* notch, int rows, float* shadow);
-// ShadowStep on n columns of a column-major matrix with `rows` rows (delta
-// shared): column cols[k] with the step steps[k] (p.step is not read);
-// due[k] is its result. One call per layer instead of one per column.
-void ShadowStepColumns(const ShadowParams& p, const int* cols,
-                       const float* steps, int n, const float* delta,
-                       const int8_t* notch, int rows, float* shadow,
-                       uint8_t* due);
-void ReferenceShadowStepColumns(const ShadowParams& p, const int* cols,
-                                const float* steps, int n, const float* delta,
-                                const int8_t* notch, int rows, float* shadow,
-                                uint8_t* due);
-// The gap of one device as ShadowStep computes it (inline: the pulse pass
-// calls it once or twice per device of a due column).
-inline float ShadowGap(const ShadowParams& p, float shadow, int notch) {
-  return std::fma(-(float(notch) - p.center), p.alpha, shadow);
-}
 
 // The logistic sigmoid of z[0..n), in place: bit for bit what Eigen 3.4
 // built for AVX2 and FMA (the project's -march) returns for

@@ -1,7 +1,6 @@
 // The AVX2+FMA paths of the learning kernels (learn_kernels_isa.h), compiled
 // with a function-level target so that the file builds whatever -march is.
 #include <cstdint>
-#include <cstring>
 
 #include "core/learn_kernels_isa.h"
 #include "core/x86_intrinsics.h"
@@ -173,98 +172,6 @@ DWAE_AVX2 void TransposedAvx2(const float* w, int rows, int cols,
   int j = 0;
   for (; j + 4 <= cols; j += 4) TransposedBlock<4>(w, rows, j, d, out);
   for (; j < cols; ++j) TransposedBlock<1>(w, rows, j, d, out);
-}
-
-namespace {
-
-struct ShadowConstants {
-  __m256 neg_step, lo, hi, trigger, center, alpha, abs_mask;
-};
-
-// Devices [i, i + 8) of ShadowStep (those below `mask` when kTail); returns
-// the lanes with a pulse due (all ones) or not (zero).
-template <bool kTail>
-DWAE_AVX2 __m256i ShadowBlock(const ShadowConstants& k, bool move,
-                              const float* delta, const int8_t* notch, int i,
-                              int rows, __m256i mask, float* shadow) {
-  __m256 s = kTail ? _mm256_maskload_ps(shadow + i, mask)
-                   : _mm256_loadu_ps(shadow + i);
-  if (move) {
-    const __m256 dv = kTail ? _mm256_maskload_ps(delta + i, mask)
-                            : _mm256_loadu_ps(delta + i);
-    s = _mm256_fmadd_ps(k.neg_step, dv, s);
-  }
-  // max_ps(a, b) is a > b ? a : b, so a NaN s passes through both.
-  s = _mm256_min_ps(k.hi, _mm256_max_ps(k.lo, s));
-  uint64_t bytes = 0;
-  if (!kTail) {
-    std::memcpy(&bytes, notch + i, 8);
-  } else if (rows >= 8) {
-    // The 8 bytes that end with the column's last one, shifted down to
-    // notch[i]: one load that stays inside the column.
-    std::memcpy(&bytes, notch + rows - 8, 8);
-    bytes >>= 8 * (8 - (rows - i));
-  } else {
-    for (int k = rows - 1; k >= i; --k) bytes = bytes << 8 | uint8_t(notch[k]);
-  }
-  const __m256 level = _mm256_sub_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(
-                                         _mm_cvtsi64_si128(int64_t(bytes)))),
-                                     k.center);
-  const __m256 gap = _mm256_fnmadd_ps(level, k.alpha, s);
-  const __m256i due = _mm256_castps_si256(
-      _mm256_cmp_ps(_mm256_and_ps(gap, k.abs_mask), k.trigger, _CMP_GT_OQ));
-  if (kTail) {
-    _mm256_maskstore_ps(shadow + i, mask, s);
-    return _mm256_and_si256(due, mask);
-  }
-  _mm256_storeu_ps(shadow + i, s);
-  return due;
-}
-
-}  // namespace
-
-namespace {
-
-DWAE_AVX2 inline ShadowConstants MakeShadowConstants(const ShadowParams& p) {
-  return {_mm256_set1_ps(-p.step),
-          _mm256_set1_ps(-p.limit),
-          _mm256_set1_ps(p.limit),
-          _mm256_set1_ps(p.trigger),
-          _mm256_set1_ps(p.center),
-          _mm256_set1_ps(p.alpha),
-          _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff))};
-}
-
-DWAE_AVX2 inline bool ShadowColumn(const ShadowConstants& k, bool move,
-                                   const float* delta, const int8_t* notch,
-                                   int rows, float* shadow) {
-  const __m256i all = _mm256_set1_epi32(-1);
-  __m256i due = _mm256_setzero_si256();
-  int i = 0;
-  for (; i + 8 <= rows; i += 8) {
-    due = _mm256_or_si256(
-        due, ShadowBlock<false>(k, move, delta, notch, i, rows, all, shadow));
-  }
-  if (i < rows) {
-    due = _mm256_or_si256(due, ShadowBlock<true>(k, move, delta, notch, i, rows,
-                                                 TailMask(rows - i), shadow));
-  }
-  return !_mm256_testz_si256(due, due);
-}
-
-}  // namespace
-
-DWAE_AVX2 void ShadowStepColumnsAvx2(const ShadowParams& p, const int* cols,
-                                     const float* steps, int n,
-                                     const float* delta, const int8_t* notch,
-                                     int rows, float* shadow, uint8_t* due) {
-  ShadowConstants k = MakeShadowConstants(p);
-  for (int c = 0; c < n; ++c) {
-    k.neg_step = _mm256_set1_ps(-steps[c]);
-    const size_t offset = size_t(cols[c]) * rows;
-    due[c] = ShadowColumn(k, steps[c] != 0.0f, delta, notch + offset, rows,
-                          shadow + offset);
-  }
 }
 
 #undef DWAE_AVX2

@@ -21,10 +21,6 @@ void ColumnsAvx2(const float* w, int rows, const int* idx, int n,
                  const float* x, const float* bias, float* z);
 void TransposedAvx2(const float* w, int rows, int cols, const float* d,
                     float* out);
-void ShadowStepColumnsAvx2(const ShadowParams& p, const int* cols,
-                           const float* steps, int n, const float* delta,
-                           const int8_t* notch, int rows, float* shadow,
-                           uint8_t* due);
 
 int NonZeroAvx512(const float* x, int n, int* out);
 void TransposedAvx512(const float* w, int rows, int cols, const float* d,
@@ -33,10 +29,6 @@ void ColumnsAvx512(const float* w, int rows, const int* idx, int n,
                    const float* x, const float* bias, float* z);
 // Eigen's packet sigmoid (Sigmoid) on z[0..n), n a multiple of 8.
 void SigmoidPacketsAvx512(float* z, int n);
-void ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
-                             const float* steps, int n, const float* delta,
-                             const int8_t* notch, int rows, float* shadow,
-                             uint8_t* due);
 
 }  // namespace dwae::learn_kernels::internal
 

@@ -1,0 +1,125 @@
+// dw-shadow's shadow-weight step (rules.h, device_rules.cc): every device
+// keeps a float "shadow" weight that takes the plain SGD step; a device is
+// pulsed when the shadow has moved further than a trigger from the level
+// its wall sits at.
+//
+// The step of one column (ReferenceShadowStep, the specification): for each
+// of `rows` devices
+//   s = shadow[i]; if step != 0: s = fma(-step, delta[i], s)
+//   s = min(max(s, -limit), limit) (a NaN s stays NaN); shadow[i] = s
+//   gap = fma(-(notch[i] - center), alpha, s)
+// and a pulse is due when some device has |gap| > trigger.
+//
+// Most steps move every shadow of a column by far less than its distance to
+// the trigger, and pulses are rare (a warm model pulses in about one of
+// 1,500-3,000 column visits), so ShadowStepColumns keeps, per column, a
+// `slack`: a lower bound on how far every device is from its trigger, minus a
+// bound on what the steps since have moved it. While the slack stays positive
+// the trigger test cannot fire and is skipped (only the SGD step and the clip
+// run); when it runs out the column is tested exactly and the slack set
+// anew. The shadow values and the due flags are exactly the specification's
+// (ReferenceShadowStep's) in every case, which tests check over long random
+// runs. Why the bound holds:
+//   - a column's shadows are in [-limit, limit] (or NaN) once it has been
+//     tested, and the clip is a projection onto that range, so one step
+//     moves a shadow by at most |step| max|delta| plus the fma's rounding,
+//     at most 2^-23 (limit + |step| max|delta|) (ShadowMoveBound takes
+//     2^-20 for it, in double);
+//   - after a test, |s - level| <= max|gap| (1 + 2^-24) in exact arithmetic
+//     (ShadowSlack takes 2^-22), and while the exact |s - level| is below
+//     the trigger, the rounded gap cannot exceed it (rounding is monotone
+//     and the trigger is a float);
+//   - a NaN shadow (or a NaN delta, which makes it NaN) is never due, so NaN
+//     is left out of both maxima; an infinite delta makes the bound infinite.
+//
+// The fast paths (AVX2+FMA and AVX-512, shadow_kernels_avx2.cc,
+// shadow_kernels_avx512.cc, chosen as learn_kernels.h chooses) return bit
+// for bit what ReferenceShadowStepColumns returns (shadow, due and slack).
+// Matrices are column-major with `rows` rows: the notches packed, the
+// shadows in a ShadowMatrix, whose columns start on 64-byte lines (a vector
+// store that splits a line costs about twice one that does not).
+//
+// Thread-safety: pure functions of their arguments.
+#ifndef DWAE_CORE_SHADOW_KERNELS_H_
+#define DWAE_CORE_SHADOW_KERNELS_H_
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <new>
+
+namespace dwae::learn_kernels {
+
+struct ShadowParams {
+  float step;     // learning rate x the column's input (0: no SGD step)
+  float limit;    // clip bound of the shadow weights
+  float trigger;  // |gap| above this pulses
+  float center;   // notch index of the zero level
+  float alpha;    // level spacing
+};
+
+// A layer's shadow weights, column-major, column j at column(j): columns
+// ld() floats apart (rows rounded up to 16) and starting on 64-byte lines.
+// The padding floats are 0 and never read. Move-only.
+class ShadowMatrix {
+ public:
+  ShadowMatrix(int rows, int cols);
+
+  int rows() const { return rows_; }
+  int cols() const { return cols_; }
+  int ld() const { return ld_; }
+  float* data() { return data_.get(); }
+  const float* data() const { return data_.get(); }
+  float* column(int j) { return data() + size_t(j) * ld_; }
+  const float* column(int j) const { return data() + size_t(j) * ld_; }
+  // From / to a packed column-major matrix of rows() x cols() floats.
+  void Assign(const float* packed);
+  void CopyTo(float* packed) const;
+
+ private:
+  struct Free {
+    void operator()(float* p) const {
+      ::operator delete[](p, std::align_val_t(64));
+    }
+  };
+  int rows_;
+  int cols_;
+  int ld_;
+  std::unique_ptr<float[], Free> data_;
+};
+
+// The gap of one device as the step computes it (inline: the pulse pass
+// calls it once or twice per device of a due column).
+inline float ShadowGap(const ShadowParams& p, float shadow, int notch) {
+  return std::fma(-(float(notch) - p.center), p.alpha, shadow);
+}
+
+// The specification: one column's step; returns whether a pulse is due.
+bool ReferenceShadowStep(const ShadowParams& p, const float* delta,
+                         const int8_t* notch, int rows, float* shadow);
+
+// A slack that makes the next step test its column: the state of a column
+// never tested, or whose notches or shadows changed other than through
+// ShadowStepColumns (a pulse, a checkpoint load).
+inline constexpr double kShadowUnchecked = -1.0;
+
+// The step on n columns of `shadow` (delta and notch have shadow->rows()
+// rows; notch is packed): column cols[k] with the step steps[k] (p.step is
+// not read);
+// due[k] is whether a pulse is due in it. slack[cols[k]] is that column's
+// slack (above), read and updated; a due column's becomes kShadowUnchecked,
+// since the caller then pulses it. A column whose slack is positive must
+// have been left by a call on the same matrix with the same p.
+void ShadowStepColumns(const ShadowParams& p, const int* cols,
+                       const float* steps, int n, const float* delta,
+                       const int8_t* notch, ShadowMatrix* shadow, double* slack,
+                       uint8_t* due);
+void ReferenceShadowStepColumns(const ShadowParams& p, const int* cols,
+                                const float* steps, int n, const float* delta,
+                                const int8_t* notch, ShadowMatrix* shadow,
+                                double* slack, uint8_t* due);
+
+}  // namespace dwae::learn_kernels
+
+#endif  // DWAE_CORE_SHADOW_KERNELS_H_

@@ -1,0 +1,118 @@
+// The AVX-512 path of ShadowStepColumns (shadow_kernels_isa.h): 16 devices
+// per vector, the last vector of a column masked; the same operations per
+// device as the reference, and maxima (exact in any order) for the bounds.
+#include <cstddef>
+#include <cstdint>
+
+#include "core/shadow_kernels_isa.h"
+#include "core/x86_intrinsics.h"
+
+#if DWAE_HAVE_X86
+namespace dwae::learn_kernels::internal {
+
+#define DWAE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
+
+namespace {
+
+// Lanes [0, n) of 16 set, n in [1, 16].
+DWAE_AVX512 inline __mmask16 TailMask16(int n) {
+  return __mmask16((1u << n) - 1);
+}
+
+struct Constants {
+  __m512 lo, hi, center, alpha;
+};
+
+// max |x[i]| over [0, n), NaN left out: max_ps(a, b) is a > b ? a : b.
+// Two chains, to halve the max latency a short vector waits for.
+DWAE_AVX512 float MaxAbs(const float* x, int n) {
+  __m512 m0 = _mm512_setzero_ps(), m1 = _mm512_setzero_ps();
+  int i = 0;
+  for (; i + 32 <= n; i += 32) {
+    m0 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + i)), m0);
+    m1 = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(x + i + 16)), m1);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 k = n - i >= 16 ? __mmask16(0xffff) : TailMask16(n - i);
+    m0 = _mm512_max_ps(_mm512_abs_ps(_mm512_maskz_loadu_ps(k, x + i)), m0);
+  }
+  return _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
+}
+
+// Devices [i, i + 16) in `m`: the step and the clip.
+DWAE_AVX512 inline __m512 StepBlock(const Constants& k, __m512 neg_step,
+                                    bool move, const float* delta, int i,
+                                    __mmask16 m, float* shadow) {
+  __m512 s = _mm512_maskz_loadu_ps(m, shadow + i);
+  if (move) {
+    s = _mm512_fmadd_ps(neg_step, _mm512_maskz_loadu_ps(m, delta + i), s);
+  }
+  // max_ps(a, b) is a > b ? a : b, so a NaN s passes through both.
+  s = _mm512_min_ps(k.hi, _mm512_max_ps(k.lo, s));
+  _mm512_mask_storeu_ps(shadow + i, m, s);
+  return s;
+}
+
+// A column whose trigger cannot fire: the step only (step != 0).
+DWAE_AVX512 void MoveColumn(const Constants& k, __m512 neg_step,
+                            const float* delta, int rows, float* shadow) {
+  int i = 0;
+  for (; i + 16 <= rows; i += 16) {
+    StepBlock(k, neg_step, true, delta, i, 0xffff, shadow);
+  }
+  if (i < rows)
+    StepBlock(k, neg_step, true, delta, i, TailMask16(rows - i), shadow);
+}
+
+// A column tested: the step, then the largest |gap| (NaN left out).
+DWAE_AVX512 float TestColumn(const Constants& k, __m512 neg_step, bool move,
+                             const float* delta, const int8_t* notch, int rows,
+                             float* shadow) {
+  __m512 max_gap = _mm512_setzero_ps();
+  for (int i = 0; i < rows; i += 16) {
+    const __mmask16 m =
+        rows - i >= 16 ? __mmask16(0xffff) : TailMask16(rows - i);
+    const __m512 s = StepBlock(k, neg_step, move, delta, i, m, shadow);
+    const __m512 level = _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
+                                           _mm_maskz_loadu_epi8(m, notch + i))),
+                                       k.center);
+    const __m512 gap = _mm512_abs_ps(_mm512_fnmadd_ps(level, k.alpha, s));
+    max_gap = _mm512_mask_max_ps(max_gap, m, gap, max_gap);
+  }
+  return _mm512_reduce_max_ps(max_gap);
+}
+
+}  // namespace
+
+DWAE_AVX512 void ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
+                                         const float* steps, int n,
+                                         const float* delta,
+                                         const int8_t* notch, int rows,
+                                         float* shadow, int ld, double* slack,
+                                         uint8_t* due) {
+  const Constants k = {_mm512_set1_ps(-p.limit), _mm512_set1_ps(p.limit),
+                       _mm512_set1_ps(p.center), _mm512_set1_ps(p.alpha)};
+  const float max_abs_delta = MaxAbs(delta, rows);
+  const ShadowMoveBound move_bound(p, max_abs_delta);
+  for (int c = 0; c < n; ++c) {
+    const int j = cols[c];
+    float* s = shadow + size_t(j) * ld;
+    const __m512 neg_step = _mm512_set1_ps(-steps[c]);
+    const double left = slack[j] - move_bound(steps[c]);
+    if (left > 0) {
+      if (steps[c] != 0.0f) MoveColumn(k, neg_step, delta, rows, s);
+      slack[j] = left;
+      due[c] = 0;
+      continue;
+    }
+    const float max_gap = TestColumn(k, neg_step, steps[c] != 0.0f, delta,
+                                     notch + size_t(j) * rows, rows, s);
+    due[c] = max_gap > p.trigger ? 1 : 0;
+    slack[j] = due[c] ? kShadowUnchecked : ShadowSlack(p, max_gap);
+  }
+}
+
+#undef DWAE_AVX512
+
+}  // namespace dwae::learn_kernels::internal
+#endif  // DWAE_HAVE_X86
