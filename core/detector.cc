@@ -30,10 +30,6 @@ uint64_t NextEncoderId() {
   return next.fetch_add(1);
 }
 
-bool ErrorGreater(const FeatureDeviation& a, const FeatureDeviation& b) {
-  return a.squared_error > b.squared_error;
-}
-
 void FeatureRowToProto(const Record& r, v1::FeatureRow* out) {
   out->mutable_numeric()->Add(r.numeric.begin(), r.numeric.end());
   out->mutable_extra()->Add(r.extra.begin(), r.extra.end());
@@ -125,23 +121,10 @@ void ScoringModel::Conclude(float score, int top_k, ScoringScratch* scratch,
   if (out->num_top == 0) return;
   model_.Explain(&scratch->model, scratch->errors.data(),
                  scratch->reconstruction.data());
-  const std::vector<float>& y = scratch->reconstruction;
-  // Keep the k largest errors in out->top, a small min-heap.
-  auto* top = out->top.data();
-  int size = 0;
-  for (int d = 0; d < static_cast<int>(scratch->errors.size()); ++d) {
-    const FeatureDeviation dev{d, scratch->errors[d], scratch->input[d], y[d]};
-    if (size < out->num_top) {
-      top[size++] = dev;
-      std::push_heap(top, top + size, ErrorGreater);
-    } else if (dev.squared_error > top[0].squared_error) {
-      std::pop_heap(top, top + size, ErrorGreater);
-      top[size - 1] = dev;
-      std::push_heap(top, top + size, ErrorGreater);
-    }
-  }
-  std::sort_heap(top, top + size, ErrorGreater);
-  out->num_top = size;
+  out->num_top = TopDeviations(scratch->errors.data(), scratch->input.data(),
+                               scratch->reconstruction.data(),
+                               static_cast<int>(scratch->errors.size()),
+                               out->num_top, out->top.data());
 }
 
 // -------------------------------------------------------------- Detector ---

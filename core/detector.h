@@ -49,6 +49,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/config.h"
+#include "core/detector_top_k.h"
 #include "core/encoder.h"
 #include "core/ensemble.h"
 #include "core/feature_schema.h"
@@ -60,15 +61,6 @@
 #include "dwae/v1/checkpoint.pb.h"
 
 namespace dwae {
-
-inline constexpr int kMaxTopK = 32;
-
-struct FeatureDeviation {
-  int dimension = 0;  // FeatureEncoder::DimensionName(dimension)
-  float squared_error = 0;
-  float value = 0;
-  float reconstruction = 0;
-};
 
 struct ScoreResult {
   float score = 0;
