@@ -2,6 +2,7 @@
 // per vector, in the same order of operations as the other paths (the
 // transposed product's 16 lanes are one accumulator). Function-level
 // targets, as in learn_kernels_avx2.cc.
+#include <cmath>
 #include <cstdint>
 
 #include "core/learn_kernels_isa.h"
@@ -14,13 +15,69 @@ namespace dwae::learn_kernels::internal {
 
 namespace {
 
-// Lanes [0, n) of 16 set, n in [1, 16].
+// Lanes [0, n) of 16 set, n in [0, 16].
 DWAE_AVX512 inline __mmask16 TailMask16(int n) {
   return __mmask16((1u << n) - 1);
 }
 
+// Eigen 3.4's pexp_float (GenericPacketMathFunctions.h) as its AVX2+FMA
+// packets run it, then 1 / (1 + e): the same operations in the same order,
+// 16 lanes at a time. Eigen's pmin(a, b) is min_ps(b, a) and pmax(a, b) is
+// max_ps(b, a); pldexp multiplies by powers of two that are exact but the
+// last, so it rounds once, as scalef does.
+DWAE_AVX512 inline __m512 EigenSigmoid16(__m512 z) {
+  const __m512 nz = _mm512_sub_ps(_mm512_setzero_ps(), z);  // pnegate
+  const __m512 x = _mm512_max_ps(_mm512_set1_ps(-88.723f),
+                                 _mm512_min_ps(_mm512_set1_ps(88.723f), nz));
+  const __m512 m = _mm512_roundscale_ps(
+      _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f),
+                      _mm512_set1_ps(0.5f)),
+      _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fmadd_ps(m, _mm512_set1_ps(-0.693359375f), x);
+  r = _mm512_fmadd_ps(m, _mm512_set1_ps(2.12194440e-4f), r);
+  const __m512 r2 = _mm512_mul_ps(r, r);
+  const __m512 r3 = _mm512_mul_ps(r2, r);
+  __m512 y = _mm512_fmadd_ps(_mm512_set1_ps(1.9875691500E-4f), r,
+                             _mm512_set1_ps(1.3981999507E-3f));
+  __m512 y1 = _mm512_fmadd_ps(_mm512_set1_ps(4.1665795894E-2f), r,
+                              _mm512_set1_ps(1.6666665459E-1f));
+  const __m512 y2 = _mm512_add_ps(r, _mm512_set1_ps(1.0f));
+  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073E-3f));
+  y1 = _mm512_fmadd_ps(y1, r, _mm512_set1_ps(5.0000001201E-1f));
+  y = _mm512_fmadd_ps(y, r3, y1);
+  y = _mm512_fmadd_ps(y, r2, y2);
+  const __m512 e = _mm512_max_ps(nz, _mm512_scalef_ps(y, m));
+  const __m512 one = _mm512_set1_ps(1.0f);
+  return _mm512_div_ps(one, _mm512_add_ps(one, e));
+}
+
+// The sigmoid of the 16 rows [r, r + 16) of a column of `rows` (the
+// `valid` first of them exist) whose pre-activations are `zv`, stored to z:
+// Sigmoid's bits. Rows below rows - rows % 8 are in Eigen's packets
+// (EigenSigmoid16 lanes), the others its scalar std::exp path. Each row is
+// written by plain stores that a later load of the same row is contained in
+// (zmm, ymm or scalar), so that the loads of the loss and the backward pass
+// are forwarded from them (a masked store does not forward).
+DWAE_AVX512 inline void StoreSigmoid16(__m512 zv, int rows, int r, int valid,
+                                       float* z) {
+  const int packet_rows = std::min(16, std::max(0, rows - rows % 8 - r));
+  const __m512 y = EigenSigmoid16(zv);
+  if (packet_rows == 16) {
+    _mm512_storeu_ps(z + r, y);
+    return;
+  }
+  if (packet_rows == 8) _mm256_storeu_ps(z + r, _mm512_castps512_ps256(y));
+  if (packet_rows >= valid) return;
+  alignas(64) float pre[16];
+  _mm512_store_ps(pre, zv);
+  for (int l = packet_rows; l < valid; ++l) {
+    z[r + l] = 1.0f / (1.0f + std::exp(-pre[l]));
+  }
+}
+
 // As ColumnsBlock, 16 rows a vector; the last vector masked to `mask`.
-template <int V>
+// kSigmoid: the sigmoid of the result is stored (StoreSigmoid16).
+template <int V, bool kSigmoid>
 DWAE_AVX512 void ColumnsBlock512(const float* w, int rows, int i,
                                  const int* idx, int n, const float* x,
                                  const float* bias, __mmask16 mask, float* z) {
@@ -46,26 +103,34 @@ DWAE_AVX512 void ColumnsBlock512(const float* w, int rows, int i,
       acc[v] =
           _mm512_add_ps(_mm512_maskz_loadu_ps(m, bias + i + 16 * v), acc[v]);
     }
-    _mm512_mask_storeu_ps(z + i + 16 * v, m, acc[v]);
+    if constexpr (kSigmoid) {
+      const int valid = v == V - 1 ? __builtin_popcount(mask) : 16;
+      StoreSigmoid16(acc[v], rows, i + 16 * v, valid, z);
+    } else {
+      _mm512_mask_storeu_ps(z + i + 16 * v, m, acc[v]);
+    }
   }
 }
 
 }  // namespace
 
-DWAE_AVX512 void ColumnsAvx512(const float* w, int rows, const int* idx, int n,
-                               const float* x, const float* bias, float* z) {
+namespace {
+
+template <bool kSigmoid>
+DWAE_AVX512 void Columns512(const float* w, int rows, const int* idx, int n,
+                            const float* x, const float* bias, float* z) {
   int i = 0;
   for (; i + 128 <= rows; i += 128) {
-    ColumnsBlock512<8>(w, rows, i, idx, n, x, bias, 0xffff, z);
+    ColumnsBlock512<8, kSigmoid>(w, rows, i, idx, n, x, bias, 0xffff, z);
   }
   const int rest = rows - i;
   if (rest == 0) return;
   const int vectors = (rest + 15) / 16;
   const __mmask16 mask = TailMask16(rest - 16 * (vectors - 1));
   switch (vectors) {
-#define DWAE_CASE(V)                                          \
-  case V:                                                     \
-    ColumnsBlock512<V>(w, rows, i, idx, n, x, bias, mask, z); \
+#define DWAE_CASE(V)                                                    \
+  case V:                                                               \
+    ColumnsBlock512<V, kSigmoid>(w, rows, i, idx, n, x, bias, mask, z); \
     break;
     DWAE_CASE(1)
     DWAE_CASE(2)
@@ -79,6 +144,15 @@ DWAE_AVX512 void ColumnsAvx512(const float* w, int rows, const int* idx, int n,
   }
 }
 
+}  // namespace
+
+DWAE_AVX512 void ColumnsAvx512(const float* w, int rows, const int* idx, int n,
+                               const float* x, const float* bias, bool sigmoid,
+                               float* z) {
+  if (sigmoid) return Columns512<true>(w, rows, idx, n, x, bias, z);
+  Columns512<false>(w, rows, idx, n, x, bias, z);
+}
+
 namespace {
 
 // Columns [j, j + C) of the transposed product, one 16-lane accumulator each.
@@ -89,9 +163,18 @@ DWAE_AVX512 void TransposedBlock512(const float* w, int rows, int j,
   _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) acc[c] =
       _mm512_setzero_ps();
   const float* col = w + size_t(j) * rows;
-  for (int i = 0; i < rows; i += 16) {  // zero-padded to 16 rows
-    const __mmask16 m =
-        rows - i >= 16 ? __mmask16(0xffff) : TailMask16(rows - i);
+  int i = 0;
+  // Whole vectors with plain loads (a masked load of a full mask costs more
+  // where it crosses a cache line), then the rest zero-padded to 16 rows.
+  for (; i + 16 <= rows; i += 16) {
+    const __m512 dv = _mm512_loadu_ps(d + i);
+    _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) {
+      acc[c] = _mm512_fmadd_ps(_mm512_loadu_ps(col + size_t(c) * rows + i), dv,
+                               acc[c]);
+    }
+  }
+  if (i < rows) {
+    const __mmask16 m = TailMask16(rows - i);
     const __m512 dv = _mm512_maskz_loadu_ps(m, d + i);
     _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) {
       acc[c] = _mm512_fmadd_ps(
@@ -142,48 +225,17 @@ DWAE_AVX512 int NonZeroAvx512(const float* x, int n, int* out) {
     // NEQ_UQ: a NaN counts as non-zero, as in the reference.
     const __mmask16 nonzero = _mm512_mask_cmp_ps_mask(
         m, _mm512_maskz_loadu_ps(m, x + j), _mm512_setzero_ps(), _CMP_NEQ_UQ);
-    // Stores only the selected lanes: never past out[n - 1].
-    _mm512_mask_compressstoreu_epi32(out + count, nonzero, index);
-    count += __builtin_popcount(nonzero);
+    // Compressed in a register, then stored under a mask of the first
+    // `found` lanes: never past out[n - 1], and without the compress-to-
+    // memory form, which is several times slower.
+    const int found = __builtin_popcount(nonzero);
+    _mm512_mask_storeu_epi32(out + count, TailMask16(found),
+                             _mm512_maskz_compress_epi32(nonzero, index));
+    count += found;
     index = _mm512_add_epi32(index, step);
   }
   return count;
 }
-
-namespace {
-
-// Eigen 3.4's pexp_float (GenericPacketMathFunctions.h) as its AVX2+FMA
-// packets run it, then 1 / (1 + e): the same operations in the same order,
-// 16 lanes at a time. Eigen's pmin(a, b) is min_ps(b, a) and pmax(a, b) is
-// max_ps(b, a); pldexp multiplies by powers of two that are exact but the
-// last, so it rounds once, as scalef does.
-DWAE_AVX512 inline __m512 EigenSigmoid16(__m512 z) {
-  const __m512 nz = _mm512_sub_ps(_mm512_setzero_ps(), z);  // pnegate
-  const __m512 x = _mm512_max_ps(_mm512_set1_ps(-88.723f),
-                                 _mm512_min_ps(_mm512_set1_ps(88.723f), nz));
-  const __m512 m = _mm512_roundscale_ps(
-      _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f),
-                      _mm512_set1_ps(0.5f)),
-      _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fmadd_ps(m, _mm512_set1_ps(-0.693359375f), x);
-  r = _mm512_fmadd_ps(m, _mm512_set1_ps(2.12194440e-4f), r);
-  const __m512 r2 = _mm512_mul_ps(r, r);
-  const __m512 r3 = _mm512_mul_ps(r2, r);
-  __m512 y = _mm512_fmadd_ps(_mm512_set1_ps(1.9875691500E-4f), r,
-                             _mm512_set1_ps(1.3981999507E-3f));
-  __m512 y1 = _mm512_fmadd_ps(_mm512_set1_ps(4.1665795894E-2f), r,
-                              _mm512_set1_ps(1.6666665459E-1f));
-  const __m512 y2 = _mm512_add_ps(r, _mm512_set1_ps(1.0f));
-  y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(8.3334519073E-3f));
-  y1 = _mm512_fmadd_ps(y1, r, _mm512_set1_ps(5.0000001201E-1f));
-  y = _mm512_fmadd_ps(y, r3, y1);
-  y = _mm512_fmadd_ps(y, r2, y2);
-  const __m512 e = _mm512_max_ps(nz, _mm512_scalef_ps(y, m));
-  const __m512 one = _mm512_set1_ps(1.0f);
-  return _mm512_div_ps(one, _mm512_add_ps(one, e));
-}
-
-}  // namespace
 
 DWAE_AVX512 void SigmoidPacketsAvx512(float* z, int n) {
   int i = 0;
