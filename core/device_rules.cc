@@ -210,33 +210,26 @@ class DwShadowRule final : public DeviceRule {
       const int rows = layer.out();
       const int inputs = layer.in();
       std::vector<uint64_t>& pending = pending_[l];
-      // The columns to visit: the pending ones and the active ones.
-      visit_.assign(pending.begin(), pending.end());
       const int n = ActiveInputs(ws, l, &active_);
-      SetBits(active_.data(), n, &visit_);
-      SetBit(&visit_, inputs, false);  // the biases come last
       if (columns_.size() < size_t(inputs)) {
         columns_.resize(inputs);
         steps_.resize(inputs);
         due_.resize(inputs);
       }
-      int count = 0;
-      for (size_t w = 0; w < visit_.size(); ++w) {
-        for (uint64_t bits = visit_[w]; bits != 0; bits &= bits - 1) {
-          const int j = int(64 * w) + __builtin_ctzll(bits);
-          columns_[count] = j;
-          steps_[count++] = learning_rate_ * a[j];
-        }
+      const int count =
+          VisitedColumns(active_.data(), n, pending, inputs, columns_.data());
+      for (int c = 0; c < count; ++c) {
+        steps_[c] = learning_rate_ * a[columns_[c]];
       }
       SynapseArray& devices = weights_[l];
       const learn_kernels::ShadowParams p = Params(devices, 0.0f);
-      learn_kernels::ShadowStepColumns(p, columns_.data(), steps_.data(), count,
-                                       delta, devices.notches().data(),
-                                       &shadow_w_[l], slack_w_[l].data(),
-                                       due_.data());
+      const int dues = learn_kernels::ShadowStepColumns(
+          p, columns_.data(), steps_.data(), count, delta,
+          devices.notches().data(), &shadow_w_[l], slack_w_[l].data(),
+          due_.data());
       // Every visited column leaves pending_ unless a write failed in it.
       std::fill(pending.begin(), pending.end(), 0);
-      for (int c = 0; c < count; ++c) {
+      for (int c = 0; dues > 0 && c < count; ++c) {
         if (due_[c] == 0) continue;
         const size_t offset = size_t(columns_[c]) * rows;
         SetBit(
@@ -335,20 +328,24 @@ class DwShadowRule final : public DeviceRule {
     m.CopyTo(out->mutable_data());
   }
 
-  // Sets the bits idx[0..n) (in increasing order) a word at a time: one
-  // read-modify-write per word rather than per bit.
-  static void SetBits(const int* idx, int n, std::vector<uint64_t>* bits) {
-    uint64_t word = 0;
-    int w = 0;
-    for (int k = 0; k < n; ++k) {
-      if (idx[k] / 64 != w) {
-        (*bits)[w] |= word;
-        word = 0;
-        w = idx[k] / 64;
+  // The columns to visit, in increasing order, written to out: the active
+  // ones idx[0..n) (increasing) and the pending ones (a set bit below
+  // `inputs`: a failed write, rare). Returns how many.
+  static int VisitedColumns(const int* idx, int n,
+                            const std::vector<uint64_t>& pending, int inputs,
+                            int* out) {
+    int count = 0, k = 0;
+    for (size_t w = 0; w < pending.size(); ++w) {
+      for (uint64_t bits = pending[w]; bits != 0; bits &= bits - 1) {
+        const int j = int(64 * w) + __builtin_ctzll(bits);
+        if (j >= inputs) break;  // the biases' bit
+        while (k < n && idx[k] < j) out[count++] = idx[k++];
+        if (k < n && idx[k] == j) ++k;
+        out[count++] = j;
       }
-      word |= uint64_t{1} << (idx[k] % 64);
     }
-    (*bits)[w] |= word;
+    std::copy(idx + k, idx + n, out + count);
+    return count + n - k;
   }
   static void SetBit(std::vector<uint64_t>* bits, int i, bool value) {
     const uint64_t mask = uint64_t{1} << (i % 64);
@@ -374,9 +371,8 @@ class DwShadowRule final : public DeviceRule {
   // after a load.
   std::vector<std::vector<double>> slack_w_;
   std::vector<double> slack_b_;
-  // Scratch of one step, kept to avoid allocations: the visited columns,
-  // their steps and whether a pulse is due in each.
-  std::vector<uint64_t> visit_;
+  // Scratch of one step, kept to avoid allocations: the active inputs, the
+  // visited columns, their steps and whether a pulse is due in each.
   std::vector<int> active_;
   std::vector<int> columns_;
   std::vector<float> steps_;

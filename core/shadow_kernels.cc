@@ -50,16 +50,17 @@ bool ReferenceShadowStep(const ShadowParams& p, const float* delta,
   return due;
 }
 
-void ReferenceShadowStepColumns(const ShadowParams& p, const int* cols,
-                                const float* steps, int n, const float* delta,
-                                const int8_t* notch, ShadowMatrix* shadow,
-                                double* slack, uint8_t* due) {
+int ReferenceShadowStepColumns(const ShadowParams& p, const int* cols,
+                               const float* steps, int n, const float* delta,
+                               const int8_t* notch, ShadowMatrix* shadow,
+                               double* slack, uint8_t* due) {
   const int rows = shadow->rows();
   float max_abs_delta = 0.0f;  // NaN left out
   for (int i = 0; i < rows; ++i) {
     if (std::abs(delta[i]) > max_abs_delta) max_abs_delta = std::abs(delta[i]);
   }
   const internal::ShadowMoveBound move_bound(p, max_abs_delta);
+  int dues = 0;
   for (int c = 0; c < n; ++c) {
     const int j = cols[c];
     float* s = shadow->column(j);
@@ -82,14 +83,16 @@ void ReferenceShadowStepColumns(const ShadowParams& p, const int* cols,
       if (gap > max_gap) max_gap = gap;
     }
     due[c] = max_gap > p.trigger ? 1 : 0;
+    dues += due[c];
     slack[j] = due[c] ? kShadowUnchecked : internal::ShadowSlack(p, max_gap);
   }
+  return dues;
 }
 
-void ShadowStepColumns(const ShadowParams& p, const int* cols,
-                       const float* steps, int n, const float* delta,
-                       const int8_t* notch, ShadowMatrix* shadow, double* slack,
-                       uint8_t* due) {
+int ShadowStepColumns(const ShadowParams& p, const int* cols,
+                      const float* steps, int n, const float* delta,
+                      const int8_t* notch, ShadowMatrix* shadow, double* slack,
+                      uint8_t* due) {
 #if DWAE_HAVE_X86
   switch (ActiveIsa()) {
     case Isa::kAvx512:
@@ -104,8 +107,8 @@ void ShadowStepColumns(const ShadowParams& p, const int* cols,
       break;
   }
 #endif
-  ReferenceShadowStepColumns(p, cols, steps, n, delta, notch, shadow, slack,
-                             due);
+  return ReferenceShadowStepColumns(p, cols, steps, n, delta, notch, shadow,
+                                    slack, due);
 }
 
 }  // namespace dwae::learn_kernels

@@ -110,15 +110,16 @@ inline constexpr double kShadowUnchecked = -1.0;
 // due[k] is whether a pulse is due in it. slack[cols[k]] is that column's
 // slack (above), read and updated; a due column's becomes kShadowUnchecked,
 // since the caller then pulses it. A column whose slack is positive must
-// have been left by a call on the same matrix with the same p.
-void ShadowStepColumns(const ShadowParams& p, const int* cols,
-                       const float* steps, int n, const float* delta,
-                       const int8_t* notch, ShadowMatrix* shadow, double* slack,
-                       uint8_t* due);
-void ReferenceShadowStepColumns(const ShadowParams& p, const int* cols,
-                                const float* steps, int n, const float* delta,
-                                const int8_t* notch, ShadowMatrix* shadow,
-                                double* slack, uint8_t* due);
+// have been left by a call on the same matrix with the same p. Returns the
+// number of due columns.
+int ShadowStepColumns(const ShadowParams& p, const int* cols,
+                      const float* steps, int n, const float* delta,
+                      const int8_t* notch, ShadowMatrix* shadow, double* slack,
+                      uint8_t* due);
+int ReferenceShadowStepColumns(const ShadowParams& p, const int* cols,
+                               const float* steps, int n, const float* delta,
+                               const int8_t* notch, ShadowMatrix* shadow,
+                               double* slack, uint8_t* due);
 
 }  // namespace dwae::learn_kernels
 

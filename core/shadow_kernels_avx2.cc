@@ -125,16 +125,17 @@ DWAE_AVX2 float TestColumn(const Constants& k, __m256 neg_step, bool move,
 
 }  // namespace
 
-DWAE_AVX2 void ShadowStepColumnsAvx2(const ShadowParams& p, const int* cols,
-                                     const float* steps, int n,
-                                     const float* delta, const int8_t* notch,
-                                     int rows, float* shadow, int ld,
-                                     double* slack, uint8_t* due) {
+DWAE_AVX2 int ShadowStepColumnsAvx2(const ShadowParams& p, const int* cols,
+                                    const float* steps, int n,
+                                    const float* delta, const int8_t* notch,
+                                    int rows, float* shadow, int ld,
+                                    double* slack, uint8_t* due) {
   const Constants k = {_mm256_set1_ps(-p.limit), _mm256_set1_ps(p.limit),
                        _mm256_set1_ps(p.center), _mm256_set1_ps(p.alpha),
                        _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff))};
   const float max_abs_delta = MaxAbs(k, delta, rows);
   const ShadowMoveBound move_bound(p, max_abs_delta);
+  int dues = 0;
   for (int c = 0; c < n; ++c) {
     const int j = cols[c];
     float* s = shadow + size_t(j) * ld;
@@ -151,8 +152,10 @@ DWAE_AVX2 void ShadowStepColumnsAvx2(const ShadowParams& p, const int* cols,
     const float max_gap = TestColumn(k, neg_step, steps[c] != 0.0f, delta,
                                      notch + size_t(j) * rows, rows, s);
     due[c] = max_gap > p.trigger ? 1 : 0;
+    dues += due[c];
     slack[j] = due[c] ? kShadowUnchecked : ShadowSlack(p, max_gap);
   }
+  return dues;
 }
 
 #undef DWAE_AVX2

@@ -84,16 +84,16 @@ DWAE_AVX512 float TestColumn(const Constants& k, __m512 neg_step, bool move,
 
 }  // namespace
 
-DWAE_AVX512 void ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
-                                         const float* steps, int n,
-                                         const float* delta,
-                                         const int8_t* notch, int rows,
-                                         float* shadow, int ld, double* slack,
-                                         uint8_t* due) {
+DWAE_AVX512 int ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
+                                        const float* steps, int n,
+                                        const float* delta, const int8_t* notch,
+                                        int rows, float* shadow, int ld,
+                                        double* slack, uint8_t* due) {
   const Constants k = {_mm512_set1_ps(-p.limit), _mm512_set1_ps(p.limit),
                        _mm512_set1_ps(p.center), _mm512_set1_ps(p.alpha)};
   const float max_abs_delta = MaxAbs(delta, rows);
   const ShadowMoveBound move_bound(p, max_abs_delta);
+  int dues = 0;
   for (int c = 0; c < n; ++c) {
     const int j = cols[c];
     float* s = shadow + size_t(j) * ld;
@@ -108,8 +108,10 @@ DWAE_AVX512 void ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
     const float max_gap = TestColumn(k, neg_step, steps[c] != 0.0f, delta,
                                      notch + size_t(j) * rows, rows, s);
     due[c] = max_gap > p.trigger ? 1 : 0;
+    dues += due[c];
     slack[j] = due[c] ? kShadowUnchecked : ShadowSlack(p, max_gap);
   }
+  return dues;
 }
 
 #undef DWAE_AVX512

@@ -44,14 +44,14 @@ inline double ShadowSlack(const ShadowParams& p, float max_gap) {
 }
 
 // ShadowStepColumns on shadow columns ld floats apart, each 64-byte aligned.
-void ShadowStepColumnsAvx2(const ShadowParams& p, const int* cols,
-                           const float* steps, int n, const float* delta,
-                           const int8_t* notch, int rows, float* shadow, int ld,
-                           double* slack, uint8_t* due);
-void ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
-                             const float* steps, int n, const float* delta,
-                             const int8_t* notch, int rows, float* shadow,
-                             int ld, double* slack, uint8_t* due);
+int ShadowStepColumnsAvx2(const ShadowParams& p, const int* cols,
+                          const float* steps, int n, const float* delta,
+                          const int8_t* notch, int rows, float* shadow, int ld,
+                          double* slack, uint8_t* due);
+int ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
+                            const float* steps, int n, const float* delta,
+                            const int8_t* notch, int rows, float* shadow,
+                            int ld, double* slack, uint8_t* due);
 
 }  // namespace dwae::learn_kernels::internal
 

@@ -113,11 +113,15 @@ TEST_P(ShadowKernelsTest, MatchesReferenceBitForBit) {
       }
       const int n = int(chosen.size());
       std::vector<uint8_t> due_want(n + 1, 7), due_got(n + 1, 7);
-      ReferenceShadowStepColumns(kParams, chosen.data(), steps.data(), n,
-                                 delta.data(), notch.data(), &want,
-                                 slack_want.data(), due_want.data());
-      ShadowStepColumns(kParams, chosen.data(), steps.data(), n, delta.data(),
-                        notch.data(), &got, slack_got.data(), due_got.data());
+      const int dues_want = ReferenceShadowStepColumns(
+          kParams, chosen.data(), steps.data(), n, delta.data(), notch.data(),
+          &want, slack_want.data(), due_want.data());
+      const int dues_got = ShadowStepColumns(
+          kParams, chosen.data(), steps.data(), n, delta.data(), notch.data(),
+          &got, slack_got.data(), due_got.data());
+      EXPECT_EQ(dues_want, dues_got);
+      EXPECT_EQ(dues_want,
+                std::count(due_want.begin(), due_want.begin() + n, uint8_t{1}));
       ExpectSameBits(want, got, "ShadowStepColumns");
       ASSERT_EQ(due_want, due_got) << "rows " << rows << " call " << call;
       EXPECT_EQ(due_got[n], 7);  // nothing written past n
