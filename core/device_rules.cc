@@ -223,8 +223,9 @@ class DwShadowRule final : public DeviceRule {
       }
       SynapseArray& devices = weights_[l];
       const learn_kernels::ShadowParams p = Params(devices, 0.0f);
+      const float delta_bound = learn_kernels::ShadowDeltaBound(delta, rows);
       const int dues = learn_kernels::ShadowStepColumns(
-          p, columns_.data(), steps_.data(), count, delta,
+          p, columns_.data(), steps_.data(), count, delta, delta_bound,
           devices.notches().data(), &shadow_w_[l], slack_w_[l].data(),
           due_.data());
       // Every visited column leaves pending_ unless a write failed in it.
@@ -238,8 +239,8 @@ class DwShadowRule final : public DeviceRule {
                         shadow_w_[l].column(columns_[c]), layer.weight.data()));
       }
       SetBit(&pending, inputs,
-             FollowColumn(biases_[l], learning_rate_, delta, &shadow_b_[l],
-                          &slack_b_[l], layer.bias.data()));
+             FollowColumn(biases_[l], learning_rate_, delta, delta_bound,
+                          &shadow_b_[l], &slack_b_[l], layer.bias.data()));
     }
   }
 
@@ -290,12 +291,12 @@ class DwShadowRule final : public DeviceRule {
   // pulse (a failed or blocked write), i.e. whether the column must be
   // checked again at the next step even if it does not move.
   bool FollowColumn(SynapseArray& array, float step, const float* delta,
-                    learn_kernels::ShadowMatrix* shadow, double* slack,
-                    float* mirror) {
+                    float delta_bound, learn_kernels::ShadowMatrix* shadow,
+                    double* slack, float* mirror) {
     const learn_kernels::ShadowParams p = Params(array, 0.0f);
     const int column = 0;
     uint8_t due = 0;
-    learn_kernels::ShadowStepColumns(p, &column, &step, 1, delta,
+    learn_kernels::ShadowStepColumns(p, &column, &step, 1, delta, delta_bound,
                                      array.notches().data(), shadow, slack,
                                      &due);
     return due != 0 &&

@@ -50,65 +50,85 @@ bool ReferenceShadowStep(const ShadowParams& p, const float* delta,
   return due;
 }
 
+float ReferenceShadowDeltaBound(const float* delta, int rows) {
+  float bound = 0.0f;
+  for (int i = 0; i < rows; ++i) {
+    if (std::abs(delta[i]) > bound) bound = std::abs(delta[i]);
+  }
+  return bound;
+}
+
 int ReferenceShadowStepColumns(const ShadowParams& p, const int* cols,
                                const float* steps, int n, const float* delta,
-                               const int8_t* notch, ShadowMatrix* shadow,
-                               double* slack, uint8_t* due) {
+                               float delta_bound, const int8_t* notch,
+                               ShadowMatrix* shadow, double* slack,
+                               uint8_t* due) {
   const int rows = shadow->rows();
-  float max_abs_delta = 0.0f;  // NaN left out
-  for (int i = 0; i < rows; ++i) {
-    if (std::abs(delta[i]) > max_abs_delta) max_abs_delta = std::abs(delta[i]);
-  }
-  const internal::ShadowMoveBound move_bound(p, max_abs_delta);
+  const internal::ShadowMoveBound bound(p, delta_bound);
+  internal::ShadowPlan plan;
   int dues = 0;
-  for (int c = 0; c < n; ++c) {
-    const int j = cols[c];
-    float* s = shadow->column(j);
-    const double left = slack[j] - move_bound(steps[c]);
-    if (left > 0) {  // the trigger cannot fire: only the step
-      if (steps[c] != 0.0f) {
-        for (int i = 0; i < rows; ++i) {
-          s[i] = StepAndClip(p, steps[c], delta[i], s[i]);
-        }
+  for (int begin = 0; begin < n; begin += internal::kShadowChunk) {
+    const int end = std::min(n, begin + internal::kShadowChunk);
+    internal::PlanShadowColumns(bound, cols, steps, begin, end, slack, due,
+                                &plan);
+    for (int k = 0; k < plan.num_skipped; ++k) {  // only the step
+      const int c = plan.skipped[k];
+      float* s = shadow->column(cols[c]);
+      if (steps[c] == 0.0f) continue;
+      for (int i = 0; i < rows; ++i) {
+        s[i] = StepAndClip(p, steps[c], delta[i], s[i]);
       }
-      slack[j] = left;
-      due[c] = 0;
-      continue;
     }
-    const int8_t* level = notch + size_t(j) * rows;
-    float max_gap = 0.0f;  // NaN left out
-    for (int i = 0; i < rows; ++i) {
-      s[i] = StepAndClip(p, steps[c], delta[i], s[i]);
-      const float gap = std::abs(ShadowGap(p, s[i], level[i]));
-      if (gap > max_gap) max_gap = gap;
+    for (int k = 0; k < plan.num_tested; ++k) {
+      const int c = plan.tested[k];
+      float* s = shadow->column(cols[c]);
+      const int8_t* level = notch + size_t(cols[c]) * rows;
+      float max_gap = 0.0f;  // NaN left out
+      for (int i = 0; i < rows; ++i) {
+        s[i] = StepAndClip(p, steps[c], delta[i], s[i]);
+        const float gap = std::abs(ShadowGap(p, s[i], level[i]));
+        if (gap > max_gap) max_gap = gap;
+      }
+      dues += internal::FinishShadowTest(p, max_gap, &slack[cols[c]], &due[c]);
     }
-    due[c] = max_gap > p.trigger ? 1 : 0;
-    dues += due[c];
-    slack[j] = due[c] ? kShadowUnchecked : internal::ShadowSlack(p, max_gap);
   }
   return dues;
 }
 
-int ShadowStepColumns(const ShadowParams& p, const int* cols,
-                      const float* steps, int n, const float* delta,
-                      const int8_t* notch, ShadowMatrix* shadow, double* slack,
-                      uint8_t* due) {
+float ShadowDeltaBound(const float* delta, int rows) {
 #if DWAE_HAVE_X86
   switch (ActiveIsa()) {
     case Isa::kAvx512:
-      return internal::ShadowStepColumnsAvx512(p, cols, steps, n, delta, notch,
-                                               shadow->rows(), shadow->data(),
-                                               shadow->ld(), slack, due);
+      return internal::ShadowDeltaBoundAvx512(delta, rows);
     case Isa::kAvx2:
-      return internal::ShadowStepColumnsAvx2(p, cols, steps, n, delta, notch,
-                                             shadow->rows(), shadow->data(),
-                                             shadow->ld(), slack, due);
+      return internal::ShadowDeltaBoundAvx2(delta, rows);
     case Isa::kReference:
       break;
   }
 #endif
-  return ReferenceShadowStepColumns(p, cols, steps, n, delta, notch, shadow,
-                                    slack, due);
+  return ReferenceShadowDeltaBound(delta, rows);
+}
+
+int ShadowStepColumns(const ShadowParams& p, const int* cols,
+                      const float* steps, int n, const float* delta,
+                      float delta_bound, const int8_t* notch,
+                      ShadowMatrix* shadow, double* slack, uint8_t* due) {
+#if DWAE_HAVE_X86
+  switch (ActiveIsa()) {
+    case Isa::kAvx512:
+      return internal::ShadowStepColumnsAvx512(
+          p, cols, steps, n, delta, delta_bound, notch, shadow->rows(),
+          shadow->data(), shadow->ld(), slack, due);
+    case Isa::kAvx2:
+      return internal::ShadowStepColumnsAvx2(
+          p, cols, steps, n, delta, delta_bound, notch, shadow->rows(),
+          shadow->data(), shadow->ld(), slack, due);
+    case Isa::kReference:
+      break;
+  }
+#endif
+  return ReferenceShadowStepColumns(p, cols, steps, n, delta, delta_bound,
+                                    notch, shadow, slack, due);
 }
 
 }  // namespace dwae::learn_kernels

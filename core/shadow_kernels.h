@@ -104,22 +104,29 @@ bool ReferenceShadowStep(const ShadowParams& p, const float* delta,
 // ShadowStepColumns (a pulse, a checkpoint load).
 inline constexpr double kShadowUnchecked = -1.0;
 
+// The largest |delta[i]| over [0, rows), NaN left out (a NaN delta makes
+// its shadow NaN, which is never due): the bound ShadowStepColumns needs,
+// once per delta. Exact on every path.
+float ShadowDeltaBound(const float* delta, int rows);
+float ReferenceShadowDeltaBound(const float* delta, int rows);
+
 // The step on n columns of `shadow` (delta and notch have shadow->rows()
-// rows; notch is packed): column cols[k] with the step steps[k] (p.step is
-// not read);
-// due[k] is whether a pulse is due in it. slack[cols[k]] is that column's
-// slack (above), read and updated; a due column's becomes kShadowUnchecked,
-// since the caller then pulses it. A column whose slack is positive must
-// have been left by a call on the same matrix with the same p. Returns the
+// rows; notch is packed; delta_bound is ShadowDeltaBound(delta) or more):
+// column cols[k] with the step steps[k] (p.step is not read); due[k] is
+// whether a pulse is due in it. slack[cols[k]] is that column's slack
+// (above), read and updated; a due column's becomes kShadowUnchecked, since
+// the caller then pulses it. A column whose slack is positive must have
+// been left by a call on the same matrix with the same p. Returns the
 // number of due columns.
 int ShadowStepColumns(const ShadowParams& p, const int* cols,
                       const float* steps, int n, const float* delta,
-                      const int8_t* notch, ShadowMatrix* shadow, double* slack,
-                      uint8_t* due);
+                      float delta_bound, const int8_t* notch,
+                      ShadowMatrix* shadow, double* slack, uint8_t* due);
 int ReferenceShadowStepColumns(const ShadowParams& p, const int* cols,
                                const float* steps, int n, const float* delta,
-                               const int8_t* notch, ShadowMatrix* shadow,
-                               double* slack, uint8_t* due);
+                               float delta_bound, const int8_t* notch,
+                               ShadowMatrix* shadow, double* slack,
+                               uint8_t* due);
 
 }  // namespace dwae::learn_kernels
 

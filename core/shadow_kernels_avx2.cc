@@ -36,12 +36,13 @@ DWAE_AVX2 inline float HorizontalMax(__m256 v) {
 
 // max |x[i]| over [0, n), NaN left out: max_ps(a, b) is a > b ? a : b, and
 // maskload reads 0 past n.
-DWAE_AVX2 float MaxAbs(const Constants& k, const float* x, int n) {
+DWAE_AVX2 float MaxAbs(const float* x, int n) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
   __m256 m = _mm256_setzero_ps();
   for (int i = 0; i < n; i += 8) {
     const __m256 v = n - i >= 8 ? _mm256_loadu_ps(x + i)
                                 : _mm256_maskload_ps(x + i, TailMask(n - i));
-    m = _mm256_max_ps(_mm256_and_ps(v, k.abs_mask), m);
+    m = _mm256_max_ps(_mm256_and_ps(v, abs_mask), m);
   }
   return HorizontalMax(m);
 }
@@ -66,6 +67,12 @@ DWAE_AVX2 inline __m256 StepBlock(const Constants& k, __m256 neg_step,
     _mm256_storeu_ps(shadow + i, s);
   }
   return s;
+}
+
+DWAE_AVX2 inline Constants MakeConstants(const ShadowParams& p) {
+  return {_mm256_set1_ps(-p.limit), _mm256_set1_ps(p.limit),
+          _mm256_set1_ps(p.center), _mm256_set1_ps(p.alpha),
+          _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff))};
 }
 
 // A column whose trigger cannot fire: the step only (step != 0).
@@ -125,35 +132,36 @@ DWAE_AVX2 float TestColumn(const Constants& k, __m256 neg_step, bool move,
 
 }  // namespace
 
+DWAE_AVX2 float ShadowDeltaBoundAvx2(const float* delta, int rows) {
+  return MaxAbs(delta, rows);
+}
+
 DWAE_AVX2 int ShadowStepColumnsAvx2(const ShadowParams& p, const int* cols,
                                     const float* steps, int n,
-                                    const float* delta, const int8_t* notch,
-                                    int rows, float* shadow, int ld,
-                                    double* slack, uint8_t* due) {
-  const Constants k = {_mm256_set1_ps(-p.limit), _mm256_set1_ps(p.limit),
-                       _mm256_set1_ps(p.center), _mm256_set1_ps(p.alpha),
-                       _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff))};
-  const float max_abs_delta = MaxAbs(k, delta, rows);
-  const ShadowMoveBound move_bound(p, max_abs_delta);
+                                    const float* delta, float delta_bound,
+                                    const int8_t* notch, int rows,
+                                    float* shadow, int ld, double* slack,
+                                    uint8_t* due) {
+  const Constants k = MakeConstants(p);
+  const ShadowMoveBound bound(p, delta_bound);
+  ShadowPlan plan;
   int dues = 0;
-  for (int c = 0; c < n; ++c) {
-    const int j = cols[c];
-    float* s = shadow + size_t(j) * ld;
-    const __m256 neg_step = _mm256_set1_ps(-steps[c]);
-    const double left = slack[j] - move_bound(steps[c]);
-    if (left > 0) {
-      if (steps[c] != 0.0f) {
-        MoveColumn(k, neg_step, delta, rows, s);
-      }
-      slack[j] = left;
-      due[c] = 0;
-      continue;
+  for (int begin = 0; begin < n; begin += kShadowChunk) {
+    const int end = begin + kShadowChunk < n ? begin + kShadowChunk : n;
+    PlanShadowColumns(bound, cols, steps, begin, end, slack, due, &plan);
+    for (int m = 0; m < plan.num_skipped; ++m) {
+      const int c = plan.skipped[m];
+      if (steps[c] == 0.0f) continue;
+      MoveColumn(k, _mm256_set1_ps(-steps[c]), delta, rows,
+                 shadow + size_t(cols[c]) * ld);
     }
-    const float max_gap = TestColumn(k, neg_step, steps[c] != 0.0f, delta,
-                                     notch + size_t(j) * rows, rows, s);
-    due[c] = max_gap > p.trigger ? 1 : 0;
-    dues += due[c];
-    slack[j] = due[c] ? kShadowUnchecked : ShadowSlack(p, max_gap);
+    for (int m = 0; m < plan.num_tested; ++m) {
+      const int c = plan.tested[m];
+      const float max_gap = TestColumn(
+          k, _mm256_set1_ps(-steps[c]), steps[c] != 0.0f, delta,
+          notch + size_t(cols[c]) * rows, rows, shadow + size_t(cols[c]) * ld);
+      dues += FinishShadowTest(p, max_gap, &slack[cols[c]], &due[c]);
+    }
   }
   return dues;
 }

@@ -84,32 +84,37 @@ DWAE_AVX512 float TestColumn(const Constants& k, __m512 neg_step, bool move,
 
 }  // namespace
 
+DWAE_AVX512 float ShadowDeltaBoundAvx512(const float* delta, int rows) {
+  return MaxAbs(delta, rows);
+}
+
 DWAE_AVX512 int ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
                                         const float* steps, int n,
-                                        const float* delta, const int8_t* notch,
-                                        int rows, float* shadow, int ld,
-                                        double* slack, uint8_t* due) {
+                                        const float* delta, float delta_bound,
+                                        const int8_t* notch, int rows,
+                                        float* shadow, int ld, double* slack,
+                                        uint8_t* due) {
   const Constants k = {_mm512_set1_ps(-p.limit), _mm512_set1_ps(p.limit),
                        _mm512_set1_ps(p.center), _mm512_set1_ps(p.alpha)};
-  const float max_abs_delta = MaxAbs(delta, rows);
-  const ShadowMoveBound move_bound(p, max_abs_delta);
+  const ShadowMoveBound bound(p, delta_bound);
+  ShadowPlan plan;
   int dues = 0;
-  for (int c = 0; c < n; ++c) {
-    const int j = cols[c];
-    float* s = shadow + size_t(j) * ld;
-    const __m512 neg_step = _mm512_set1_ps(-steps[c]);
-    const double left = slack[j] - move_bound(steps[c]);
-    if (left > 0) {
-      if (steps[c] != 0.0f) MoveColumn(k, neg_step, delta, rows, s);
-      slack[j] = left;
-      due[c] = 0;
-      continue;
+  for (int begin = 0; begin < n; begin += kShadowChunk) {
+    const int end = begin + kShadowChunk < n ? begin + kShadowChunk : n;
+    PlanShadowColumns(bound, cols, steps, begin, end, slack, due, &plan);
+    for (int m = 0; m < plan.num_skipped; ++m) {
+      const int c = plan.skipped[m];
+      if (steps[c] == 0.0f) continue;
+      MoveColumn(k, _mm512_set1_ps(-steps[c]), delta, rows,
+                 shadow + size_t(cols[c]) * ld);
     }
-    const float max_gap = TestColumn(k, neg_step, steps[c] != 0.0f, delta,
-                                     notch + size_t(j) * rows, rows, s);
-    due[c] = max_gap > p.trigger ? 1 : 0;
-    dues += due[c];
-    slack[j] = due[c] ? kShadowUnchecked : ShadowSlack(p, max_gap);
+    for (int m = 0; m < plan.num_tested; ++m) {
+      const int c = plan.tested[m];
+      const float max_gap = TestColumn(
+          k, _mm512_set1_ps(-steps[c]), steps[c] != 0.0f, delta,
+          notch + size_t(cols[c]) * rows, rows, shadow + size_t(cols[c]) * ld);
+      dues += FinishShadowTest(p, max_gap, &slack[cols[c]], &due[c]);
+    }
   }
   return dues;
 }

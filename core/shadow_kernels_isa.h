@@ -43,15 +43,58 @@ inline double ShadowSlack(const ShadowParams& p, float max_gap) {
          double(p.limit) * 0x1p-22 - 0x1p-100;
 }
 
+// The decisions of up to kShadowChunk columns of one call, made before any
+// column is stepped so that no branch per column waits on them: the columns
+// c whose test is skipped (their slack already updated, due[c] 0) and those
+// to test.
+inline constexpr int kShadowChunk = 64;
+struct ShadowPlan {
+  int skipped[kShadowChunk];
+  int tested[kShadowChunk];
+  int num_skipped;
+  int num_tested;
+};
+
+// Plans columns [begin, end) (at most kShadowChunk) of a call.
+inline void PlanShadowColumns(const ShadowMoveBound& bound, const int* cols,
+                              const float* steps, int begin, int end,
+                              double* slack, uint8_t* due, ShadowPlan* plan) {
+  int skips = 0, tests = 0;
+  for (int c = begin; c < end; ++c) {
+    const int j = cols[c];
+    const double left = slack[j] - bound(steps[c]);
+    const bool skip = left > 0;  // NaN: tested
+    slack[j] = skip ? left : slack[j];
+    due[c] = 0;
+    plan->skipped[skips] = c;
+    plan->tested[tests] = c;
+    skips += skip ? 1 : 0;
+    tests += skip ? 0 : 1;
+  }
+  plan->num_skipped = skips;
+  plan->num_tested = tests;
+}
+
+// After the test of a column with slack *slack: sets its due flag and slack
+// from its largest |gap| and returns the flag.
+inline int FinishShadowTest(const ShadowParams& p, float max_gap, double* slack,
+                            uint8_t* due) {
+  *due = max_gap > p.trigger ? 1 : 0;
+  *slack = *due ? kShadowUnchecked : ShadowSlack(p, max_gap);
+  return *due;
+}
+
+float ShadowDeltaBoundAvx2(const float* delta, int rows);
+float ShadowDeltaBoundAvx512(const float* delta, int rows);
 // ShadowStepColumns on shadow columns ld floats apart, each 64-byte aligned.
 int ShadowStepColumnsAvx2(const ShadowParams& p, const int* cols,
                           const float* steps, int n, const float* delta,
-                          const int8_t* notch, int rows, float* shadow, int ld,
-                          double* slack, uint8_t* due);
+                          float delta_bound, const int8_t* notch, int rows,
+                          float* shadow, int ld, double* slack, uint8_t* due);
 int ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
                             const float* steps, int n, const float* delta,
-                            const int8_t* notch, int rows, float* shadow,
-                            int ld, double* slack, uint8_t* due);
+                            float delta_bound, const int8_t* notch, int rows,
+                            float* shadow, int ld, double* slack, uint8_t* due);
 
 }  // namespace dwae::learn_kernels::internal
 

@@ -113,12 +113,14 @@ TEST_P(ShadowKernelsTest, MatchesReferenceBitForBit) {
       }
       const int n = int(chosen.size());
       std::vector<uint8_t> due_want(n + 1, 7), due_got(n + 1, 7);
+      const float bound = ReferenceShadowDeltaBound(delta.data(), rows);
+      ASSERT_EQ(Bits(bound), Bits(ShadowDeltaBound(delta.data(), rows)));
       const int dues_want = ReferenceShadowStepColumns(
-          kParams, chosen.data(), steps.data(), n, delta.data(), notch.data(),
-          &want, slack_want.data(), due_want.data());
+          kParams, chosen.data(), steps.data(), n, delta.data(), bound,
+          notch.data(), &want, slack_want.data(), due_want.data());
       const int dues_got = ShadowStepColumns(
-          kParams, chosen.data(), steps.data(), n, delta.data(), notch.data(),
-          &got, slack_got.data(), due_got.data());
+          kParams, chosen.data(), steps.data(), n, delta.data(), bound,
+          notch.data(), &got, slack_got.data(), due_got.data());
       EXPECT_EQ(dues_want, dues_got);
       EXPECT_EQ(dues_want,
                 std::count(due_want.begin(), due_want.begin() + n, uint8_t{1}));
@@ -172,12 +174,12 @@ void RunAgainstSpecification(int rows, int cols, int steps, double active,
     }
     const int n = int(chosen.size());
     std::vector<uint8_t> due(n);
-    float max_abs_delta = 0.0f;
-    for (float d : delta) max_abs_delta = std::max(max_abs_delta, std::abs(d));
-    const internal::ShadowMoveBound bound(kParams, max_abs_delta);
+    const float delta_bound = ShadowDeltaBound(delta.data(), rows);
+    const internal::ShadowMoveBound bound(kParams, delta_bound);
     std::vector<double> before(slack);
     ShadowStepColumns(kParams, chosen.data(), step.data(), n, delta.data(),
-                      notch.data(), &shadow, slack.data(), due.data());
+                      delta_bound, notch.data(), &shadow, slack.data(),
+                      due.data());
     for (int c = 0; c < n; ++c) {
       const int j = chosen[c];
       ShadowParams p = kParams;
@@ -229,6 +231,27 @@ TEST_P(ShadowKernelsTest, SlackHoldsWhenTheBoundIsTight) {
                             /*tight=*/true, &skipped, &dues);
     EXPECT_GT(skipped, 0.5) << "step " << step;
     EXPECT_GT(dues, 2) << "step " << step;
+  }
+}
+
+TEST_P(ShadowKernelsTest, DeltaBoundIsTheLargestMagnitudeWithoutNaN) {
+  Rng rng(3);
+  for (int rows = 0; rows <= 140; ++rows) {
+    std::vector<float> delta(rows);
+    for (float& d : delta) d = float(2 * rng.Uniform() - 1);
+    if (rows > 5) delta[5] = std::numeric_limits<float>::quiet_NaN();
+    if (rows > 6) delta[6] = -0.0f;
+    float want = 0.0f;
+    for (float d : delta) {
+      if (!std::isnan(d)) want = std::max(want, std::abs(d));
+    }
+    ASSERT_EQ(Bits(ShadowDeltaBound(delta.data(), rows)), Bits(want))
+        << "rows " << rows;
+    if (rows > 9) {
+      delta[9] = -std::numeric_limits<float>::infinity();
+      ASSERT_EQ(ShadowDeltaBound(delta.data(), rows),
+                std::numeric_limits<float>::infinity());
+    }
   }
 }
 
