@@ -8,6 +8,8 @@
 
 #include "core/inference_network.h"
 #include "core/x86_intrinsics.h"
+// After x86_intrinsics.h.
+#include "core/inference_fused_simd.h"
 
 namespace dwae {
 namespace inference_internal {
@@ -17,6 +19,9 @@ std::atomic<bool> force_pair_kernels{false};
 }  // namespace
 
 void ForcePairKernelsForTesting(bool force) { force_pair_kernels = force; }
+bool PairKernelsForced() {
+  return force_pair_kernels.load(std::memory_order_relaxed);
+}
 
 void BuildSigmoidTables(IntLayer* layer) {
   SigmoidTables& t = layer->sigmoid_tables;
@@ -55,13 +60,6 @@ bool CpuHasFusedForward() { return CpuHasAvx512(); }
 
 namespace {
 
-#define DWAE_AVX512 __attribute__((target("avx512f,avx512bw")))
-
-// Lanes [0, n) of a 16-lane register, n in [0, 16].
-DWAE_AVX512 inline __mmask16 FirstLanes(int n) {
-  return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1);
-}
-
 // 1 / (1 + 2^t) with t = -z log2(e), clamped to [-126, 126] (the result
 // changes by less than 1e-37 there, and 2^t stays finite and normal; NaN
 // passes through: min/max return their second operand for NaN). 2^t =
@@ -90,34 +88,6 @@ DWAE_AVX512 inline __m512 Sigmoid(__m512 z) {
   return _mm512_mul_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(2.0f)));
 }
 
-// The sigmoid of rows [r, r + 16) from their int32 sums by the tables
-// (SigmoidTables in inference_fused.h); the reciprocal as in Sigmoid.
-DWAE_AVX512 inline __m512 SigmoidFromTables(const SigmoidTables& t, int r,
-                                            const int32_t* acc) {
-  const __m512i a =
-      _mm512_add_epi32(_mm512_loadu_si512(acc), _mm512_set1_epi32(t.offset));
-  // vpermt2ps reads the low 5 bits of each index.
-  const __m512 d0 = _mm512_permutex2var_ps(_mm512_loadu_ps(t.digit[0]), a,
-                                           _mm512_loadu_ps(t.digit[0] + 16));
-  const __m512 d1 = _mm512_permutex2var_ps(_mm512_loadu_ps(t.digit[1]),
-                                           _mm512_srli_epi32(a, 5),
-                                           _mm512_loadu_ps(t.digit[1] + 16));
-  const __m512 d2 = _mm512_permutex2var_ps(_mm512_loadu_ps(t.digit[2]),
-                                           _mm512_srli_epi32(a, 10),
-                                           _mm512_loadu_ps(t.digit[2] + 16));
-  __m512 e = _mm512_loadu_ps(t.row.data() + r);
-  if (t.digits == 4) {
-    e = _mm512_mul_ps(e,
-                      _mm512_permutex2var_ps(_mm512_loadu_ps(t.digit[3]),
-                                             _mm512_srli_epi32(a, 15),
-                                             _mm512_loadu_ps(t.digit[3] + 16)));
-  }
-  e = _mm512_mul_ps(_mm512_mul_ps(_mm512_mul_ps(e, d2), d1), d0);
-  const __m512 d = _mm512_add_ps(_mm512_set1_ps(1.0f), e);
-  const __m512 y = _mm512_rcp14_ps(d);
-  return _mm512_mul_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(2.0f)));
-}
-
 DWAE_AVX512 inline __m512 Activate(Activation activation, __m512 z) {
   switch (activation) {
     case Activation::kSigmoid:
@@ -129,44 +99,6 @@ DWAE_AVX512 inline __m512 Activate(Activation activation, __m512 z) {
                              _mm512_set1_ps(1.0f));
   }
   return z;
-}
-
-// QuantizeInput of `n` floats of `in` onto [lo, hi] into q (zeroed up to
-// padded_n, a multiple of 16); also copies the floats to `copy` when not
-// null (the workspace's input). When seen_lo is not null, sets *seen_lo and
-// *seen_hi to min(0, min v) and max(1, max v).
-DWAE_AVX512 void QuantizeOnto(const float* in, int n, int padded_n, float lo,
-                              float hi, uint8_t* q, float* copy, float* seen_lo,
-                              float* seen_hi) {
-  const __m512 vlo = _mm512_set1_ps(lo);
-  const __m512 inv = _mm512_set1_ps(255.0f / (hi - lo));
-  const __m512 half = _mm512_set1_ps(0.5f);
-  // Masked-off lanes read 0, which changes neither min(0, .) nor max(1, .).
-  __m512 vmin = _mm512_setzero_ps(), vmax = _mm512_set1_ps(1.0f);
-  const bool scan = seen_lo != nullptr;
-  int c = 0;
-  for (; c < n; c += 16) {
-    const __mmask16 mask = FirstLanes(n - c);
-    // Whole vectors unmasked: a masked load does not take its data from
-    // the previous layer's stores in flight (they are whole too).
-    const __m512 v = n - c >= 16 ? _mm512_loadu_ps(in + c)
-                                 : _mm512_maskz_loadu_ps(mask, in + c);
-    if (copy != nullptr) _mm512_mask_storeu_ps(copy + c, mask, v);
-    if (scan) {
-      vmin = _mm512_min_ps(vmin, v);
-      vmax = _mm512_max_ps(vmax, v);
-    }
-    // As QuantizeInput: v - lo >= 0, truncation after +0.5 rounds.
-    const __m512i i = _mm512_maskz_cvttps_epi32(
-        mask, _mm512_fmadd_ps(_mm512_sub_ps(v, vlo), inv, half));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + c),
-                     _mm512_cvtepi32_epi8(i));
-  }
-  if (c < padded_n) std::memset(q + c, 0, size_t(padded_n - c));
-  if (scan) {
-    *seen_lo = _mm512_reduce_min_ps(vmin);
-    *seen_hi = _mm512_reduce_max_ps(vmax);
-  }
 }
 
 // QuantizeInput: the range [0, 1] first (the encoder's features, sigmoid
@@ -242,7 +174,11 @@ DWAE_AVX512 float Epilogue(const IntLayer& layer, const int32_t* acc,
   // The tables hold for inputs quantized onto [0, 1] only.
   const bool tables = layer.sigmoid_tables.usable && range.lo == 0.0f &&
                       range.step == 1.0f / 255.0f;
-  __m512 squares = _mm512_setzero_ps();
+  // Squared errors of block b go to squares[b % 4] (4 short chains instead
+  // of one long one), added as SumOfSquares does; ForwardTwoLayer adds in
+  // the same order.
+  __m512 squares[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(),
+                       _mm512_setzero_ps(), _mm512_setzero_ps()};
   for (int r = 0; r < rows; r += 16) {
     const __mmask16 mask = FirstLanes(rows - r);
     __m512 y;
@@ -270,7 +206,8 @@ DWAE_AVX512 float Epilogue(const IntLayer& layer, const int32_t* acc,
     if (x != nullptr) {
       const __m512 d =
           _mm512_maskz_sub_ps(mask, y, _mm512_maskz_loadu_ps(mask, x + r));
-      squares = _mm512_fmadd_ps(d, d, squares);
+      __m512& sq = squares[(r / 16) % 4];
+      sq = _mm512_fmadd_ps(d, d, sq);
     }
   }
   if (next_q != nullptr) {
@@ -280,7 +217,7 @@ DWAE_AVX512 float Epilogue(const IntLayer& layer, const int32_t* acc,
     }
   }
   if (x == nullptr) return 0;
-  return _mm512_reduce_add_ps(squares) / static_cast<float>(rows);
+  return SumOfSquares(squares) / static_cast<float>(rows);
 }
 
 }  // namespace

@@ -103,9 +103,22 @@ void ForwardFusedBatchAvx512(const std::vector<IntLayer>& layers, int n,
                              const float* const* x, Workspace* const* ws,
                              float* scores);
 // For tests: true makes the fused pass use the pair-layout AVX-512 kernels
-// (what a CPU without VNNI runs) even where VNNI is present; false restores
-// the default. Set it only while no pass runs.
+// (what a CPU without VNNI runs) even where VNNI is present, and turns the
+// two-layer register pass off (InferenceNetwork then runs the general
+// pass); false restores the default. Set it only while no pass runs.
 void ForcePairKernelsForTesting(bool force);
+bool PairKernelsForced();
+
+// The register pass (inference_two_layer.cc) of a network of two sigmoid
+// layers whose sigmoid tables are usable, with at most 32 hidden and 128
+// output rows: TwoLayerEligible says whether `layers` is one. Then, on a CPU
+// with VNNI (CpuHasVnni()), ForwardTwoLayer gives bit for bit what
+// ForwardFusedAvx512 gives (score and ws->activations), keeping the hidden
+// layer's outputs and the output layer's sums in registers; for a record
+// with inputs outside [0, 1] it runs ForwardFusedAvx512.
+bool TwoLayerEligible(const std::vector<IntLayer>& layers);
+float ForwardTwoLayer(const std::vector<IntLayer>& layers, const float* x,
+                      Workspace* ws);
 
 }  // namespace inference_internal
 }  // namespace dwae

@@ -83,6 +83,8 @@ InferenceNetwork::InferenceNetwork(const Network& network) : network_(network) {
   }
   layers_ = std::move(layers);
   fused_ = inference_internal::CpuHasFusedForward();
+  two_layer_ =
+      fused_ && CpuHasVnni() && inference_internal::TwoLayerEligible(layers_);
   for (const IntLayer& layer : layers_) {
     const PackedLevels& k = layer.levels;
     quantized_size_ = std::max(quantized_size_, size_t(k.padded_inputs()));
@@ -144,9 +146,14 @@ void InferenceNetwork::ForwardLayer(int l, const Eigen::VectorXf& in,
 float InferenceNetwork::Forward(const float* x, Workspace* ws) const {
   if (fused_) {
     FitWorkspace(ws);
+    if (two_layer()) return inference_internal::ForwardTwoLayer(layers_, x, ws);
     return inference_internal::ForwardFusedAvx512(layers_, x, ws);
   }
   return ForwardLayered(x, ws);
+}
+
+bool InferenceNetwork::two_layer() const {
+  return two_layer_ && !inference_internal::PairKernelsForced();
 }
 
 void InferenceNetwork::ForwardBatch(int n, const float* const* x,
@@ -156,6 +163,12 @@ void InferenceNetwork::ForwardBatch(int n, const float* const* x,
     return;
   }
   for (int i = 0; i < n; ++i) FitWorkspace(ws[i]);
+  if (two_layer()) {
+    for (int i = 0; i < n; ++i) {
+      scores[i] = inference_internal::ForwardTwoLayer(layers_, x[i], ws[i]);
+    }
+    return;
+  }
   for (int first = 0; first < n; first += inference_internal::kMaxFusedBatch) {
     const int count = std::min(n - first, inference_internal::kMaxFusedBatch);
     inference_internal::ForwardFusedBatchAvx512(layers_, count, x + first,

@@ -66,6 +66,9 @@ class InferenceNetwork {
   float ForwardLayered(const float* x, Workspace* ws) const;
   // True when Forward() runs the fused AVX-512 pass.
   bool fused() const { return fused_; }
+  // True when it runs the two-layer register pass (inference_fused.h,
+  // ForwardTwoLayer) of the fused pass.
+  bool two_layer() const;
 
  private:
   using IntLayer = inference_internal::IntLayer;
@@ -79,6 +82,7 @@ class InferenceNetwork {
   Network network_;
   std::vector<IntLayer> layers_;  // empty: the float path
   bool fused_ = false;
+  bool two_layer_ = false;  // ForwardTwoLayer runs when pairs are not forced
   // Integer-path buffer sizes (Workspace::quantized, accumulators).
   size_t quantized_size_ = 0, accumulators_size_ = 0;
 };

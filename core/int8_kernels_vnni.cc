@@ -9,6 +9,8 @@
 
 #include "core/int8_kernels.h"
 #include "core/x86_intrinsics.h"
+// After x86_intrinsics.h.
+#include "core/int8_dpbusd.h"
 
 namespace dwae {
 
@@ -96,17 +98,15 @@ DWAE_VNNI void SparseTile(const QuadLevels& k, int first, int entries,
     const int8_t* w0 = k.block(idx[e], first);
     const int8_t* w1 = k.block(idx[e + 1], first);
     for (int t = 0; t < kTile; ++t) {
-      even[t] =
-          _mm512_dpbusd_epi32(even[t], x0, _mm512_loadu_si512(w0 + 64 * t));
-      odd[t] = _mm512_dpbusd_epi32(odd[t], x1, _mm512_loadu_si512(w1 + 64 * t));
+      even[t] = DpbusdFrom(even[t], x0, w0 + 64 * t);
+      odd[t] = DpbusdFrom(odd[t], x1, w1 + 64 * t);
     }
   }
   if (e < entries) {
     const __m512i x0 = _mm512_set1_epi32(val[e]);
     const int8_t* w0 = k.block(idx[e], first);
     for (int t = 0; t < kTile; ++t) {
-      even[t] =
-          _mm512_dpbusd_epi32(even[t], x0, _mm512_loadu_si512(w0 + 64 * t));
+      even[t] = DpbusdFrom(even[t], x0, w0 + 64 * t);
     }
   }
   for (int t = 0; t < kTile; ++t) {
@@ -125,15 +125,15 @@ DWAE_VNNI void DenseTile(const QuadLevels& k, int first,
     for (int t = 0; t < kTile; ++t) acc[i][t] = _mm512_setzero_si512();
   }
   for (int q = 0; q < k.quads(); ++q) {
+    // The weights as memory operands: each block is read once per record
+    // from L1, which costs load slots rather than registers.
     const int8_t* w = k.block(q, first);
-    __m512i wv[kTile];
-    for (int t = 0; t < kTile; ++t) wv[t] = _mm512_loadu_si512(w + 64 * t);
     for (int i = 0; i < kRecords; ++i) {
       int32_t quad;
       std::memcpy(&quad, x[i] + 4 * q, sizeof quad);
       const __m512i xv = _mm512_set1_epi32(quad);
       for (int t = 0; t < kTile; ++t) {
-        acc[i][t] = _mm512_dpbusd_epi32(acc[i][t], xv, wv[t]);
+        acc[i][t] = DpbusdFrom(acc[i][t], xv, w + 64 * t);
       }
     }
   }

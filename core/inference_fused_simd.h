@@ -1,0 +1,117 @@
+// AVX-512 pieces shared by the fused integer passes (inference_fused.cc, the
+// general pass, and inference_two_layer.cc, the register pass of a
+// two-layer network): lane masks, the input quantization and the sigmoid
+// from the tables of the integer sums. Internal; include only from .cc files
+// and after core/x86_intrinsics.h. Defines DWAE_AVX512 (the including file
+// #undefs it at its end).
+//
+// Thread-safety: pure functions.
+#ifndef DWAE_CORE_INFERENCE_FUSED_SIMD_H_
+#define DWAE_CORE_INFERENCE_FUSED_SIMD_H_
+
+#include <cstdint>
+#include <cstring>
+
+#include "core/inference_fused.h"
+
+#if DWAE_HAVE_X86
+
+#define DWAE_AVX512 __attribute__((target("avx512f,avx512bw")))
+
+namespace dwae {
+namespace inference_internal {
+
+// Lanes [0, n) of a 16-lane register, n in [0, 16].
+DWAE_AVX512 inline __mmask16 FirstLanes(int n) {
+  return n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1);
+}
+
+// QuantizeInput of `n` floats of `in` onto [lo, hi] into q (zeroed up to
+// padded_n, a multiple of 16); also copies the floats to `copy` when not
+// null (the workspace's input). When seen_lo is not null, sets *seen_lo and
+// *seen_hi to min(0, min v) and max(1, max v).
+DWAE_AVX512 inline void QuantizeOnto(const float* in, int n, int padded_n,
+                                     float lo, float hi, uint8_t* q,
+                                     float* copy, float* seen_lo,
+                                     float* seen_hi) {
+  const __m512 vlo = _mm512_set1_ps(lo);
+  const __m512 inv = _mm512_set1_ps(255.0f / (hi - lo));
+  const __m512 half = _mm512_set1_ps(0.5f);
+  // Masked-off lanes read 0, which changes neither min(0, .) nor max(1, .).
+  __m512 vmin = _mm512_setzero_ps(), vmax = _mm512_set1_ps(1.0f);
+  const bool scan = seen_lo != nullptr;
+  int c = 0;
+  for (; c < n; c += 16) {
+    const __mmask16 mask = FirstLanes(n - c);
+    // Whole vectors unmasked: a masked load does not take its data from
+    // the previous layer's stores in flight (they are whole too).
+    const __m512 v = n - c >= 16 ? _mm512_loadu_ps(in + c)
+                                 : _mm512_maskz_loadu_ps(mask, in + c);
+    if (copy != nullptr) _mm512_mask_storeu_ps(copy + c, mask, v);
+    if (scan) {
+      vmin = _mm512_min_ps(vmin, v);
+      vmax = _mm512_max_ps(vmax, v);
+    }
+    // As QuantizeInput: v - lo >= 0, truncation after +0.5 rounds.
+    const __m512i i = _mm512_maskz_cvttps_epi32(
+        mask, _mm512_fmadd_ps(_mm512_sub_ps(v, vlo), inv, half));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + c),
+                     _mm512_cvtepi32_epi8(i));
+  }
+  if (c < padded_n) std::memset(q + c, 0, size_t(padded_n - c));
+  if (scan) {
+    *seen_lo = _mm512_reduce_min_ps(vmin);
+    *seen_hi = _mm512_reduce_max_ps(vmax);
+  }
+}
+
+// The sigmoid of rows [r, r + 16) by the tables (SigmoidTables in
+// inference_fused.h) from a = acc + t.offset, their int32 sums plus the
+// offset; the reciprocal is rcp14 with one Newton step.
+DWAE_AVX512 inline __m512 SigmoidFromOffsetSums(const SigmoidTables& t, int r,
+                                                __m512i a) {
+  // vpermt2ps reads the low 5 bits of each index.
+  const __m512 d0 = _mm512_permutex2var_ps(_mm512_loadu_ps(t.digit[0]), a,
+                                           _mm512_loadu_ps(t.digit[0] + 16));
+  const __m512 d1 = _mm512_permutex2var_ps(_mm512_loadu_ps(t.digit[1]),
+                                           _mm512_srli_epi32(a, 5),
+                                           _mm512_loadu_ps(t.digit[1] + 16));
+  const __m512 d2 = _mm512_permutex2var_ps(_mm512_loadu_ps(t.digit[2]),
+                                           _mm512_srli_epi32(a, 10),
+                                           _mm512_loadu_ps(t.digit[2] + 16));
+  // A product tree (depth 2 for 3 digits, 3 for 4) rather than a chain:
+  // the same 5 rounded factors and 4 products at most, a shorter latency.
+  __m512 e = _mm512_loadu_ps(t.row.data() + r);
+  if (t.digits == 4) {
+    e = _mm512_mul_ps(e,
+                      _mm512_permutex2var_ps(_mm512_loadu_ps(t.digit[3]),
+                                             _mm512_srli_epi32(a, 15),
+                                             _mm512_loadu_ps(t.digit[3] + 16)));
+  }
+  e = _mm512_mul_ps(_mm512_mul_ps(e, d2), _mm512_mul_ps(d1, d0));
+  const __m512 d = _mm512_add_ps(_mm512_set1_ps(1.0f), e);
+  const __m512 y = _mm512_rcp14_ps(d);
+  return _mm512_mul_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(2.0f)));
+}
+
+// The same from the int32 sums acc[0, 16) of rows [r, r + 16).
+DWAE_AVX512 inline __m512 SigmoidFromTables(const SigmoidTables& t, int r,
+                                            const int32_t* acc) {
+  return SigmoidFromOffsetSums(
+      t, r,
+      _mm512_add_epi32(_mm512_loadu_si512(acc), _mm512_set1_epi32(t.offset)));
+}
+
+// The sum of the lanes of four partial sums of squared errors:
+// (s0 + s1) + (s2 + s3), then the 16 lanes as _mm512_reduce_add_ps adds them.
+DWAE_AVX512 inline float SumOfSquares(const __m512 s[4]) {
+  return _mm512_reduce_add_ps(
+      _mm512_add_ps(_mm512_add_ps(s[0], s[1]), _mm512_add_ps(s[2], s[3])));
+}
+
+}  // namespace inference_internal
+}  // namespace dwae
+
+#endif  // DWAE_HAVE_X86
+
+#endif  // DWAE_CORE_INFERENCE_FUSED_SIMD_H_

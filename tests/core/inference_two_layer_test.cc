@@ -1,0 +1,123 @@
+// The two-layer register pass (inference_fused.h, ForwardTwoLayer) against
+// the general fused pass: the same score and activations bit for bit, on
+// random two-layer shapes around the default 125-32-125 (hidden 1-32 rows,
+// 1-128 outputs), records inside [0, 1] (the register pass) and outside it
+// (its fallback), and the eligibility rules.
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <tuple>
+#include <vector>
+
+#include "core/inference_fused.h"
+#include "core/inference_network.h"
+#include "core/int8_kernels.h"
+#include "core/model.h"
+#include "core/rng.h"
+#include "gtest/gtest.h"
+
+namespace dwae {
+namespace {
+
+uint32_t Bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+// Rows as an encoder writes them: mostly zeros, some values in (0, 1], a few
+// ones; with `outside`, every fifth row has a value outside [0, 1].
+std::vector<float> Rows(int rows, int dim, bool outside, Rng* rng) {
+  std::vector<float> x(size_t(rows) * dim);
+  for (float& v : x) {
+    const double u = rng->Uniform();
+    v = u < 0.3 ? float(rng->Uniform()) : u < 0.35 ? 1.0f : 0.0f;
+  }
+  if (outside) {
+    for (int r = 0; r < rows; r += 5) x[size_t(r) * dim + r % dim] = 1.5f;
+  }
+  return x;
+}
+
+std::unique_ptr<Autoencoder> Trained(int dim, int hidden, RuleKind kind,
+                                     uint64_t seed) {
+  ModelConfig config;
+  config.shape.input_dim = dim;
+  config.shape.hidden = {hidden};
+  config.shape.hidden_activation = Activation::kSigmoid;
+  config.rule.kind = kind;
+  config.seed = seed;
+  std::unique_ptr<Autoencoder> model = *Autoencoder::Create(config);
+  Workspace ws = model->MakeWorkspace();
+  Rng rng(seed + 7);
+  const std::vector<float> rows = Rows(300, dim, false, &rng);
+  for (int r = 0; r < 300; ++r) model->Learn(&rows[size_t(r) * dim], &ws);
+  return model;
+}
+
+TEST(InferenceTwoLayerTest, RegisterPassIsTheGeneralPassBitForBit) {
+  if (!CpuHasVnni()) GTEST_SKIP() << "no AVX512-VNNI on this CPU";
+  Rng shapes(41);
+  for (int trial = 0; trial < 30; ++trial) {
+    // The default shape first, then random ones (row blocks 1-2 and 1-8).
+    const int dim = trial == 0 ? 125 : 1 + int(shapes.Below(128));
+    const int hidden = trial == 0 ? 32 : 1 + int(shapes.Below(32));
+    const RuleKind kind =
+        trial % 2 == 0 ? RuleKind::kDwStochastic : RuleKind::kDwShadow;
+    std::unique_ptr<Autoencoder> model =
+        Trained(dim, hidden, kind, 500 + trial);
+    const InferenceNetwork net(model->network());
+    ASSERT_TRUE(net.integer()) << "trial " << trial;
+    ASSERT_TRUE(net.two_layer())
+        << "trial " << trial << ": " << dim << "-" << hidden << "-" << dim;
+    Rng rng(900 + trial);
+    const int n = 60;
+    const std::vector<float> rows = Rows(n, dim, true, &rng);
+    Workspace got_ws = net.MakeWorkspace(), want_ws = net.MakeWorkspace();
+    for (int i = 0; i < n; ++i) {
+      const float* x = &rows[size_t(i) * dim];
+      const float got = net.Forward(x, &got_ws);
+      // The general pass (pair-layout kernels: the same integer sums).
+      inference_internal::ForcePairKernelsForTesting(true);
+      ASSERT_FALSE(net.two_layer());
+      const float want = net.Forward(x, &want_ws);
+      inference_internal::ForcePairKernelsForTesting(false);
+      ASSERT_EQ(Bits(got), Bits(want)) << "trial " << trial << " record " << i
+                                       << ": " << got << " vs " << want;
+      ASSERT_EQ(got_ws.activations.size(), 3u);
+      for (size_t l = 0; l < 3; ++l) {
+        ASSERT_EQ(got_ws.activations[l], want_ws.activations[l])
+            << "trial " << trial << " record " << i << " layer " << l;
+      }
+      // And within the fused pass's tolerance of the layer-by-layer path.
+      Workspace layered = net.MakeWorkspace();
+      EXPECT_NEAR(got, net.ForwardLayered(x, &layered), 1e-3);
+    }
+  }
+}
+
+TEST(InferenceTwoLayerTest, OnlyTwoSigmoidLayersWithinTheRegisterSizes) {
+  for (const auto& [dim, hidden, activation, eligible] :
+       std::vector<std::tuple<int, std::vector<int>, Activation, bool>>{
+           {125, {32}, Activation::kSigmoid, true},
+           {147, {32}, Activation::kSigmoid, false},  // 147 outputs > 128
+           {125, {33}, Activation::kSigmoid, false},  // 33 hidden rows > 32
+           {125, {32, 16}, Activation::kSigmoid, false},
+           {125, {32}, Activation::kTanh, false},
+       }) {
+    ModelConfig config;
+    config.shape.input_dim = dim;
+    config.shape.hidden = hidden;
+    config.shape.hidden_activation = activation;
+    config.rule.kind = RuleKind::kDwStochastic;
+    config.seed = 3;
+    std::unique_ptr<Autoencoder> model = *Autoencoder::Create(config);
+    const InferenceNetwork net(model->network());
+    ASSERT_TRUE(net.integer());
+    EXPECT_EQ(net.two_layer(), eligible && CpuHasVnni())
+        << dim << " " << hidden.size() << " " << hidden[0];
+  }
+}
+
+}  // namespace
+}  // namespace dwae
