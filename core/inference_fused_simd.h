@@ -27,9 +27,12 @@ DWAE_AVX512 inline __mmask16 FirstLanes(int n) {
 }
 
 // QuantizeInput of `n` floats of `in` onto [lo, hi] into q (zeroed up to
-// padded_n, a multiple of 16); also copies the floats to `copy` when not
+// padded_n, a multiple of 32); also copies the floats to `copy` when not
 // null (the workspace's input). When seen_lo is not null, sets *seen_lo and
-// *seen_hi to min(0, min v) and max(1, max v).
+// *seen_hi to min(0, min v) and max(1, max v). The bytes go out 64 at a
+// time (32 for a last half), so that the sums' 64-byte loads of them are
+// served by one store in flight (a load that spans several smaller stores
+// waits until they reach the cache).
 DWAE_AVX512 inline void QuantizeOnto(const float* in, int n, int padded_n,
                                      float lo, float hi, uint8_t* q,
                                      float* copy, float* seen_lo,
@@ -40,8 +43,9 @@ DWAE_AVX512 inline void QuantizeOnto(const float* in, int n, int padded_n,
   // Masked-off lanes read 0, which changes neither min(0, .) nor max(1, .).
   __m512 vmin = _mm512_setzero_ps(), vmax = _mm512_set1_ps(1.0f);
   const bool scan = seen_lo != nullptr;
-  int c = 0;
-  for (; c < n; c += 16) {
+  // The 16 bytes of in[c, c + 16) (zero past n).
+  auto bytes = [&](int c) DWAE_AVX512 {
+    if (c >= n) return _mm_setzero_si128();
     const __mmask16 mask = FirstLanes(n - c);
     // Whole vectors unmasked: a masked load does not take its data from
     // the previous layer's stores in flight (they are whole too).
@@ -55,8 +59,20 @@ DWAE_AVX512 inline void QuantizeOnto(const float* in, int n, int padded_n,
     // As QuantizeInput: v - lo >= 0, truncation after +0.5 rounds.
     const __m512i i = _mm512_maskz_cvttps_epi32(
         mask, _mm512_fmadd_ps(_mm512_sub_ps(v, vlo), inv, half));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + c),
-                     _mm512_cvtepi32_epi8(i));
+    return _mm512_cvtepi32_epi8(i);
+  };
+  int c = 0;
+  for (; c < n; c += 64) {
+    const __m256i low = _mm256_set_m128i(bytes(c + 16), bytes(c));
+    if (c + 64 <= padded_n) {
+      const __m256i high = _mm256_set_m128i(bytes(c + 48), bytes(c + 32));
+      _mm512_storeu_si512(
+          q + c, _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1));
+    } else {  // padded_n - c == 32, so n - c <= 32
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + c), low);
+      c += 32;
+      break;
+    }
   }
   if (c < padded_n) std::memset(q + c, 0, size_t(padded_n - c));
   if (scan) {
