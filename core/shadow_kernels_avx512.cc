@@ -53,7 +53,10 @@ DWAE_AVX512 inline __m512 StepBlock(const Constants& k, __m512 neg_step,
   return s;
 }
 
-// A column whose trigger cannot fire: the step only (step != 0).
+// A column whose trigger cannot fire: the step only (step != 0), on the
+// first `rows` floats of the column: its devices, and its padding when delta
+// is zero-padded that far (a padding float then stays +0: fma(-step, 0, +0)
+// is +0).
 DWAE_AVX512 void MoveColumn(const Constants& k, __m512 neg_step,
                             const float* delta, int rows, float* shadow) {
   int i = 0;
@@ -97,6 +100,16 @@ DWAE_AVX512 int ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
   const Constants k = {_mm512_set1_ps(-p.limit), _mm512_set1_ps(p.limit),
                        _mm512_set1_ps(p.center), _mm512_set1_ps(p.alpha)};
   const ShadowMoveBound bound(p, delta_bound);
+  // delta zero-padded to ld on a 64-byte line: the steps then run on whole
+  // aligned vectors, padding included.
+  constexpr int kMaxPadded = 256;
+  alignas(64) float padded[kMaxPadded];
+  int move_rows = rows;
+  if (ld <= kMaxPadded) {
+    for (int i = 0; i < ld; ++i) padded[i] = i < rows ? delta[i] : 0.0f;
+    delta = padded;
+    move_rows = ld;
+  }
   ShadowPlan plan;
   int dues = 0;
   for (int begin = 0; begin < n; begin += kShadowChunk) {
@@ -105,7 +118,7 @@ DWAE_AVX512 int ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
     for (int m = 0; m < plan.num_skipped; ++m) {
       const int c = plan.skipped[m];
       if (steps[c] == 0.0f) continue;
-      MoveColumn(k, _mm512_set1_ps(-steps[c]), delta, rows,
+      MoveColumn(k, _mm512_set1_ps(-steps[c]), delta, move_rows,
                  shadow + size_t(cols[c]) * ld);
     }
     for (int m = 0; m < plan.num_tested; ++m) {
