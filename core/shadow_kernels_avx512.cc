@@ -67,6 +67,22 @@ DWAE_AVX512 void MoveColumn(const Constants& k, __m512 neg_step,
     StepBlock(k, neg_step, true, delta, i, TailMask16(rows - i), shadow);
 }
 
+// Four columns at once, MoveColumn on whole vectors (rows a multiple of
+// 16): each delta vector is loaded once for the four.
+DWAE_AVX512 void MoveFourColumns(const Constants& k, const __m512* neg_step,
+                                 const float* delta, int rows,
+                                 float* const* shadow) {
+  for (int i = 0; i < rows; i += 16) {
+    const __m512 d = _mm512_load_ps(delta + i);
+    _Pragma("GCC unroll 4") for (int c = 0; c < 4; ++c) {
+      __m512 s = _mm512_load_ps(shadow[c] + i);
+      s = _mm512_fmadd_ps(neg_step[c], d, s);
+      s = _mm512_min_ps(k.hi, _mm512_max_ps(k.lo, s));
+      _mm512_store_ps(shadow[c] + i, s);
+    }
+  }
+}
+
 // A column tested: the step, then the largest |gap| (NaN left out).
 DWAE_AVX512 float TestColumn(const Constants& k, __m512 neg_step, bool move,
                              const float* delta, const int8_t* notch, int rows,
@@ -115,7 +131,29 @@ DWAE_AVX512 int ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
   for (int begin = 0; begin < n; begin += kShadowChunk) {
     const int end = begin + kShadowChunk < n ? begin + kShadowChunk : n;
     PlanShadowColumns(bound, cols, steps, begin, end, slack, due, &plan);
-    for (int m = 0; m < plan.num_skipped; ++m) {
+    int m = 0;
+    if (move_rows == ld) {  // padded: four columns at a time
+      int group[4], size = 0;
+      for (; m < plan.num_skipped; ++m) {
+        const int c = plan.skipped[m];
+        group[size] = c;
+        size += steps[c] != 0.0f ? 1 : 0;
+        if (size < 4) continue;
+        __m512 neg_step[4];
+        float* columns[4];
+        for (int g = 0; g < 4; ++g) {
+          neg_step[g] = _mm512_set1_ps(-steps[group[g]]);
+          columns[g] = shadow + size_t(cols[group[g]]) * ld;
+        }
+        MoveFourColumns(k, neg_step, delta, ld, columns);
+        size = 0;
+      }
+      for (int g = 0; g < size; ++g) {
+        MoveColumn(k, _mm512_set1_ps(-steps[group[g]]), delta, move_rows,
+                   shadow + size_t(cols[group[g]]) * ld);
+      }
+    }
+    for (; m < plan.num_skipped; ++m) {
       const int c = plan.skipped[m];
       if (steps[c] == 0.0f) continue;
       MoveColumn(k, _mm512_set1_ps(-steps[c]), delta, move_rows,
