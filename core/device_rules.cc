@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -393,8 +394,9 @@ class DwStochasticRule final : public DeviceRule {
   // for the biases) and gets a pulse toward -sign(g) with probability
   // min(1, lr * |g| / alpha). The whole layer, weights and biases, is one
   // grid of Bernoulli trials over the non-zero inputs (pulse_sampler.h):
-  // about one log per pulse, where a draw per synapse would cost one
-  // uniform per synapse and a draw per column one log per column.
+  // about one exponential draw per candidate, where a draw per synapse
+  // would cost one uniform per synapse. |delta| and the column rates are
+  // written with their maxima (the sampler's p_max) in the same pass.
   void Step(const Workspace& ws, Network* net) override {
     for (int l = 0; l < net->num_layers(); ++l) {
       DenseLayer& layer = net->layer(l);
@@ -402,31 +404,32 @@ class DwStochasticRule final : public DeviceRule {
       const Eigen::VectorXf& a = ws.activations[l];
       const int rows = layer.out();
       if (abs_delta_.size() < size_t(rows)) abs_delta_.resize(rows);
-      for (int i = 0; i < rows; ++i) abs_delta_[i] = std::abs(delta[i]);
+      const float d_max = AbsWithMax(delta.data(), rows, abs_delta_.data());
       const int n = ActiveInputs(ws, l, &columns_);
       if (rates_.size() < columns_.size()) rates_.resize(columns_.size());
       const float per_input = learning_rate_ / weights_[l].alpha();
-      if (n == layer.in()) {  // all active (a sigmoid layer's input):
-        for (int k = 0; k < n; ++k) rates_[k] = per_input * std::abs(a[k]);
-      } else {  // a gather
-        for (int k = 0; k < n; ++k) {
-          rates_[k] = per_input * std::abs(a[columns_[k]]);
-        }
-      }
+      float bounds[2];  // the columns' largest rate, the biases' rate
+      bounds[0] =
+          n == layer.in()  // all active (a sigmoid layer's input)
+              ? Rates</*kGather=*/false>(per_input, a.data(), nullptr, n,
+                                         rates_.data())
+              : Rates</*kGather=*/true>(per_input, a.data(), columns_.data(), n,
+                                        rates_.data());
       columns_[n] = kBiasColumn;
-      rates_[n] = learning_rate_ / biases_[l].alpha();
-      SampleOuterBernoulli(abs_delta_.data(), rows, rates_.data(), n + 1,
-                           write_rng_, [&](int c, int i) {
-                             const int j = columns_[c];
-                             if (j == kBiasColumn) {
-                               PulseToward(biases_[l], i, delta[i] > 0 ? -1 : 1,
-                                           layer.bias.data());
-                             } else {
-                               const bool up = (a[j] > 0) != (delta[i] > 0);
-                               PulseToward(weights_[l], j * rows + i,
-                                           up ? 1 : -1, layer.weight.data());
-                             }
-                           });
+      rates_[n] = bounds[1] = learning_rate_ / biases_[l].alpha();
+      SampleOuterBernoulliWithMax(
+          abs_delta_.data(), rows, d_max, rates_.data(), n + 1,
+          MaxNonNegative(bounds, 2), write_rng_, [&](int c, int i) {
+            const int j = columns_[c];
+            if (j == kBiasColumn) {
+              PulseToward(biases_[l], i, delta[i] > 0 ? -1 : 1,
+                          layer.bias.data());
+            } else {
+              const bool up = (a[j] > 0) != (delta[i] > 0);
+              PulseToward(weights_[l], j * rows + i, up ? 1 : -1,
+                          layer.weight.data());
+            }
+          });
     }
   }
 
@@ -434,6 +437,26 @@ class DwStochasticRule final : public DeviceRule {
 
  private:
   static constexpr int kBiasColumn = -1;
+
+  // rates[k] = scale * |a[j]| for the columns j = idx[k] (kGather) or j = k,
+  // k < n; returns MaxNonNegative(rates, n), taken in the same pass (0 when
+  // n is 0).
+  template <bool kGather>
+  static float Rates(float scale, const float* a, const int* idx, int n,
+                     float* rates) {
+    uint32_t best = 0;
+    for (int k = 0; k < n; ++k) {
+      const float rate = scale * std::abs(a[kGather ? idx[k] : k]);
+      rates[k] = rate;
+      uint32_t bits;
+      std::memcpy(&bits, &rate, sizeof(bits));
+      best = std::max(best, bits & 0x7fffffffu);
+    }
+    float max;
+    std::memcpy(&max, &best, sizeof(max));
+    return max;
+  }
+
   // Scratch of one step, kept to avoid allocations.
   std::vector<float> abs_delta_;
   std::vector<int> columns_;

@@ -156,17 +156,21 @@ float Network::Forward(const float* x, Workspace* ws) const {
 void Network::Backward(Workspace* ws, const float* target) const {
   const int last = num_layers() - 1;
   const float scale = 2.0f / static_cast<float>(shape_.input_dim);
-  if (target == nullptr) {
-    ws->deltas[last] = (ws->activations.back() - ws->activations[0]) * scale;
-  } else {
-    ws->deltas[last] =
-        (ws->activations.back() -
-         Eigen::Map<const Eigen::VectorXf>(target, shape_.input_dim)) *
-        scale;
+  // The output layer is a sigmoid layer (the constructor): its delta
+  // ((y - t) * scale) * (y * (1 - y)) in one pass, the same operations on
+  // each element as the two Eigen passes (error, then derivative) it
+  // replaces, so the same bits.
+  const Eigen::VectorXf& y = ws->activations.back();
+  const float* t = target != nullptr ? target : ws->activations[0].data();
+  float* d = ws->deltas[last].data();
+  for (int i = 0; i < shape_.input_dim; ++i) {
+    d[i] = ((y[i] - t[i]) * scale) * (y[i] * (1.0f - y[i]));
   }
   for (int l = last; l >= 0; --l) {
-    ScaleByDerivative(layers_[l].activation, ws->activations[l + 1],
-                      &ws->deltas[l]);
+    if (l < last) {
+      ScaleByDerivative(layers_[l].activation, ws->activations[l + 1],
+                        &ws->deltas[l]);
+    }
     if (l > 0) {
       learn_kernels::TransposedProduct(
           layers_[l].weight.data(), layers_[l].out(), layers_[l].in(),

@@ -68,6 +68,22 @@ inline float MaxNonNegative(const float* v, int n) {
   return out;
 }
 
+// out[i] = |x[i]| for i < n (n >= 1); returns MaxNonNegative(out, n),
+// taken in the same pass.
+inline float AbsWithMax(const float* x, int n, float* out) {
+  uint32_t best = 0;
+  for (int i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &x[i], sizeof(bits));
+    bits &= 0x7fffffffu;
+    std::memcpy(&out[i], &bits, sizeof(bits));
+    best = std::max(best, bits);
+  }
+  float max;
+  std::memcpy(&max, &best, sizeof(max));
+  return max;
+}
+
 // One uniform draw per trial, in index order: the oracle.
 template <typename Visit>
 void ReferenceOuterBernoulli(const float* d, int rows, const float* c, int cols,
@@ -80,12 +96,16 @@ void ReferenceOuterBernoulli(const float* d, int rows, const float* c, int cols,
   }
 }
 
+// SampleOuterBernoulli with d_max = MaxNonNegative(d, rows) and c_max =
+// MaxNonNegative(c, cols) given (a caller that writes d and c can take
+// their maxima in the same pass).
 template <typename Visit>
-void SampleOuterBernoulli(const float* d, int rows, const float* c, int cols,
-                          Rng& rng, Visit visit) {
+void SampleOuterBernoulliWithMax(const float* d, int rows, float d_max_f,
+                                 const float* c, int cols, float c_max_f,
+                                 Rng& rng, Visit visit) {
   if (rows <= 0 || cols <= 0) return;
-  const double d_max = MaxNonNegative(d, rows);
-  const double c_max = MaxNonNegative(c, cols);
+  const double d_max = d_max_f;
+  const double c_max = c_max_f;
   const double p_max = c_max * d_max;
   if (!(p_max > 0)) return;
   if (p_max >= kDenseSamplingThreshold) {
@@ -115,6 +135,14 @@ void SampleOuterBernoulli(const float* d, int rows, const float* c, int cols,
       visit(int(j), int(i));
     }
   }
+}
+
+template <typename Visit>
+void SampleOuterBernoulli(const float* d, int rows, const float* c, int cols,
+                          Rng& rng, Visit visit) {
+  if (rows <= 0 || cols <= 0) return;
+  SampleOuterBernoulliWithMax(d, rows, MaxNonNegative(d, rows), c, cols,
+                              MaxNonNegative(c, cols), rng, visit);
 }
 
 }  // namespace dwae

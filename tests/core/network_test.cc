@@ -1,6 +1,7 @@
 #include "core/network.h"
 
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -187,6 +188,39 @@ INSTANTIATE_TEST_SUITE_P(Activations, NetworkGradientTest,
                          [](const auto& info) {
                            return std::string(ActivationName(info.param));
                          });
+
+// The output layer's delta is computed in one pass; it must keep the bits
+// of the two Eigen passes it replaced (error times 2/n, then the sigmoid's
+// derivative), with and without a separate target, on the model's shape.
+TEST(NetworkTest, OutputDeltaHasTheBitsOfTheEigenPasses) {
+  NetworkShape shape;
+  shape.input_dim = 125;
+  shape.hidden = {32};
+  Network net(shape);
+  Rng rng(77);
+  Randomize(&net, &rng);
+  Workspace ws = net.MakeWorkspace();
+  for (int round = 0; round < 50; ++round) {
+    std::vector<float> x(125), target(125);
+    for (float& v : x) v = rng.Uniform() < 0.8 ? 0.0f : rng.UniformFloat();
+    for (float& v : target) v = rng.UniformFloat();
+    for (const float* t : {static_cast<const float*>(nullptr),
+                           static_cast<const float*>(target.data())}) {
+      net.Forward(x.data(), &ws);
+      net.Backward(&ws, t);
+      const Eigen::VectorXf& y = ws.activations.back();
+      Eigen::VectorXf want = (y - Eigen::Map<const Eigen::VectorXf>(
+                                      t != nullptr ? t : x.data(), 125)) *
+                             (2.0f / 125.0f);
+      want.array() *= y.array() * (1.0f - y.array());
+      for (int i = 0; i < 125; ++i) {
+        ASSERT_EQ(std::memcmp(&want[i], &ws.deltas[1][i], sizeof(float)), 0)
+            << "round " << round << " element " << i << ": " << want[i]
+            << " vs " << ws.deltas[1][i];
+      }
+    }
+  }
+}
 
 TEST(NetworkTest, BackwardOfPerfectReconstructionIsZero) {
   // One hidden unit; the output biases alone decide the output. Choose them
