@@ -58,6 +58,13 @@ void ReferenceTransposedProduct(const float* w, int rows, int cols,
   }
 }
 
+void ReferenceTransposedProductSigmoid(const float* w, int rows, int cols,
+                                       const float* d, const float* y,
+                                       float* out) {
+  ReferenceTransposedProduct(w, rows, cols, d, out);
+  for (int j = 0; j < cols; ++j) out[j] *= y[j] * (1.0f - y[j]);
+}
+
 void ReferenceSigmoid(float* z, int n) {
   Eigen::Map<Eigen::VectorXf> v(z, n);
   v = (1.0f + (-v.array()).exp()).inverse().matrix();
@@ -153,14 +160,29 @@ void TransposedProduct(const float* w, int rows, int cols, const float* d,
 #if DWAE_HAVE_X86
   switch (ActiveIsa()) {
     case Isa::kAvx512:
-      return internal::TransposedAvx512(w, rows, cols, d, out);
+      return internal::TransposedAvx512(w, rows, cols, d, nullptr, out);
     case Isa::kAvx2:
-      return internal::TransposedAvx2(w, rows, cols, d, out);
+      return internal::TransposedAvx2(w, rows, cols, d, nullptr, out);
     case Isa::kReference:
       break;
   }
 #endif
   ReferenceTransposedProduct(w, rows, cols, d, out);
+}
+
+void TransposedProductSigmoid(const float* w, int rows, int cols,
+                              const float* d, const float* y, float* out) {
+#if DWAE_HAVE_X86
+  switch (ActiveIsa()) {
+    case Isa::kAvx512:
+      return internal::TransposedAvx512(w, rows, cols, d, y, out);
+    case Isa::kAvx2:
+      return internal::TransposedAvx2(w, rows, cols, d, y, out);
+    case Isa::kReference:
+      break;
+  }
+#endif
+  ReferenceTransposedProductSigmoid(w, rows, cols, d, y, out);
 }
 
 namespace {

@@ -49,6 +49,14 @@ void TransposedProduct(const float* w, int rows, int cols, const float* d,
                        float* out);
 void ReferenceTransposedProduct(const float* w, int rows, int cols,
                                 const float* d, float* out);
+// TransposedProduct, then out[j] *= y[j] * (1 - y[j]) (back through a sigmoid
+// layer whose output is y), in the kernel's last step: the same bits as the
+// product followed by that elementwise pass.
+void TransposedProductSigmoid(const float* w, int rows, int cols,
+                              const float* d, const float* y, float* out);
+void ReferenceTransposedProductSigmoid(const float* w, int rows, int cols,
+                                       const float* d, const float* y,
+                                       float* out);
 
 // The logistic sigmoid of z[0..n), in place: bit for bit what Eigen 3.4
 // built for AVX2 and FMA (the project's -march) returns for

@@ -123,7 +123,7 @@ DWAE_AVX2 inline float ReduceLanes(__m256 v) {
 // order in lo, lanes 8-15 in hi.
 template <int C>
 DWAE_AVX2 void TransposedBlock(const float* w, int rows, int j, const float* d,
-                               float* out) {
+                               const float* y, float* out) {
   __m256 lo[C], hi[C];
   _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) lo[c] = hi[c] =
       _mm256_setzero_ps();
@@ -157,21 +157,28 @@ DWAE_AVX2 void TransposedBlock(const float* w, int rows, int j, const float* d,
     // The pairwise sums of four columns at once, in ReduceLanes' order.
     const __m256 h =
         _mm256_hadd_ps(_mm256_hadd_ps(q[0], q[1]), _mm256_hadd_ps(q[2], q[3]));
-    _mm_storeu_ps(out + j, _mm_add_ps(_mm256_castps256_ps128(h),
-                                      _mm256_extractf128_ps(h, 1)));
+    __m128 sum =
+        _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    if (y != nullptr) {  // times y (1 - y), elementwise
+      const __m128 yv = _mm_loadu_ps(y + j);
+      sum = _mm_mul_ps(sum, _mm_mul_ps(yv, _mm_sub_ps(_mm_set1_ps(1.0f), yv)));
+    }
+    _mm_storeu_ps(out + j, sum);
   } else {
-    _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) out[j + c] =
-        ReduceLanes(q[c]);
+    _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) {
+      const float sum = ReduceLanes(q[c]);
+      out[j + c] = y != nullptr ? sum * (y[j + c] * (1.0f - y[j + c])) : sum;
+    }
   }
 }
 
 }  // namespace
 
 DWAE_AVX2 void TransposedAvx2(const float* w, int rows, int cols,
-                              const float* d, float* out) {
+                              const float* d, const float* y, float* out) {
   int j = 0;
-  for (; j + 4 <= cols; j += 4) TransposedBlock<4>(w, rows, j, d, out);
-  for (; j < cols; ++j) TransposedBlock<1>(w, rows, j, d, out);
+  for (; j + 4 <= cols; j += 4) TransposedBlock<4>(w, rows, j, d, y, out);
+  for (; j < cols; ++j) TransposedBlock<1>(w, rows, j, d, y, out);
 }
 
 #undef DWAE_AVX2

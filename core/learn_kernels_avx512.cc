@@ -158,7 +158,8 @@ namespace {
 // Columns [j, j + C) of the transposed product, one 16-lane accumulator each.
 template <int C>
 DWAE_AVX512 void TransposedBlock512(const float* w, int rows, int j,
-                                    const float* d, float* out) {
+                                    const float* d, const float* y,
+                                    float* out) {
   __m512 acc[C];
   _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) acc[c] =
       _mm512_setzero_ps();
@@ -193,15 +194,21 @@ DWAE_AVX512 void TransposedBlock512(const float* w, int rows, int j,
         _mm256_hadd_ps(_mm256_hadd_ps(q[0], q[1]), _mm256_hadd_ps(q[2], q[3]));
     const __m256 hi =
         _mm256_hadd_ps(_mm256_hadd_ps(q[4], q[5]), _mm256_hadd_ps(q[6], q[7]));
-    _mm256_storeu_ps(out + j,
-                     _mm256_add_ps(_mm256_permute2f128_ps(lo, hi, 0x20),
-                                   _mm256_permute2f128_ps(lo, hi, 0x31)));
+    __m256 sum = _mm256_add_ps(_mm256_permute2f128_ps(lo, hi, 0x20),
+                               _mm256_permute2f128_ps(lo, hi, 0x31));
+    if (y != nullptr) {  // times y (1 - y), as Eigen's packets
+      const __m256 yv = _mm256_loadu_ps(y + j);
+      sum = _mm256_mul_ps(
+          sum, _mm256_mul_ps(yv, _mm256_sub_ps(_mm256_set1_ps(1.0f), yv)));
+    }
+    _mm256_storeu_ps(out + j, sum);
   } else {
     _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) {
       const __m256 h = _mm256_hadd_ps(q[c], q[c]);
       const __m256 h2 = _mm256_hadd_ps(h, h);
-      out[j + c] = _mm_cvtss_f32(
+      const float sum = _mm_cvtss_f32(
           _mm_add_ss(_mm256_castps256_ps128(h2), _mm256_extractf128_ps(h2, 1)));
+      out[j + c] = y != nullptr ? sum * (y[j + c] * (1.0f - y[j + c])) : sum;
     }
   }
 }
@@ -209,10 +216,10 @@ DWAE_AVX512 void TransposedBlock512(const float* w, int rows, int j,
 }  // namespace
 
 DWAE_AVX512 void TransposedAvx512(const float* w, int rows, int cols,
-                                  const float* d, float* out) {
+                                  const float* d, const float* y, float* out) {
   int j = 0;
-  for (; j + 8 <= cols; j += 8) TransposedBlock512<8>(w, rows, j, d, out);
-  for (; j < cols; ++j) TransposedBlock512<1>(w, rows, j, d, out);
+  for (; j + 8 <= cols; j += 8) TransposedBlock512<8>(w, rows, j, d, y, out);
+  for (; j < cols; ++j) TransposedBlock512<1>(w, rows, j, d, y, out);
 }
 
 DWAE_AVX512 int NonZeroAvx512(const float* x, int n, int* out) {

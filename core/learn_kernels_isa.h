@@ -19,12 +19,13 @@ int NonZeroAvx2(const float* x, int n, int* out);
 // columns in order).
 void ColumnsAvx2(const float* w, int rows, const int* idx, int n,
                  const float* x, const float* bias, float* z);
+// TransposedProduct; with y, TransposedProductSigmoid.
 void TransposedAvx2(const float* w, int rows, int cols, const float* d,
-                    float* out);
+                    const float* y, float* out);
 
 int NonZeroAvx512(const float* x, int n, int* out);
 void TransposedAvx512(const float* w, int rows, int cols, const float* d,
-                      float* out);
+                      const float* y, float* out);
 // As ColumnsAvx2; with `sigmoid`, stores Sigmoid of the result instead (z
 // 32-byte aligned, as Sigmoid needs for Eigen's bits).
 void ColumnsAvx512(const float* w, int rows, const int* idx, int n,

@@ -166,15 +166,20 @@ void Network::Backward(Workspace* ws, const float* target) const {
   for (int i = 0; i < shape_.input_dim; ++i) {
     d[i] = ((y[i] - t[i]) * scale) * (y[i] * (1.0f - y[i]));
   }
-  for (int l = last; l >= 0; --l) {
-    if (l < last) {
-      ScaleByDerivative(layers_[l].activation, ws->activations[l + 1],
-                        &ws->deltas[l]);
-    }
-    if (l > 0) {
-      learn_kernels::TransposedProduct(
-          layers_[l].weight.data(), layers_[l].out(), layers_[l].in(),
-          ws->deltas[l].data(), ws->deltas[l - 1].data());
+  for (int l = last; l > 0; --l) {
+    // delta_(l-1) = W_l^T delta_l times the derivative of layer l - 1's
+    // activation (taken in the product's last step for a sigmoid).
+    const DenseLayer& layer = layers_[l];
+    const Activation below = layers_[l - 1].activation;
+    if (below == Activation::kSigmoid) {
+      learn_kernels::TransposedProductSigmoid(
+          layer.weight.data(), layer.out(), layer.in(), ws->deltas[l].data(),
+          ws->activations[l].data(), ws->deltas[l - 1].data());
+    } else {
+      learn_kernels::TransposedProduct(layer.weight.data(), layer.out(),
+                                       layer.in(), ws->deltas[l].data(),
+                                       ws->deltas[l - 1].data());
+      ScaleByDerivative(below, ws->activations[l], &ws->deltas[l - 1]);
     }
   }
 }

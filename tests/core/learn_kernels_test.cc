@@ -119,6 +119,23 @@ TEST_P(LearnKernelsTest, TransposedProductMatchesReference) {
       for (int i = 0; i < rows; ++i) sum += double(w[j * rows + i]) * d[i];
       ASSERT_NEAR(want[j], sum, 1e-5) << "rows " << rows << " col " << j;
     }
+
+    // Times the sigmoid's derivative: the oracle is the product followed by
+    // Eigen's elementwise pass, as the backward pass ran it.
+    std::vector<float> y = RandomFloats(rng, cols, 0.0);
+    for (float& v : y) v = 0.5f + 0.5f * v;  // a sigmoid's range
+    Eigen::VectorXf scaled =
+        Eigen::Map<const Eigen::VectorXf>(want.data(), cols);
+    scaled.array() *= Eigen::Map<const Eigen::ArrayXf>(y.data(), cols) *
+                      (1.0f - Eigen::Map<const Eigen::ArrayXf>(y.data(), cols));
+    std::vector<float> sig_want(cols), sig_got(cols, -1.0f);
+    ReferenceTransposedProductSigmoid(w.data(), rows, cols, d.data(), y.data(),
+                                      sig_want.data());
+    ExpectSameBits(std::vector<float>(scaled.begin(), scaled.end()), sig_want,
+                   "ReferenceTransposedProductSigmoid", rows, cols);
+    TransposedProductSigmoid(w.data(), rows, cols, d.data(), y.data(),
+                             sig_got.data());
+    ExpectSameBits(sig_want, sig_got, "TransposedProductSigmoid", rows, cols);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "core/learn_kernels.h"
 #include "core/rng.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -189,8 +190,9 @@ INSTANTIATE_TEST_SUITE_P(Activations, NetworkGradientTest,
                            return std::string(ActivationName(info.param));
                          });
 
-// The output layer's delta is computed in one pass; it must keep the bits
-// of the two Eigen passes it replaced (error times 2/n, then the sigmoid's
+// The output layer's delta is computed in one pass and the hidden layer's
+// derivative in the transposed product's last step; both must keep the bits
+// of the Eigen passes they replaced (error times 2/n, then the sigmoid's
 // derivative), with and without a separate target, on the model's shape.
 TEST(NetworkTest, OutputDeltaHasTheBitsOfTheEigenPasses) {
   NetworkShape shape;
@@ -217,6 +219,16 @@ TEST(NetworkTest, OutputDeltaHasTheBitsOfTheEigenPasses) {
         ASSERT_EQ(std::memcmp(&want[i], &ws.deltas[1][i], sizeof(float)), 0)
             << "round " << round << " element " << i << ": " << want[i]
             << " vs " << ws.deltas[1][i];
+      }
+      // The hidden layer's: the product, then Eigen's derivative pass.
+      Eigen::VectorXf hidden(32);
+      learn_kernels::ReferenceTransposedProduct(net.layer(1).weight.data(), 125,
+                                                32, want.data(), hidden.data());
+      const Eigen::VectorXf& h = ws.activations[1];
+      hidden.array() *= h.array() * (1.0f - h.array());
+      for (int j = 0; j < 32; ++j) {
+        ASSERT_EQ(std::memcmp(&hidden[j], &ws.deltas[0][j], sizeof(float)), 0)
+            << "round " << round << " hidden " << j;
       }
     }
   }
