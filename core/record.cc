@@ -12,6 +12,10 @@
 #include "absl/strings/string_view.h"
 #include "core/record_parse_internal.h"
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 namespace dwae {
 namespace {
 
@@ -193,8 +197,25 @@ absl::Status ValidateRecord(const Record& record) {
   // with a bad value, or junk in a categorical slot (not checked), takes the
   // per-field loop, which names the field. A streamed record spent about 100 ns
   // in the loop's 38 out-of-line calls.
+  static_assert(kNumFeatures == 41);
   bool all_in_range = true;
-  for (double v : record.numeric) all_in_range &= v >= 0 && v <= kMaxValue;
+  int i = 0;
+#if defined(__AVX2__)
+  // Four slots at a time (ordered compares: false for NaN).
+  __m256d in_range = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
+  for (; i + 4 <= kNumFeatures; i += 4) {
+    const __m256d v = _mm256_loadu_pd(record.numeric.data() + i);
+    in_range = _mm256_and_pd(
+        in_range,
+        _mm256_and_pd(_mm256_cmp_pd(v, _mm256_setzero_pd(), _CMP_GE_OQ),
+                      _mm256_cmp_pd(v, _mm256_set1_pd(kMaxValue), _CMP_LE_OQ)));
+  }
+  all_in_range = _mm256_movemask_pd(in_range) == 0xF;
+#endif
+  for (; i < kNumFeatures; ++i) {
+    const double v = record.numeric[i];
+    all_in_range &= (v >= 0) & (v <= kMaxValue);
+  }
   if (!all_in_range) {
     for (int i = 0; i < kNumFeatures; ++i) {
       if (IsCategorical(i)) continue;

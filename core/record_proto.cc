@@ -38,14 +38,14 @@ absl::Status SizeError(absl::string_view what, size_t size, size_t limit) {
 }
 
 // Checks the categorical string of feature `index` and copies it.
-absl::Status CopyCategorical(int index, const std::string& value,
+absl::Status CopyCategorical(int index, absl::string_view value,
                              std::string* out) {
   if (value.size() > kMaxCategoricalBytes) {
     return SizeError(
         absl::StrCat("field ", index + 1, " (", FeatureName(index), ")"),
         value.size(), kMaxCategoricalBytes);
   }
-  out->assign(value);
+  out->assign(value.data(), value.size());
   return absl::OkStatus();
 }
 
@@ -72,86 +72,96 @@ absl::StatusOr<Record> RecordFromProto(const v1::Record& proto) {
 }
 
 absl::Status RecordFromProto(const v1::Record& proto, Record* out) {
-  if (proto.id().size() > kMaxRecordIdBytes) {
-    return SizeError("id", proto.id().size(), kMaxRecordIdBytes);
+  RecordFields fields;
+  fields.id = proto.id();
+  fields.sensor_id = proto.sensor_id();
+  fields.label = proto.label();
+  fields.has_features = proto.has_features();
+  const F& f = proto.features();
+  fields.protocol_type = f.protocol_type();
+  fields.service = f.service();
+  fields.flag = f.flag();
+  // The 38 numeric features, in column order, without reflection.
+  std::array<double, kNumFeatures>& n = fields.numeric;
+  n[Index(F::kDurationFieldNumber)] = f.duration();
+  n[Index(F::kSrcBytesFieldNumber)] = f.src_bytes();
+  n[Index(F::kDstBytesFieldNumber)] = f.dst_bytes();
+  n[Index(F::kLandFieldNumber)] = f.land();
+  n[Index(F::kWrongFragmentFieldNumber)] = f.wrong_fragment();
+  n[Index(F::kUrgentFieldNumber)] = f.urgent();
+  n[Index(F::kHotFieldNumber)] = f.hot();
+  n[Index(F::kNumFailedLoginsFieldNumber)] = f.num_failed_logins();
+  n[Index(F::kLoggedInFieldNumber)] = f.logged_in();
+  n[Index(F::kNumCompromisedFieldNumber)] = f.num_compromised();
+  n[Index(F::kRootShellFieldNumber)] = f.root_shell();
+  n[Index(F::kSuAttemptedFieldNumber)] = f.su_attempted();
+  n[Index(F::kNumRootFieldNumber)] = f.num_root();
+  n[Index(F::kNumFileCreationsFieldNumber)] = f.num_file_creations();
+  n[Index(F::kNumShellsFieldNumber)] = f.num_shells();
+  n[Index(F::kNumAccessFilesFieldNumber)] = f.num_access_files();
+  n[Index(F::kNumOutboundCmdsFieldNumber)] = f.num_outbound_cmds();
+  n[Index(F::kIsHostLoginFieldNumber)] = f.is_host_login();
+  n[Index(F::kIsGuestLoginFieldNumber)] = f.is_guest_login();
+  n[Index(F::kCountFieldNumber)] = f.count();
+  n[Index(F::kSrvCountFieldNumber)] = f.srv_count();
+  n[Index(F::kSerrorRateFieldNumber)] = f.serror_rate();
+  n[Index(F::kSrvSerrorRateFieldNumber)] = f.srv_serror_rate();
+  n[Index(F::kRerrorRateFieldNumber)] = f.rerror_rate();
+  n[Index(F::kSrvRerrorRateFieldNumber)] = f.srv_rerror_rate();
+  n[Index(F::kSameSrvRateFieldNumber)] = f.same_srv_rate();
+  n[Index(F::kDiffSrvRateFieldNumber)] = f.diff_srv_rate();
+  n[Index(F::kSrvDiffHostRateFieldNumber)] = f.srv_diff_host_rate();
+  n[Index(F::kDstHostCountFieldNumber)] = f.dst_host_count();
+  n[Index(F::kDstHostSrvCountFieldNumber)] = f.dst_host_srv_count();
+  n[Index(F::kDstHostSameSrvRateFieldNumber)] = f.dst_host_same_srv_rate();
+  n[Index(F::kDstHostDiffSrvRateFieldNumber)] = f.dst_host_diff_srv_rate();
+  n[Index(F::kDstHostSameSrcPortRateFieldNumber)] =
+      f.dst_host_same_src_port_rate();
+  n[Index(F::kDstHostSrvDiffHostRateFieldNumber)] =
+      f.dst_host_srv_diff_host_rate();
+  n[Index(F::kDstHostSerrorRateFieldNumber)] = f.dst_host_serror_rate();
+  n[Index(F::kDstHostSrvSerrorRateFieldNumber)] = f.dst_host_srv_serror_rate();
+  n[Index(F::kDstHostRerrorRateFieldNumber)] = f.dst_host_rerror_rate();
+  n[Index(F::kDstHostSrvRerrorRateFieldNumber)] = f.dst_host_srv_rerror_rate();
+  return RecordFromFields(fields, out);
+}
+
+absl::Status RecordFromFields(const RecordFields& fields, Record* out) {
+  if (fields.id.size() > kMaxRecordIdBytes) {
+    return SizeError("id", fields.id.size(), kMaxRecordIdBytes);
   }
-  if (proto.sensor_id().size() > kMaxSensorIdBytes) {
-    return SizeError("sensor_id", proto.sensor_id().size(), kMaxSensorIdBytes);
+  if (fields.sensor_id.size() > kMaxSensorIdBytes) {
+    return SizeError("sensor_id", fields.sensor_id.size(), kMaxSensorIdBytes);
   }
-  if (proto.label().size() > kMaxLabelBytes) {
-    return SizeError("label", proto.label().size(), kMaxLabelBytes);
+  if (fields.label.size() > kMaxLabelBytes) {
+    return SizeError("label", fields.label.size(), kMaxLabelBytes);
   }
-  if (!proto.has_features()) {
+  if (!fields.has_features) {
     return absl::InvalidArgumentError("features: missing");
   }
-  const F& f = proto.features();
-
   Record& record = *out;
   record.schema = FeatureSchema::kKdd;
-  record.numeric.fill(0.0);  // the categorical indices stay 0
   record.extra.fill(0.0);
   record.difficulty = -1;
-  absl::Status status =
-      CopyCategorical(Index(F::kProtocolTypeFieldNumber), f.protocol_type(),
-                      &record.protocol_type);
+  absl::Status status = CopyCategorical(
+      kProtocolTypeIndex, fields.protocol_type, &record.protocol_type);
   if (!status.ok()) return status;
-  status = CopyCategorical(Index(F::kServiceFieldNumber), f.service(),
-                           &record.service);
+  status = CopyCategorical(kServiceIndex, fields.service, &record.service);
   if (!status.ok()) return status;
-  status = CopyCategorical(Index(F::kFlagFieldNumber), f.flag(), &record.flag);
+  status = CopyCategorical(kFlagIndex, fields.flag, &record.flag);
   if (!status.ok()) return status;
-
-  // The 38 numeric features, in column order, without reflection.
-  std::array<double, kNumFeatures>& n = record.numeric;
-  n[Index(F::kDurationFieldNumber)] = Clean(f.duration());
-  n[Index(F::kSrcBytesFieldNumber)] = Clean(f.src_bytes());
-  n[Index(F::kDstBytesFieldNumber)] = Clean(f.dst_bytes());
-  n[Index(F::kLandFieldNumber)] = Clean(f.land());
-  n[Index(F::kWrongFragmentFieldNumber)] = Clean(f.wrong_fragment());
-  n[Index(F::kUrgentFieldNumber)] = Clean(f.urgent());
-  n[Index(F::kHotFieldNumber)] = Clean(f.hot());
-  n[Index(F::kNumFailedLoginsFieldNumber)] = Clean(f.num_failed_logins());
-  n[Index(F::kLoggedInFieldNumber)] = Clean(f.logged_in());
-  n[Index(F::kNumCompromisedFieldNumber)] = Clean(f.num_compromised());
-  n[Index(F::kRootShellFieldNumber)] = Clean(f.root_shell());
-  n[Index(F::kSuAttemptedFieldNumber)] = Clean(f.su_attempted());
-  n[Index(F::kNumRootFieldNumber)] = Clean(f.num_root());
-  n[Index(F::kNumFileCreationsFieldNumber)] = Clean(f.num_file_creations());
-  n[Index(F::kNumShellsFieldNumber)] = Clean(f.num_shells());
-  n[Index(F::kNumAccessFilesFieldNumber)] = Clean(f.num_access_files());
-  n[Index(F::kNumOutboundCmdsFieldNumber)] = Clean(f.num_outbound_cmds());
-  n[Index(F::kIsHostLoginFieldNumber)] = Clean(f.is_host_login());
-  n[Index(F::kIsGuestLoginFieldNumber)] = Clean(f.is_guest_login());
-  n[Index(F::kCountFieldNumber)] = Clean(f.count());
-  n[Index(F::kSrvCountFieldNumber)] = Clean(f.srv_count());
-  n[Index(F::kSerrorRateFieldNumber)] = Clean(f.serror_rate());
-  n[Index(F::kSrvSerrorRateFieldNumber)] = Clean(f.srv_serror_rate());
-  n[Index(F::kRerrorRateFieldNumber)] = Clean(f.rerror_rate());
-  n[Index(F::kSrvRerrorRateFieldNumber)] = Clean(f.srv_rerror_rate());
-  n[Index(F::kSameSrvRateFieldNumber)] = Clean(f.same_srv_rate());
-  n[Index(F::kDiffSrvRateFieldNumber)] = Clean(f.diff_srv_rate());
-  n[Index(F::kSrvDiffHostRateFieldNumber)] = Clean(f.srv_diff_host_rate());
-  n[Index(F::kDstHostCountFieldNumber)] = Clean(f.dst_host_count());
-  n[Index(F::kDstHostSrvCountFieldNumber)] = Clean(f.dst_host_srv_count());
-  n[Index(F::kDstHostSameSrvRateFieldNumber)] =
-      Clean(f.dst_host_same_srv_rate());
-  n[Index(F::kDstHostDiffSrvRateFieldNumber)] =
-      Clean(f.dst_host_diff_srv_rate());
-  n[Index(F::kDstHostSameSrcPortRateFieldNumber)] =
-      Clean(f.dst_host_same_src_port_rate());
-  n[Index(F::kDstHostSrvDiffHostRateFieldNumber)] =
-      Clean(f.dst_host_srv_diff_host_rate());
-  n[Index(F::kDstHostSerrorRateFieldNumber)] = Clean(f.dst_host_serror_rate());
-  n[Index(F::kDstHostSrvSerrorRateFieldNumber)] =
-      Clean(f.dst_host_srv_serror_rate());
-  n[Index(F::kDstHostRerrorRateFieldNumber)] = Clean(f.dst_host_rerror_rate());
-  n[Index(F::kDstHostSrvRerrorRateFieldNumber)] =
-      Clean(f.dst_host_srv_rerror_rate());
-
+  // -0 becomes +0; the categorical slots are 0.
+  static_assert(kProtocolTypeIndex == 1 && kFlagIndex == 3);
+  for (int i = 0; i < kNumFeatures; ++i) {
+    record.numeric[i] = Clean(fields.numeric[i]);
+  }
+  record.numeric[kProtocolTypeIndex] = 0.0;
+  record.numeric[kServiceIndex] = 0.0;
+  record.numeric[kFlagIndex] = 0.0;
   status = ValidateRecord(record);
   if (!status.ok()) return status;
 
-  absl::string_view label = proto.label();
+  absl::string_view label = fields.label;
   if (!label.empty() && label.back() == '.') label.remove_suffix(1);
   record.label.assign(label.data(), label.size());
   return absl::OkStatus();

@@ -15,6 +15,7 @@
 #ifndef DWAE_CORE_RECORD_PROTO_H_
 #define DWAE_CORE_RECORD_PROTO_H_
 
+#include <array>
 #include <cstddef>
 #include <string>
 #include <variant>
@@ -55,6 +56,25 @@ absl::StatusOr<Record> RecordFromProto(const v1::Record& proto);
 // one Record, and its strings' buffers, batch after batch). On an error
 // `*record` holds a partial conversion.
 absl::Status RecordFromProto(const v1::Record& proto, Record* record);
+
+// The parts of a v1::Record that RecordFromProto reads, as plain data (the
+// views point into the message or its wire bytes).
+struct RecordFields {
+  absl::string_view id;
+  absl::string_view sensor_id;
+  absl::string_view label;
+  bool has_features = false;
+  absl::string_view protocol_type;
+  absl::string_view service;
+  absl::string_view flag;
+  // numeric[i]: feature i as sent (the categorical slots are ignored).
+  std::array<double, kNumFeatures> numeric{};
+};
+
+// RecordFromProto's checks and conversion, on a record's fields however
+// they were read (the Stream RPC's wire parser, core/record_wire.h): the
+// same errors in the same order.
+absl::Status RecordFromFields(const RecordFields& fields, Record* record);
 
 // Writes the 41 features of `record` into `features` (every field is set).
 void RecordToProto(const Record& record, v1::Features* features);

@@ -137,6 +137,14 @@ class Engine {
                             v1::LearningMode mode, uint32_t top_k,
                             ScoredRows* scored);
 
+  // ScoreEntries of KDD records, with the verdicts written as ScoreToWire
+  // writes them: the Stream RPC's path for the batches it reads without
+  // protobuf (server/service_wire.h). Same checks, verdicts and bytes as
+  // ScoreToWire on the same batch.
+  absl::Status ScoreEntriesToWire(std::vector<BatchEntry>* entries,
+                                  v1::LearningMode mode, uint32_t top_k,
+                                  absl::FunctionRef<char*(size_t)> allocate);
+
   absl::Status QueryVerdicts(const v1::QueryVerdictsRequest& request,
                              v1::QueryVerdictsResponse* response) const;
   void GetModelInfo(v1::ModelInfo* info) const;

@@ -245,6 +245,18 @@ absl::Status Engine::ScoreEntries(FeatureSchema schema,
   return absl::OkStatus();
 }
 
+absl::Status Engine::ScoreEntriesToWire(
+    std::vector<BatchEntry>* entries, v1::LearningMode mode, uint32_t top_k,
+    absl::FunctionRef<char*(size_t)> allocate) {
+  ScoredRows scored;
+  absl::Status s =
+      ScoreEntries(FeatureSchema::kKdd, entries, mode, top_k, &scored);
+  if (s.ok()) {
+    WriteVerdictBatchWire(scored.rows, scored.n, scored.schema, allocate);
+  }
+  return s;
+}
+
 Engine::ScoredRows Engine::ScoreConverted(FeatureSchema schema,
                                           std::vector<BatchEntry>* batch,
                                           v1::LearningMode mode,

@@ -436,6 +436,25 @@ TEST(ValidateRecordTest, RejectsBadNumbers) {
   EXPECT_THAT(std::string(large.message()), HasSubstr("exceeds 1e15"));
 }
 
+// Every slot (the range pass runs four at a time, the last one alone).
+TEST(ValidateRecordTest, ChecksEverySlot) {
+  for (int i = 0; i < kNumFeatures; ++i) {
+    if (IsCategorical(i)) continue;
+    SCOPED_TRACE(i);
+    for (double bad :
+         {std::numeric_limits<double>::quiet_NaN(),
+          std::numeric_limits<double>::infinity(),
+          -std::numeric_limits<double>::infinity(), -1e-300, 1.0000001e15}) {
+      EXPECT_THAT(std::string(ValidateWith(i, bad).message()),
+                  HasSubstr(absl::StrCat("field ", i + 1, " (")))
+          << bad;
+    }
+    for (double good : {0.0, -0.0, 1e15, 0.5}) {
+      EXPECT_TRUE(ValidateWith(i, good).ok()) << good;
+    }
+  }
+}
+
 TEST(ValidateRecordTest, RejectsEmptyCategorical) {
   Record record = ValidRecord();
   record.protocol_type.clear();

@@ -1,0 +1,98 @@
+// wire_bench: the Stream RPC's way from a received RecordBatch to the
+// engine's entries, per record, on 512-record batches of KDDTest+ as
+// `dwae bench --mode=stream` sends them:
+//   BM_StreamBatchProtobuf  protobuf parse on the stream's arena +
+//                           Featurizer::Convert (the path before the wire
+//                           reader, still taken by batches it declines)
+//   BM_StreamBatchWire      StreamBatchReader::Read (server/service_wire.h)
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "benchmark/benchmark.h"
+#include "core/record.h"
+#include "core/record_proto.h"
+#include "dwae/v1/detector.pb.h"
+#include "google/protobuf/arena.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/proto_buffer_reader.h"
+#include "grpcpp/support/slice.h"
+#include "prometheus/registry.h"
+#include "server/featurizer.h"
+#include "server/service_wire.h"
+
+namespace dwae::server {
+namespace {
+
+constexpr int kBatch = 512;
+
+// The first kBatch lines of KDDTest+, serialized as one RecordBatch.
+const std::string& BatchBytes() {
+  static const std::string* bytes = [] {
+    std::ifstream in(
+        absl::StrCat(DWAE_SOURCE_DIR, "/data/nsl-kdd/KDDTest+.txt"));
+    v1::RecordBatch batch;
+    batch.set_learning(v1::LEARNING_MODE_GATED);
+    std::string line;
+    for (int i = 0; i < kBatch && std::getline(in, line); ++i) {
+      absl::StatusOr<Record> record =
+          ParseRecordLine(line, RecordFormat::kNslKdd);
+      if (!record.ok()) std::abort();
+      *batch.add_records() = RecordToProto(
+          *record, absl::StrCat("KDDTest+.txt:", i + 1), "sensor-1");
+    }
+    if (batch.records_size() != kBatch) std::abort();
+    return new std::string(batch.SerializeAsString());
+  }();
+  return *bytes;
+}
+
+grpc::ByteBuffer Message() {
+  grpc::Slice slice(BatchBytes().data(), BatchBytes().size());
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+void BM_StreamBatchProtobuf(benchmark::State& state) {
+  prometheus::Registry registry;
+  absl::StatusOr<std::unique_ptr<Featurizer>> featurizer =
+      Featurizer::Create(ZeekSensorOptions(), &registry);
+  if (!featurizer.ok()) std::abort();
+  std::vector<char> block(512 * 1024);
+  google::protobuf::ArenaOptions options;
+  options.initial_block = block.data();
+  options.initial_block_size = block.size();
+  options.max_block_size = block.size();
+  google::protobuf::Arena arena(options);
+  std::vector<BatchEntry> entries;
+  grpc::ByteBuffer in = Message();
+  for (auto _ : state) {
+    arena.Reset();
+    auto* batch =
+        google::protobuf::Arena::CreateMessage<v1::RecordBatch>(&arena);
+    grpc::ProtoBufferReader reader(&in);
+    if (!batch->ParseFromZeroCopyStream(&reader)) std::abort();
+    (*featurizer)->Convert(batch->records(), &entries);
+    benchmark::DoNotOptimize(entries.data());
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+BENCHMARK(BM_StreamBatchProtobuf);
+
+void BM_StreamBatchWire(benchmark::State& state) {
+  StreamBatchReader reader;
+  grpc::ByteBuffer in = Message();
+  for (auto _ : state) {
+    if (!reader.Read(in)) std::abort();
+    benchmark::DoNotOptimize(reader.entries()->data());
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+BENCHMARK(BM_StreamBatchWire);
+
+}  // namespace
+}  // namespace dwae::server
+
+BENCHMARK_MAIN();

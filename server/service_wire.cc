@@ -1,0 +1,49 @@
+#include "server/service_wire.h"
+
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "core/record_proto.h"
+#include "grpcpp/support/slice.h"
+
+namespace dwae::server {
+
+bool StreamBatchReader::Read(const grpc::ByteBuffer& message) {
+  grpc::Slice single;
+  absl::string_view bytes;
+  if (message.TrySingleSlice(&single).ok()) {
+    bytes = absl::string_view(reinterpret_cast<const char*>(single.begin()),
+                              single.size());
+  } else {
+    std::vector<grpc::Slice> slices;
+    if (!message.Dump(&slices).ok()) return false;
+    joined_.clear();
+    for (const grpc::Slice& s : slices) {
+      joined_.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    }
+    bytes = joined_;
+  }
+  if (!wire_.Parse(bytes)) return false;
+
+  const size_t n = wire_.records.size();
+  if (ids_.size() < n) {
+    ids_.resize(n);
+    sensor_ids_.resize(n);
+  }
+  // Reuses the entries (and their records' strings) batch after batch.
+  entries_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const RecordFields& fields = wire_.records[i];
+    BatchEntry& e = entries_[i];
+    ids_[i].assign(fields.id.data(), fields.id.size());
+    sensor_ids_[i].assign(fields.sensor_id.data(), fields.sensor_id.size());
+    e.id = &ids_[i];
+    e.sensor_id = &sensor_ids_[i];
+    e.is_connection = false;
+    e.status = RecordFromFields(fields, &e.record);
+  }
+  Featurizer::RefuseDuplicateIds(&entries_, 0);
+  return true;
+}
+
+}  // namespace dwae::server

@@ -1,0 +1,137 @@
+// The Stream RPC's protobuf-free path (StreamBatchReader + Engine::
+// ScoreEntriesToWire) against its protobuf path (the message parsed by
+// protobuf, Engine::ScoreToWire): on the same batch, learning off, the same
+// verdict bytes but for their place in the window (sequence, scored_at),
+// invalid entries included; batches it declines are the protobuf path's.
+#include "server/service_wire.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/file_system.h"
+#include "dwae/v1/detector.pb.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/slice.h"
+#include "gtest/gtest.h"
+#include "server/engine.h"
+#include "tests/server/engine_testing.h"
+
+namespace dwae::server {
+namespace {
+
+using testing_engine::Batch;
+using testing_engine::MakeMetrics;
+using testing_engine::SmallOptions;
+
+// `bytes` as a received message, in `pieces` slices.
+grpc::ByteBuffer Message(const std::string& bytes, int pieces) {
+  std::vector<grpc::Slice> slices;
+  const size_t step = bytes.size() / size_t(pieces) + 1;
+  for (size_t at = 0; at < bytes.size(); at += step) {
+    slices.emplace_back(bytes.data() + at, std::min(step, bytes.size() - at));
+  }
+  return grpc::ByteBuffer(slices.data(), slices.size());
+}
+
+// The verdicts of serialized VerdictBatch `wire`, without their place in
+// the window.
+std::vector<std::string> Verdicts(const std::string& wire) {
+  v1::VerdictBatch batch;
+  EXPECT_TRUE(batch.ParseFromString(wire));
+  std::vector<std::string> out;
+  for (v1::Verdict v : batch.verdicts()) {
+    v.clear_sequence();
+    v.clear_scored_at();
+    out.push_back(v.SerializeAsString());
+  }
+  return out;
+}
+
+TEST(ServiceWireTest, SameVerdictsAsTheProtobufPath) {
+  std::unique_ptr<Metrics> metrics = MakeMetrics();
+  ASSERT_NE(metrics, nullptr);
+  absl::StatusOr<std::unique_ptr<Engine>> engine =
+      Engine::Create(SmallOptions(), metrics.get(), DefaultFileSystem());
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  v1::RecordBatch batch;
+  *batch.mutable_records() = Batch(0, 40, "row");
+  batch.mutable_records(7)->set_id(batch.records(3).id());  // duplicate id
+  batch.mutable_records(9)->mutable_features()->set_duration(-1);
+  batch.mutable_records(11)->set_id(std::string(200, 'x'));  // too long
+  batch.mutable_records(12)->clear_features();
+  batch.mutable_records(13)->mutable_features()->set_service("");
+  batch.mutable_records(14)->set_label("smurf.");
+  batch.mutable_records(15)->mutable_observed_at()->set_seconds(1700000000);
+  batch.set_learning(v1::LEARNING_MODE_OFF);
+  StreamBatchReader reader;
+  for (uint32_t top_k : {0u, 1u, 5u}) {
+    for (int pieces : {1, 3}) {
+      SCOPED_TRACE(testing::Message() << top_k << " " << pieces);
+      batch.set_top_k(top_k);
+      const std::string bytes = batch.SerializeAsString();
+      std::string via_proto, via_reader;
+      auto into = [](std::string* out) {
+        return [out](size_t size) {
+          out->resize(size);
+          return out->data();
+        };
+      };
+      v1::RecordBatch parsed;
+      ASSERT_TRUE(parsed.ParseFromString(bytes));
+      ASSERT_TRUE((*engine)
+                      ->ScoreToWire(parsed.records(), parsed.connections(),
+                                    parsed.learning(), parsed.top_k(),
+                                    into(&via_proto))
+                      .ok());
+      ASSERT_TRUE(reader.Read(Message(bytes, pieces)));
+      ASSERT_TRUE((*engine)
+                      ->ScoreEntriesToWire(reader.entries(), reader.learning(),
+                                           reader.top_k(), into(&via_reader))
+                      .ok());
+      const std::vector<std::string> want = Verdicts(via_proto);
+      ASSERT_EQ(want.size(), 40u);
+      EXPECT_EQ(Verdicts(via_reader), want);
+      v1::VerdictBatch check;
+      ASSERT_TRUE(check.ParseFromString(via_reader));
+      int errors = 0;
+      for (const v1::Verdict& v : check.verdicts())
+        errors += v.error_code() != 0;
+      EXPECT_EQ(errors, 5);  // 7, 9, 11, 12, 13
+    }
+  }
+}
+
+TEST(ServiceWireTest, RefusalsAndDeclinesGoTheProtobufWay) {
+  std::unique_ptr<Metrics> metrics = MakeMetrics();
+  ASSERT_NE(metrics, nullptr);
+  absl::StatusOr<std::unique_ptr<Engine>> engine =
+      Engine::Create(SmallOptions(), metrics.get(), DefaultFileSystem());
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  StreamBatchReader reader;
+  v1::RecordBatch batch;
+  *batch.mutable_records() = Batch(0, 4, "row");
+  batch.add_connections()->set_uid("C1");  // both kinds: declined
+  EXPECT_FALSE(reader.Read(Message(batch.SerializeAsString(), 1)));
+  batch.clear_connections();
+  batch.set_learning(v1::LearningMode(77));  // an unknown mode: refused
+  ASSERT_TRUE(reader.Read(Message(batch.SerializeAsString(), 1)));
+  int allocations = 0;
+  const absl::Status refused = (*engine)->ScoreEntriesToWire(
+      reader.entries(), reader.learning(), reader.top_k(), [&](size_t) {
+        ++allocations;
+        return nullptr;
+      });
+  v1::RecordBatch parsed;
+  ASSERT_TRUE(parsed.ParseFromString(batch.SerializeAsString()));
+  EXPECT_EQ(refused, (*engine)->ScoreToWire(parsed.records(), {},
+                                            parsed.learning(), 0, [&](size_t) {
+                                              ++allocations;
+                                              return nullptr;
+                                            }));
+  EXPECT_FALSE(refused.ok());
+  EXPECT_EQ(allocations, 0);
+}
+
+}  // namespace
+}  // namespace dwae::server
