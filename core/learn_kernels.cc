@@ -96,6 +96,18 @@ namespace {
 std::atomic<int> active_isa{-1};  // -1: BestIsa(), not yet looked up
 }  // namespace
 
+const char* IsaName(Isa isa) {
+  switch (isa) {
+    case Isa::kReference:
+      return "Reference";
+    case Isa::kAvx2:
+      return "Avx2";
+    case Isa::kAvx512:
+      return "Avx512";
+  }
+  return "Unknown";
+}
+
 Isa ActiveIsa() {
   int isa = active_isa.load(std::memory_order_relaxed);
   if (isa < 0) {

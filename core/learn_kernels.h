@@ -82,6 +82,8 @@ void DenseForwardSigmoid(const float* w, int rows, int cols, const float* x,
 
 // The instruction sets with a fast path, in increasing order.
 enum class Isa { kReference = 0, kAvx2 = 1, kAvx512 = 2 };
+// "Reference", "Avx2", "Avx512" (e.g. for test names and logs).
+const char* IsaName(Isa isa);
 // The best this CPU runs: kAvx2 needs AVX2 and FMA, kAvx512 also AVX512F,
 // BW and VL.
 Isa BestIsa();

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "Eigen/Core"
@@ -260,15 +261,7 @@ INSTANTIATE_TEST_SUITE_P(AllIsas, LearnKernelsTest,
                          ::testing::Values(Isa::kReference, Isa::kAvx2,
                                            Isa::kAvx512),
                          [](const ::testing::TestParamInfo<Isa>& info) {
-                           switch (info.param) {
-                             case Isa::kReference:
-                               return "Reference";
-                             case Isa::kAvx2:
-                               return "Avx2";
-                             case Isa::kAvx512:
-                               return "Avx512";
-                           }
-                           return "Unknown";
+                           return std::string(IsaName(info.param));
                          });
 
 }  // namespace

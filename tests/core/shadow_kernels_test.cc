@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "core/learn_kernels.h"
@@ -280,15 +281,7 @@ INSTANTIATE_TEST_SUITE_P(AllIsas, ShadowKernelsTest,
                          ::testing::Values(Isa::kReference, Isa::kAvx2,
                                            Isa::kAvx512),
                          [](const ::testing::TestParamInfo<Isa>& info) {
-                           switch (info.param) {
-                             case Isa::kReference:
-                               return "Reference";
-                             case Isa::kAvx2:
-                               return "Avx2";
-                             case Isa::kAvx512:
-                               return "Avx512";
-                           }
-                           return "Unknown";
+                           return std::string(IsaName(info.param));
                          });
 
 }  // namespace
