@@ -5,6 +5,8 @@
 //                           Featurizer::Convert (the path before the wire
 //                           reader, still taken by batches it declines)
 //   BM_StreamBatchWire      StreamBatchReader::Read (server/service_wire.h)
+//   BM_VerdictBatchWire     WriteVerdictBatchWire of 512 valid verdicts
+//                           with 3 top features (the answer's bytes)
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -21,6 +23,7 @@
 #include "grpcpp/support/proto_buffer_reader.h"
 #include "grpcpp/support/slice.h"
 #include "prometheus/registry.h"
+#include "server/engine_verdicts.h"
 #include "server/featurizer.h"
 #include "server/service_wire.h"
 
@@ -91,6 +94,42 @@ void BM_StreamBatchWire(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
 BENCHMARK(BM_StreamBatchWire);
+
+void BM_VerdictBatchWire(benchmark::State& state) {
+  const std::string sensor = "sensor-1";
+  std::vector<std::string> ids(kBatch);
+  std::vector<VerdictRow> rows(kBatch);
+  for (int i = 0; i < kBatch; ++i) {
+    ids[size_t(i)] = absl::StrCat("KDDTest+.txt:", i + 1);
+    VerdictRow& r = rows[size_t(i)];
+    r.id = &ids[size_t(i)];
+    r.sensor_id = &sensor;
+    r.score = 0.01 * (i + 1);
+    r.threshold = 0.5;
+    r.anomalous = i % 3 == 0;
+    r.learned = i % 3 != 0;
+    r.label = i % 2 == 0 ? "normal" : "neptune";
+    r.model_version = 42;
+    r.sequence = uint64_t(1000 + i);
+    r.scored_at_ns = 1764800000123456789 + i;
+    r.num_top = 3;
+    for (int t = 0; t < 3; ++t) {
+      r.top[size_t(t)] = {(i * 7 + t * 13) % 122, 0.1f / float(t + 1),
+                          float(t % 2), 0.05f * float(t)};
+    }
+  }
+  std::string out;
+  for (auto _ : state) {
+    WriteVerdictBatchWire(rows.data(), rows.size(), FeatureSchema::kKdd,
+                          [&out](size_t size) {
+                            out.resize(size);
+                            return out.data();
+                          });
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+BENCHMARK(BM_VerdictBatchWire);
 
 }  // namespace
 }  // namespace dwae::server
