@@ -142,7 +142,7 @@ void AccumulateColumns(const float* w, int rows, const int* idx, int n,
 #if DWAE_HAVE_X86
   switch (ActiveIsa()) {
     case Isa::kAvx512:
-      return internal::ColumnsAvx512(w, rows, idx, n, x, nullptr, false, z);
+      return internal::ColumnsAvx512(w, rows, idx, n, x, nullptr, z);
     case Isa::kAvx2:
       return internal::ColumnsAvx2(w, rows, idx, n, x, nullptr, z);
     case Isa::kReference:
@@ -157,7 +157,7 @@ void DenseForward(const float* w, int rows, int cols, const float* x,
 #if DWAE_HAVE_X86
   switch (ActiveIsa()) {
     case Isa::kAvx512:
-      return internal::ColumnsAvx512(w, rows, nullptr, cols, x, bias, false, z);
+      return internal::ColumnsAvx512(w, rows, nullptr, cols, x, bias, z);
     case Isa::kAvx2:
       return internal::ColumnsAvx2(w, rows, nullptr, cols, x, bias, z);
     case Isa::kReference:
@@ -197,47 +197,11 @@ void TransposedProductSigmoid(const float* w, int rows, int cols,
   ReferenceTransposedProductSigmoid(w, rows, cols, d, y, out);
 }
 
-namespace {
-
-// Whether the AVX-512 sigmoid may run on z (Sigmoid): Eigen built for AVX2
-// and FMA only, whose packets start at z when z is aligned to a packet.
-bool FastSigmoid([[maybe_unused]] const float* z) {
+void Sigmoid(float* z, int n) {
 #if DWAE_HAVE_X86 && defined(EIGEN_VECTORIZE_AVX2) && \
     defined(EIGEN_VECTORIZE_FMA) && !defined(EIGEN_VECTORIZE_AVX512)
-  return ActiveIsa() == Isa::kAvx512 &&
-         reinterpret_cast<uintptr_t>(z) % 32 == 0;
-#else
-  return false;
-#endif
-}
-
-}  // namespace
-
-void AccumulateColumnsSigmoid(const float* w, int rows, const int* idx, int n,
-                              const float* x, float* z) {
-#if DWAE_HAVE_X86
-  if (FastSigmoid(z)) {
-    return internal::ColumnsAvx512(w, rows, idx, n, x, nullptr, true, z);
-  }
-#endif
-  AccumulateColumns(w, rows, idx, n, x, z);
-  Sigmoid(z, rows);
-}
-
-void DenseForwardSigmoid(const float* w, int rows, int cols, const float* x,
-                         const float* bias, float* z) {
-#if DWAE_HAVE_X86
-  if (FastSigmoid(z)) {
-    return internal::ColumnsAvx512(w, rows, nullptr, cols, x, bias, true, z);
-  }
-#endif
-  DenseForward(w, rows, cols, x, bias, z);
-  Sigmoid(z, rows);
-}
-
-void Sigmoid(float* z, int n) {
-#if DWAE_HAVE_X86
-  if (FastSigmoid(z)) {
+  // Eigen's packets start at z when it is aligned to a packet.
+  if (ActiveIsa() == Isa::kAvx512 && reinterpret_cast<uintptr_t>(z) % 32 == 0) {
     const int packets = n - n % 8;
     internal::SigmoidPacketsAvx512(z, packets);
     // Eigen's scalar path for the rest.

@@ -71,15 +71,6 @@ void ReferenceTransposedProductSigmoid(const float* w, int rows, int cols,
 void Sigmoid(float* z, int n);
 void ReferenceSigmoid(float* z, int n);
 
-// AccumulateColumns or DenseForward, then Sigmoid(z, rows): the same bits
-// as the two calls. Where Sigmoid has its AVX-512 path, in one pass: the
-// sigmoid is taken in registers and z is stored once, by stores that later
-// loads of z are forwarded from.
-void AccumulateColumnsSigmoid(const float* w, int rows, const int* idx, int n,
-                              const float* x, float* z);
-void DenseForwardSigmoid(const float* w, int rows, int cols, const float* x,
-                         const float* bias, float* z);
-
 // The instruction sets with a fast path, in increasing order.
 enum class Isa { kReference = 0, kAvx2 = 1, kAvx512 = 2 };
 // "Reference", "Avx2", "Avx512" (e.g. for test names and logs).

@@ -2,7 +2,6 @@
 // per vector, in the same order of operations as the other paths (the
 // transposed product's 16 lanes are one accumulator). Function-level
 // targets, as in learn_kernels_avx2.cc.
-#include <cmath>
 #include <cstdint>
 
 #include "core/learn_kernels_isa.h"
@@ -51,33 +50,8 @@ DWAE_AVX512 inline __m512 EigenSigmoid16(__m512 z) {
   return _mm512_div_ps(one, _mm512_add_ps(one, e));
 }
 
-// The sigmoid of the 16 rows [r, r + 16) of a column of `rows` (the
-// `valid` first of them exist) whose pre-activations are `zv`, stored to z:
-// Sigmoid's bits. Rows below rows - rows % 8 are in Eigen's packets
-// (EigenSigmoid16 lanes), the others its scalar std::exp path. Each row is
-// written by plain stores that a later load of the same row is contained in
-// (zmm, ymm or scalar), so that the loads of the loss and the backward pass
-// are forwarded from them (a masked store does not forward).
-DWAE_AVX512 inline void StoreSigmoid16(__m512 zv, int rows, int r, int valid,
-                                       float* z) {
-  const int packet_rows = std::min(16, std::max(0, rows - rows % 8 - r));
-  const __m512 y = EigenSigmoid16(zv);
-  if (packet_rows == 16) {
-    _mm512_storeu_ps(z + r, y);
-    return;
-  }
-  if (packet_rows == 8) _mm256_storeu_ps(z + r, _mm512_castps512_ps256(y));
-  if (packet_rows >= valid) return;
-  alignas(64) float pre[16];
-  _mm512_store_ps(pre, zv);
-  for (int l = packet_rows; l < valid; ++l) {
-    z[r + l] = 1.0f / (1.0f + std::exp(-pre[l]));
-  }
-}
-
 // As ColumnsBlock, 16 rows a vector; the last vector masked to `mask`.
-// kSigmoid: the sigmoid of the result is stored (StoreSigmoid16).
-template <int V, bool kSigmoid>
+template <int V>
 DWAE_AVX512 void ColumnsBlock512(const float* w, int rows, int i,
                                  const int* idx, int n, const float* x,
                                  const float* bias, __mmask16 mask, float* z) {
@@ -103,34 +77,26 @@ DWAE_AVX512 void ColumnsBlock512(const float* w, int rows, int i,
       acc[v] =
           _mm512_add_ps(_mm512_maskz_loadu_ps(m, bias + i + 16 * v), acc[v]);
     }
-    if constexpr (kSigmoid) {
-      const int valid = v == V - 1 ? __builtin_popcount(mask) : 16;
-      StoreSigmoid16(acc[v], rows, i + 16 * v, valid, z);
-    } else {
-      _mm512_mask_storeu_ps(z + i + 16 * v, m, acc[v]);
-    }
+    _mm512_mask_storeu_ps(z + i + 16 * v, m, acc[v]);
   }
 }
 
 }  // namespace
 
-namespace {
-
-template <bool kSigmoid>
-DWAE_AVX512 void Columns512(const float* w, int rows, const int* idx, int n,
-                            const float* x, const float* bias, float* z) {
+DWAE_AVX512 void ColumnsAvx512(const float* w, int rows, const int* idx, int n,
+                               const float* x, const float* bias, float* z) {
   int i = 0;
   for (; i + 128 <= rows; i += 128) {
-    ColumnsBlock512<8, kSigmoid>(w, rows, i, idx, n, x, bias, 0xffff, z);
+    ColumnsBlock512<8>(w, rows, i, idx, n, x, bias, 0xffff, z);
   }
   const int rest = rows - i;
   if (rest == 0) return;
   const int vectors = (rest + 15) / 16;
   const __mmask16 mask = TailMask16(rest - 16 * (vectors - 1));
   switch (vectors) {
-#define DWAE_CASE(V)                                                    \
-  case V:                                                               \
-    ColumnsBlock512<V, kSigmoid>(w, rows, i, idx, n, x, bias, mask, z); \
+#define DWAE_CASE(V)                                          \
+  case V:                                                     \
+    ColumnsBlock512<V>(w, rows, i, idx, n, x, bias, mask, z); \
     break;
     DWAE_CASE(1)
     DWAE_CASE(2)
@@ -142,15 +108,6 @@ DWAE_AVX512 void Columns512(const float* w, int rows, const int* idx, int n,
     DWAE_CASE(8)
 #undef DWAE_CASE
   }
-}
-
-}  // namespace
-
-DWAE_AVX512 void ColumnsAvx512(const float* w, int rows, const int* idx, int n,
-                               const float* x, const float* bias, bool sigmoid,
-                               float* z) {
-  if (sigmoid) return Columns512<true>(w, rows, idx, n, x, bias, z);
-  Columns512<false>(w, rows, idx, n, x, bias, z);
 }
 
 namespace {
@@ -232,13 +189,9 @@ DWAE_AVX512 int NonZeroAvx512(const float* x, int n, int* out) {
     // NEQ_UQ: a NaN counts as non-zero, as in the reference.
     const __mmask16 nonzero = _mm512_mask_cmp_ps_mask(
         m, _mm512_maskz_loadu_ps(m, x + j), _mm512_setzero_ps(), _CMP_NEQ_UQ);
-    // Compressed in a register, then stored under a mask of the first
-    // `found` lanes: never past out[n - 1], and without the compress-to-
-    // memory form, which is several times slower.
-    const int found = __builtin_popcount(nonzero);
-    _mm512_mask_storeu_epi32(out + count, TailMask16(found),
-                             _mm512_maskz_compress_epi32(nonzero, index));
-    count += found;
+    // Stores only the selected lanes: never past out[n - 1].
+    _mm512_mask_compressstoreu_epi32(out + count, nonzero, index);
+    count += __builtin_popcount(nonzero);
     index = _mm512_add_epi32(index, step);
   }
   return count;

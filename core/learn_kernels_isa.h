@@ -26,10 +26,8 @@ void TransposedAvx2(const float* w, int rows, int cols, const float* d,
 int NonZeroAvx512(const float* x, int n, int* out);
 void TransposedAvx512(const float* w, int rows, int cols, const float* d,
                       const float* y, float* out);
-// As ColumnsAvx2; with `sigmoid`, stores Sigmoid of the result instead (z
-// 32-byte aligned, as Sigmoid needs for Eigen's bits).
 void ColumnsAvx512(const float* w, int rows, const int* idx, int n,
-                   const float* x, const float* bias, bool sigmoid, float* z);
+                   const float* x, const float* bias, float* z);
 // Eigen's packet sigmoid (Sigmoid) on z[0..n), n a multiple of 8.
 void SigmoidPacketsAvx512(float* z, int n);
 

@@ -130,19 +130,8 @@ float Network::Forward(const float* x, Workspace* ws) const {
           learn_kernels::NonZeroIndices(in.data(), layer.in(), active.data());
       ws->num_active_inputs = n;
       z = layer.bias;
-      if (layer.activation == Activation::kSigmoid) {  // the sigmoid fused
-        learn_kernels::AccumulateColumnsSigmoid(layer.weight.data(),
-                                                layer.out(), active.data(), n,
-                                                in.data(), z.data());
-        continue;
-      }
       learn_kernels::AccumulateColumns(layer.weight.data(), layer.out(),
                                        active.data(), n, in.data(), z.data());
-    } else if (layer.activation == Activation::kSigmoid) {
-      learn_kernels::DenseForwardSigmoid(layer.weight.data(), layer.out(),
-                                         layer.in(), in.data(),
-                                         layer.bias.data(), z.data());
-      continue;
     } else {
       learn_kernels::DenseForward(layer.weight.data(), layer.out(), layer.in(),
                                   in.data(), layer.bias.data(), z.data());

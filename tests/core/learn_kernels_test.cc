@@ -204,59 +204,6 @@ TEST_P(LearnKernelsTest, SigmoidMatchesEigenBitForBit) {
   }
 }
 
-// The products with the sigmoid fused return the bits of the reference
-// product followed by ReferenceSigmoid (Eigen) on the same z: aligned (the
-// fused path; Sigmoid's packets start at z) and unaligned (the two calls),
-// pre-activations from small to beyond the exp clamp, infinities and NaN.
-void ExpectSameSigmoids(const float* want, const float* got, int rows,
-                        const char* what, int offset) {
-  for (int i = 0; i < rows; ++i) {
-    if (std::isnan(want[i]) && std::isnan(got[i])) continue;
-    uint32_t a, b;
-    std::memcpy(&a, &want[i], 4);
-    std::memcpy(&b, &got[i], 4);
-    ASSERT_EQ(a, b) << what << " rows " << rows << " offset " << offset
-                    << " element " << i << ": want " << want[i] << " got "
-                    << got[i];
-  }
-}
-
-TEST_P(LearnKernelsTest, FusedSigmoidMatchesProductThenSigmoid) {
-  Rng rng(6);
-  for (int rows = 1; rows <= 140; ++rows) {
-    const int cols = 1 + int(rng.Below(40));
-    const float scale = float(std::pow(10.0, 4 * rng.Uniform() - 2));
-    std::vector<float> w = RandomFloats(rng, size_t(rows) * cols, 0.0);
-    for (float& v : w) v *= scale;
-    if (rows > 7) w[7] = std::numeric_limits<float>::infinity();
-    if (rows > 9) w[9] = -std::numeric_limits<float>::infinity();
-    const std::vector<float> x = RandomFloats(rng, cols, 0.5);
-    const std::vector<float> bias = RandomFloats(rng, rows, 0.0);
-    std::vector<int> idx(cols);
-    const int n = ReferenceNonZeroIndices(x.data(), cols, idx.data());
-    for (int offset : {0, 1}) {
-      // z at `offset` floats from a 32-byte boundary, as is the reference.
-      std::vector<float> buffer(2 * rows + 24);
-      float* z = buffer.data();
-      while (reinterpret_cast<uintptr_t>(z) % 32 != 0) ++z;
-      z += offset;
-      float* want = z + rows + 8 - rows % 8;  // the same offset from 32 bytes
-      std::copy(bias.begin(), bias.end(), want);
-      ReferenceAccumulateColumns(w.data(), rows, idx.data(), n, x.data(), want);
-      ReferenceSigmoid(want, rows);
-      std::copy(bias.begin(), bias.end(), z);
-      AccumulateColumnsSigmoid(w.data(), rows, idx.data(), n, x.data(), z);
-      ExpectSameSigmoids(want, z, rows, "AccumulateColumnsSigmoid", offset);
-
-      ReferenceDenseForward(w.data(), rows, cols, x.data(), bias.data(), want);
-      ReferenceSigmoid(want, rows);
-      std::fill(z, z + rows, -1.0f);
-      DenseForwardSigmoid(w.data(), rows, cols, x.data(), bias.data(), z);
-      ExpectSameSigmoids(want, z, rows, "DenseForwardSigmoid", offset);
-    }
-  }
-}
-
 INSTANTIATE_TEST_SUITE_P(AllIsas, LearnKernelsTest,
                          ::testing::Values(Isa::kReference, Isa::kAvx2,
                                            Isa::kAvx512),
