@@ -2,18 +2,22 @@
 //
 //   BM_ParseLine         ParseRecordLine on raw KDDTest+ lines
 //   BM_EncodeOne         FeatureEncoder::Encode of one parsed record
-//   BM_ScoreOne          encode + InferenceNetwork::Forward of one parsed
-//                        record (the server's path after parsing: integer
-//                        kernels for the default dw-stochastic model)
+//   BM_ScoreOne          FeatureEncoder::EncodeQuantized +
+//                        InferenceNetwork::ForwardEncoded of one parsed
+//                        record (the server's path after parsing,
+//                        ScoringModel::ScoreBatch: integer kernels for the
+//                        default dw-stochastic model, from the encoder's
+//                        bytes)
 //   BM_ScoreOneFloat     the same model on the float path (Network::Forward),
 //                        for the integer/float ratio
 //   BM_ForwardInt8       the integer forward pass alone, on encoded rows
 //   BM_ForwardFloat      the float forward pass alone, same model and rows
 //   BM_ForwardInt8Batch/16  the integer forward pass of 16 encoded rows per
 //                        InferenceNetwork::ForwardBatch call
-//   BM_ScoreBatch/1024   encode + score of 1024 records per iteration, 16 at
-//                        a time through InferenceNetwork::ForwardBatch (the
-//                        daemon's batch path), walking through all test rows
+//   BM_ScoreBatch/1024   EncodeQuantized + score of 1024 records per
+//                        iteration, 16 at a time through
+//                        InferenceNetwork::ForwardEncodedBatch (the daemon's
+//                        batch path), walking through all test rows
 //   BM_ScoreBatchHot/1024  the same on the same 1024 rows every iteration
 //                        (records in cache, as a batch just parsed is)
 //   BM_LearnOne/<rule>   one Autoencoder::Learn step on an encoded normal
@@ -182,9 +186,29 @@ const InferenceNetwork& ScoringNetwork() {
   return *net;
 }
 
-template <typename Net>
-void ScoreOne(benchmark::State& state, const Net& net) {
+// The daemon's path (ScoringModel::ScoreBatch of one record): the record
+// encoded with its bytes, the integer pass from them.
+void BM_ScoreOne(benchmark::State& state) {
   const Data& data = GetData();
+  const InferenceNetwork& net = ScoringNetwork();
+  Workspace ws = net.MakeWorkspace();
+  std::vector<float> x(kInputDim);
+  std::vector<uint8_t> q(size_t(data.encoder.quantized_size()));
+  size_t i = 0;
+  for (auto _ : state) {
+    data.encoder.EncodeQuantized(data.test_rows[i], x.data(), q.data());
+    float score = net.ForwardEncoded(x.data(), q.data(), &ws);
+    benchmark::DoNotOptimize(score);
+    if (++i == data.test_rows.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ScoreOne);
+
+// The float path of the same model: Encode, then Network::Forward.
+void BM_ScoreOneFloat(benchmark::State& state) {
+  const Data& data = GetData();
+  const Network& net = ScoringModel().network();
   Workspace ws = net.MakeWorkspace();
   std::vector<float> x(kInputDim);
   size_t i = 0;
@@ -195,13 +219,6 @@ void ScoreOne(benchmark::State& state, const Net& net) {
     if (++i == data.test_rows.size()) i = 0;
   }
   state.SetItemsProcessed(state.iterations());
-}
-
-void BM_ScoreOne(benchmark::State& state) { ScoreOne(state, ScoringNetwork()); }
-BENCHMARK(BM_ScoreOne);
-
-void BM_ScoreOneFloat(benchmark::State& state) {
-  ScoreOne(state, ScoringModel().network());
 }
 BENCHMARK(BM_ScoreOneFloat);
 
@@ -270,9 +287,14 @@ void ScoreBatchRows(benchmark::State& state, bool hot) {
   std::vector<Workspace*> ws_ptrs;
   for (Workspace& w : ws) ws_ptrs.push_back(&w);
   std::vector<float> x(size_t(kScoreChunk) * kInputDim);
+  const size_t bytes = size_t(data.encoder.quantized_size());
+  std::vector<uint8_t> q(kScoreChunk * bytes);
   std::vector<const float*> rows;
-  for (int b = 0; b < kScoreChunk; ++b)
+  std::vector<const uint8_t*> row_bytes;
+  for (int b = 0; b < kScoreChunk; ++b) {
     rows.push_back(&x[size_t(b) * kInputDim]);
+    row_bytes.push_back(&q[b * bytes]);
+  }
   std::vector<float> scores(batch);
   size_t next = 0;
   for (auto _ : state) {
@@ -280,11 +302,13 @@ void ScoreBatchRows(benchmark::State& state, bool hot) {
     for (int first = 0; first < batch; first += kScoreChunk) {
       const int n = std::min(kScoreChunk, batch - first);
       for (int b = 0; b < n; ++b) {
-        data.encoder.Encode(data.test_rows[next],
-                            x.data() + static_cast<size_t>(b) * kInputDim);
+        data.encoder.EncodeQuantized(
+            data.test_rows[next], x.data() + static_cast<size_t>(b) * kInputDim,
+            &q[b * bytes]);
         if (++next == data.test_rows.size()) next = 0;
       }
-      net.ForwardBatch(n, rows.data(), ws_ptrs.data(), &scores[first]);
+      net.ForwardEncodedBatch(n, rows.data(), row_bytes.data(), ws_ptrs.data(),
+                              &scores[first]);
     }
     benchmark::DoNotOptimize(scores.data());
     benchmark::ClobberMemory();

@@ -81,7 +81,8 @@ ScoringModel::ScoringModel(const FeatureEncoder& encoder, const Ensemble& model,
 ScoringScratch ScoringModel::MakeScratch() const {
   const size_t dim = size_t(model_.dim());
   return {model_.MakeScratch(), std::vector<float>(dim),
-          std::vector<float>(dim), std::vector<float>(dim)};
+          std::vector<float>(dim), std::vector<float>(dim),
+          std::vector<uint8_t>(size_t(encoder_.quantized_size()))};
 }
 
 void ScoringModel::Score(const Record& record, int top_k,
@@ -95,17 +96,22 @@ void ScoringModel::ScoreBatch(int n, const Record* const* records, int top_k,
                               ScoreResult* const* out) const {
   constexpr int kChunk = ScoringEnsemble::kMaxScoreBatch;
   const float* x[kChunk];
+  const uint8_t* q[kChunk];
   ScoringEnsembleScratch* model_scratch[kChunk];
   float scores[kChunk];
   for (int first = 0; first < n; first += kChunk) {
     const int count = std::min(kChunk, n - first);
     for (int i = 0; i < count; ++i) {
       ScoringScratch* s = scratch[first + i];
-      encoder_.Encode(*records[first + i], s->input.data());
+      // The bytes too: the integer pass starts from them.
+      s->quantized.resize(size_t(encoder_.quantized_size()));
+      encoder_.EncodeQuantized(*records[first + i], s->input.data(),
+                               s->quantized.data());
       x[i] = s->input.data();
+      q[i] = s->quantized.data();
       model_scratch[i] = &s->model;
     }
-    model_.ScoreBatch(count, x, model_scratch, scores);
+    model_.ScoreEncodedBatch(count, x, q, model_scratch, scores);
     for (int i = 0; i < count; ++i) {
       Conclude(scores[i], top_k, scratch[first + i], out[first + i]);
     }

@@ -75,6 +75,9 @@ struct ScoringScratch {
   std::vector<float> input;  // the encoded record
   std::vector<float> errors;
   std::vector<float> reconstruction;
+  // The encoded record's bytes for the integer pass
+  // (FeatureEncoder::EncodeQuantized).
+  std::vector<uint8_t> quantized;
 };
 
 class ScoringModel {

@@ -93,6 +93,8 @@ struct Layout {
   int num_log1p = 0;
   int log1p_columns[kMaxNumeric];
   int log1p_sources[kMaxNumeric];
+  // Bit i of log1p_groups[g]: column 8g + i takes log1p (EncodeKddAvx512).
+  uint8_t log1p_groups[(kMaxNumeric + 7) / 8] = {};
 };
 
 // Lists the log1p columns of `layout`.
@@ -101,6 +103,7 @@ Layout WithLog1pList(Layout layout) {
     if (layout.columns[j].log1p) {
       layout.log1p_sources[layout.num_log1p] = layout.columns[j].source;
       layout.log1p_columns[layout.num_log1p++] = j;
+      layout.log1p_groups[j / 8] |= uint8_t(1u << (j % 8));
     }
   }
   return layout;
@@ -279,7 +282,48 @@ void FeatureEncoder::Update(const Record& row) {
   ++rows_seen_;
 }
 
+int FeatureEncoder::quantized_size() const {
+  return (input_dim() + 63) / 64 * 64;
+}
+
 void FeatureEncoder::Encode(const Record& record, float* out) const {
+  if (schema_ == FeatureSchema::kKdd &&
+      encoder_internal::CpuHasEncoderAvx512()) {
+    EncodeKddVector(record, out, nullptr);
+    return;
+  }
+  EncodeScalar(record, out);
+}
+
+void FeatureEncoder::EncodeQuantized(const Record& record, float* out,
+                                     uint8_t* quantized) const {
+  if (schema_ == FeatureSchema::kKdd &&
+      encoder_internal::CpuHasEncoderAvx512()) {
+    EncodeKddVector(record, out, quantized);
+    return;
+  }
+  EncodeScalar(record, out);
+  const int dim = input_dim();
+  for (int c = 0; c < dim; ++c) {
+    // QuantizeInput onto [0, 1] (its fused pass's one rounding): v >= 0,
+    // so truncating after + 0.5 rounds to nearest.
+    quantized[c] = static_cast<uint8_t>(std::fma(out[c], 255.0f, 0.5f));
+  }
+  std::fill(quantized + dim, quantized + quantized_size(), uint8_t{0});
+}
+
+void FeatureEncoder::EncodeKddVector(const Record& record, float* out,
+                                     uint8_t* quantized) const {
+  const Offsets o = OffsetsOf(FeatureSchema::kKdd);
+  const int hot[3] = {o.protocol + ProtocolIndex(record.protocol_type),
+                      o.service + ServiceIndex(record.service),
+                      o.flag + FlagIndex(record.flag)};
+  encoder_internal::EncodeKddAvx512(
+      record.numeric.data(), GetLayout(FeatureSchema::kKdd).log1p_groups, hot,
+      min_.data(), inv_range_.data(), out, quantized);
+}
+
+void FeatureEncoder::EncodeScalar(const Record& record, float* out) const {
   // Simple loops rather than one per-column loop: scale and clip vectorize,
   // log1p runs over its columns only. The arithmetic is the per-column
   // formula's, so the floats are identical.

@@ -89,6 +89,16 @@ class FeatureEncoder {
 
   // Writes input_dim() floats to `out`. `record` must be of schema().
   void Encode(const Record& record, float* out) const;
+  // Bytes EncodeQuantized writes: input_dim() rounded up to 64.
+  int quantized_size() const;
+  // Encode(), and each float v (in [0, 1]) as the integer inference
+  // quantizes it (InferenceNetwork::ForwardQuantized): quantized[c] =
+  // (uint8)(v_c * 255 + 0.5) rounded once, then zeros up to
+  // quantized_size(). On AVX-512 CPUs the kdd layout is built in registers
+  // and stored whole (encoder_kernels.h), which the integer pass then
+  // reads without waiting for the stores.
+  void EncodeQuantized(const Record& record, float* out,
+                       uint8_t* quantized) const;
 
   // kdd schema: input dimension d's source feature (0-based feature index).
   static int FeatureOfDimension(int d);
@@ -116,6 +126,10 @@ class FeatureEncoder {
                        const std::vector<double>& maxs);
 
  private:
+  // Encode() by the portable loops, and by EncodeKddAvx512.
+  void EncodeScalar(const Record& record, float* out) const;
+  void EncodeKddVector(const Record& record, float* out,
+                       uint8_t* quantized) const;
   // Recomputes inv_range_[j] from min_[j] and max_[j].
   void UpdateInvRange(int j);
 

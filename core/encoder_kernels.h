@@ -9,6 +9,7 @@
 #define DWAE_CORE_ENCODER_KERNELS_H_
 
 #include <cmath>
+#include <cstdint>
 
 namespace dwae {
 namespace encoder_internal {
@@ -42,6 +43,21 @@ void ScaleAndClip(const double* t, const double* min, const double* inv, int n,
 void Log1pScaleAndClip(const double* numeric, const int* sources,
                        const int* columns, int n, const double* min,
                        const double* inv, float* out);
+
+// True when this CPU runs EncodeKddAvx512 (AVX512F, BW, DQ and VL).
+bool CpuHasEncoderAvx512();
+
+// The kdd layout (encoder.h) of one record, call only when
+// CpuHasEncoderAvx512(): numeric holds the record's 41 features; log1p[g]
+// has bit i set when numeric column 8g + i takes log1p (g < 5); hot[0, 3)
+// are the one-hot dimensions set to 1; min and inv the 38 columns' fitted
+// statistics (at least 40 entries readable). Writes the 125 floats
+// FeatureEncoder::Encode writes, and, when q is not null, 128 bytes to q:
+// each float v as QuantizeInput onto [0, 1] makes it, (uint8)(v * 255 +
+// 0.5) with one rounding, then three zeros.
+void EncodeKddAvx512(const double* numeric, const uint8_t* log1p,
+                     const int* hot, const double* min, const double* inv,
+                     float* out, uint8_t* q);
 
 }  // namespace encoder_internal
 }  // namespace dwae

@@ -119,6 +119,12 @@ bool PairKernelsForced();
 bool TwoLayerEligible(const std::vector<IntLayer>& layers);
 float ForwardTwoLayer(const std::vector<IntLayer>& layers, const float* x,
                       Workspace* ws);
+// ForwardTwoLayer of an input x in [0, 1] already quantized into q (at
+// least layers[0].levels.padded_inputs() bytes, zero past the inputs), as
+// FeatureEncoder::EncodeQuantized writes it: the same bits, without the
+// range scan and the quantization.
+float ForwardTwoLayerEncoded(const std::vector<IntLayer>& layers,
+                             const float* x, const uint8_t* q, Workspace* ws);
 
 }  // namespace inference_internal
 }  // namespace dwae

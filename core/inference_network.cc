@@ -152,6 +152,32 @@ float InferenceNetwork::Forward(const float* x, Workspace* ws) const {
   return ForwardLayered(x, ws);
 }
 
+float InferenceNetwork::ForwardEncoded(const float* x, const uint8_t* q,
+                                       Workspace* ws) const {
+  if (!two_layer()) return Forward(x, ws);
+  FitWorkspace(ws);
+  return inference_internal::ForwardTwoLayerEncoded(layers_, x, q, ws);
+}
+
+void InferenceNetwork::ForwardEncodedBatch(int n, const float* const* x,
+                                           const uint8_t* const* q,
+                                           Workspace* const* ws,
+                                           float* scores) const {
+  if (!two_layer()) {
+    ForwardBatch(n, x, ws, scores);
+    return;
+  }
+  for (int i = 0; i < n; ++i) {
+    FitWorkspace(ws[i]);
+    scores[i] =
+        inference_internal::ForwardTwoLayerEncoded(layers_, x[i], q[i], ws[i]);
+  }
+}
+
+int InferenceNetwork::encoded_bytes() const {
+  return layers_.empty() ? 0 : layers_[0].levels.padded_inputs();
+}
+
 bool InferenceNetwork::two_layer() const {
   return two_layer_ && !inference_internal::PairKernelsForced();
 }

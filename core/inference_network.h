@@ -62,6 +62,18 @@ class InferenceNetwork {
   // inference_fused.h); elsewhere one after another.
   void ForwardBatch(int n, const float* const* x, Workspace* const* ws,
                     float* scores) const;
+  // Forward() of an encoded record: x (input_dim floats in [0, 1]) and q,
+  // the bytes FeatureEncoder::EncodeQuantized writes for it (x quantized
+  // onto [0, 1], zero up to encoded_bytes()). The same score and workspace
+  // bit for bit; where the two-layer register pass runs it starts from q
+  // (no range scan, no quantization), elsewhere this is Forward(x).
+  float ForwardEncoded(const float* x, const uint8_t* q, Workspace* ws) const;
+  // ForwardBatch() of encoded records, as ForwardEncoded() each.
+  void ForwardEncodedBatch(int n, const float* const* x,
+                           const uint8_t* const* q, Workspace* const* ws,
+                           float* scores) const;
+  // Bytes of q that ForwardEncoded reads (0 for the float path).
+  int encoded_bytes() const;
   // The layer-by-layer integer path (or the float path), whatever the CPU.
   float ForwardLayered(const float* x, Workspace* ws) const;
   // True when Forward() runs the fused AVX-512 pass.

@@ -133,9 +133,21 @@ DWAE_VNNI float OutputLayer(const IntLayer& layer, const uint8_t* q,
   return SumOfSquares(squares) / static_cast<float>(rows);
 }
 
+// The pass from the input bytes q (quantized onto [0, 1]); x the floats.
 template <int kHidden, int kOut>
-DWAE_VNNI float TwoLayer(const IntLayer& hidden, const IntLayer& out,
-                         const float* x, Workspace* ws, bool* done) {
+DWAE_VNNI float FromBytes(const IntLayer& hidden, const IntLayer& out,
+                          const float* x, const uint8_t* q, Workspace* ws) {
+  alignas(32) uint8_t hidden_q[32];
+  HiddenLayer<kHidden>(hidden, q, ws->accumulators.data(),
+                       ws->activations[1].data(), hidden_q);
+  return OutputLayer<kOut>(out, hidden_q, x, ws->activations[2].data());
+}
+
+// From the floats: quantized here (the range scanned; *done false, nothing
+// else done, when it leaves [0, 1]).
+template <int kHidden, int kOut>
+DWAE_VNNI float FromFloats(const IntLayer& hidden, const IntLayer& out,
+                           const float* x, Workspace* ws, bool* done) {
   float lo, hi;
   uint8_t* q = ws->quantized.data();
   QuantizeOnto(x, hidden.levels.cols(), hidden.levels.padded_inputs(), 0.0f,
@@ -146,20 +158,39 @@ DWAE_VNNI float TwoLayer(const IntLayer& hidden, const IntLayer& out,
     return 0;
   }
   *done = true;
-  alignas(32) uint8_t hidden_q[32];
-  HiddenLayer<kHidden>(hidden, q, ws->accumulators.data(),
-                       ws->activations[1].data(), hidden_q);
-  return OutputLayer<kOut>(out, hidden_q, x, ws->activations[2].data());
+  return FromBytes<kHidden, kOut>(hidden, out, x, q, ws);
 }
 
-using TwoLayerFn = float (*)(const IntLayer&, const IntLayer&, const float*,
-                             Workspace*, bool*);
+// From the bytes, then the floats copied to the workspace's input (last:
+// by then the caller's stores of x have reached the cache).
+template <int kHidden, int kOut>
+DWAE_VNNI float FromEncoded(const IntLayer& hidden, const IntLayer& out,
+                            const float* x, const uint8_t* q, Workspace* ws) {
+  const float score = FromBytes<kHidden, kOut>(hidden, out, x, q, ws);
+  const int n = hidden.levels.cols();
+  float* copy = ws->activations[0].data();
+  for (int c = 0; c < n; c += 16) {
+    const __mmask16 mask = FirstLanes(n - c);
+    _mm512_mask_storeu_ps(copy + c, mask, _mm512_maskz_loadu_ps(mask, x + c));
+  }
+  return score;
+}
+
+using FromFloatsFn = float (*)(const IntLayer&, const IntLayer&, const float*,
+                               Workspace*, bool*);
+using FromEncodedFn = float (*)(const IntLayer&, const IntLayer&, const float*,
+                                const uint8_t*, Workspace*);
 
 template <int kHidden>
-constexpr TwoLayerFn kByOut[8] = {TwoLayer<kHidden, 1>, TwoLayer<kHidden, 2>,
-                                  TwoLayer<kHidden, 3>, TwoLayer<kHidden, 4>,
-                                  TwoLayer<kHidden, 5>, TwoLayer<kHidden, 6>,
-                                  TwoLayer<kHidden, 7>, TwoLayer<kHidden, 8>};
+constexpr FromFloatsFn kFloatsByOut[8] = {
+    FromFloats<kHidden, 1>, FromFloats<kHidden, 2>, FromFloats<kHidden, 3>,
+    FromFloats<kHidden, 4>, FromFloats<kHidden, 5>, FromFloats<kHidden, 6>,
+    FromFloats<kHidden, 7>, FromFloats<kHidden, 8>};
+template <int kHidden>
+constexpr FromEncodedFn kEncodedByOut[8] = {
+    FromEncoded<kHidden, 1>, FromEncoded<kHidden, 2>, FromEncoded<kHidden, 3>,
+    FromEncoded<kHidden, 4>, FromEncoded<kHidden, 5>, FromEncoded<kHidden, 6>,
+    FromEncoded<kHidden, 7>, FromEncoded<kHidden, 8>};
 
 }  // namespace
 
@@ -168,12 +199,23 @@ float ForwardTwoLayer(const std::vector<IntLayer>& layers, const float* x,
   const IntLayer& hidden = layers[0];
   const IntLayer& out = layers[1];
   const int out_blocks = out.levels.row_blocks();
-  const TwoLayerFn fn = hidden.levels.row_blocks() == 1
-                            ? kByOut<1>[out_blocks - 1]
-                            : kByOut<2>[out_blocks - 1];
+  const FromFloatsFn fn = hidden.levels.row_blocks() == 1
+                              ? kFloatsByOut<1>[out_blocks - 1]
+                              : kFloatsByOut<2>[out_blocks - 1];
   bool done;
   const float score = fn(hidden, out, x, ws, &done);
   return done ? score : ForwardFusedAvx512(layers, x, ws);
+}
+
+float ForwardTwoLayerEncoded(const std::vector<IntLayer>& layers,
+                             const float* x, const uint8_t* q, Workspace* ws) {
+  const IntLayer& hidden = layers[0];
+  const IntLayer& out = layers[1];
+  const int out_blocks = out.levels.row_blocks();
+  const FromEncodedFn fn = hidden.levels.row_blocks() == 1
+                               ? kEncodedByOut<1>[out_blocks - 1]
+                               : kEncodedByOut<2>[out_blocks - 1];
+  return fn(hidden, out, x, q, ws);
 }
 
 #undef DWAE_VNNI
@@ -183,6 +225,11 @@ float ForwardTwoLayer(const std::vector<IntLayer>& layers, const float* x,
 
 float ForwardTwoLayer(const std::vector<IntLayer>& layers, const float* x,
                       Workspace* ws) {
+  return ForwardFusedAvx512(layers, x, ws);  // never called: no VNNI
+}
+
+float ForwardTwoLayerEncoded(const std::vector<IntLayer>& layers,
+                             const float* x, const uint8_t*, Workspace* ws) {
   return ForwardFusedAvx512(layers, x, ws);  // never called: no VNNI
 }
 

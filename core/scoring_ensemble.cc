@@ -73,6 +73,7 @@ const float* ScoringEnsemble::Gather(const Member& m, const float* x,
 // Score() of one record does (it is this with n = 1), so a record's score
 // does not depend on the batch it came in.
 void ScoringEnsemble::ScoreChunk(int n, const float* const* x,
+                                 const uint8_t* const* q,
                                  ScoringEnsembleScratch* const* scratch,
                                  float* scores) const {
   if (mean_reconstruction_) {
@@ -89,7 +90,11 @@ void ScoringEnsemble::ScoreChunk(int n, const float* const* x,
       in[r] = Gather(m, x[r], &scratch[r]->gathered);
       ws[r] = &scratch[r]->members[i];
     }
-    m.network.ForwardBatch(n, in, ws, mse);
+    if (q != nullptr && m.dims.empty()) {
+      m.network.ForwardEncodedBatch(n, in, q, ws, mse);
+    } else {
+      m.network.ForwardBatch(n, in, ws, mse);
+    }
     for (int r = 0; r < n; ++r) {
       double score = mse[r];
       if (!m.inv_scale.empty() || absolute_error_) {
@@ -144,7 +149,7 @@ void ScoringEnsemble::ScoreChunkMeanReconstruction(
 float ScoringEnsemble::Score(const float* x,
                              ScoringEnsembleScratch* scratch) const {
   float score;
-  ScoreChunk(1, &x, &scratch, &score);
+  ScoreChunk(1, &x, nullptr, &scratch, &score);
   return score;
 }
 
@@ -152,8 +157,18 @@ void ScoringEnsemble::ScoreBatch(int n, const float* const* x,
                                  ScoringEnsembleScratch* const* scratch,
                                  float* scores) const {
   for (int first = 0; first < n; first += kMaxScoreBatch) {
-    ScoreChunk(std::min(kMaxScoreBatch, n - first), x + first, scratch + first,
-               scores + first);
+    ScoreChunk(std::min(kMaxScoreBatch, n - first), x + first, nullptr,
+               scratch + first, scores + first);
+  }
+}
+
+void ScoringEnsemble::ScoreEncodedBatch(int n, const float* const* x,
+                                        const uint8_t* const* q,
+                                        ScoringEnsembleScratch* const* scratch,
+                                        float* scores) const {
+  for (int first = 0; first < n; first += kMaxScoreBatch) {
+    ScoreChunk(std::min(kMaxScoreBatch, n - first), x + first, q + first,
+               scratch + first, scores + first);
   }
 }
 

@@ -22,6 +22,7 @@
 #ifndef DWAE_CORE_SCORING_ENSEMBLE_H_
 #define DWAE_CORE_SCORING_ENSEMBLE_H_
 
+#include <cstdint>
 #include <vector>
 
 #include "core/ensemble.h"
@@ -55,6 +56,13 @@ class ScoringEnsemble {
   static constexpr int kMaxScoreBatch = 16;
   void ScoreBatch(int n, const float* const* x,
                   ScoringEnsembleScratch* const* scratch, float* scores) const;
+  // ScoreBatch() of encoded records: q[i] holds the bytes
+  // FeatureEncoder::EncodeQuantized wrote with x[i]. Bit for bit
+  // ScoreBatch(n, x, scratch, scores); the members that take every
+  // dimension start from the bytes (InferenceNetwork::ForwardEncoded).
+  void ScoreEncodedBatch(int n, const float* const* x, const uint8_t* const* q,
+                         ScoringEnsembleScratch* const* scratch,
+                         float* scores) const;
   // After Score() on `scratch`: per-dimension mean squared error and mean
   // reconstruction over the covering members, dim() floats each.
   void Explain(ScoringEnsembleScratch* scratch, float* errors,
@@ -71,7 +79,8 @@ class ScoringEnsemble {
                       std::vector<float>* gathered) const;
 
   // ScoreBatch of n <= kMaxScoreBatch records.
-  void ScoreChunk(int n, const float* const* x,
+  // q: null, or the encoded bytes of the records (ScoreEncodedBatch).
+  void ScoreChunk(int n, const float* const* x, const uint8_t* const* q,
                   ScoringEnsembleScratch* const* scratch, float* scores) const;
   // -mr: as Ensemble's mean-reconstruction score.
   void ScoreChunkMeanReconstruction(int n, const float* const* x,
