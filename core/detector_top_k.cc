@@ -64,6 +64,28 @@ inline void Insert(float error, int d, int capacity, Kept* best, int* size) {
   best[i] = {error, d};
 }
 
+#if defined(__AVX2__)
+// kCompress.lanes[m]: the indices of the set bits of the 8-bit mask m, in
+// order (then zeros), for writing a block's candidates without a branch.
+struct CompressTable {
+  uint8_t lanes[256][8] = {};
+  constexpr CompressTable() {
+    for (int m = 0; m < 256; ++m) {
+      int n = 0;
+      for (int lane = 0; lane < 8; ++lane) {
+        if (m >> lane & 1) lanes[m][n++] = uint8_t(lane);
+      }
+    }
+  }
+};
+constexpr CompressTable kCompress;
+
+// The first pass's bar: half the (k + 1)-th largest error of the
+// last record this thread ranked. Only the speed depends on it.
+thread_local float t_bar = 0;
+constexpr int kMaxFilteredDim = 1024;
+#endif
+
 }  // namespace
 
 int TopDeviations(const float* errors, const float* values,
@@ -78,41 +100,76 @@ int TopDeviations(const float* errors, const float* values,
   // of its heap, and the reference runs.
   Kept best[kMaxTopK + 1];
   const int capacity = std::min(k + 1, dim);
-  int size = 0, d = 0;
+  int size = 0;
   bool nan = false;
-  for (; d < capacity; ++d) {
-    nan |= std::isnan(errors[d]);
-    Insert(errors[d], d, capacity, best, &size);
-  }
+  bool ranked = false;
 #if defined(__AVX2__)
-  // Only an error greater than the smallest kept can enter: blocks of 8
-  // are compared with it at once.
-  for (; d + 8 <= dim; d += 8) {
-    const __m256 block = _mm256_loadu_ps(errors + d);
-    nan |= _mm256_movemask_ps(_mm256_cmp_ps(block, block, _CMP_UNORD_Q)) != 0;
-    unsigned beat = unsigned(_mm256_movemask_ps(_mm256_cmp_ps(
-        block, _mm256_set1_ps(best[capacity - 1].error), _CMP_GT_OQ)));
-    for (; beat != 0; beat &= beat - 1) {
-      const int i = d + int(__builtin_ctz(beat));
-      if (errors[i] > best[capacity - 1].error) {
-        Insert(errors[i], i, capacity, best, &size);
+  // First, without a branch per block: the dimensions whose error is above
+  // a bar (t_bar). When at least k + 1 are, the k + 1 largest are among
+  // them (all others are at most the bar), and only they are ranked.
+  // A bar carried from another record may be far too high: then it is
+  // lowered and the pass repeated, twice at most.
+  float bar = t_bar;
+  for (int pass = 0; pass < 3 && dim <= kMaxFilteredDim && !ranked && !nan;
+       ++pass, bar *= 1.0f / 64) {
+    int candidates[kMaxFilteredDim + 8];
+    int count = 0, d = 0;
+    const __m256 bar8 = _mm256_set1_ps(bar);
+    __m256 unordered = _mm256_setzero_ps();
+    for (; d + 8 <= dim; d += 8) {
+      const __m256 block = _mm256_loadu_ps(errors + d);
+      unordered =
+          _mm256_or_ps(unordered, _mm256_cmp_ps(block, block, _CMP_UNORD_Q));
+      const unsigned above =
+          unsigned(_mm256_movemask_ps(_mm256_cmp_ps(block, bar8, _CMP_GT_OQ)));
+      const __m256i lanes = _mm256_cvtepu8_epi32(_mm_loadl_epi64(
+          reinterpret_cast<const __m128i*>(kCompress.lanes[above])));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(candidates + count),
+                          _mm256_add_epi32(lanes, _mm256_set1_epi32(d)));
+      count += _mm_popcnt_u32(above);
+    }
+    nan = _mm256_movemask_ps(unordered) != 0;
+    for (; d < dim; ++d) {
+      nan |= std::isnan(errors[d]);
+      candidates[count] = d;
+      count += errors[d] > bar;
+    }
+    if (!nan && count >= capacity) {
+      for (int i = 0; i < count; ++i) {
+        const int c = candidates[i];
+        if (size < capacity || errors[c] > best[capacity - 1].error) {
+          Insert(errors[c], c, capacity, best, &size);
+        }
       }
+      ranked = true;
     }
   }
 #endif
-  for (; d < dim; ++d) {
-    nan |= std::isnan(errors[d]);
-    if (errors[d] > best[capacity - 1].error) {
+  if (!ranked && !nan) {
+    // Every dimension; only an error greater than the smallest kept can
+    // enter.
+    int d = 0;
+    for (; d < capacity; ++d) {
+      nan |= std::isnan(errors[d]);
       Insert(errors[d], d, capacity, best, &size);
+    }
+    for (; d < dim; ++d) {
+      nan |= std::isnan(errors[d]);
+      if (errors[d] > best[capacity - 1].error) {
+        Insert(errors[d], d, capacity, best, &size);
+      }
     }
   }
   bool tie = false;
-  for (int i = 0; i + 1 < capacity; ++i) {
+  for (int i = 0; !nan && i + 1 < capacity; ++i) {
     tie |= best[i].error == best[i + 1].error;
   }
   if (nan || tie) {
     return TopDeviationsReference(errors, values, reconstruction, dim, k, top);
   }
+#if defined(__AVX2__)
+  t_bar = 0.5f * best[capacity - 1].error;
+#endif
   const int n = std::min(k, dim);
   for (int i = 0; i < n; ++i) {
     const int kept = best[i].dimension;

@@ -71,6 +71,25 @@ TEST(DetectorTopKTest, SameAsReferenceOnRandomErrors) {
   EXPECT_EQ(compared, 4000);
 }
 
+// Records whose errors jump by orders of magnitude from one to the next:
+// the first pass's bar (carried from the previous record) is then far too
+// high (too few above it: every dimension is ranked) or far too low.
+TEST(DetectorTopKTest, ScalesJumpingBetweenRecords) {
+  Rng rng(32);
+  for (int trial = 0; trial < 3000; ++trial) {
+    const int dim = 100 + int(rng.Below(40));
+    const int k = 1 + int(rng.Below(5));
+    const float scale = std::pow(10.0f, float(int(rng.Below(13)) - 6));
+    std::vector<float> errors(dim), values(dim, 0.25f);
+    for (float& e : errors) {
+      const float u = rng.UniformFloat();
+      e = scale * u * u * u * u;
+    }
+    ASSERT_EQ(Compare(errors.data(), values.data(), values.data(), dim, k), "")
+        << "trial " << trial;
+  }
+}
+
 // Sorted and reverse-sorted errors: every block beats the smallest kept
 // error (ascending), or none does (descending).
 TEST(DetectorTopKTest, MonotoneErrors) {
