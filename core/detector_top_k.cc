@@ -39,6 +39,9 @@ inline void Offer(const float* errors, const float* values,
 int TopDeviationsReference(const float* errors, const float* values,
                            const float* reconstruction, int dim, int k,
                            FeatureDeviation* top) {
+  // With no slot, Offer would compare with top[0] (never filled) and write
+  // top[-1].
+  if (k <= 0) return 0;
   int size = 0;
   for (int d = 0; d < dim; ++d) {
     Offer(errors, values, reconstruction, d, k, top, &size);
@@ -86,11 +89,20 @@ thread_local float t_bar = 0;
 constexpr int kMaxFilteredDim = 1024;
 #endif
 
+// How many times this thread's TopDeviations handed a record to the
+// reference (TopDeviationsFallbacks).
+thread_local int64_t t_fallbacks = 0;
+
 }  // namespace
+
+int64_t TopDeviationsFallbacks() { return t_fallbacks; }
 
 int TopDeviations(const float* errors, const float* values,
                   const float* reconstruction, int dim, int k,
                   FeatureDeviation* top) {
+  // best[] holds kMaxTopK + 1 entries: a larger k is clamped as
+  // ScoringModel::Conclude clamps it.
+  k = std::min(k, kMaxTopK);
   if (k <= 0 || dim <= 0) return 0;
   // The k + 1 largest errors, largest first. Without NaN, and when no two
   // of them are equal, the reference's heap ends holding exactly the k
@@ -165,6 +177,7 @@ int TopDeviations(const float* errors, const float* values,
     tie |= best[i].error == best[i + 1].error;
   }
   if (nan || tie) {
+    ++t_fallbacks;
     return TopDeviationsReference(errors, values, reconstruction, dim, k, top);
   }
 #if defined(__AVX2__)

@@ -15,14 +15,20 @@
 // largest are among them, and only they are ranked, in a small sorted
 // array. When no error is NaN and no two of the k + 1 largest are equal,
 // the heap's answer is exactly the k largest, largest first; otherwise
-// (rare: none of the stream bench's records) the reference runs. In the
-// stream daemon it took 7 % of the CPU against 14 % for the heap (perf,
-// performance.md).
+// (rare: none of the stream bench's records) the reference runs.
+// Measured with perf in the stream daemon under load (docs/performance.md,
+// 2026-12-03): the heap 14.2 % of the daemon's CPU (506 ns a record, 22:51,
+// load 1.3), this code 6.9 % (189 ns, 23:38, load about 4: two runs, not
+// one paired run); the first pass alone took the version without it from
+// 9.4 % to 6.9 %, and that version (a sorted array, no bar) measured 8 %
+// against the heap's 14 %.
 //
 // Thread-safety: may run on many threads at once; the bar is per thread
 // and only decides how fast an answer comes, never what it is.
 #ifndef DWAE_CORE_DETECTOR_TOP_K_H_
 #define DWAE_CORE_DETECTOR_TOP_K_H_
+
+#include <cstdint>
 
 namespace dwae {
 
@@ -37,9 +43,15 @@ struct FeatureDeviation {
 
 // Fills top[0..returned) with the min(k, dim) (k in [0, kMaxTopK]) largest
 // errors[d] as {d, errors[d], values[d], reconstruction[d]}, largest first.
+// TopDeviations clamps k to [0, kMaxTopK]; for the reference, top must have
+// room for k entries.
 int TopDeviations(const float* errors, const float* values,
                   const float* reconstruction, int dim, int k,
                   FeatureDeviation* top);
+// How many times TopDeviations on the calling thread has given a record to
+// the reference (NaN or ties among the k + 1 largest) since the thread
+// started: for tests that must know the fast path ran.
+int64_t TopDeviationsFallbacks();
 int TopDeviationsReference(const float* errors, const float* values,
                            const float* reconstruction, int dim, int k,
                            FeatureDeviation* top);
