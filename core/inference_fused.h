@@ -108,6 +108,16 @@ void ForwardFusedBatchAvx512(const std::vector<IntLayer>& layers, int n,
 // pass); false restores the default. Set it only while no pass runs.
 void ForcePairKernelsForTesting(bool force);
 bool PairKernelsForced();
+// For tests: forces the pair-layout kernels for its lifetime, so that a
+// failed ASSERT (which returns) cannot leak the forced state into the tests
+// that run after it.
+class ScopedForcePairKernels {
+ public:
+  ScopedForcePairKernels() { ForcePairKernelsForTesting(true); }
+  ~ScopedForcePairKernels() { ForcePairKernelsForTesting(false); }
+  ScopedForcePairKernels(const ScopedForcePairKernels&) = delete;
+  ScopedForcePairKernels& operator=(const ScopedForcePairKernels&) = delete;
+};
 
 // The register pass (inference_two_layer.cc) of a network of two sigmoid
 // layers whose sigmoid tables are usable, with at most 32 hidden and 128

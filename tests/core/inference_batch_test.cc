@@ -5,7 +5,11 @@
 // ScoringEnsemble::ScoreBatch against Score on every ensemble form, and
 // ScoringModel::ScoreBatch against Score on NSL-KDD records (scores,
 // verdicts and top deviations), so a verdict never depends on the batch a
-// record came in.
+// record came in. The daemon's encoded path: ScoreEncodedBatch (from
+// FeatureEncoder::EncodeQuantized's bytes) against ScoreBatch on every
+// ensemble form, and ScoringModel::ScoreBatch (which takes it) against
+// Encode + ScoringEnsemble::ScoreBatch.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -14,6 +18,7 @@
 
 #include "core/dataset.h"
 #include "core/detector.h"
+#include "core/encoder.h"
 #include "core/ensemble.h"
 #include "core/inference_fused.h"
 #include "core/inference_network.h"
@@ -30,6 +35,10 @@ uint32_t Bits(float f) {
   std::memcpy(&u, &f, sizeof u);
   return u;
 }
+
+// Every ensemble form: groups of dimensions (gathered), -mr, -l1.
+constexpr const char* kSpecs[] = {"k1",    "k3",    "k2-g4-std-ms", "k1-l1",
+                                  "k3-l1", "k3-mr", "k2-g4-mr-l1"};
 
 // Rows of `dim` values: mostly zeros (as one-hot encodings), some in (0, 1),
 // a few outside [0, 1] (they widen the quantization range).
@@ -91,9 +100,10 @@ TEST(InferenceBatchTest, ForwardBatchIsForwardBitForBit) {
     std::vector<Workspace> pair_ws(n, net.MakeWorkspace());
     std::vector<Workspace*> pair_ptrs;
     for (Workspace& w : pair_ws) pair_ptrs.push_back(&w);
-    inference_internal::ForcePairKernelsForTesting(true);
-    net.ForwardBatch(n, x.data(), pair_ptrs.data(), pairs.data());
-    inference_internal::ForcePairKernelsForTesting(false);
+    {
+      const inference_internal::ScopedForcePairKernels force;
+      net.ForwardBatch(n, x.data(), pair_ptrs.data(), pairs.data());
+    }
     for (int i = 0; i < n; ++i) {
       ASSERT_EQ(Bits(pairs[i]), Bits(got[i]))
           << "pair kernels, trial " << trial << " record " << i;
@@ -115,8 +125,7 @@ TEST(InferenceBatchTest, ScoringEnsembleScoreBatchIsScoreBitForBit) {
   Rng rng(5);
   const std::vector<float> rows = RandomRows(300, kDim, &rng);
   for (RuleKind kind : {RuleKind::kFloat, RuleKind::kDwStochastic}) {
-    for (const char* spec : {"k1", "k3", "k2-g4-std-ms", "k1-l1", "k3-l1",
-                             "k3-mr", "k2-g4-mr-l1"}) {
+    for (const char* spec : kSpecs) {
       absl::StatusOr<EnsembleOptions> options = ParseEnsembleSpec(spec, {});
       ASSERT_TRUE(options.ok()) << options.status();
       ModelConfig config;
@@ -151,6 +160,153 @@ TEST(InferenceBatchTest, ScoringEnsembleScoreBatchIsScoreBitForBit) {
         ASSERT_EQ(r1, r2) << spec << " record " << i;
       }
     }
+  }
+}
+
+// NSL-KDD rows as the daemon encodes them: floats and bytes.
+struct EncodedRows {
+  FeatureEncoder encoder;
+  std::vector<Record> records;
+  std::vector<float> x;    // kInputDim floats a row
+  std::vector<uint8_t> q;  // encoder.quantized_size() bytes a row
+};
+
+EncodedRows EncodeKdd(size_t rows) {
+  EncodedRows e;
+  absl::StatusOr<std::vector<Record>> all =
+      LoadRecords(DWAE_SOURCE_DIR "/data/nsl-kdd/KDDTrain+_20Percent.txt",
+                  RecordFormat::kNslKdd);
+  EXPECT_TRUE(all.ok()) << all.status();
+  if (!all.ok()) return e;
+  all->resize(std::min(all->size(), rows));
+  e.encoder.Fit(NormalRows(*all));
+  e.records = *std::move(all);
+  const size_t bytes = size_t(e.encoder.quantized_size());
+  e.x.resize(e.records.size() * kInputDim);
+  e.q.resize(e.records.size() * bytes);
+  for (size_t i = 0; i < e.records.size(); ++i) {
+    e.encoder.EncodeQuantized(e.records[i], &e.x[i * kInputDim],
+                              &e.q[i * bytes]);
+  }
+  return e;
+}
+
+std::unique_ptr<Ensemble> TrainedEnsemble(const char* spec, RuleKind kind,
+                                          const std::vector<float>& rows) {
+  absl::StatusOr<EnsembleOptions> options = ParseEnsembleSpec(spec, {});
+  EXPECT_TRUE(options.ok()) << options.status();
+  if (!options.ok()) return nullptr;
+  ModelConfig config;
+  config.shape.input_dim = kInputDim;
+  config.shape.hidden = {8};
+  config.rule.kind = kind;
+  config.seed = 13;
+  auto e = Ensemble::Create(config, *options, kInputDim, rows);
+  EXPECT_TRUE(e.ok()) << e.status();
+  if (!e.ok()) return nullptr;
+  for (size_t r = 0; r < 400; ++r) (*e)->Learn(&rows[r * kInputDim]);
+  (*e)->FitScale(rows);
+  return *std::move(e);
+}
+
+TEST(InferenceBatchTest, ScoreEncodedBatchIsScoreBatchBitForBit) {
+  const EncodedRows rows = EncodeKdd(1000);
+  ASSERT_EQ(rows.records.size(), 1000u);
+  const size_t bytes = size_t(rows.encoder.quantized_size());
+  int two_layer_members = 0;  // members that start from the bytes
+  for (RuleKind kind : {RuleKind::kFloat, RuleKind::kDwStochastic}) {
+    for (const char* spec : kSpecs) {
+      std::unique_ptr<Ensemble> e = TrainedEnsemble(spec, kind, rows.x);
+      ASSERT_NE(e, nullptr) << spec;
+      for (int m = 0; m < e->num_members(); ++m) {
+        const bool all_dims = e->member_dims(m).empty();
+        if (all_dims && InferenceNetwork(e->member(m).network()).two_layer()) {
+          ++two_layer_members;
+        }
+      }
+      const ScoringEnsemble scorer(*e);
+      const int n = 37;  // two chunks of 16 and a remainder
+      std::vector<ScoringEnsembleScratch> plain(n, scorer.MakeScratch());
+      std::vector<ScoringEnsembleScratch> encoded(n, scorer.MakeScratch());
+      std::vector<const float*> x;
+      std::vector<const uint8_t*> q;
+      std::vector<ScoringEnsembleScratch*> sp, se;
+      for (int i = 0; i < n; ++i) {
+        const size_t row = 500 + size_t(i) * 11;  // not learned
+        x.push_back(&rows.x[row * kInputDim]);
+        q.push_back(&rows.q[row * bytes]);
+        sp.push_back(&plain[i]);
+        se.push_back(&encoded[i]);
+      }
+      std::vector<float> want(n), got(n);
+      scorer.ScoreBatch(n, x.data(), sp.data(), want.data());
+      scorer.ScoreEncodedBatch(n, x.data(), q.data(), se.data(), got.data());
+      std::vector<float> e1(kInputDim), r1(kInputDim), e2(kInputDim),
+          r2(kInputDim);
+      for (int i = 0; i < n; ++i) {
+        ASSERT_EQ(Bits(got[i]), Bits(want[i]))
+            << spec << " record " << i << ": " << got[i] << " vs " << want[i];
+        scorer.Explain(&plain[i], e1.data(), r1.data());
+        scorer.Explain(&encoded[i], e2.data(), r2.data());
+        ASSERT_EQ(e1, e2) << spec << " record " << i;
+        ASSERT_EQ(r1, r2) << spec << " record " << i;
+      }
+    }
+  }
+  if (two_layer_members == 0) {
+    GTEST_SKIP() << "no member takes the two-layer pass on this CPU (no "
+                    "VNNI): ScoreEncodedBatch was ScoreBatch";
+  }
+}
+
+// ScoringModel::ScoreBatch (EncodeQuantized, ScoreEncodedBatch) against the
+// float-encoded path: Encode, then ScoringEnsemble::ScoreBatch.
+TEST(InferenceBatchTest, ScoringModelVerdictsAreTheFloatEncodedPaths) {
+  const EncodedRows rows = EncodeKdd(1000);
+  ASSERT_EQ(rows.records.size(), 1000u);
+  for (const char* spec : {"k1", "k3-l1", "k2-g4-mr-l1"}) {
+    std::unique_ptr<Ensemble> e =
+        TrainedEnsemble(spec, RuleKind::kDwStochastic, rows.x);
+    ASSERT_NE(e, nullptr) << spec;
+    const ScoringEnsemble scorer(*e);
+    constexpr int kN = 50;
+    std::vector<ScoringEnsembleScratch> ref(kN, scorer.MakeScratch());
+    std::vector<std::vector<float>> x(kN, std::vector<float>(kInputDim));
+    std::vector<const float*> xp;
+    std::vector<ScoringEnsembleScratch*> rp;
+    std::vector<const Record*> records;
+    for (int i = 0; i < kN; ++i) {
+      records.push_back(&rows.records[500 + size_t(i) * 9]);
+      rows.encoder.Encode(*records[i], x[i].data());
+      xp.push_back(x[i].data());
+      rp.push_back(&ref[i]);
+    }
+    std::vector<float> want(kN);
+    scorer.ScoreBatch(kN, xp.data(), rp.data(), want.data());
+    // A threshold between the scores, so both verdicts occur.
+    std::vector<float> sorted = want;
+    std::sort(sorted.begin(), sorted.end());
+    const double threshold = sorted[kN / 2];
+    const ScoringModel model(rows.encoder, *e, threshold, "test", 1, false);
+    std::vector<ScoringScratch> scratch(kN, model.MakeScratch());
+    std::vector<ScoreResult> got(kN);
+    std::vector<ScoringScratch*> sp;
+    std::vector<ScoreResult*> out;
+    for (int i = 0; i < kN; ++i) {
+      sp.push_back(&scratch[i]);
+      out.push_back(&got[i]);
+    }
+    model.ScoreBatch(kN, records.data(), 0, sp.data(), out.data());
+    int anomalous = 0;
+    for (int i = 0; i < kN; ++i) {
+      ASSERT_EQ(Bits(got[i].score), Bits(want[i])) << spec << " record " << i;
+      ASSERT_EQ(got[i].anomalous, !(want[i] <= threshold))
+          << spec << " record " << i;
+      ASSERT_EQ(scratch[i].input, x[i]) << spec << " record " << i;
+      anomalous += got[i].anomalous ? 1 : 0;
+    }
+    EXPECT_GT(anomalous, 0) << spec;
+    EXPECT_LT(anomalous, kN) << spec;
   }
 }
 

@@ -78,10 +78,12 @@ TEST(InferenceTwoLayerTest, RegisterPassIsTheGeneralPassBitForBit) {
       const float* x = &rows[size_t(i) * dim];
       const float got = net.Forward(x, &got_ws);
       // The general pass (pair-layout kernels: the same integer sums).
-      inference_internal::ForcePairKernelsForTesting(true);
-      ASSERT_FALSE(net.two_layer());
-      const float want = net.Forward(x, &want_ws);
-      inference_internal::ForcePairKernelsForTesting(false);
+      float want;
+      {
+        const inference_internal::ScopedForcePairKernels pairs;
+        ASSERT_FALSE(net.two_layer());
+        want = net.Forward(x, &want_ws);
+      }
       ASSERT_EQ(Bits(got), Bits(want)) << "trial " << trial << " record " << i
                                        << ": " << got << " vs " << want;
       ASSERT_EQ(got_ws.activations.size(), 3u);
