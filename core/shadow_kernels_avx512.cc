@@ -119,20 +119,23 @@ DWAE_AVX512 int ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
   // delta zero-padded to ld on a 64-byte line: the steps then run on whole
   // aligned vectors, padding included.
   constexpr int kMaxPadded = 256;
-  alignas(64) float padded[kMaxPadded];
-  int move_rows = rows;
-  if (ld <= kMaxPadded) {
-    for (int i = 0; i < ld; ++i) padded[i] = i < rows ? delta[i] : 0.0f;
-    delta = padded;
-    move_rows = ld;
+  // Past kMaxPadded, delta stays the caller's (of any alignment, and only
+  // `rows` long), so the aligned four-column move must not run even when
+  // rows == ld.
+  alignas(64) float delta_copy[kMaxPadded];
+  const bool padded = ld <= kMaxPadded;
+  if (padded) {
+    for (int i = 0; i < ld; ++i) delta_copy[i] = i < rows ? delta[i] : 0.0f;
+    delta = delta_copy;
   }
+  const int move_rows = padded ? ld : rows;
   ShadowPlan plan;
   int dues = 0;
   for (int begin = 0; begin < n; begin += kShadowChunk) {
     const int end = begin + kShadowChunk < n ? begin + kShadowChunk : n;
     PlanShadowColumns(bound, cols, steps, begin, end, slack, due, &plan);
     int m = 0;
-    if (move_rows == ld) {  // padded: four columns at a time
+    if (padded) {  // four columns at a time
       int group[4], size = 0;
       for (; m < plan.num_skipped; ++m) {
         const int c = plan.skipped[m];
