@@ -287,8 +287,7 @@ int FeatureEncoder::quantized_size() const {
 }
 
 void FeatureEncoder::Encode(const Record& record, float* out) const {
-  if (schema_ == FeatureSchema::kKdd &&
-      encoder_internal::CpuHasEncoderAvx512()) {
+  if (schema_ == FeatureSchema::kKdd && encoder_internal::UseEncoderAvx512()) {
     EncodeKddVector(record, out, nullptr);
     return;
   }
@@ -297,8 +296,7 @@ void FeatureEncoder::Encode(const Record& record, float* out) const {
 
 void FeatureEncoder::EncodeQuantized(const Record& record, float* out,
                                      uint8_t* quantized) const {
-  if (schema_ == FeatureSchema::kKdd &&
-      encoder_internal::CpuHasEncoderAvx512()) {
+  if (schema_ == FeatureSchema::kKdd && encoder_internal::UseEncoderAvx512()) {
     EncodeKddVector(record, out, quantized);
     return;
   }

@@ -8,6 +8,7 @@
 #ifndef DWAE_CORE_ENCODER_KERNELS_H_
 #define DWAE_CORE_ENCODER_KERNELS_H_
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 
@@ -46,6 +47,29 @@ void Log1pScaleAndClip(const double* numeric, const int* sources,
 
 // True when this CPU runs EncodeKddAvx512 (AVX512F, BW, DQ and VL).
 bool CpuHasEncoderAvx512();
+
+// For tests: true makes FeatureEncoder run its portable loops (the only
+// path of a CPU without AVX-512) even where EncodeKddAvx512 would run, so
+// both paths are tested on one machine; false restores the default. Set it
+// only while no encode runs. Inline, so the check costs one load.
+inline std::atomic<bool> scalar_encoder_forced{false};
+inline void ForceScalarEncoderForTesting(bool force) {
+  scalar_encoder_forced.store(force, std::memory_order_relaxed);
+}
+// True when FeatureEncoder runs EncodeKddAvx512 for the kdd schema.
+inline bool UseEncoderAvx512() {
+  return !scalar_encoder_forced.load(std::memory_order_relaxed) &&
+         CpuHasEncoderAvx512();
+}
+// For tests: the portable loops for its lifetime (a failed ASSERT cannot
+// leave them forced for the tests after it).
+class ScopedForceScalarEncoder {
+ public:
+  ScopedForceScalarEncoder() { ForceScalarEncoderForTesting(true); }
+  ~ScopedForceScalarEncoder() { ForceScalarEncoderForTesting(false); }
+  ScopedForceScalarEncoder(const ScopedForceScalarEncoder&) = delete;
+  ScopedForceScalarEncoder& operator=(const ScopedForceScalarEncoder&) = delete;
+};
 
 // The kdd layout (encoder.h) of one record, call only when
 // CpuHasEncoderAvx512(): numeric holds the record's 41 features; log1p[g]

@@ -1,11 +1,13 @@
 // The kdd layout's per-column formula, written out once more as the oracle
 // of the encoder's fast loops (straight from the record, vector scale and
-// clip, the log1p table with std::log1p for the rest): every float
+// clip, the log1p table with std::log1p for the rest; the AVX-512 kdd
+// encoder, and the portable loops forced): every float
 // identical, on the NSL-KDD test file, on edge values (NaN, infinities,
 // negative, beyond the fitted range, the table's edges) and on random rows
 // that mix them.
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -14,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/dataset.h"
 #include "core/encoder.h"
+#include "core/encoder_kernels.h"
 #include "core/record.h"
 #include "core/rng.h"
 #include "gtest/gtest.h"
@@ -83,21 +86,29 @@ TEST(FeatureEncoderOracleTest, NumericColumnsMatchThePerColumnFormula) {
     rows.push_back(edge);
   }
   std::vector<float> v(kInputDim);
-  for (const Record& row : rows) {
-    encoder.Encode(row, v.data());
-    for (int j = 0; j < kNumNumeric; ++j) {
-      const int f = FeatureEncoder::FeatureOfDimension(j);
-      const double x = row.numeric[f];
-      const double t = log1p.count(f) ? std::log1p(x) : x;
-      const double range = encoder.maxs()[j] - encoder.mins()[j];
-      const double inv = range > 0 ? 1.0 / range : 0.0;
-      double want = (t - encoder.mins()[j]) * inv;
-      if (!(want > 0.0)) {
-        want = 0.0;
-      } else if (want > 1.0) {
-        want = 1.0;
+  // Both paths: the AVX-512 kdd encoder (where the CPU has it) and the
+  // portable loops (forced).
+  for (const bool scalar : {false, true}) {
+    std::optional<encoder_internal::ScopedForceScalarEncoder> force;
+    if (scalar) force.emplace();
+    for (const Record& row : rows) {
+      encoder.Encode(row, v.data());
+      for (int j = 0; j < kNumNumeric; ++j) {
+        const int f = FeatureEncoder::FeatureOfDimension(j);
+        const double x = row.numeric[f];
+        const double t = log1p.count(f) ? std::log1p(x) : x;
+        const double range = encoder.maxs()[j] - encoder.mins()[j];
+        const double inv = range > 0 ? 1.0 / range : 0.0;
+        double want = (t - encoder.mins()[j]) * inv;
+        if (!(want > 0.0)) {
+          want = 0.0;
+        } else if (want > 1.0) {
+          want = 1.0;
+        }
+        ASSERT_EQ(v[j], static_cast<float>(want))
+            << (scalar ? "portable loops" : "default path") << ", column " << j
+            << " x " << x;
       }
-      ASSERT_EQ(v[j], static_cast<float>(want)) << "column " << j << " x " << x;
     }
   }
 }
