@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
+#include "core/config.h"
 #include "core/record.h"
 #include "core/record_proto.h"
 #include "dwae/v1/detector.pb.h"
@@ -85,7 +86,7 @@ void BM_StreamBatchProtobuf(benchmark::State& state) {
 BENCHMARK(BM_StreamBatchProtobuf);
 
 void BM_StreamBatchWire(benchmark::State& state) {
-  StreamBatchReader reader;
+  StreamBatchReader reader(ServingPolicy().max_batch_records);
   grpc::ByteBuffer in = Message();
   for (auto _ : state) {
     if (!reader.Read(in)) std::abort();

@@ -187,7 +187,7 @@ bool ParseRecordWire(absl::string_view bytes, RecordFields* fields) {
          Ascii(fields->service) && Ascii(fields->flag);
 }
 
-bool RecordBatchWire::Parse(absl::string_view bytes) {
+bool RecordBatchWire::Parse(absl::string_view bytes, size_t max_records) {
   size_t n = 0;  // records read; the vector's elements are reused
   learning = 0;
   top_k = 0;
@@ -199,7 +199,9 @@ bool RecordBatchWire::Parse(absl::string_view bytes) {
     absl::string_view contents;
     switch (tag) {
       case kBatchRecords:
-        if (!in.Bytes(&contents)) return false;
+        // One more than the caller takes: left to protobuf, which parses
+        // the batch for the caller's refusal.
+        if (n == max_records || !in.Bytes(&contents)) return false;
         if (records.size() == n) records.emplace_back();
         if (!ParseRecordWire(contents, &records[n++])) return false;
         break;

@@ -20,6 +20,7 @@
 #ifndef DWAE_CORE_RECORD_WIRE_H_
 #define DWAE_CORE_RECORD_WIRE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -36,8 +37,11 @@ struct RecordBatchWire {
   uint32_t top_k = 0;
 
   // Reads `bytes` (a serialized RecordBatch). False: declined, the contents
-  // unspecified.
-  bool Parse(absl::string_view bytes);
+  // unspecified. A batch of more than `max_records` records (the largest
+  // batch the caller would accept) is declined as soon as its record
+  // max_records + 1 is met, before it is read: `records` never holds more
+  // than max_records, however many (empty) records a message packs.
+  bool Parse(absl::string_view bytes, size_t max_records);
 };
 
 // One serialized dwae.v1.Record (the bytes inside its length prefix) into

@@ -104,6 +104,12 @@ class Engine {
     return Score(records, {}, mode, top_k, out);
   }
 
+  // The largest batch Score and its variants take (ServingPolicy::
+  // max_batch_records); a larger one is refused as a whole.
+  size_t max_batch_records() const {
+    return options_.detector.serving.max_batch_records;
+  }
+
   // Score, with the verdicts as a serialized VerdictBatch (the bytes of the
   // VerdictBatch Score would fill; server/engine_verdicts.h) written into
   // the buffer `allocate(size)` returns, for the Stream RPC, which sends

@@ -122,7 +122,7 @@ grpc::Status DetectorService::Stream(
     // Most batches are read straight from their bytes (service_wire.h);
     // the others, and a batch the engine refuses as a whole (whose answer
     // FailBatch builds from the message), take the protobuf path.
-    StreamBatchReader reader;
+    StreamBatchReader reader(engine_->max_batch_records());
     grpc::ByteBuffer in;
     while (stream->Read(&in)) {
       if (context->IsCancelled()) return absl::CancelledError("cancelled");

@@ -23,7 +23,7 @@ bool StreamBatchReader::Read(const grpc::ByteBuffer& message) {
     }
     bytes = joined_;
   }
-  if (!wire_.Parse(bytes)) return false;
+  if (!wire_.Parse(bytes, max_records_)) return false;
 
   const size_t n = wire_.records.size();
   if (ids_.size() < n) {

@@ -11,6 +11,7 @@
 #ifndef DWAE_SERVER_SERVICE_WIRE_H_
 #define DWAE_SERVER_SERVICE_WIRE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,6 +25,13 @@ namespace dwae::server {
 
 class StreamBatchReader {
  public:
+  // `max_records`: the engine's batch limit (Engine::max_batch_records). A
+  // larger batch is declined before its records are read, so that one
+  // message packed with empty records cannot grow the reader's buffers
+  // (kept for the stream's life) past the limit; protobuf then parses it
+  // and the engine refuses it as before.
+  explicit StreamBatchReader(size_t max_records) : max_records_(max_records) {}
+
   // True when the batch in `message` was read into entries(); false when
   // declined (nothing to undo: parse it with protobuf).
   bool Read(const grpc::ByteBuffer& message);
@@ -33,6 +41,7 @@ class StreamBatchReader {
   uint32_t top_k() const { return wire_.top_k; }
 
  private:
+  const size_t max_records_;
   RecordBatchWire wire_;
   std::vector<BatchEntry> entries_;
   // The entries' ids and sensor ids (their buffers kept between batches).

@@ -26,6 +26,9 @@ namespace {
 
 using ::google::protobuf::FieldDescriptor;
 
+// The daemon's default batch limit (ServingPolicy::max_batch_records).
+constexpr size_t kMaxRecords = 4096;
+
 bool SameBits(double a, double b) { return std::memcmp(&a, &b, 8) == 0; }
 
 // Empty when `got` holds exactly what protobuf parsed into `want`.
@@ -138,7 +141,7 @@ TEST(RecordWireTest, ReadsRandomBatchesAsProtobufDoes) {
     const std::string bytes = RandomBatch(rng).SerializeAsString();
     v1::RecordBatch want;
     ASSERT_TRUE(want.ParseFromString(bytes));
-    ASSERT_TRUE(wire.Parse(bytes)) << "batch " << i;
+    ASSERT_TRUE(wire.Parse(bytes, kMaxRecords)) << "batch " << i;
     ASSERT_EQ(Difference(wire, want), "") << "batch " << i;
   }
 }
@@ -176,7 +179,7 @@ TEST(RecordWireTest, TakesMutatedBytesOnlyAsProtobufReadsThem) {
     v1::RecordBatch want;
     const bool parsed = want.ParseFromString(bytes);
     ++tried;
-    if (!wire.Parse(bytes)) continue;
+    if (!wire.Parse(bytes, kMaxRecords)) continue;
     ++taken;
     ASSERT_TRUE(parsed) << "taken, but protobuf refuses it: batch " << i;
     ASSERT_EQ(Difference(wire, want), "") << "batch " << i;
@@ -199,18 +202,19 @@ v1::RecordBatch OneRecord() {
 
 TEST(RecordWireTest, DeclinesWhatItLeavesToProtobuf) {
   RecordBatchWire wire;
-  ASSERT_TRUE(wire.Parse(OneRecord().SerializeAsString()));
+  ASSERT_TRUE(wire.Parse(OneRecord().SerializeAsString(), kMaxRecords));
 
   v1::RecordBatch connections = OneRecord();
   connections.add_connections()->set_uid("C1");
-  EXPECT_FALSE(wire.Parse(connections.SerializeAsString()));
+  EXPECT_FALSE(wire.Parse(connections.SerializeAsString(), kMaxRecords));
 
   v1::RecordBatch non_ascii = OneRecord();
   non_ascii.mutable_records(0)->set_id("r-\xc3\xa9");  // valid UTF-8
-  EXPECT_FALSE(wire.Parse(non_ascii.SerializeAsString()));
+  EXPECT_FALSE(wire.Parse(non_ascii.SerializeAsString(), kMaxRecords));
 
   // An unknown field (number 9, varint) after the record.
-  EXPECT_FALSE(wire.Parse(OneRecord().SerializeAsString() + "\x48\x01"));
+  EXPECT_FALSE(
+      wire.Parse(OneRecord().SerializeAsString() + "\x48\x01", kMaxRecords));
   // A second `features` in the record: protobuf merges them.
   v1::Features extra;
   extra.set_dst_bytes(5);
@@ -222,7 +226,7 @@ TEST(RecordWireTest, DeclinesWhatItLeavesToProtobuf) {
   v1::RecordBatch want;
   ASSERT_TRUE(want.ParseFromString(merged));
   EXPECT_EQ(want.records(0).features().src_bytes(), 181);
-  EXPECT_FALSE(wire.Parse(merged));
+  EXPECT_FALSE(wire.Parse(merged, kMaxRecords));
 }
 
 TEST(RecordWireTest, LastOccurrenceWinsAsInProtobuf) {
@@ -235,11 +239,38 @@ TEST(RecordWireTest, LastOccurrenceWinsAsInProtobuf) {
   v1::RecordBatch want;
   ASSERT_TRUE(want.ParseFromString(bytes));
   RecordBatchWire wire;
-  ASSERT_TRUE(wire.Parse(bytes));
+  ASSERT_TRUE(wire.Parse(bytes, kMaxRecords));
   EXPECT_EQ(Difference(wire, want), "");
   EXPECT_EQ(wire.top_k, 7u);
   EXPECT_EQ(wire.learning, 2);
   EXPECT_EQ(wire.records[0].id, "r-2");
+}
+
+// A batch of more records than the caller takes is declined at the first
+// record past the limit: however many (empty) records a message packs, the
+// reader holds no more than the limit (a 16 MB message of 2-byte empty
+// records would otherwise cost a RecordFields each).
+TEST(RecordWireTest, DeclinesMoreRecordsThanTheLimit) {
+  v1::RecordBatch batch = OneRecord();
+  for (int i = 0; i < 4; ++i) *batch.add_records() = batch.records(0);
+  const std::string five = batch.SerializeAsString();
+  RecordBatchWire wire;
+  ASSERT_TRUE(wire.Parse(five, 5));
+  EXPECT_EQ(wire.records.size(), 5u);
+  EXPECT_FALSE(wire.Parse(five, 4));
+  EXPECT_FALSE(wire.Parse(five, 0));
+
+  std::string empties;
+  for (int i = 0; i < 100000; ++i) empties += std::string("\x0a\x00", 2);
+  v1::RecordBatch want;
+  ASSERT_TRUE(want.ParseFromString(empties));
+  ASSERT_EQ(want.records_size(), 100000);
+  RecordBatchWire fresh;
+  EXPECT_FALSE(fresh.Parse(empties, 64));
+  EXPECT_LE(fresh.records.size(), 64u);
+  EXPECT_LE(fresh.records.capacity(), 128u);
+  ASSERT_TRUE(fresh.Parse(empties, 100000));
+  EXPECT_EQ(fresh.records.size(), 100000u);
 }
 
 }  // namespace

@@ -64,7 +64,7 @@ TEST(ServiceWireTest, SameVerdictsAsTheProtobufPath) {
   batch.mutable_records(14)->set_label("smurf.");
   batch.mutable_records(15)->mutable_observed_at()->set_seconds(1700000000);
   batch.set_learning(v1::LEARNING_MODE_OFF);
-  StreamBatchReader reader;
+  StreamBatchReader reader((*engine)->max_batch_records());
   for (uint32_t top_k : {0u, 1u, 5u}) {
     for (int pieces : {1, 3}) {
       SCOPED_TRACE(testing::Message() << top_k << " " << pieces);
@@ -108,7 +108,7 @@ TEST(ServiceWireTest, RefusalsAndDeclinesGoTheProtobufWay) {
   absl::StatusOr<std::unique_ptr<Engine>> engine =
       Engine::Create(SmallOptions(), metrics.get(), DefaultFileSystem());
   ASSERT_TRUE(engine.ok()) << engine.status();
-  StreamBatchReader reader;
+  StreamBatchReader reader((*engine)->max_batch_records());
   v1::RecordBatch batch;
   *batch.mutable_records() = Batch(0, 4, "row");
   batch.add_connections()->set_uid("C1");  // both kinds: declined
@@ -131,6 +131,36 @@ TEST(ServiceWireTest, RefusalsAndDeclinesGoTheProtobufWay) {
                                             }));
   EXPECT_FALSE(refused.ok());
   EXPECT_EQ(allocations, 0);
+}
+
+// A batch over the engine's limit: the reader declines it without reading
+// its records, and the protobuf path refuses it with the limit's error.
+TEST(ServiceWireTest, DeclinesBatchesOverTheLimit) {
+  std::unique_ptr<Metrics> metrics = MakeMetrics();
+  ASSERT_NE(metrics, nullptr);
+  EngineOptions options = SmallOptions();
+  options.detector.serving.max_batch_records = 10;
+  absl::StatusOr<std::unique_ptr<Engine>> engine =
+      Engine::Create(options, metrics.get(), DefaultFileSystem());
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  ASSERT_EQ((*engine)->max_batch_records(), 10u);
+  StreamBatchReader reader((*engine)->max_batch_records());
+  v1::RecordBatch batch;
+  *batch.mutable_records() = Batch(0, 10, "row");
+  ASSERT_TRUE(reader.Read(Message(batch.SerializeAsString(), 1)));
+  EXPECT_EQ(reader.entries()->size(), 10u);
+  *batch.add_records() = batch.records(0);
+  EXPECT_FALSE(reader.Read(Message(batch.SerializeAsString(), 1)));
+  v1::RecordBatch parsed;
+  ASSERT_TRUE(parsed.ParseFromString(batch.SerializeAsString()));
+  const absl::Status refused = (*engine)->ScoreToWire(
+      parsed.records(), {}, parsed.learning(), 0, [](size_t) -> char* {
+        ADD_FAILURE() << "a refused batch is not written";
+        return nullptr;
+      });
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.message(),
+            "records: batch of 11 records exceeds the limit of 10");
 }
 
 }  // namespace
