@@ -411,10 +411,10 @@ class DwStochasticRule final : public DeviceRule {
       float bounds[2];  // the columns' largest rate, the biases' rate
       bounds[0] =
           n == layer.in()  // all active (a sigmoid layer's input)
-              ? Rates</*kGather=*/false>(per_input, a.data(), nullptr, n,
-                                         rates_.data())
-              : Rates</*kGather=*/true>(per_input, a.data(), columns_.data(), n,
-                                        rates_.data());
+              ? ScaledAbsWithMax</*kGather=*/false>(per_input, a.data(),
+                                                    nullptr, n, rates_.data())
+              : ScaledAbsWithMax</*kGather=*/true>(
+                    per_input, a.data(), columns_.data(), n, rates_.data());
       columns_[n] = kBiasColumn;
       rates_[n] = bounds[1] = learning_rate_ / biases_[l].alpha();
       SampleOuterBernoulliWithMax(
@@ -437,25 +437,6 @@ class DwStochasticRule final : public DeviceRule {
 
  private:
   static constexpr int kBiasColumn = -1;
-
-  // rates[k] = scale * |a[j]| for the columns j = idx[k] (kGather) or j = k,
-  // k < n; returns MaxNonNegative(rates, n), taken in the same pass (0 when
-  // n is 0).
-  template <bool kGather>
-  static float Rates(float scale, const float* a, const int* idx, int n,
-                     float* rates) {
-    uint32_t best = 0;
-    for (int k = 0; k < n; ++k) {
-      const float rate = scale * std::abs(a[kGather ? idx[k] : k]);
-      rates[k] = rate;
-      uint32_t bits;
-      std::memcpy(&bits, &rate, sizeof(bits));
-      best = std::max(best, bits & 0x7fffffffu);
-    }
-    float max;
-    std::memcpy(&max, &best, sizeof(max));
-    return max;
-  }
 
   // Scratch of one step, kept to avoid allocations.
   std::vector<float> abs_delta_;

@@ -84,6 +84,25 @@ inline float AbsWithMax(const float* x, int n, float* out) {
   return max;
 }
 
+// out[k] = scale * |a[j]| for the columns j = idx[k] (kGather) or j = k,
+// k < n (n >= 0); returns MaxNonNegative(out, n), taken in the same pass (0
+// when n is 0). dw-stochastic's column rates.
+template <bool kGather>
+inline float ScaledAbsWithMax(float scale, const float* a, const int* idx,
+                              int n, float* out) {
+  uint32_t best = 0;
+  for (int k = 0; k < n; ++k) {
+    const float rate = scale * std::abs(a[kGather ? idx[k] : k]);
+    out[k] = rate;
+    uint32_t bits;
+    std::memcpy(&bits, &rate, sizeof(bits));
+    best = std::max(best, bits & 0x7fffffffu);
+  }
+  float max;
+  std::memcpy(&max, &best, sizeof(max));
+  return max;
+}
+
 // One uniform draw per trial, in index order: the oracle.
 template <typename Visit>
 void ReferenceOuterBernoulli(const float* d, int rows, const float* c, int cols,

@@ -3,9 +3,15 @@
 // ReferenceOuterBernoulli). Checked statistically with fixed seeds: each
 // cell's success count, pairs of neighbouring cells (independence across a
 // skip) and the per-sample total, against exact binomial expectations.
+// AbsWithMax and ScaledAbsWithMax, whose maxima the dw-stochastic rule hands
+// to SampleOuterBernoulliWithMax, give MaxNonNegative's bits on NaN,
+// infinities and -0, so the sampler draws as from MaxNonNegative.
 #include "core/pulse_sampler.h"
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
 #include <vector>
 
 #include "core/rng.h"
@@ -149,6 +155,99 @@ TEST(PulseSamplerTest, ZeroRatesNeverVisit) {
   SampleOuterBernoulli(kDeltas.data(), kRows, c.data(), 2, rng,
                        [&](int, int) { ++visits; });
   EXPECT_EQ(visits, 0);
+}
+
+uint32_t Bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, sizeof u);
+  return u;
+}
+
+float FromBits(uint32_t u) {
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+// Values whose |x| or maximum a float max (NaN rules, -0 < 0 or not) could
+// get wrong: NaNs of both signs and with payloads, infinities, -0,
+// denormals.
+std::vector<float> EdgeValues() {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  return {0.0f,
+          -0.0f,
+          0.25f,
+          -0.75f,
+          FromBits(0x00000001u),  // the smallest denormal
+          FromBits(0x80000003u),
+          kInf,
+          -kInf,
+          std::numeric_limits<float>::quiet_NaN(),
+          FromBits(0xffc00000u),  // x86's default NaN (negative)
+          FromBits(0x7fc12345u),  // a payload
+          FromBits(0xff812345u),
+          std::numeric_limits<float>::max(),
+          -1e-30f};
+}
+
+// Every window [first, first + n) of the edge values, n >= 1, so each value
+// is the maximum, comes before it and after it.
+template <typename Check>
+void ForEachWindow(const std::vector<float>& v, Check check) {
+  for (size_t first = 0; first < v.size(); ++first) {
+    for (size_t n = 1; first + n <= v.size(); ++n) {
+      check(&v[first], int(n));
+    }
+  }
+}
+
+TEST(PulseSamplerTest, AbsWithMaxIsMaxNonNegativeOfAbsBitwise) {
+  const std::vector<float> edges = EdgeValues();
+  ForEachWindow(edges, [](const float* x, int n) {
+    std::vector<float> out(n), abs(n);
+    const float max = AbsWithMax(x, n, out.data());
+    for (int i = 0; i < n; ++i) {
+      abs[i] = std::fabs(x[i]);  // clears the sign bit, NaNs included
+      ASSERT_EQ(Bits(out[i]), Bits(abs[i])) << i << " of " << n;
+    }
+    ASSERT_EQ(Bits(max), Bits(MaxNonNegative(abs.data(), n))) << n;
+  });
+  // A NaN wins wherever it is; -0 counts as 0.
+  const float nan_first[] = {std::numeric_limits<float>::quiet_NaN(), 3.0f};
+  float out[2];
+  EXPECT_TRUE(std::isnan(AbsWithMax(nan_first, 2, out)));
+  const float zeros[] = {-0.0f, -0.0f};
+  EXPECT_EQ(Bits(AbsWithMax(zeros, 2, out)), 0u);
+}
+
+TEST(PulseSamplerTest, ScaledAbsWithMaxIsMaxNonNegativeOfRatesBitwise) {
+  const std::vector<float> edges = EdgeValues();
+  // 0 * inf is a NaN (negative on x86): the maximum must still be
+  // MaxNonNegative's.
+  for (const float scale : {0.0f, 0.5f, 3.0f, 1e30f}) {
+    ForEachWindow(edges, [&](const float* a, int n) {
+      std::vector<float> want(n), got(n), gathered(n);
+      std::vector<int> idx(n);
+      for (int k = 0; k < n; ++k) {
+        want[k] = scale * std::fabs(a[k]);
+        idx[k] = n - 1 - k;  // reversed
+      }
+      const float max =
+          ScaledAbsWithMax<false>(scale, a, nullptr, n, got.data());
+      const float gathered_max =
+          ScaledAbsWithMax<true>(scale, a, idx.data(), n, gathered.data());
+      for (int k = 0; k < n; ++k) {
+        ASSERT_EQ(Bits(got[k]), Bits(want[k])) << scale << " " << k;
+        ASSERT_EQ(Bits(gathered[k]), Bits(want[n - 1 - k]))
+            << scale << " " << k;
+      }
+      const uint32_t want_max = Bits(MaxNonNegative(want.data(), n));
+      ASSERT_EQ(Bits(max), want_max) << scale << " " << n;
+      ASSERT_EQ(Bits(gathered_max), want_max) << scale << " " << n;
+    });
+  }
+  EXPECT_EQ(Bits(ScaledAbsWithMax<false>(2.0f, nullptr, nullptr, 0, nullptr)),
+            0u);
 }
 
 }  // namespace
