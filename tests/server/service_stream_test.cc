@@ -1,0 +1,177 @@
+// DetectorService::Stream through a real loopback gRPC server: a batch the
+// wire reader declines (an unknown field in the batch or in a record, more
+// records than the engine takes) goes through the handler's protobuf path,
+// and its verdicts are the wire path's bytes (but for their place in the
+// window: sequence, scored_at); a refused batch gets one error verdict per
+// record and the stream stays open.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "core/file_system.h"
+#include "dwae/v1/detector.grpc.pb.h"
+#include "google/protobuf/unknown_field_set.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/slice.h"
+#include "gtest/gtest.h"
+#include "server/engine.h"
+#include "server/service.h"
+#include "server/service_wire.h"
+#include "tests/server/engine_testing.h"
+
+namespace dwae::server {
+namespace {
+
+using testing_engine::Batch;
+using testing_engine::MakeMetrics;
+using testing_engine::SmallOptions;
+
+constexpr uint32_t kMaxBatch = 50;
+
+// The verdicts of `batch` without their place in the window.
+std::vector<std::string> Verdicts(const v1::VerdictBatch& batch) {
+  std::vector<std::string> out;
+  for (v1::Verdict v : batch.verdicts()) {
+    v.clear_sequence();
+    v.clear_scored_at();
+    out.push_back(v.SerializeAsString());
+  }
+  return out;
+}
+
+// Whether the handler's wire reader takes `batch` (else: protobuf path).
+bool WireReaderTakes(const v1::RecordBatch& batch) {
+  const std::string bytes = batch.SerializeAsString();
+  grpc::Slice slice(bytes.data(), bytes.size());
+  StreamBatchReader reader(kMaxBatch);
+  return reader.Read(grpc::ByteBuffer(&slice, 1));
+}
+
+class ServiceStreamTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    metrics_ = MakeMetrics();
+    ASSERT_NE(metrics_, nullptr);
+    EngineOptions options = SmallOptions();
+    options.detector.serving.max_batch_records = kMaxBatch;
+    absl::StatusOr<std::unique_ptr<Engine>> engine =
+        Engine::Create(options, metrics_.get(), DefaultFileSystem());
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    engine_ = *std::move(engine);
+    service_ = std::make_unique<DetectorService>(engine_.get(), metrics_.get());
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                             &port);
+    builder.RegisterService(service_.get());
+    server_ = builder.BuildAndStart();
+    ASSERT_NE(server_, nullptr);
+    stub_ = v1::Detector::NewStub(
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
+                            grpc::InsecureChannelCredentials()));
+  }
+  void TearDown() override {
+    if (server_ != nullptr) server_->Shutdown();
+  }
+
+  // One stream: each batch written and its verdicts read in turn.
+  std::vector<v1::VerdictBatch> StreamBatches(
+      const std::vector<v1::RecordBatch>& batches) {
+    grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    auto stream = stub_->Stream(&context);
+    std::vector<v1::VerdictBatch> out;
+    for (const v1::RecordBatch& batch : batches) {
+      v1::VerdictBatch verdicts;
+      if (!stream->Write(batch) || !stream->Read(&verdicts)) {
+        ADD_FAILURE() << "stream closed after " << out.size() << " batches";
+        break;
+      }
+      out.push_back(std::move(verdicts));
+    }
+    stream->WritesDone();
+    const grpc::Status s = stream->Finish();
+    EXPECT_TRUE(s.ok()) << s.error_code() << ": " << s.error_message();
+    return out;
+  }
+
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<DetectorService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<v1::Detector::Stub> stub_;
+};
+
+TEST_F(ServiceStreamTest, DeclinedBatchesGetTheWirePathsVerdicts) {
+  v1::RecordBatch plain;
+  *plain.mutable_records() = Batch(0, 40, "row");
+  plain.mutable_records(7)->set_id(plain.records(3).id());  // duplicate id
+  plain.mutable_records(9)->mutable_features()->set_duration(-1);
+  plain.mutable_records(12)->clear_features();
+  plain.set_learning(v1::LEARNING_MODE_OFF);
+  plain.set_top_k(5);
+  // The same batch with an unknown field (number 99) in the batch, and in
+  // one record: protobuf keeps them as unknown fields, the reader declines.
+  v1::RecordBatch unknown_in_batch = plain;
+  unknown_in_batch.GetReflection()
+      ->MutableUnknownFields(&unknown_in_batch)
+      ->AddVarint(99, 1);
+  v1::RecordBatch unknown_in_record = plain;
+  v1::Record* record = unknown_in_record.mutable_records(20);
+  record->GetReflection()->MutableUnknownFields(record)->AddVarint(99, 1);
+  ASSERT_TRUE(WireReaderTakes(plain));
+  ASSERT_FALSE(WireReaderTakes(unknown_in_batch));
+  ASSERT_FALSE(WireReaderTakes(unknown_in_record));
+
+  const std::vector<v1::VerdictBatch> out =
+      StreamBatches({plain, unknown_in_batch, unknown_in_record, plain});
+  ASSERT_EQ(out.size(), 4u);
+  const std::vector<std::string> want = Verdicts(out[0]);
+  ASSERT_EQ(want.size(), 40u);
+  EXPECT_EQ(Verdicts(out[1]), want);
+  EXPECT_EQ(Verdicts(out[2]), want);
+  EXPECT_EQ(Verdicts(out[3]), want);
+  int errors = 0, scored = 0;
+  for (const v1::Verdict& v : out[1].verdicts()) {
+    errors += v.error_code() != 0;
+    scored += v.error_code() == 0 && v.top_features_size() == 5;
+  }
+  EXPECT_EQ(errors, 3);  // 7, 9, 12
+  EXPECT_EQ(scored, 37);
+  // Each verdict has its own place in the window.
+  EXPECT_LT(out[0].verdicts(0).sequence(), out[1].verdicts(0).sequence());
+}
+
+TEST_F(ServiceStreamTest, OversizedBatchIsRefusedPerRecordAndStreamStaysOpen) {
+  v1::RecordBatch big;
+  *big.mutable_records() = Batch(0, int(kMaxBatch) + 1, "big");
+  big.set_learning(v1::LEARNING_MODE_OFF);
+  ASSERT_FALSE(WireReaderTakes(big));
+  v1::RecordBatch full;
+  *full.mutable_records() = Batch(0, int(kMaxBatch), "full");
+  full.set_learning(v1::LEARNING_MODE_OFF);
+  ASSERT_TRUE(WireReaderTakes(full));
+
+  const std::vector<v1::VerdictBatch> out = StreamBatches({big, full});
+  ASSERT_EQ(out.size(), 2u);
+  ASSERT_EQ(out[0].verdicts_size(), int(kMaxBatch) + 1);
+  for (int i = 0; i < out[0].verdicts_size(); ++i) {
+    const v1::Verdict& v = out[0].verdicts(i);
+    EXPECT_EQ(v.id(), big.records(i).id());
+    EXPECT_EQ(v.error_code(), 3);  // INVALID_ARGUMENT
+    EXPECT_EQ(v.error_message(),
+              "records: batch of 51 records exceeds the limit of 50");
+  }
+  ASSERT_EQ(out[1].verdicts_size(), int(kMaxBatch));
+  for (const v1::Verdict& v : out[1].verdicts()) EXPECT_EQ(v.error_code(), 0);
+}
+
+}  // namespace
+}  // namespace dwae::server
