@@ -18,8 +18,9 @@
 // the trigger test cannot fire and is skipped (only the SGD step and the clip
 // run); when it runs out the column is tested exactly and the slack set
 // anew. The shadow values and the due flags are exactly the specification's
-// (ReferenceShadowStep's) in every case, which tests check over long random
-// runs. Why the bound holds:
+// (ReferenceShadowStep's) in every case, NaN and infinite deltas and steps
+// and negative or -0 steps included (a NaN's sign and payload aside: see
+// below), which tests check over long random runs. Why the bound holds:
 //   - a column's shadows are in [-limit, limit] (or NaN) once it has been
 //     tested, and the clip is a projection onto that range, so one step
 //     moves a shadow by at most |step| max|delta| plus the fma's rounding,
@@ -34,7 +35,10 @@
 //
 // The fast paths (AVX2+FMA and AVX-512, shadow_kernels_avx2.cc,
 // shadow_kernels_avx512.cc, chosen as learn_kernels.h chooses) return bit
-// for bit what ReferenceShadowStepColumns returns (shadow, due and slack).
+// for bit what ReferenceShadowStepColumns returns (shadow, due and slack),
+// but for the sign of a NaN made by a NaN step (the vector paths negate the
+// step first; the compiled scalar fma may fold the negation into vfnmadd,
+// which keeps the NaN's sign): NaN is NaN, never due, either way.
 // Matrices are column-major with `rows` rows: the notches packed, the
 // shadows in a ShadowMatrix, whose columns start on 64-byte lines (a vector
 // store that splits a line costs about twice one that does not).

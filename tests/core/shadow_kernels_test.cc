@@ -2,7 +2,8 @@
 // the scalar oracle, bit for bit (shadows, due flags and slacks); the oracle
 // with its slack against the specification (ReferenceShadowStep on every
 // visited column) over long runs, including steps that make the bound
-// nearly tight; and the padded layout.
+// nearly tight and NaN, infinite, negative and -0 inputs; and the padded
+// layout.
 #include "core/shadow_kernels.h"
 
 #include <algorithm>
@@ -33,6 +34,14 @@ uint64_t Bits(double x) {
   uint64_t b;
   std::memcpy(&b, &x, 8);
   return b;
+}
+
+// The same bits, or both NaN: a NaN's sign and payload are not specified
+// (fma(-step, delta, s) with a NaN step is +NaN as GCC compiles the
+// specification, which folds the negation into vfnmadd, and -NaN on the
+// vector paths, which negate the step first).
+bool SameValue(float want, float got) {
+  return Bits(want) == Bits(got) || (std::isnan(want) && std::isnan(got));
 }
 
 // Every float of two matrices, padding included, bit for bit.
@@ -179,17 +188,55 @@ TEST_P(ShadowKernelsTest, MatchesReferenceBitForBit) {
   }
 }
 
-// One run of `steps` steps on a rows x cols layer whose inputs are active
-// with probability `active` (steps up to max_step, deltas up to max_delta,
-// all of one size and sign for 400 steps at a time when `tight`): the
-// kernel with its slacks against the
-// specification on a packed copy, every step. Due columns are pulsed as the
-// rule pulses them: every device past its trigger moves one notch toward its
-// shadow. Sets the share of column visits whose test was skipped and the
-// number of due columns.
-void RunAgainstSpecification(int rows, int cols, int steps, double active,
-                             float max_step, float max_delta, bool tight,
-                             double* skipped_share, int* dues) {
+// One run against the specification: `steps` steps on a rows x cols layer
+// whose inputs are active with probability `active` (steps up to max_step,
+// deltas up to max_delta; all of one size and sign for 400 steps at a time
+// when `tight`; with non-finite and signed values when `hostile`).
+struct SpecRun {
+  int rows;
+  int cols;
+  int steps;
+  double active;
+  float max_step;
+  float max_delta;
+  bool tight = false;
+  bool hostile = false;
+};
+struct SpecResult {
+  double skipped_share;  // of the column visits, those whose test was skipped
+  int dues;              // due columns
+};
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+// A hostile run's step of column c at step t: signed, sometimes +-0 or
+// +-inf, NaN twice per run (a NaN step makes its column NaN for good).
+float HostileStep(Rng& rng, float max_step, int t, int c) {
+  if (c == 0 && t % 500 == 250) return kNaN;
+  const double u = rng.Uniform();
+  if (u < 0.05) return -0.0f;
+  if (u < 0.15) return 0.0f;
+  if (u < 0.16) return u < 0.155 ? kInf : -kInf;
+  const float step = float(max_step * rng.Uniform());
+  return u < 0.55 ? -step : step;
+}
+
+// A hostile run's deltas at step t: an infinite delta every 41 steps (which
+// clips its row to a limit, or makes a 0 step's bound NaN), a NaN one every
+// 293 (its row then stays NaN in the columns it moved).
+void MakeHostile(int t, std::vector<float>* delta) {
+  const int rows = int(delta->size());
+  if (t % 41 == 3) (*delta)[t % rows] = t % 2 ? kInf : -kInf;
+  if (t % 293 == 5) (*delta)[(t / 293) % rows] = kNaN;
+}
+
+// The kernel with its slacks against the specification (ReferenceShadowStep
+// with the column's step) on a packed copy, every step. Due columns are
+// pulsed as the rule pulses them: every device past its trigger moves one
+// notch toward its shadow (a void function: it ASSERTs).
+void RunAgainstSpecification(const SpecRun& run, SpecResult* result) {
+  const int rows = run.rows, cols = run.cols;
   Rng rng(11 + rows);
   std::vector<int8_t> notch(size_t(rows) * cols);
   ShadowMatrix shadow(rows, cols);
@@ -197,22 +244,25 @@ void RunAgainstSpecification(int rows, int cols, int steps, double active,
   std::vector<float> spec(size_t(rows) * cols);
   shadow.CopyTo(spec.data());
   std::vector<double> slack(cols, kShadowUnchecked);
-  int visits = 0, skipped = 0;
-  *dues = 0;
-  for (int t = 0; t < steps; ++t) {
+  int visits = 0, skipped = 0, dues = 0;
+  for (int t = 0; t < run.steps; ++t) {
     std::vector<int> chosen;
     std::vector<float> step;
     for (int j = 0; j < cols; ++j) {
-      if (rng.Uniform() < active) {
+      if (rng.Uniform() < run.active) {
         chosen.push_back(j);
-        step.push_back(tight ? max_step : float(max_step * rng.Uniform()));
+        step.push_back(run.hostile ? HostileStep(rng, run.max_step, t, j)
+                       : run.tight ? run.max_step
+                                   : float(run.max_step * rng.Uniform()));
       }
     }
     std::vector<float> delta(rows);
     const float sign = t / 400 % 2 == 0 ? 1.0f : -1.0f;
     for (float& d : delta) {
-      d = tight ? sign * max_delta : float(2 * rng.Uniform() - 1) * max_delta;
+      d = run.tight ? sign * run.max_delta
+                    : float(2 * rng.Uniform() - 1) * run.max_delta;
     }
+    if (run.hostile) MakeHostile(t, &delta);
     const int n = int(chosen.size());
     std::vector<uint8_t> due(n);
     const float delta_bound = ShadowDeltaBound(delta.data(), rows);
@@ -230,13 +280,14 @@ void RunAgainstSpecification(int rows, int cols, int steps, double active,
       const bool want = ReferenceShadowStep(p, delta.data(), level, rows, s);
       EXPECT_EQ(due[c] != 0, want) << "step " << t << " column " << j;
       for (int i = 0; i < rows; ++i) {
-        ASSERT_EQ(Bits(s[i]), Bits(shadow.column(j)[i]))
-            << "step " << t << " column " << j << " row " << i;
+        ASSERT_TRUE(SameValue(s[i], shadow.column(j)[i]))
+            << "step " << t << " column " << j << " row " << i << ": want "
+            << s[i] << " got " << shadow.column(j)[i];
       }
       ++visits;
       skipped += before[j] - bound(step[c]) > 0 ? 1 : 0;
       if (!want) continue;
-      ++*dues;
+      ++dues;
       for (int i = 0; i < rows; ++i) {
         const float gap = ShadowGap(p, s[i], level[i]);
         if (std::abs(gap) > p.trigger) {
@@ -245,17 +296,30 @@ void RunAgainstSpecification(int rows, int cols, int steps, double active,
       }
     }
   }
-  *skipped_share = double(skipped) / visits;
+  *result = {double(skipped) / visits, dues};
 }
 
 TEST_P(ShadowKernelsTest, SlackSkipsOnlyTestsThatCannotFire) {
   for (int rows : {1, 13, 32, 125}) {
-    int dues = 0;
-    double skipped = 0;
-    RunAgainstSpecification(rows, 12, 1500, 0.5, 0.5f, 0.02f, /*tight=*/false,
-                            &skipped, &dues);
-    EXPECT_GT(skipped, 0.5) << "rows " << rows;  // the bound is used
-    EXPECT_GT(dues, 2) << "rows " << rows;       // and crossings happen
+    SpecResult r;
+    RunAgainstSpecification({rows, 12, 1500, 0.5, 0.5f, 0.02f}, &r);
+    EXPECT_GT(r.skipped_share, 0.5) << "rows " << rows;  // the bound is used
+    EXPECT_GT(r.dues, 2) << "rows " << rows;             // and crossings happen
+  }
+}
+
+// NaN and +-inf deltas; NaN, +-inf, negative and -0 steps. The oracle and
+// the fast paths share the slack's planning, so only the specification
+// (ReferenceShadowStep) catches a plan that skips a NaN bound (checked by
+// making PlanShadowColumns skip on !(left <= 0)).
+TEST_P(ShadowKernelsTest, SlackHoldsWithNonFiniteAndSignedInputs) {
+  for (int rows : {1, 13, 32, 125}) {
+    SpecRun run = {rows, 12, 1500, 0.5, 0.5f, 0.02f};
+    run.hostile = true;
+    SpecResult r;
+    RunAgainstSpecification(run, &r);
+    EXPECT_GT(r.skipped_share, 0.3) << "rows " << rows;
+    EXPECT_GT(r.dues, 2) << "rows " << rows;
   }
 }
 
@@ -266,12 +330,12 @@ TEST_P(ShadowKernelsTest, SlackSkipsOnlyTestsThatCannotFire) {
 // short by 0.1 % (checked by shortening it).
 TEST_P(ShadowKernelsTest, SlackHoldsWhenTheBoundIsTight) {
   for (float step : {1.0f, 0.37f}) {
-    int dues = 0;
-    double skipped = 0;
-    RunAgainstSpecification(33, 16, 4000, 1.0, step, 1e-2f * kAlpha,
-                            /*tight=*/true, &skipped, &dues);
-    EXPECT_GT(skipped, 0.5) << "step " << step;
-    EXPECT_GT(dues, 2) << "step " << step;
+    SpecRun run = {33, 16, 4000, 1.0, step, 1e-2f * kAlpha};
+    run.tight = true;
+    SpecResult r;
+    RunAgainstSpecification(run, &r);
+    EXPECT_GT(r.skipped_share, 0.5) << "step " << step;
+    EXPECT_GT(r.dues, 2) << "step " << step;
   }
 }
 
