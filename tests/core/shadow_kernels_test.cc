@@ -339,6 +339,80 @@ TEST_P(ShadowKernelsTest, SlackHoldsWhenTheBoundIsTight) {
   }
 }
 
+// One device `below` ulps (of its shadow) inside its trigger, moved one ulp
+// a step toward it (delta only on that row): every step's due flag and
+// shadow are the specification's, it fires on the same step, at the first
+// ulp past the trigger when its level is 0, and with the most room the
+// slack skips tests before it runs out. Sets the number of skipped tests.
+void CrossByUlps(int rows, int8_t level_notch, float sign, int below,
+                 int* skipped) {
+  const ShadowParams& p = kParams;
+  const float level = (float(level_notch) - p.center) * p.alpha;
+  const int device = rows - 1;
+  std::vector<int8_t> notch(rows, level_notch);
+  float start = level + sign * p.trigger;
+  for (int k = 0; k < below; ++k) start = std::nextafter(start, level);
+  ShadowMatrix shadow(rows, 1);
+  std::fill_n(shadow.column(0), rows, level);
+  shadow.column(0)[device] = start;
+  std::vector<float> spec(rows);
+  shadow.CopyTo(spec.data());
+  const float step = std::abs(std::nextafter(start, sign * kInf) - start);
+  std::vector<float> delta(rows, 0.0f);
+  delta[device] = -sign;  // s += sign * step, exactly
+  const internal::ShadowMoveBound bound(p, 1.0f);
+  double slack = kShadowUnchecked;
+  *skipped = 0;
+  const int column = 0;
+  int fired = -1;
+  for (int t = 0; t < 4 * below + 8 && fired < 0; ++t) {
+    *skipped += slack - bound(step) > 0 ? 1 : 0;
+    uint8_t due = 7;
+    ShadowStepColumns(p, &column, &step, 1, delta.data(), 1.0f, notch.data(),
+                      &shadow, &slack, &due);
+    ShadowParams spec_p = p;
+    spec_p.step = step;
+    const bool want = ReferenceShadowStep(spec_p, delta.data(), notch.data(),
+                                          rows, spec.data());
+    ASSERT_EQ(due != 0, want) << "step " << t;
+    ASSERT_EQ(Bits(spec[device]), Bits(shadow.column(0)[device]))
+        << "step " << t;
+    if (want) fired = t;
+  }
+  ASSERT_GE(fired, 0) << "never crossed";
+  if (level == 0.0f) {  // the gap is the shadow
+    EXPECT_EQ(fired, below);
+  }
+}
+
+TEST_P(ShadowKernelsTest, TriggersOnTheUlpTheSpecificationDoes) {
+  struct Case {
+    int8_t notch;
+    float sign;  // toward +trigger or -trigger
+  };
+  for (int rows : {1, 17}) {
+    for (const Case c : {Case{2, 1.0f}, Case{2, -1.0f}, Case{3, 1.0f},
+                         Case{3, -1.0f}, Case{4, -1.0f}, Case{0, 1.0f}}) {
+      for (int below : {0, 1, 2, 5, 40, 4096}) {
+        SCOPED_TRACE(::testing::Message()
+                     << "rows " << rows << " notch " << int(c.notch) << " sign "
+                     << c.sign << " below " << below);
+        int skipped = 0;
+        CrossByUlps(rows, c.notch, c.sign, below, &skipped);
+        if (below == 4096) {
+          EXPECT_GT(skipped, 0);  // the slack is used
+        }
+        if (below <= 5) {
+          // Within the slack's margins (a few ulps of the trigger and the
+          // limit): removing them fails here, though in this exact setup
+          // the crossing itself is still found.
+          EXPECT_EQ(skipped, 0);
+        }
+      }
+    }
+  }
+}
+
 TEST_P(ShadowKernelsTest, DeltaBoundIsTheLargestMagnitudeWithoutNaN) {
   Rng rng(3);
   for (int rows = 0; rows <= 140; ++rows) {
