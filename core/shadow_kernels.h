@@ -119,9 +119,15 @@ float ReferenceShadowDeltaBound(const float* delta, int rows);
 // column cols[k] with the step steps[k] (p.step is not read); due[k] is
 // whether a pulse is due in it. slack[cols[k]] is that column's slack
 // (above), read and updated; a due column's becomes kShadowUnchecked, since
-// the caller then pulses it. A column whose slack is positive must have
-// been left by a call on the same matrix with the same p. Returns the
-// number of due columns.
+// the caller then pulses it. Returns the number of due columns.
+// Preconditions (checked by assert in builds without NDEBUG):
+//   - the columns in cols[0, n) are distinct and in [0, shadow->cols()):
+//     each is planned once, from the slack it had on entry;
+//   - a column whose slack is positive was left so by a call on the same
+//     matrix with the same p, and neither its shadows nor its notches have
+//     changed since: whoever pulses a device or loads a checkpoint sets the
+//     column's slack to kShadowUnchecked. (The debug check is that no column
+//     left undue has a device past its trigger.)
 int ShadowStepColumns(const ShadowParams& p, const int* cols,
                       const float* steps, int n, const float* delta,
                       float delta_bound, const int8_t* notch,

@@ -434,6 +434,35 @@ TEST_P(ShadowKernelsTest, DeltaBoundIsTheLargestMagnitudeWithoutNaN) {
   }
 }
 
+// The preconditions ShadowStepColumns asserts (builds without NDEBUG; with
+// NDEBUG the calls only run): a column listed twice, and a notch moved
+// under a positive slack, which leaves a device past its trigger undue.
+TEST(ShadowStepColumnsDeathTest, PreconditionsAreCheckedInDebugBuilds) {
+  const int rows = 4;
+  ShadowMatrix shadow(rows, 2);                    // every shadow 0
+  std::vector<int8_t> notch(size_t(rows) * 2, 2);  // every level 0
+  const std::vector<float> delta(rows, 0.01f);
+  std::vector<double> slack(2, kShadowUnchecked);
+  uint8_t due[2];
+  const int twice[2] = {1, 1};
+  const float steps[2] = {0.1f, 0.1f};
+  EXPECT_DEBUG_DEATH(
+      ShadowStepColumns(kParams, twice, steps, 2, delta.data(), 0.01f,
+                        notch.data(), &shadow, slack.data(), due),
+      "listed twice");
+  const int column = 0;
+  const float no_step = 0.0f;
+  ASSERT_EQ(ShadowStepColumns(kParams, &column, &no_step, 1, delta.data(),
+                              0.01f, notch.data(), &shadow, slack.data(), due),
+            0);
+  ASSERT_GT(slack[0], 0.0);  // the next call skips the test
+  notch[0] = 4;              // a pulse that did not reset the slack
+  EXPECT_DEBUG_DEATH(
+      ShadowStepColumns(kParams, &column, &no_step, 1, delta.data(), 0.01f,
+                        notch.data(), &shadow, slack.data(), due),
+      "past its trigger");
+}
+
 TEST(ShadowMatrixTest, ColumnsStartOnLinesAndRoundTripPacked) {
   for (int rows : {1, 15, 16, 17, 125}) {
     ShadowMatrix m(rows, 3);
