@@ -65,7 +65,12 @@ struct ShadowParams {
 
 // A layer's shadow weights, column-major, column j at column(j): columns
 // ld() floats apart (rows rounded up to 16) and starting on 64-byte lines.
-// The padding floats are 0 and never read. Move-only.
+// The padding floats start at 0 and no result depends on them, but they are
+// not inert: the AVX-512 path reads and writes them with whole vectors (a
+// zero delta keeps them +0 for any finite step). Move-only.
+//
+// Thread-safety: none of its own; it has one owner (the learner thread of
+// the DwShadowRule that holds it), which alone may call anything on it.
 class ShadowMatrix {
  public:
   ShadowMatrix(int rows, int cols);

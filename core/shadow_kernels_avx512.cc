@@ -39,24 +39,25 @@ DWAE_AVX512 float MaxAbs(const float* x, int n) {
   return _mm512_reduce_max_ps(_mm512_max_ps(m0, m1));
 }
 
-// Devices [i, i + 16) in `m`: the step and the clip.
+// Devices [i, i + 16) in `mask`: the step and the clip.
 DWAE_AVX512 inline __m512 StepBlock(const Constants& k, __m512 neg_step,
                                     bool move, const float* delta, int i,
-                                    __mmask16 m, float* shadow) {
-  __m512 s = _mm512_maskz_loadu_ps(m, shadow + i);
+                                    __mmask16 mask, float* shadow) {
+  __m512 s = _mm512_maskz_loadu_ps(mask, shadow + i);
   if (move) {
-    s = _mm512_fmadd_ps(neg_step, _mm512_maskz_loadu_ps(m, delta + i), s);
+    s = _mm512_fmadd_ps(neg_step, _mm512_maskz_loadu_ps(mask, delta + i), s);
   }
   // max_ps(a, b) is a > b ? a : b, so a NaN s passes through both.
   s = _mm512_min_ps(k.hi, _mm512_max_ps(k.lo, s));
-  _mm512_mask_storeu_ps(shadow + i, m, s);
+  _mm512_mask_storeu_ps(shadow + i, mask, s);
   return s;
 }
 
 // A column whose trigger cannot fire: the step only (step != 0), on the
 // first `rows` floats of the column: its devices, and its padding when delta
-// is zero-padded that far (a padding float then stays +0: fma(-step, 0, +0)
-// is +0).
+// is zero-padded that far (a padding float then stays +0 for a finite step:
+// fma(-step, 0, +0) is +0; an infinite or NaN step makes it NaN, which no
+// result reads).
 DWAE_AVX512 void MoveColumn(const Constants& k, __m512 neg_step,
                             const float* delta, int rows, float* shadow) {
   int i = 0;
@@ -89,14 +90,15 @@ DWAE_AVX512 float TestColumn(const Constants& k, __m512 neg_step, bool move,
                              float* shadow) {
   __m512 max_gap = _mm512_setzero_ps();
   for (int i = 0; i < rows; i += 16) {
-    const __mmask16 m =
+    const __mmask16 mask =
         rows - i >= 16 ? __mmask16(0xffff) : TailMask16(rows - i);
-    const __m512 s = StepBlock(k, neg_step, move, delta, i, m, shadow);
-    const __m512 level = _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(
-                                           _mm_maskz_loadu_epi8(m, notch + i))),
-                                       k.center);
+    const __m512 s = StepBlock(k, neg_step, move, delta, i, mask, shadow);
+    const __m512 level = _mm512_sub_ps(
+        _mm512_cvtepi32_ps(
+            _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, notch + i))),
+        k.center);
     const __m512 gap = _mm512_abs_ps(_mm512_fnmadd_ps(level, k.alpha, s));
-    max_gap = _mm512_mask_max_ps(max_gap, m, gap, max_gap);
+    max_gap = _mm512_mask_max_ps(max_gap, mask, gap, max_gap);
   }
   return _mm512_reduce_max_ps(max_gap);
 }
@@ -134,11 +136,11 @@ DWAE_AVX512 int ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
   for (int begin = 0; begin < n; begin += kShadowChunk) {
     const int end = begin + kShadowChunk < n ? begin + kShadowChunk : n;
     PlanShadowColumns(bound, cols, steps, begin, end, slack, due, &plan);
-    int m = 0;
-    if (padded) {  // four columns at a time
+    int moved = 0;  // of plan.skipped
+    if (padded) {   // four columns at a time
       int group[4], size = 0;
-      for (; m < plan.num_skipped; ++m) {
-        const int c = plan.skipped[m];
+      for (; moved < plan.num_skipped; ++moved) {
+        const int c = plan.skipped[moved];
         group[size] = c;
         size += steps[c] != 0.0f ? 1 : 0;
         if (size < 4) continue;
@@ -156,14 +158,14 @@ DWAE_AVX512 int ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
                    shadow + size_t(cols[group[g]]) * ld);
       }
     }
-    for (; m < plan.num_skipped; ++m) {
-      const int c = plan.skipped[m];
+    for (; moved < plan.num_skipped; ++moved) {
+      const int c = plan.skipped[moved];
       if (steps[c] == 0.0f) continue;
       MoveColumn(k, _mm512_set1_ps(-steps[c]), delta, move_rows,
                  shadow + size_t(cols[c]) * ld);
     }
-    for (int m = 0; m < plan.num_tested; ++m) {
-      const int c = plan.tested[m];
+    for (int t = 0; t < plan.num_tested; ++t) {
+      const int c = plan.tested[t];
       const float max_gap = TestColumn(
           k, _mm512_set1_ps(-steps[c]), steps[c] != 0.0f, delta,
           notch + size_t(cols[c]) * rows, rows, shadow + size_t(cols[c]) * ld);

@@ -18,9 +18,10 @@ namespace dwae::learn_kernels::internal {
 // How far one step of `step` moves any shadow of a column with
 // max|delta| = max_abs_delta, bounded in double: |step| * max|delta| and the
 // fma's rounding (at most 2^-23 of limit + |step| max|delta|; 2^-20 taken),
-// which also covers the rounding of the slack's own subtractions. 0 for no
-// step (the clip of an already-clipped shadow changes nothing). Built once
-// per call.
+// which also covers the rounding of the slack's own subtractions. 0 for a
+// zero step (the clip of an already-clipped shadow changes nothing), but
+// NaN when max|delta| is infinite (0 * inf), and then the column is tested
+// (PlanShadowColumns skips only on left > 0). Built once per call.
 class ShadowMoveBound {
  public:
   ShadowMoveBound(const ShadowParams& p, float max_abs_delta)
