@@ -223,7 +223,7 @@ class DwShadowRule final : public DeviceRule {
         steps_[c] = learning_rate_ * a[columns_[c]];
       }
       SynapseArray& devices = weights_[l];
-      const learn_kernels::ShadowParams p = Params(devices, 0.0f);
+      const learn_kernels::ShadowParams p = Params(devices);
       const float delta_bound = learn_kernels::ShadowDeltaBound(delta, rows);
       const int dues = learn_kernels::ShadowStepColumns(
           p, columns_.data(), steps_.data(), count, delta, delta_bound,
@@ -275,12 +275,11 @@ class DwShadowRule final : public DeviceRule {
 
  private:
   // The shadow-step parameters for the devices of `array`.
-  learn_kernels::ShadowParams Params(const SynapseArray& array,
-                                     float step) const {
+  learn_kernels::ShadowParams Params(const SynapseArray& array) const {
     const float alpha = array.alpha();
     const float center = float(config_.device.center());
-    return {step, (center + 0.5f) * alpha,
-            (0.5f + config_.shadow_margin) * alpha, center, alpha};
+    return {(center + 0.5f) * alpha, (0.5f + config_.shadow_margin) * alpha,
+            center, alpha};
   }
 
   // One column of `rows` devices (the biases, from 0 of `array`, with their
@@ -294,7 +293,7 @@ class DwShadowRule final : public DeviceRule {
   bool FollowColumn(SynapseArray& array, float step, const float* delta,
                     float delta_bound, learn_kernels::ShadowMatrix* shadow,
                     double* slack, float* mirror) {
-    const learn_kernels::ShadowParams p = Params(array, 0.0f);
+    const learn_kernels::ShadowParams p = Params(array);
     const int column = 0;
     uint8_t due = 0;
     learn_kernels::ShadowStepColumns(p, &column, &step, 1, delta, delta_bound,

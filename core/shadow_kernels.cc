@@ -95,11 +95,11 @@ void ShadowMatrix::CopyTo(float* packed) const {
   }
 }
 
-bool ReferenceShadowStep(const ShadowParams& p, const float* delta,
+bool ReferenceShadowStep(const ShadowParams& p, float step, const float* delta,
                          const int8_t* notch, int rows, float* shadow) {
   bool due = false;
   for (int i = 0; i < rows; ++i) {
-    shadow[i] = StepAndClip(p, p.step, delta[i], shadow[i]);
+    shadow[i] = StepAndClip(p, step, delta[i], shadow[i]);
     due = due || std::abs(ShadowGap(p, shadow[i], notch[i])) > p.trigger;
   }
   return due;

@@ -55,8 +55,9 @@
 
 namespace dwae::learn_kernels {
 
+// The parameters of a layer's devices; the step (learning rate x the
+// column's input, 0 for no SGD step) is given per column.
 struct ShadowParams {
-  float step;     // learning rate x the column's input (0: no SGD step)
   float limit;    // clip bound of the shadow weights
   float trigger;  // |gap| above this pulses
   float center;   // notch index of the zero level
@@ -105,7 +106,7 @@ inline float ShadowGap(const ShadowParams& p, float shadow, int notch) {
 }
 
 // The specification: one column's step; returns whether a pulse is due.
-bool ReferenceShadowStep(const ShadowParams& p, const float* delta,
+bool ReferenceShadowStep(const ShadowParams& p, float step, const float* delta,
                          const int8_t* notch, int rows, float* shadow);
 
 // A slack that makes the next step test its column: the state of a column
@@ -121,7 +122,7 @@ float ReferenceShadowDeltaBound(const float* delta, int rows);
 
 // The step on n columns of `shadow` (delta and notch have shadow->rows()
 // rows; notch is packed; delta_bound is ShadowDeltaBound(delta) or more):
-// column cols[k] with the step steps[k] (p.step is not read); due[k] is
+// column cols[k] with the step steps[k]; due[k] is
 // whether a pulse is due in it. slack[cols[k]] is that column's slack
 // (above), read and updated; a due column's becomes kShadowUnchecked, since
 // the caller then pulses it. Returns the number of due columns.

@@ -23,7 +23,7 @@ namespace dwae::learn_kernels {
 namespace {
 
 constexpr float kAlpha = 0.25f;
-const ShadowParams kParams = {0.0f, 2.5f * kAlpha, 0.7f * kAlpha, 2.0f, kAlpha};
+const ShadowParams kParams = {2.5f * kAlpha, 0.7f * kAlpha, 2.0f, kAlpha};
 
 uint32_t Bits(float x) {
   uint32_t b;
@@ -274,11 +274,11 @@ void RunAgainstSpecification(const SpecRun& run, SpecResult* result) {
                       due.data());
     for (int c = 0; c < n; ++c) {
       const int j = chosen[c];
-      ShadowParams p = kParams;
-      p.step = step[c];
+      const ShadowParams& p = kParams;
       float* s = spec.data() + size_t(j) * rows;
       int8_t* level = notch.data() + size_t(j) * rows;
-      const bool want = ReferenceShadowStep(p, delta.data(), level, rows, s);
+      const bool want =
+          ReferenceShadowStep(p, step[c], delta.data(), level, rows, s);
       EXPECT_EQ(due[c] != 0, want) << "step " << t << " column " << j;
       for (int i = 0; i < rows; ++i) {
         ASSERT_TRUE(SameValue(s[i], shadow.column(j)[i]))
@@ -371,9 +371,7 @@ void CrossByUlps(int rows, int8_t level_notch, float sign, int below,
     uint8_t due = 7;
     ShadowStepColumns(p, &column, &step, 1, delta.data(), 1.0f, notch.data(),
                       &shadow, &slack, &due);
-    ShadowParams spec_p = p;
-    spec_p.step = step;
-    const bool want = ReferenceShadowStep(spec_p, delta.data(), notch.data(),
+    const bool want = ReferenceShadowStep(p, step, delta.data(), notch.data(),
                                           rows, spec.data());
     ASSERT_EQ(due != 0, want) << "step " << t;
     ASSERT_EQ(Bits(spec[device]), Bits(shadow.column(0)[device]))
