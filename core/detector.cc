@@ -103,8 +103,8 @@ void ScoringModel::ScoreBatch(int n, const Record* const* records, int top_k,
     const int count = std::min(kChunk, n - first);
     for (int i = 0; i < count; ++i) {
       ScoringScratch* s = scratch[first + i];
-      // The bytes too: the integer pass starts from them.
-      s->quantized.resize(size_t(encoder_.quantized_size()));
+      // The bytes too: the integer pass starts from them. MakeScratch sized
+      // them, as it sized `input` (ScoringScratch).
       encoder_.EncodeQuantized(*records[first + i], s->input.data(),
                                s->quantized.data());
       x[i] = s->input.data();

@@ -69,7 +69,9 @@ struct ScoreResult {
   std::array<FeatureDeviation, kMaxTopK> top;  // largest error first
 };
 
-// Per-thread scratch space for ScoringModel::Score.
+// Per-thread scratch space for ScoringModel::Score, made by MakeScratch() of
+// the scoring model or of one whose model() Fits() its `model` (the same
+// input dimension, so the same buffer sizes): Score does not resize it.
 struct ScoringScratch {
   ScoringEnsembleScratch model;
   std::vector<float> input;  // the encoded record

@@ -5,37 +5,33 @@
 // the CPU has AVX-512 (CpuHasEncoderAvx512), so the binary stays portable.
 //
 // Why registers: the integer pass reads the encoding back 64 bytes at a
-// time right after it is written, and a load that spans several smaller
-// stores (the scalar encoder's 16-byte and 4-byte stores, the fill of the
-// one-hot block) cannot be served from the store buffer: it waits until
-// they reach the cache. Here every value of a 16-float block is in one
-// store, and the bytes come from the registers.
+// time right after it is written (the bytes by ActiveQuads' masked loads,
+// the floats for the squared errors). A load that spans several smaller
+// stores still in flight (the scalar encoder's 16-byte and 4-byte stores,
+// the fill of the one-hot block) cannot take its data from them and waits
+// until they reach the cache; here every 64 bytes of floats, and of bytes,
+// are one store. What was measured (docs/performance.md, issue 13's fifth
+// round): skipping the pass's layer-0 quantization of the scalar encoder's
+// output (timing only) took BM_ScoreOne from 232.8 to 179.1 ns, far more
+// than the quantization's arithmetic, and this encoder with the pass from
+// its bytes was measured as a whole. Whether the masked loads are served
+// from these stores in flight was not measured on its own.
 //
 // The arithmetic per value is the scalar formula's (Log1p, then
 // ScaleAndClip's sub, mul, max, min and conversion), so the floats are
-// identical; encoder_avx512_test compares them and the bytes.
+// identical; encoder_oracle_test and encoder_quantized_test compare both
+// paths (ForceScalarEncoderForTesting) with the formula, Encode's floats
+// and QuantizeInput's bytes.
 #include <cstdint>
 #include <cstring>
 
 #include "core/encoder_kernels.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#if defined(__GNUC__) && !defined(__clang__)
-// GCC 12's AVX-512 intrinsics start from undefined vectors (a known false
-// positive of these warnings).
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#include <immintrin.h>
-#define DWAE_ENCODER_X86 1
-#else
-#define DWAE_ENCODER_X86 0
-#endif
+#include "core/x86_intrinsics.h"
 
 namespace dwae {
 namespace encoder_internal {
 
-#if DWAE_ENCODER_X86
+#if DWAE_HAVE_X86
 
 bool CpuHasEncoderAvx512() {
   static const bool has =
@@ -136,14 +132,14 @@ DWAE_AVX512 void EncodeKddAvx512(const double* numeric, const uint8_t* log1p,
 
 #undef DWAE_AVX512
 
-#else  // !DWAE_ENCODER_X86
+#else  // !DWAE_HAVE_X86
 
 bool CpuHasEncoderAvx512() { return false; }
 
 void EncodeKddAvx512(const double*, const uint8_t*, const int*, const double*,
                      const double*, float*, uint8_t*) {}  // never called
 
-#endif  // DWAE_ENCODER_X86
+#endif  // DWAE_HAVE_X86
 
 }  // namespace encoder_internal
 }  // namespace dwae

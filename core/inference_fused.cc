@@ -167,10 +167,6 @@ DWAE_AVX512 float Epilogue(const IntLayer& layer, const int32_t* acc,
   const int rows = layer.levels.rows();
   const __m512 offset = _mm512_set1_ps(layer.unit * range.lo);
   const __m512 scale = _mm512_set1_ps(layer.unit * range.step);
-  // QuantizeOnto's arithmetic with lo = 0, hi = 1: (y - 0) * 255 + 0.5,
-  // and y - 0 is y.
-  const __m512 levels = _mm512_set1_ps(255.0f);
-  const __m512 half = _mm512_set1_ps(0.5f);
   // The tables hold for inputs quantized onto [0, 1] only.
   const bool tables = layer.sigmoid_tables.usable && range.lo == 0.0f &&
                       range.step == 1.0f / 255.0f;
@@ -198,17 +194,10 @@ DWAE_AVX512 float Epilogue(const IntLayer& layer, const int32_t* acc,
       _mm512_mask_storeu_ps(out + r, mask, y);
     }
     if (next_q != nullptr) {
-      const __m512i i =
-          _mm512_maskz_cvttps_epi32(mask, _mm512_fmadd_ps(y, levels, half));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(next_q + r),
-                       _mm512_cvtepi32_epi8(i));
+                       UnitBytes(y, mask));
     }
-    if (x != nullptr) {
-      const __m512 d =
-          _mm512_maskz_sub_ps(mask, y, _mm512_maskz_loadu_ps(mask, x + r));
-      __m512& sq = squares[(r / 16) % 4];
-      sq = _mm512_fmadd_ps(d, d, sq);
-    }
+    if (x != nullptr) AddSquaredError(y, x + r, mask, &squares[(r / 16) % 4]);
   }
   if (next_q != nullptr) {
     const int written = (rows + 15) / 16 * 16;

@@ -1,9 +1,10 @@
 // AVX-512 pieces shared by the fused integer passes (inference_fused.cc, the
 // general pass, and inference_two_layer.cc, the register pass of a
-// two-layer network): lane masks, the input quantization and the sigmoid
-// from the tables of the integer sums. Internal; include only from .cc files
-// and after core/x86_intrinsics.h. Defines DWAE_AVX512 (the including file
-// #undefs it at its end).
+// two-layer network): lane masks, the input quantization, the sigmoid from
+// the tables of the integer sums, a hidden output's bytes and the squared
+// errors (written once, as the two passes must agree bit for bit). Internal;
+// include only from .cc files and after core/x86_intrinsics.h. Defines
+// DWAE_AVX512 (the including file #undefs it at its end).
 //
 // Thread-safety: pure functions.
 #ifndef DWAE_CORE_INFERENCE_FUSED_SIMD_H_
@@ -30,9 +31,13 @@ DWAE_AVX512 inline __mmask16 FirstLanes(int n) {
 // padded_n, a multiple of 32); also copies the floats to `copy` when not
 // null (the workspace's input). When seen_lo is not null, sets *seen_lo and
 // *seen_hi to min(0, min v) and max(1, max v). The bytes go out 64 at a
-// time (32 for a last half), so that the sums' 64-byte loads of them are
-// served by one store in flight (a load that spans several smaller stores
-// waits until they reach the cache).
+// time (32 for a last half), one store for each of the sparse kernel's
+// 64-byte loads of them (ActiveQuads, masked loads), instead of four
+// 16-byte stores: a load that spans several smaller stores still in flight
+// cannot take its data from them and waits until they reach the cache.
+// Whether the masked loads are then served from the one store in flight
+// was not measured on its own (docs/performance.md, issue 13's fifth round,
+// has what was measured).
 DWAE_AVX512 inline void QuantizeOnto(const float* in, int n, int padded_n,
                                      float lo, float hi, uint8_t* q,
                                      float* copy, float* seen_lo,
@@ -47,8 +52,10 @@ DWAE_AVX512 inline void QuantizeOnto(const float* in, int n, int padded_n,
   auto bytes = [&](int c) DWAE_AVX512 {
     if (c >= n) return _mm_setzero_si128();
     const __mmask16 mask = FirstLanes(n - c);
-    // Whole vectors unmasked: a masked load does not take its data from
-    // the previous layer's stores in flight (they are whole too).
+    // Whole vectors unmasked, so each load is exactly one of the previous
+    // layer's whole-vector stores (the simplest case for store forwarding);
+    // only a last partial vector is masked. Masked against unmasked loads
+    // here was not measured.
     const __m512 v = n - c >= 16 ? _mm512_loadu_ps(in + c)
                                  : _mm512_maskz_loadu_ps(mask, in + c);
     if (copy != nullptr) _mm512_mask_storeu_ps(copy + c, mask, v);
@@ -116,6 +123,26 @@ DWAE_AVX512 inline __m512 SigmoidFromTables(const SigmoidTables& t, int r,
   return SigmoidFromOffsetSums(
       t, r,
       _mm512_add_epi32(_mm512_loadu_si512(acc), _mm512_set1_epi32(t.offset)));
+}
+
+// The bytes of 16 outputs y in [0, 1] (0 past `mask`): QuantizeOnto's
+// arithmetic with lo = 0, hi = 1, (y - 0) * 255 + 0.5 truncated, and y - 0
+// is y. Both fused passes quantize a hidden layer's output with it, so
+// their bytes agree.
+DWAE_AVX512 inline __m128i UnitBytes(__m512 y, __mmask16 mask) {
+  const __m512 levels = _mm512_set1_ps(255.0f);
+  const __m512 half = _mm512_set1_ps(0.5f);
+  return _mm512_cvtepi32_epi8(
+      _mm512_maskz_cvttps_epi32(mask, _mm512_fmadd_ps(y, levels, half)));
+}
+
+// *sum += (y - x)^2 on the lanes of `mask` (x read only there), the one
+// fma of both fused passes' squared errors (their sums must be equal bit
+// for bit).
+DWAE_AVX512 inline void AddSquaredError(__m512 y, const float* x,
+                                        __mmask16 mask, __m512* sum) {
+  const __m512 d = _mm512_maskz_sub_ps(mask, y, _mm512_maskz_loadu_ps(mask, x));
+  *sum = _mm512_fmadd_ps(d, d, *sum);
 }
 
 // The sum of the lanes of four partial sums of squared errors:

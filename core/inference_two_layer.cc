@@ -10,7 +10,7 @@
 // index a = acc + offset without an add), and the output epilogue from the
 // registers. Every float operation is the general pass's, in the same
 // order, so the score and the activations are equal bit for bit; the test
-// compares them (inference_network_test).
+// compares them (inference_two_layer_test).
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -51,8 +51,6 @@ DWAE_VNNI void HiddenLayer(const IntLayer& layer, const uint8_t* in,
   const int rows = layer.levels.rows();
   const int out_size = layer.levels.row_blocks() * kInt8RowBlock;
   MatVecSparseVnni(layer.quads, in, acc + out_size, acc);
-  const __m512 levels = _mm512_set1_ps(255.0f);
-  const __m512 half = _mm512_set1_ps(0.5f);
   __m128i bytes[2] = {_mm_setzero_si128(), _mm_setzero_si128()};
 #pragma GCC unroll 2
   for (int b = 0; b < kHidden; ++b) {
@@ -64,8 +62,7 @@ DWAE_VNNI void HiddenLayer(const IntLayer& layer, const uint8_t* in,
     } else {
       _mm512_mask_storeu_ps(y + r, mask, s);
     }
-    bytes[b] = _mm512_cvtepi32_epi8(
-        _mm512_maskz_cvttps_epi32(mask, _mm512_fmadd_ps(s, levels, half)));
+    bytes[b] = UnitBytes(s, mask);
   }
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(q),
                       _mm256_set_m128i(bytes[1], bytes[0]));
@@ -126,9 +123,7 @@ DWAE_VNNI float OutputLayer(const IntLayer& layer, const uint8_t* q,
     } else {
       _mm512_mask_storeu_ps(y + r, mask, s);
     }
-    const __m512 d =
-        _mm512_maskz_sub_ps(mask, s, _mm512_maskz_loadu_ps(mask, x + r));
-    squares[b % 4] = _mm512_fmadd_ps(d, d, squares[b % 4]);
+    AddSquaredError(s, x + r, mask, &squares[b % 4]);
   }
   return SumOfSquares(squares) / static_cast<float>(rows);
 }

@@ -134,8 +134,10 @@ bool CpuHasVnni();
 // is enough). Visits the quads of x that are not all zero.
 void MatVecSparseVnni(const QuadLevels& k, const uint8_t* x, int32_t* scratch,
                       int32_t* out);
-// n records at once, every quad: out[i] = k x[i] for i in [0, n). Each
-// weight block is loaded once per group of up to 4 records.
+// n records at once, every quad: out[i] = k x[i] for i in [0, n). The
+// records go through the quads in groups of up to 4; each weight block is
+// read from L1 once per record (a memory operand of vpdpbusd), not held in
+// a register for the group.
 void MatVecDenseVnni(const QuadLevels& k, int n, const uint8_t* const* x,
                      int32_t* const* out);
 

@@ -115,8 +115,9 @@ DWAE_VNNI void SparseTile(const QuadLevels& k, int first, int entries,
   }
 }
 
-// kRecords records, row blocks [first, first + kTile): per quad, kTile
-// weight loads shared by the records and one broadcast per record.
+// kRecords records, row blocks [first, first + kTile): per quad and record,
+// one broadcast of the record's quad and kTile vpdpbusd, each reading its
+// weight block from memory (so each block is read once per record).
 template <int kRecords, int kTile>
 DWAE_VNNI void DenseTile(const QuadLevels& k, int first,
                          const uint8_t* const* x, int32_t* const* out) {
