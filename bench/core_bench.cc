@@ -4,10 +4,12 @@
 //   BM_EncodeOne         FeatureEncoder::Encode of one parsed record
 //   BM_ScoreOne          FeatureEncoder::EncodeQuantized +
 //                        InferenceNetwork::ForwardEncoded of one parsed
-//                        record (the server's path after parsing,
-//                        ScoringModel::ScoreBatch: integer kernels for the
-//                        default dw-stochastic model, from the encoder's
-//                        bytes)
+//                        record: the encoder and forward kernels that
+//                        ScoringModel::ScoreBatch (the daemon's path after
+//                        parsing) runs for the default dw-stochastic model,
+//                        called directly on one InferenceNetwork, without
+//                        ScoringModel's chunking, ScoringEnsemble's member
+//                        loop and the verdict (Conclude)
 //   BM_ScoreOneFloat     the same model on the float path (Network::Forward),
 //                        for the integer/float ratio
 //   BM_ForwardInt8       the integer forward pass alone, on encoded rows
@@ -16,8 +18,10 @@
 //                        InferenceNetwork::ForwardBatch call
 //   BM_ScoreBatch/1024   EncodeQuantized + score of 1024 records per
 //                        iteration, 16 at a time through
-//                        InferenceNetwork::ForwardEncodedBatch (the daemon's
-//                        batch path), walking through all test rows
+//                        InferenceNetwork::ForwardEncodedBatch (the kernels
+//                        of the daemon's batch path, without ScoringModel
+//                        and ScoringEnsemble around them), walking through
+//                        all test rows
 //   BM_ScoreBatchHot/1024  the same on the same 1024 rows every iteration
 //                        (records in cache, as a batch just parsed is)
 //   BM_LearnOne/<rule>   one Autoencoder::Learn step on an encoded normal
@@ -142,8 +146,8 @@ std::unique_ptr<Autoencoder> MakeWarmModel(RuleKind kind) {
   return model;
 }
 
-// The scoring model: default rule (dw-stochastic), warmed up.
-const Autoencoder& ScoringModel() {
+// The benchmarks' model: default rule (dw-stochastic), warmed up.
+const Autoencoder& WarmDefaultModel() {
   static const Autoencoder* const model =
       MakeWarmModel(ModelConfig().rule.kind).release();
   return *model;
@@ -179,46 +183,53 @@ BENCHMARK(BM_EncodeOne);
 // The served form of the scoring model.
 const InferenceNetwork& ScoringNetwork() {
   static const InferenceNetwork* const net = [] {
-    auto* n = new InferenceNetwork(ScoringModel().network());
+    auto* n = new InferenceNetwork(WarmDefaultModel().network());
     if (!n->integer()) Die("the scoring model's weights are not levels");
     return n;
   }();
   return *net;
 }
 
-// The daemon's path (ScoringModel::ScoreBatch of one record): the record
-// encoded with its bytes, the integer pass from them.
+// One test record per iteration through `score(record)`, walking through
+// the test rows.
+template <typename Score>
+void ScoreEachRecord(benchmark::State& state, Score score) {
+  const std::vector<Record>& rows = GetData().test_rows;
+  size_t i = 0;
+  for (auto _ : state) {
+    float s = score(rows[i]);
+    benchmark::DoNotOptimize(s);
+    if (++i == rows.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// The kernels of the daemon's path (ScoringModel::ScoreBatch of one record)
+// on one InferenceNetwork: the record encoded with its bytes, the integer
+// pass from them.
 void BM_ScoreOne(benchmark::State& state) {
-  const Data& data = GetData();
+  const FeatureEncoder& encoder = GetData().encoder;
   const InferenceNetwork& net = ScoringNetwork();
   Workspace ws = net.MakeWorkspace();
   std::vector<float> x(kInputDim);
-  std::vector<uint8_t> q(size_t(data.encoder.quantized_size()));
-  size_t i = 0;
-  for (auto _ : state) {
-    data.encoder.EncodeQuantized(data.test_rows[i], x.data(), q.data());
-    float score = net.ForwardEncoded(x.data(), q.data(), &ws);
-    benchmark::DoNotOptimize(score);
-    if (++i == data.test_rows.size()) i = 0;
-  }
-  state.SetItemsProcessed(state.iterations());
+  std::vector<uint8_t> q(size_t(encoder.quantized_size()));
+  ScoreEachRecord(state, [&](const Record& r) {
+    encoder.EncodeQuantized(r, x.data(), q.data());
+    return net.ForwardEncoded(x.data(), q.data(), &ws);
+  });
 }
 BENCHMARK(BM_ScoreOne);
 
 // The float path of the same model: Encode, then Network::Forward.
 void BM_ScoreOneFloat(benchmark::State& state) {
-  const Data& data = GetData();
-  const Network& net = ScoringModel().network();
+  const FeatureEncoder& encoder = GetData().encoder;
+  const Network& net = WarmDefaultModel().network();
   Workspace ws = net.MakeWorkspace();
   std::vector<float> x(kInputDim);
-  size_t i = 0;
-  for (auto _ : state) {
-    data.encoder.Encode(data.test_rows[i], x.data());
-    float score = net.Forward(x.data(), &ws);
-    benchmark::DoNotOptimize(score);
-    if (++i == data.test_rows.size()) i = 0;
-  }
-  state.SetItemsProcessed(state.iterations());
+  ScoreEachRecord(state, [&](const Record& r) {
+    encoder.Encode(r, x.data());
+    return net.Forward(x.data(), &ws);
+  });
 }
 BENCHMARK(BM_ScoreOneFloat);
 
@@ -242,7 +253,7 @@ void BM_ForwardInt8(benchmark::State& state) {
 BENCHMARK(BM_ForwardInt8);
 
 void BM_ForwardFloat(benchmark::State& state) {
-  ForwardOne(state, ScoringModel().network());
+  ForwardOne(state, WarmDefaultModel().network());
 }
 BENCHMARK(BM_ForwardFloat);
 
