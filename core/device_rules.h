@@ -1,7 +1,8 @@
 // Internal to the learning rules (rules.h): the two domain-wall rules live in
-// device_rules.cc, the float rule and the public entry points in rules.cc;
-// this header holds what both files share. Not for use outside core/rules*
-// and core/device_rules*.
+// device_rules.cc (dw-stochastic) and dw_shadow_rule.cc (dw-shadow), on
+// DeviceRule (device_rule.h); the float rule and the public entry points in
+// rules.cc; this header holds what those files share. Not for use outside
+// core/rules*, core/device_rule* and core/dw_shadow_rule.cc.
 //
 // Thread-safety: as rules.h.
 #ifndef DWAE_CORE_DEVICE_RULES_H_
