@@ -1,4 +1,4 @@
-// dw-shadow's shadow-weight step (rules.h, device_rules.cc): every device
+// dw-shadow's shadow-weight step (rules.h, dw_shadow_rule.cc): every device
 // keeps a float "shadow" weight that takes the plain SGD step; a device is
 // pulsed when the shadow has moved further than a trigger from the level
 // its wall sits at.
