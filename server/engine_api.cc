@@ -201,6 +201,16 @@ absl::Status Engine::ConvertAndScore(
 
 namespace {
 
+// The verdicts of a batch scored with status `s` as wire bytes (nothing
+// when it was refused); returns `s`.
+absl::Status WriteIfScored(absl::Status s, const Engine::ScoredRows& scored,
+                           absl::FunctionRef<char*(size_t)> allocate) {
+  if (s.ok()) {
+    WriteVerdictBatchWire(scored.rows, scored.n, scored.schema, allocate);
+  }
+  return s;
+}
+
 void ToProtos(const Engine::ScoredRows& scored,
               google::protobuf::RepeatedPtrField<v1::Verdict>* out) {
   out->Reserve(out->size() + int(scored.n));
@@ -229,10 +239,7 @@ absl::Status Engine::ScoreToWire(
     absl::FunctionRef<char*(size_t)> allocate) {
   ScoredRows scored;
   absl::Status s = ConvertAndScore(records, connections, mode, top_k, &scored);
-  if (s.ok()) {
-    WriteVerdictBatchWire(scored.rows, scored.n, scored.schema, allocate);
-  }
-  return s;
+  return WriteIfScored(std::move(s), scored, allocate);
 }
 
 absl::Status Engine::ScoreEntries(FeatureSchema schema,
@@ -251,10 +258,7 @@ absl::Status Engine::ScoreEntriesToWire(
   ScoredRows scored;
   absl::Status s =
       ScoreEntries(FeatureSchema::kKdd, entries, mode, top_k, &scored);
-  if (s.ok()) {
-    WriteVerdictBatchWire(scored.rows, scored.n, scored.schema, allocate);
-  }
-  return s;
+  return WriteIfScored(std::move(s), scored, allocate);
 }
 
 Engine::ScoredRows Engine::ScoreConverted(FeatureSchema schema,

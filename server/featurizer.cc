@@ -90,15 +90,12 @@ void Featurizer::Convert(
     std::vector<BatchEntry>* out) const {
   // Reuses the entries already in *out: constructing and destroying a
   // Record and a Connection per record cost more than the conversion.
-  out->resize(records.size());
-  for (int i = 0; i < records.size(); ++i) {
-    BatchEntry& e = (*out)[i];
-    e.id = &records[i].id();
-    e.sensor_id = &records[i].sensor_id();
-    e.is_connection = false;
-    e.status = RecordFromProto(records[i], &e.record);
-  }
-  RefuseDuplicateIds(out, 0);
+  ConvertRecords(size_t(records.size()), out, [&](size_t i, BatchEntry* e) {
+    const v1::Record& r = records[int(i)];
+    e->id = &r.id();
+    e->sensor_id = &r.sensor_id();
+    e->status = RecordFromProto(r, &e->record);
+  });
 }
 
 void Featurizer::Convert(

@@ -79,6 +79,23 @@ class Featurizer {
       const google::protobuf::RepeatedPtrField<v1::Connection>& connections,
       std::vector<BatchEntry>* out) const;
 
+  // The records' side of Convert, for any source of records: resizes
+  // `out` to n (reusing its entries), has convert(i, &entry) set entry i's
+  // id, sensor_id, record and status, and refuses repeated ids. Convert
+  // uses it for v1::Record messages, the Stream wire reader for records
+  // read from the bytes (server/service_wire.h).
+  template <typename ConvertOne>
+  static void ConvertRecords(size_t n, std::vector<BatchEntry>* out,
+                             ConvertOne&& convert) {
+    out->resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      BatchEntry& e = (*out)[i];
+      e.is_connection = false;
+      convert(i, &e);
+    }
+    RefuseDuplicateIds(out, 0);
+  }
+
   // Marks every entry from `first` on whose id repeats an earlier non-empty
   // id of the batch (Convert does it; so must a caller that builds entries
   // itself). The ids must stay alive during the call.

@@ -31,18 +31,14 @@ bool StreamBatchReader::Read(const grpc::ByteBuffer& message) {
     sensor_ids_.resize(n);
   }
   // Reuses the entries (and their records' strings) batch after batch.
-  entries_.resize(n);
-  for (size_t i = 0; i < n; ++i) {
+  Featurizer::ConvertRecords(n, &entries_, [&](size_t i, BatchEntry* e) {
     const RecordFields& fields = wire_.records[i];
-    BatchEntry& e = entries_[i];
     ids_[i].assign(fields.id.data(), fields.id.size());
     sensor_ids_[i].assign(fields.sensor_id.data(), fields.sensor_id.size());
-    e.id = &ids_[i];
-    e.sensor_id = &sensor_ids_[i];
-    e.is_connection = false;
-    e.status = RecordFromFields(fields, &e.record);
-  }
-  Featurizer::RefuseDuplicateIds(&entries_, 0);
+    e->id = &ids_[i];
+    e->sensor_id = &sensor_ids_[i];
+    e->status = RecordFromFields(fields, &e->record);
+  });
   return true;
 }
 
