@@ -2,10 +2,13 @@
 // dwae::Record <-> dwae.v1.Record (KDD features) and dwae::Connection <->
 // dwae.v1.Connection (one Zeek conn.log entry).
 //
-// RecordFromProto is on the serving hot path: it copies the 41 features with
-// the generated accessors (no protobuf reflection), checks the string sizes,
-// then runs ValidateRecord, so a bad value is reported exactly as the text
-// parser reports it, e.g. "field 5 (src_bytes): negative value -1".
+// RecordFromProto serves unary Score calls and the stream batches that
+// core/record_wire.h declines; most streamed records go through
+// RecordFromFields instead (the same checks and errors, from the fields the
+// wire reader read). It copies the 41 features with the generated accessors
+// (no protobuf reflection), checks the string sizes, then runs
+// ValidateRecord, so a bad value is reported exactly as the text parser
+// reports it, e.g. "field 5 (src_bytes): negative value -1".
 //
 // The proto's field number n is the 1-based NSL-KDD column, i.e. feature
 // index n - 1; tests/core/record_proto_test.cc checks with reflection that

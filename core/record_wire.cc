@@ -141,8 +141,8 @@ bool ParseTimestamp(absl::string_view bytes) {
   return true;
 }
 
-}  // namespace
-
+// One serialized dwae.v1.Record (the bytes inside its length prefix) into
+// `*fields` (reset first); false when declined.
 bool ParseRecordWire(absl::string_view bytes, RecordFields* fields) {
   // Reset in place (assigning a RecordFields() zeroes a temporary and
   // copies it: a quarter of this function's time).
@@ -186,6 +186,8 @@ bool ParseRecordWire(absl::string_view bytes, RecordFields* fields) {
          Ascii(fields->label) && Ascii(fields->protocol_type) &&
          Ascii(fields->service) && Ascii(fields->flag);
 }
+
+}  // namespace
 
 bool RecordBatchWire::Parse(absl::string_view bytes, size_t max_records) {
   size_t n = 0;  // records read; the vector's elements are reused

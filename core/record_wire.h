@@ -44,10 +44,6 @@ struct RecordBatchWire {
   bool Parse(absl::string_view bytes, size_t max_records);
 };
 
-// One serialized dwae.v1.Record (the bytes inside its length prefix) into
-// `*fields` (reset first); false when declined.
-bool ParseRecordWire(absl::string_view bytes, RecordFields* fields);
-
 }  // namespace dwae
 
 #endif  // DWAE_CORE_RECORD_WIRE_H_

@@ -59,10 +59,12 @@ size_t Nested(size_t size) {
 }
 
 // Inline (protobuf's WriteStringToArray calls out of line, six times a
-// verdict): the same bytes, a one-byte tag as for every field here.
-uint8_t* WriteString(int field, const std::string& s, uint8_t* p) {
+// verdict): the same bytes, with the one-byte tag that StringField counts.
+template <int kField>
+uint8_t* WriteString(const std::string& s, uint8_t* p) {
+  static_assert(kField > 0 && kField < 16, "the tag must be one byte");
   if (s.empty()) return p;
-  *p++ = uint8_t(field << 3 | WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+  *p++ = uint8_t(kField << 3 | WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
   p = CodedOutputStream::WriteVarint32ToArray(uint32_t(s.size()), p);
   std::memcpy(p, s.data(), s.size());
   return p + s.size();
@@ -143,11 +145,11 @@ void RowSize(const VerdictRow& row, const Names& names, Sizes* s) {
 uint8_t* WriteRow(const VerdictRow& row, const Sizes& sizes, const Names& names,
                   uint8_t* p) {
   p = WriteHeader(kBatchVerdicts, sizes.verdict, p);
-  p = WriteString(kId, *row.id, p);
-  p = WriteString(kSensorId, *row.sensor_id, p);
+  p = WriteString<kId>(*row.id, p);
+  p = WriteString<kSensorId>(*row.sensor_id, p);
   if (!row.valid()) {
     p = WireFormatLite::WriteInt32ToArray(kErrorCode, row.error_code, p);
-    return WriteString(kErrorMessage, row.error_message, p);
+    return WriteString<kErrorMessage>(row.error_message, p);
   }
   p = WriteDouble(kScore, row.score, p);
   p = WriteDouble(kThreshold, row.threshold, p);
@@ -156,13 +158,13 @@ uint8_t* WriteRow(const VerdictRow& row, const Sizes& sizes, const Names& names,
     const FeatureDeviation& d = row.top[i];
     const std::string& name = *names[size_t(d.dimension)];
     p = WriteHeader(kTopFeatures, sizes.features[size_t(i)], p);
-    p = WriteString(kFeature, name, p);
+    p = WriteString<kFeature>(name, p);
     p = WriteDouble(kSquaredError, d.squared_error, p);
     p = WriteDouble(kValue, d.value, p);
     p = WriteDouble(kReconstruction, d.reconstruction, p);
   }
   p = WriteBool(kLearned, row.learned, p);
-  p = WriteString(kLabel, row.label, p);
+  p = WriteString<kLabel>(row.label, p);
   p = WriteUInt64(kSequence, row.sequence, p);
   p = WriteHeader(kScoredAt, sizes.scored_at, p);
   const UnixTime at = SplitUnixNanos(row.scored_at_ns);

@@ -2,8 +2,10 @@
 // dwae.v1.Verdict message (unary calls, Kafka) or as bytes (streams), and
 // into the verdict window (server/verdict_log.h).
 //
-// Streams skip the message: AppendVerdictBatchWire writes the serialized
-// VerdictBatch straight from the rows. Its bytes are exactly what
+// Streams skip the message: WriteVerdictBatchWire (Engine::ScoreToWire,
+// ScoreEntriesToWire) writes the serialized VerdictBatch straight from the
+// rows into the buffer gRPC sends; AppendVerdictBatchWire, the same into a
+// string, serves tests and benchmarks. The bytes are exactly what
 // serializing the messages that VerdictRowToProto builds gives (tests
 // compare them), so a client cannot tell the two apart; building, sizing,
 // serializing and clearing ~500 messages with their strings and timestamps

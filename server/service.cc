@@ -108,20 +108,19 @@ grpc::Status DetectorService::Stream(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream) {
   return Timed(metrics_, "Stream", [&]() -> absl::Status {
-    // Each batch is parsed into a message on an arena reset before the
-    // next read: a heap-allocated message would free and reallocate every
-    // record's Features (proto3 Clear deletes sub-messages) and their
-    // strings on every batch; on the arena they are bump-allocated in a
-    // block that the stream keeps.
+    // Most batches are read straight from their bytes (service_wire.h).
+    // The others, and a batch the engine refuses as a whole (whose answer
+    // FailBatch builds from the message), are parsed into a message on an
+    // arena reset before each such parse: a heap-allocated message would
+    // free and reallocate every record's Features (proto3 Clear deletes
+    // sub-messages) and their strings each time; on the arena they are
+    // bump-allocated in a block that the stream keeps.
     std::vector<char> block(kStreamArenaBlockBytes);
     google::protobuf::ArenaOptions arena_options;
     arena_options.initial_block = block.data();
     arena_options.initial_block_size = block.size();
     arena_options.max_block_size = kStreamArenaBlockBytes;
     google::protobuf::Arena arena(arena_options);
-    // Most batches are read straight from their bytes (service_wire.h);
-    // the others, and a batch the engine refuses as a whole (whose answer
-    // FailBatch builds from the message), take the protobuf path.
     StreamBatchReader reader(engine_->max_batch_records());
     grpc::ByteBuffer in;
     while (stream->Read(&in)) {
@@ -136,14 +135,18 @@ grpc::Status DetectorService::Stream(
       };
       // The histogram times the engine's calls, as before the wire reader.
       absl::Duration scoring;
-      absl::Status s = absl::UnknownError("");
+      // Answered by the wire path; else (declined, or refused by the
+      // engine) the protobuf path answers.
+      bool answered = false;
       if (reader.Read(in)) {
         const absl::Time start = absl::Now();
-        s = engine_->ScoreEntriesToWire(reader.entries(), reader.learning(),
-                                        reader.top_k(), allocate);
+        answered = engine_
+                       ->ScoreEntriesToWire(reader.entries(), reader.learning(),
+                                            reader.top_k(), allocate)
+                       .ok();
         scoring = absl::Now() - start;
       }
-      if (!s.ok()) {
+      if (!answered) {
         arena.Reset();
         auto* batch =
             google::protobuf::Arena::CreateMessage<v1::RecordBatch>(&arena);
@@ -154,7 +157,8 @@ grpc::Status DetectorService::Stream(
               "a message of the stream is not a dwae.v1.RecordBatch");
         }
         const absl::Time start = absl::Now();
-        s = engine_->ScoreToWire(batch->records(), batch->connections(),
+        const absl::Status s =
+            engine_->ScoreToWire(batch->records(), batch->connections(),
                                  batch->learning(), batch->top_k(), allocate);
         scoring += absl::Now() - start;
         if (!s.ok()) {
