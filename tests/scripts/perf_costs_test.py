@@ -62,6 +62,42 @@ class PerfCostsTest(unittest.TestCase):
         self.assertIn("| verdict window | 20.0% | 0.0% | 1000 |", out)
         self.assertIn("5000 ns/record in all", out)
 
+    def test_wire_path_split(self):
+        # The Stream wire path: RecordFromFields (its checks and the copy)
+        # is "proto -> record" as RecordFromProto is; the wire reader's own
+        # loop, even inside the shared Featurizer::ConvertRecords, is not.
+        text = """\
+grpcpp_sync_ser 101
+\t  1000 dwae::RecordFromFields (/usr/bin/dwaed)
+\t  2000 dwae::server::StreamBatchReader::Read (/usr/bin/dwaed)
+
+grpcpp_sync_ser 101
+\t  1000 memcpy (/usr/lib/x86_64-linux-gnu/libc.so.6)
+\t  2000 dwae::RecordFromFields (/usr/bin/dwaed)
+\t  3000 dwae::server::StreamBatchReader::Read (/usr/bin/dwaed)
+
+grpcpp_sync_ser 101
+\t  1000 memcpy (/usr/lib/x86_64-linux-gnu/libc.so.6)
+\t  2000 void dwae::server::Featurizer::ConvertRecords<x>(x) (/usr/bin/dwaed)
+\t  3000 dwae::server::StreamBatchReader::Read (/usr/bin/dwaed)
+
+grpcpp_sync_ser 101
+\t  1000 dwae::server::Featurizer::RefuseDuplicateIds (/usr/bin/dwaed)
+\t  2000 void dwae::server::Featurizer::ConvertRecords<x>(x) (/usr/bin/dwaed)
+\t  3000 dwae::server::StreamBatchReader::Read (/usr/bin/dwaed)
+
+grpcpp_sync_ser 101
+\t  1000 dwae::RecordBatchWire::Parse (/usr/bin/dwaed)
+\t  2000 dwae::server::StreamBatchReader::Read (/usr/bin/dwaed)
+"""
+        out = subprocess.run([sys.executable, SCRIPT, "--markdown"],
+                             input=text, capture_output=True, text=True,
+                             check=True).stdout
+        self.assertIn("| proto -> record (featurizer, validation) | 60.0% |",
+                      out)
+        self.assertIn("| wire reader (Stream: RecordBatch bytes -> records) "
+                      "| 40.0% |", out)
+
     def test_empty_input_fails(self):
         r = subprocess.run([sys.executable, SCRIPT], input="",
                            capture_output=True, text=True)
