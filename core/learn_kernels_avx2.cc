@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "core/learn_kernels_isa.h"
+#include "core/tail_masks_x86.h"
 #include "core/x86_intrinsics.h"
 
 #if DWAE_HAVE_X86
@@ -11,12 +12,6 @@ namespace dwae::learn_kernels::internal {
 #define DWAE_AVX2 __attribute__((target("avx2,fma")))
 
 namespace {
-
-// Lanes [0, n) of 8 set, n in [0, 8].
-DWAE_AVX2 inline __m256i TailMask(int n) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
-                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
 
 // Rows [i, i + 8V) (the last vector masked to `mask` when kMasked) of
 // z = init + fma chain over the columns idx[0..n) (all `n` columns when idx

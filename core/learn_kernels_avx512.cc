@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/learn_kernels_isa.h"
+#include "core/tail_masks_x86.h"
 #include "core/x86_intrinsics.h"
 
 #if DWAE_HAVE_X86
@@ -13,11 +14,6 @@ namespace dwae::learn_kernels::internal {
 #define DWAE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
 
 namespace {
-
-// Lanes [0, n) of 16 set, n in [0, 16].
-DWAE_AVX512 inline __mmask16 TailMask16(int n) {
-  return __mmask16((1u << n) - 1);
-}
 
 // Eigen 3.4's pexp_float (GenericPacketMathFunctions.h) as its AVX2+FMA
 // packets run it, then 1 / (1 + e): the same operations in the same order,

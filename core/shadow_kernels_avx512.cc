@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "core/shadow_kernels_isa.h"
+#include "core/tail_masks_x86.h"
 #include "core/x86_intrinsics.h"
 
 #if DWAE_HAVE_X86
@@ -13,11 +14,6 @@ namespace dwae::learn_kernels::internal {
 #define DWAE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
 
 namespace {
-
-// Lanes [0, n) of 16 set, n in [1, 16].
-DWAE_AVX512 inline __mmask16 TailMask16(int n) {
-  return __mmask16((1u << n) - 1);
-}
 
 struct Constants {
   __m512 lo, hi, center, alpha;

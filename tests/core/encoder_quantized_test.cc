@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/casts.h"
 #include "absl/strings/str_cat.h"
 #include "core/dataset.h"
 #include "core/encoder.h"
@@ -27,12 +28,6 @@
 
 namespace dwae {
 namespace {
-
-uint32_t Bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  return u;
-}
 
 std::vector<Record> Kdd(const std::string& name) {
   absl::StatusOr<std::vector<Record>> rows =
@@ -105,9 +100,14 @@ void ExpectEncodings(const FeatureEncoder& encoder,
         QuantizeInput(want.data(), dim, bytes, want_q.data());
     ASSERT_EQ(range.lo, 0.0f) << "row " << i;
     for (int c = 0; c < dim; ++c) {
-      ASSERT_EQ(Bits(plain[c]), Bits(want[c])) << "row " << i << " dim " << c;
-      ASSERT_EQ(Bits(got[c]), Bits(want[c])) << "row " << i << " dim " << c;
-      ASSERT_EQ(Bits(got_scalar[c]), Bits(want[c]))
+      ASSERT_EQ(absl::bit_cast<uint32_t>(plain[c]),
+                absl::bit_cast<uint32_t>(want[c]))
+          << "row " << i << " dim " << c;
+      ASSERT_EQ(absl::bit_cast<uint32_t>(got[c]),
+                absl::bit_cast<uint32_t>(want[c]))
+          << "row " << i << " dim " << c;
+      ASSERT_EQ(absl::bit_cast<uint32_t>(got_scalar[c]),
+                absl::bit_cast<uint32_t>(want[c]))
           << "row " << i << " dim " << c;
     }
     for (int c = 0; c < bytes; ++c) {
@@ -222,8 +222,11 @@ TEST(EncoderQuantizedTest, ForwardFromTheBytesIsForwardBitForBit) {
     for (int i = 0; i < kBatch; ++i) {
       const float want = net.Forward(xp[i], &plain[i]);
       const float got = net.ForwardEncoded(xp[i], qp[i], &encoded[i]);
-      ASSERT_EQ(Bits(got), Bits(want)) << "record " << first + i;
-      ASSERT_EQ(Bits(scores[i]), Bits(want)) << "record " << first + i;
+      ASSERT_EQ(absl::bit_cast<uint32_t>(got), absl::bit_cast<uint32_t>(want))
+          << "record " << first + i;
+      ASSERT_EQ(absl::bit_cast<uint32_t>(scores[i]),
+                absl::bit_cast<uint32_t>(want))
+          << "record " << first + i;
       for (size_t l = 0; l < plain[i].activations.size(); ++l) {
         ASSERT_EQ(encoded[i].activations[l], plain[i].activations[l])
             << "record " << first + i << " layer " << l;

@@ -9,6 +9,7 @@
 #include <tuple>
 #include <vector>
 
+#include "absl/base/casts.h"
 #include "core/inference_fused.h"
 #include "core/inference_network.h"
 #include "core/int8_kernels.h"
@@ -18,12 +19,6 @@
 
 namespace dwae {
 namespace {
-
-uint32_t Bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, sizeof u);
-  return u;
-}
 
 // Rows as an encoder writes them: mostly zeros, some values in (0, 1], a few
 // ones; with `outside`, every fifth row has a value outside [0, 1].
@@ -84,8 +79,9 @@ TEST(InferenceTwoLayerTest, RegisterPassIsTheGeneralPassBitForBit) {
         ASSERT_FALSE(net.two_layer());
         want = net.Forward(x, &want_ws);
       }
-      ASSERT_EQ(Bits(got), Bits(want)) << "trial " << trial << " record " << i
-                                       << ": " << got << " vs " << want;
+      ASSERT_EQ(absl::bit_cast<uint32_t>(got), absl::bit_cast<uint32_t>(want))
+          << "trial " << trial << " record " << i << ": " << got << " vs "
+          << want;
       ASSERT_EQ(got_ws.activations.size(), 3u);
       for (size_t l = 0; l < 3; ++l) {
         ASSERT_EQ(got_ws.activations[l], want_ws.activations[l])

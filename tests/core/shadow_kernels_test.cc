@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/casts.h"
 #include "core/learn_kernels.h"
 #include "core/rng.h"
 #include "core/shadow_kernels_isa.h"
@@ -25,23 +26,13 @@ namespace {
 constexpr float kAlpha = 0.25f;
 const ShadowParams kParams = {2.5f * kAlpha, 0.7f * kAlpha, 2.0f, kAlpha};
 
-uint32_t Bits(float x) {
-  uint32_t b;
-  std::memcpy(&b, &x, 4);
-  return b;
-}
-uint64_t Bits(double x) {
-  uint64_t b;
-  std::memcpy(&b, &x, 8);
-  return b;
-}
-
 // The same bits, or both NaN: a NaN's sign and payload are not specified
 // (fma(-step, delta, s) with a NaN step is +NaN as GCC compiles the
 // specification, which folds the negation into vfnmadd, and -NaN on the
 // vector paths, which negate the step first).
 bool SameValue(float want, float got) {
-  return Bits(want) == Bits(got) || (std::isnan(want) && std::isnan(got));
+  return absl::bit_cast<uint32_t>(want) == absl::bit_cast<uint32_t>(got) ||
+         (std::isnan(want) && std::isnan(got));
 }
 
 // Every float of two matrices, padding included, bit for bit.
@@ -50,7 +41,8 @@ void ExpectSameBits(const ShadowMatrix& want, const ShadowMatrix& got,
   ASSERT_EQ(want.ld(), got.ld());
   for (int j = 0; j < want.cols(); ++j) {
     for (int i = 0; i < want.ld(); ++i) {
-      ASSERT_EQ(Bits(want.column(j)[i]), Bits(got.column(j)[i]))
+      ASSERT_EQ(absl::bit_cast<uint32_t>(want.column(j)[i]),
+                absl::bit_cast<uint32_t>(got.column(j)[i]))
           << what << " rows " << want.rows() << " column " << j << " row " << i
           << ": want " << want.column(j)[i] << " got " << got.column(j)[i];
     }
@@ -156,7 +148,8 @@ TEST_P(ShadowKernelsTest, MatchesReferenceBitForBit) {
       const int n = int(chosen.size());
       std::vector<uint8_t> due_want(n + 1, 7), due_got(n + 1, 7);
       const float bound = ReferenceShadowDeltaBound(delta.data(), rows);
-      ASSERT_EQ(Bits(bound), Bits(ShadowDeltaBound(delta.data(), rows)));
+      ASSERT_EQ(absl::bit_cast<uint32_t>(bound),
+                absl::bit_cast<uint32_t>(ShadowDeltaBound(delta.data(), rows)));
       const internal::ShadowMoveBound move_bound(kParams, bound);
       for (int c = 0; c < n; ++c) {
         skipped += slack_want[chosen[c]] - move_bound(steps[c]) > 0 ? 1 : 0;
@@ -174,7 +167,8 @@ TEST_P(ShadowKernelsTest, MatchesReferenceBitForBit) {
       ASSERT_EQ(due_want, due_got) << "rows " << rows << " call " << call;
       EXPECT_EQ(due_got[n], 7);  // nothing written past n
       for (int j = 0; j < cols; ++j) {
-        ASSERT_EQ(Bits(slack_want[j]), Bits(slack_got[j]))
+        ASSERT_EQ(absl::bit_cast<uint64_t>(slack_want[j]),
+                  absl::bit_cast<uint64_t>(slack_got[j]))
             << "rows " << rows << " column " << j;
       }
       for (int c = 0; c < n; ++c) {  // a pulse moves a wall
@@ -374,7 +368,8 @@ void CrossByUlps(int rows, int8_t level_notch, float sign, int below,
     const bool want = ReferenceShadowStep(p, step, delta.data(), notch.data(),
                                           rows, spec.data());
     ASSERT_EQ(due != 0, want) << "step " << t;
-    ASSERT_EQ(Bits(spec[device]), Bits(shadow.column(0)[device]))
+    ASSERT_EQ(absl::bit_cast<uint32_t>(spec[device]),
+              absl::bit_cast<uint32_t>(shadow.column(0)[device]))
         << "step " << t;
     if (want) fired = t;
   }
@@ -423,7 +418,8 @@ TEST_P(ShadowKernelsTest, DeltaBoundIsTheLargestMagnitudeWithoutNaN) {
     for (float d : delta) {
       if (!std::isnan(d)) want = std::max(want, std::abs(d));
     }
-    ASSERT_EQ(Bits(ShadowDeltaBound(delta.data(), rows)), Bits(want))
+    ASSERT_EQ(absl::bit_cast<uint32_t>(ShadowDeltaBound(delta.data(), rows)),
+              absl::bit_cast<uint32_t>(want))
         << "rows " << rows;
     if (rows > 9) {
       delta[9] = -std::numeric_limits<float>::infinity();
