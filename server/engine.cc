@@ -283,7 +283,10 @@ void Engine::ProcessLocked(const LearnItem& item) {
                                detector_->warming_up() &&
                                detector_->records_learned() + 1 ==
                                    detector_->config().learning.warmup_records;
-  if (may_consolidate) consolidating_ = true;
+  if (may_consolidate) {
+    consolidating_ = true;
+    if (consolidation_hook_) consolidation_hook_();
+  }
   const float* encoded = item.encoded.empty() ? nullptr : item.encoded.data();
   const bool learned =
       detector_->Process(item.record, item.decision, encoded, item.encoder_id);

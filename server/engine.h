@@ -29,6 +29,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -183,6 +184,18 @@ class Engine {
   }
   size_t learn_queue_capacity() const { return queue_.capacity(); }
 
+  // Testing only: `hook` runs on the learner thread when it takes the record
+  // that completes the warm-up (whose learning runs the consolidation),
+  // after GetModelInfo reports `consolidating` and before the consolidation
+  // runs, with the detector lock held: the learner processes and publishes
+  // nothing until it returns, while GetModelInfo and Sync still answer. A
+  // test blocks in it to hold the learner at that point instead of racing
+  // the clock, and must release it before the engine stops. Call before
+  // Start; empty: no hook.
+  void SetConsolidationHookForTesting(std::function<void()> hook) {
+    consolidation_hook_ = std::move(hook);
+  }
+
   // True once a model is loaded (from a checkpoint or fresh).
   bool ready() const { return current_model() != nullptr; }
   std::string checkpoint_path() const;
@@ -250,6 +263,9 @@ class Engine {
   std::shared_ptr<const v1::ModelInfo> learner_info_ ABSL_GUARDED_BY(model_mu_);
   // True while the learner consolidates the warm-up buffer.
   std::atomic<bool> consolidating_{false};
+  // SetConsolidationHookForTesting; set before Start, then read only by the
+  // learner thread.
+  std::function<void()> consolidation_hook_;
   // The learner's records learned towards the warm-up (capped at
   // warmup_records), live: set before learned_ counts the record, so a
   // caller that sees learned_ grow also sees the warm-up progress.

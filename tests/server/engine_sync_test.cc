@@ -2,14 +2,18 @@
 // GetModelInfo reports: Sync returns once everything accepted before it is
 // learned and published (the warm-up consolidation included), GetModelInfo
 // answers while the learner consolidates, and verdicts say whether they
-// were given during the warm-up. No test waits with a sleep for learning.
+// were given during the warm-up. No test waits with a sleep for learning,
+// nor races the clock: a test that needs the learner at a given point holds
+// it there with the engine's testing hook.
 #include <cmath>
 #include <functional>
 #include <memory>
 #include <thread>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/file_system.h"
@@ -128,26 +132,33 @@ TEST_F(EngineSyncTest, WarmupProgressCountsLearnedRecords) {
   EXPECT_TRUE(std::isinf(info.threshold()));
 }
 
-// A long consolidation (1000 epochs over a warm-up buffer of 1000 records,
-// about 0.5 s with this session's learner; over 200 records it ended before
-// the cancelled Sync below in 2-3 of 8 runs): GetModelInfo answers meanwhile
-// and says so; Sync honours its deadline and cancellation and, given time,
-// returns once the consolidation is over.
+// The learner held inside the warm-up consolidation by the engine's testing
+// hook (which it enters after flagging the consolidation, before running
+// it), so the order of events is the test's, not the clock's: GetModelInfo
+// answers meanwhile and says so; Sync honours its deadline and cancellation
+// and, once the learner is released, returns with the consolidation over.
 TEST_F(EngineSyncTest, ConsolidationIsVisibleAndAwaitable) {
   EngineOptions options = SmallOptions();
   options.detector.learning.warmup_records = 1000;
-  options.detector.learning.warmup_epochs = 1000;
   std::unique_ptr<Engine> engine = Create(options);
   ASSERT_NE(engine, nullptr);
+  absl::Notification entered, release;
+  engine->SetConsolidationHookForTesting([&] {
+    entered.Notify();
+    release.WaitForNotification();
+  });
+  // Runs before the engine's destructor (declared after it), so a failed
+  // assertion below cannot leave Stop waiting for a held learner.
+  absl::Cleanup release_learner = [&] {
+    if (!release.HasBeenNotified()) release.Notify();
+  };
   engine->Start();
   Verdicts out;
   ASSERT_NO_FATAL_FAILURE(Send(*engine, 0, 1000, &out));
 
-  // Polls the state (not the clock) until the learner starts consolidating.
+  entered.WaitForNotification();
   v1::ModelInfo info = Info(*engine);
-  while (!info.consolidating() && info.warming_up()) info = Info(*engine);
-  ASSERT_TRUE(info.consolidating())
-      << "the consolidation ended before it was seen; make it longer";
+  ASSERT_TRUE(info.consolidating());
   EXPECT_TRUE(info.warming_up());
   EXPECT_EQ(info.warmup_records(), 1000u);
 
@@ -158,7 +169,10 @@ TEST_F(EngineSyncTest, ConsolidationIsVisibleAndAwaitable) {
   const absl::StatusOr<v1::SyncResponse> cancelled =
       engine->Sync(absl::Now() + kLongWait, [] { return true; });
   EXPECT_EQ(cancelled.status().code(), absl::StatusCode::kCancelled);
+  // Still held: neither call let the learner on.
+  EXPECT_TRUE(Info(*engine).consolidating());
 
+  release.Notify();
   const absl::StatusOr<v1::SyncResponse> r =
       engine->Sync(absl::Now() + kLongWait, nullptr);
   ASSERT_TRUE(r.ok()) << r.status();
