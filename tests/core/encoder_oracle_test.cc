@@ -12,25 +12,18 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
 #include "core/dataset.h"
 #include "core/encoder.h"
 #include "core/encoder_kernels.h"
 #include "core/record.h"
 #include "core/rng.h"
 #include "gtest/gtest.h"
+#include "tests/testing/kdd_rows.h"
 
 namespace dwae {
 namespace {
 
-std::vector<Record> Load(const std::string& name) {
-  absl::StatusOr<std::vector<Record>> rows =
-      LoadRecords(absl::StrCat(DWAE_SOURCE_DIR, "/data/nsl-kdd/", name),
-                  RecordFormat::kNslKdd);
-  EXPECT_TRUE(rows.ok()) << rows.status();
-  return rows.ok() ? *std::move(rows) : std::vector<Record>();
-}
+using testutil::LoadKddRows;
 
 // A random numeric value: small integers (the log1p table), large integers,
 // fractions, the table's upper edge, and what must encode to 0 or 1 (NaN,
@@ -60,10 +53,10 @@ double Value(Rng& rng) {
 
 TEST(FeatureEncoderOracleTest, NumericColumnsMatchThePerColumnFormula) {
   FeatureEncoder encoder;
-  encoder.Fit(NormalRows(Load("KDDTrain+_20Percent.txt")));
+  encoder.Fit(NormalRows(LoadKddRows("KDDTrain+_20Percent.txt")));
   const std::set<int> log1p = {0,  4,  5,  7,  8,  9,  10, 12,
                                15, 16, 17, 18, 22, 23, 31, 32};
-  std::vector<Record> rows = Load("KDDTest+.txt");
+  std::vector<Record> rows = LoadKddRows("KDDTest+.txt");
   ASSERT_GT(rows.size(), 10000u);
   Record edge;
   edge.protocol_type = "tcp";

@@ -25,17 +25,12 @@
 #include "core/record.h"
 #include "core/rng.h"
 #include "gtest/gtest.h"
+#include "tests/testing/kdd_rows.h"
 
 namespace dwae {
 namespace {
 
-std::vector<Record> Kdd(const std::string& name) {
-  absl::StatusOr<std::vector<Record>> rows =
-      LoadRecords(absl::StrCat(DWAE_SOURCE_DIR, "/data/nsl-kdd/", name),
-                  RecordFormat::kNslKdd);
-  EXPECT_TRUE(rows.ok()) << rows.status();
-  return rows.ok() ? *std::move(rows) : std::vector<Record>();
-}
+using testutil::LoadKddRows;
 
 double Value(Rng& rng) {
   constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -119,8 +114,8 @@ void ExpectEncodings(const FeatureEncoder& encoder,
 
 TEST(EncoderQuantizedTest, KddFloatsAndBytes) {
   FeatureEncoder encoder;
-  encoder.Fit(NormalRows(Kdd("KDDTrain+_20Percent.txt")));
-  ExpectEncodings(encoder, Kdd("KDDTest+.txt"));
+  encoder.Fit(NormalRows(LoadKddRows("KDDTrain+_20Percent.txt")));
+  ExpectEncodings(encoder, LoadKddRows("KDDTest+.txt"));
   ExpectEncodings(encoder, RandomKdd(3000, 7));
   // An unfitted encoder (every fitted range empty).
   ExpectEncodings(FeatureEncoder(), RandomKdd(200, 8));
@@ -176,7 +171,8 @@ TEST(EncoderQuantizedTest, ZeekFloatsAndBytes) {
 }
 
 TEST(EncoderQuantizedTest, ForwardFromTheBytesIsForwardBitForBit) {
-  const std::vector<Record> train = NormalRows(Kdd("KDDTrain+_20Percent.txt"));
+  const std::vector<Record> train =
+      NormalRows(LoadKddRows("KDDTrain+_20Percent.txt"));
   FeatureEncoder encoder;
   encoder.Fit(train);
   ModelConfig config;
@@ -198,7 +194,7 @@ TEST(EncoderQuantizedTest, ForwardFromTheBytesIsForwardBitForBit) {
     GTEST_SKIP() << "no two-layer register pass on this CPU (no VNNI)";
   }
   ASSERT_LE(net.encoded_bytes(), encoder.quantized_size());
-  const std::vector<Record> test = Kdd("KDDTest+.txt");
+  const std::vector<Record> test = LoadKddRows("KDDTest+.txt");
   constexpr int kBatch = 16;
   std::vector<float> xs(kBatch * kInputDim);
   std::vector<uint8_t> qs(kBatch * size_t(encoder.quantized_size()));
