@@ -42,6 +42,7 @@
 #include "grpcpp/security/credentials.h"
 #include "gtest/gtest.h"
 #include "tests/server/http_get.h"
+#include "tests/testing/grpc_loopback.h"
 #include "tests/testing/subprocess.h"
 #include "tests/testing/temp_files.h"
 
@@ -285,26 +286,7 @@ class DaemonTest : public ::testing::Test {
   // writing the next, then closes the stream; expects status OK.
   std::vector<v1::VerdictBatch> StreamBatches(
       const std::vector<v1::RecordBatch>& batches) {
-    grpc::ClientContext context;
-    SetDeadline(&context, absl::Seconds(60));
-    auto stream = stub_->Stream(&context);
-    std::vector<v1::VerdictBatch> out;
-    for (const v1::RecordBatch& batch : batches) {
-      if (!stream->Write(batch)) {
-        ADD_FAILURE() << "stream write failed";
-        break;
-      }
-      v1::VerdictBatch verdicts;
-      if (!stream->Read(&verdicts)) {
-        ADD_FAILURE() << "stream read failed";
-        break;
-      }
-      out.push_back(std::move(verdicts));
-    }
-    stream->WritesDone();
-    const grpc::Status s = stream->Finish();
-    EXPECT_TRUE(s.ok()) << s.error_code() << ": " << s.error_message();
-    return out;
+    return testutil::StreamBatches(*stub_, batches, absl::Seconds(60));
   }
 
   // Waits until records_learned reaches `n` and the published model has

@@ -10,12 +10,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
-#include "grpcpp/security/server_credentials.h"
-#include "grpcpp/server.h"
-#include "grpcpp/server_builder.h"
+#include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
+#include "tests/testing/grpc_loopback.h"
 
 namespace dwae::server {
 namespace {
@@ -31,20 +28,13 @@ class HealthServiceTest : public ::testing::Test {
   void SetUp() override {
     service_ = std::make_unique<HealthService>(
         std::vector<std::string>{kDetector}, absl::Milliseconds(50));
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    stub_ = Health::NewStub(
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                            grpc::InsecureChannelCredentials()));
+    loopback_ = testutil::StartLoopbackServer(service_.get());
+    ASSERT_NE(loopback_.server, nullptr);
+    stub_ = Health::NewStub(loopback_.channel);
   }
   void TearDown() override {
     service_->Shutdown();
-    server_->Shutdown();
+    if (loopback_.server != nullptr) loopback_.server->Shutdown();
   }
 
   // Check(service): the gRPC status and the reply's serving status.
@@ -59,7 +49,7 @@ class HealthServiceTest : public ::testing::Test {
   }
 
   std::unique_ptr<HealthService> service_;
-  std::unique_ptr<grpc::Server> server_;
+  testutil::LoopbackServer loopback_;
   std::unique_ptr<Health::Stub> stub_;
 };
 

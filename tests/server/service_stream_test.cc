@@ -13,11 +13,6 @@
 #include "core/file_system.h"
 #include "dwae/v1/detector.grpc.pb.h"
 #include "google/protobuf/unknown_field_set.h"
-#include "grpcpp/create_channel.h"
-#include "grpcpp/security/credentials.h"
-#include "grpcpp/security/server_credentials.h"
-#include "grpcpp/server.h"
-#include "grpcpp/server_builder.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/slice.h"
 #include "gtest/gtest.h"
@@ -25,6 +20,7 @@
 #include "server/service.h"
 #include "server/service_wire.h"
 #include "tests/server/engine_testing.h"
+#include "tests/testing/grpc_loopback.h"
 
 namespace dwae::server {
 namespace {
@@ -32,19 +28,9 @@ namespace {
 using testing_engine::Batch;
 using testing_engine::MakeMetrics;
 using testing_engine::SmallOptions;
+using testutil::VerdictsWithoutPlace;
 
 constexpr uint32_t kMaxBatch = 50;
-
-// The verdicts of `batch` without their place in the window.
-std::vector<std::string> Verdicts(const v1::VerdictBatch& batch) {
-  std::vector<std::string> out;
-  for (v1::Verdict v : batch.verdicts()) {
-    v.clear_sequence();
-    v.clear_scored_at();
-    out.push_back(v.SerializeAsString());
-  }
-  return out;
-}
 
 // Whether the handler's wire reader takes `batch` (else: protobuf path).
 bool WireReaderTakes(const v1::RecordBatch& batch) {
@@ -66,46 +52,24 @@ class ServiceStreamTest : public ::testing::Test {
     ASSERT_TRUE(engine.ok()) << engine.status();
     engine_ = *std::move(engine);
     service_ = std::make_unique<DetectorService>(engine_.get(), metrics_.get());
-    grpc::ServerBuilder builder;
-    int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
-                             &port);
-    builder.RegisterService(service_.get());
-    server_ = builder.BuildAndStart();
-    ASSERT_NE(server_, nullptr);
-    stub_ = v1::Detector::NewStub(
-        grpc::CreateChannel("127.0.0.1:" + std::to_string(port),
-                            grpc::InsecureChannelCredentials()));
+    loopback_ = testutil::StartLoopbackServer(service_.get());
+    ASSERT_NE(loopback_.server, nullptr);
+    stub_ = v1::Detector::NewStub(loopback_.channel);
   }
   void TearDown() override {
-    if (server_ != nullptr) server_->Shutdown();
+    if (loopback_.server != nullptr) loopback_.server->Shutdown();
   }
 
   // One stream: each batch written and its verdicts read in turn.
   std::vector<v1::VerdictBatch> StreamBatches(
       const std::vector<v1::RecordBatch>& batches) {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-    auto stream = stub_->Stream(&context);
-    std::vector<v1::VerdictBatch> out;
-    for (const v1::RecordBatch& batch : batches) {
-      v1::VerdictBatch verdicts;
-      if (!stream->Write(batch) || !stream->Read(&verdicts)) {
-        ADD_FAILURE() << "stream closed after " << out.size() << " batches";
-        break;
-      }
-      out.push_back(std::move(verdicts));
-    }
-    stream->WritesDone();
-    const grpc::Status s = stream->Finish();
-    EXPECT_TRUE(s.ok()) << s.error_code() << ": " << s.error_message();
-    return out;
+    return testutil::StreamBatches(*stub_, batches, absl::Seconds(30));
   }
 
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<DetectorService> service_;
-  std::unique_ptr<grpc::Server> server_;
+  testutil::LoopbackServer loopback_;
   std::unique_ptr<v1::Detector::Stub> stub_;
 };
 
@@ -133,11 +97,11 @@ TEST_F(ServiceStreamTest, DeclinedBatchesGetTheWirePathsVerdicts) {
   const std::vector<v1::VerdictBatch> out =
       StreamBatches({plain, unknown_in_batch, unknown_in_record, plain});
   ASSERT_EQ(out.size(), 4u);
-  const std::vector<std::string> want = Verdicts(out[0]);
+  const std::vector<std::string> want = VerdictsWithoutPlace(out[0]);
   ASSERT_EQ(want.size(), 40u);
-  EXPECT_EQ(Verdicts(out[1]), want);
-  EXPECT_EQ(Verdicts(out[2]), want);
-  EXPECT_EQ(Verdicts(out[3]), want);
+  EXPECT_EQ(VerdictsWithoutPlace(out[1]), want);
+  EXPECT_EQ(VerdictsWithoutPlace(out[2]), want);
+  EXPECT_EQ(VerdictsWithoutPlace(out[3]), want);
   int errors = 0, scored = 0;
   for (const v1::Verdict& v : out[1].verdicts()) {
     errors += v.error_code() != 0;

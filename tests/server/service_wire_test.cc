@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "server/engine.h"
 #include "tests/server/engine_testing.h"
+#include "tests/testing/grpc_loopback.h"
 
 namespace dwae::server {
 namespace {
@@ -39,13 +40,7 @@ grpc::ByteBuffer Message(const std::string& bytes, int pieces) {
 std::vector<std::string> Verdicts(const std::string& wire) {
   v1::VerdictBatch batch;
   EXPECT_TRUE(batch.ParseFromString(wire));
-  std::vector<std::string> out;
-  for (v1::Verdict v : batch.verdicts()) {
-    v.clear_sequence();
-    v.clear_scored_at();
-    out.push_back(v.SerializeAsString());
-  }
-  return out;
+  return testutil::VerdictsWithoutPlace(batch);
 }
 
 TEST(ServiceWireTest, SameVerdictsAsTheProtobufPath) {

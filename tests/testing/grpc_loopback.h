@@ -1,0 +1,43 @@
+// gRPC helpers shared by the server tests: an in-process server on a free
+// loopback port, and the Detector Stream RPC driven one batch at a time.
+#ifndef DWAE_TESTS_TESTING_GRPC_LOOPBACK_H_
+#define DWAE_TESTS_TESTING_GRPC_LOOPBACK_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "dwae/v1/detector.grpc.pb.h"
+#include "grpcpp/channel.h"
+#include "grpcpp/server.h"
+#include "grpcpp/impl/service_type.h"
+
+namespace dwae::testutil {
+
+// A started server and a channel to it. The server serves until Shutdown
+// (or its destruction); the services must outlive it.
+struct LoopbackServer {
+  std::unique_ptr<grpc::Server> server;
+  std::shared_ptr<grpc::Channel> channel;
+};
+
+// Serves `service` without TLS on 127.0.0.1, on a port the system picks.
+// On failure: a test failure and a null server.
+LoopbackServer StartLoopbackServer(grpc::Service* service);
+
+// Opens one Stream, writes each batch and reads its verdict batch before
+// writing the next, then closes the stream; expects status OK (a test
+// failure otherwise, and when the stream breaks: the batches answered
+// until then). `timeout` bounds the whole stream.
+std::vector<v1::VerdictBatch> StreamBatches(
+    v1::Detector::Stub& stub, const std::vector<v1::RecordBatch>& batches,
+    absl::Duration timeout);
+
+// The verdicts of `batch`, serialized, without their place in the window
+// (sequence, scored_at): what two paths that score the same batch agree on.
+std::vector<std::string> VerdictsWithoutPlace(const v1::VerdictBatch& batch);
+
+}  // namespace dwae::testutil
+
+#endif  // DWAE_TESTS_TESTING_GRPC_LOOPBACK_H_
