@@ -19,6 +19,38 @@ float StepAndClip(const ShadowParams& p, float step, float delta, float s) {
   return std::min(std::max(s, -p.limit), p.limit);
 }
 
+// The scalar column kernels of RunShadowColumns (shadow_kernels_isa.h).
+struct ReferenceColumns {
+  int MoveGroups(const internal::ShadowPlan&) const { return 0; }
+  // Only the step.
+  void Move(int c) const {
+    float* s = shadow->column(cols[c]);
+    for (int i = 0; i < shadow->rows(); ++i) {
+      s[i] = StepAndClip(p, steps[c], delta[i], s[i]);
+    }
+  }
+  // The step, then the largest |gap| (NaN left out).
+  float Test(int c) const {
+    const int rows = shadow->rows();
+    float* s = shadow->column(cols[c]);
+    const int8_t* level = notch + size_t(cols[c]) * rows;
+    float max_gap = 0.0f;
+    for (int i = 0; i < rows; ++i) {
+      s[i] = StepAndClip(p, steps[c], delta[i], s[i]);
+      const float gap = std::abs(ShadowGap(p, s[i], level[i]));
+      if (gap > max_gap) max_gap = gap;
+    }
+    return max_gap;
+  }
+
+  const ShadowParams& p;
+  const int* cols;
+  const float* steps;
+  const float* delta;
+  const int8_t* notch;
+  ShadowMatrix* shadow;
+};
+
 #ifndef NDEBUG
 // The preconditions of ShadowStepColumns (shadow_kernels.h), in builds
 // without NDEBUG: distinct columns in range before the call, and after it
@@ -118,36 +150,9 @@ int ReferenceShadowStepColumns(const ShadowParams& p, const int* cols,
                                float delta_bound, const int8_t* notch,
                                ShadowMatrix* shadow, double* slack,
                                uint8_t* due) {
-  const int rows = shadow->rows();
-  const internal::ShadowMoveBound bound(p, delta_bound);
-  internal::ShadowPlan plan;
-  int dues = 0;
-  for (int begin = 0; begin < n; begin += internal::kShadowChunk) {
-    const int end = std::min(n, begin + internal::kShadowChunk);
-    internal::PlanShadowColumns(bound, cols, steps, begin, end, slack, due,
-                                &plan);
-    for (int k = 0; k < plan.num_skipped; ++k) {  // only the step
-      const int c = plan.skipped[k];
-      float* s = shadow->column(cols[c]);
-      if (steps[c] == 0.0f) continue;
-      for (int i = 0; i < rows; ++i) {
-        s[i] = StepAndClip(p, steps[c], delta[i], s[i]);
-      }
-    }
-    for (int k = 0; k < plan.num_tested; ++k) {
-      const int c = plan.tested[k];
-      float* s = shadow->column(cols[c]);
-      const int8_t* level = notch + size_t(cols[c]) * rows;
-      float max_gap = 0.0f;  // NaN left out
-      for (int i = 0; i < rows; ++i) {
-        s[i] = StepAndClip(p, steps[c], delta[i], s[i]);
-        const float gap = std::abs(ShadowGap(p, s[i], level[i]));
-        if (gap > max_gap) max_gap = gap;
-      }
-      dues += internal::FinishShadowTest(p, max_gap, &slack[cols[c]], &due[c]);
-    }
-  }
-  return dues;
+  ReferenceColumns kernel{p, cols, steps, delta, notch, shadow};
+  return internal::RunShadowColumns(p, cols, steps, n, delta_bound, slack, due,
+                                    kernel);
 }
 
 float ShadowDeltaBound(const float* delta, int rows) {

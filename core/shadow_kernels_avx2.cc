@@ -125,6 +125,22 @@ DWAE_AVX2 float TestColumn(const Constants& k, __m256 neg_step, bool move,
   return HorizontalMax(max_gap);
 }
 
+// The AVX2 column kernels of RunShadowColumns (shadow_kernels_isa.h).
+struct Avx2Columns {
+  int MoveGroups(const ShadowPlan&) const { return 0; }
+  DWAE_AVX2 void Move(int c) const {
+    MoveColumn(k, _mm256_set1_ps(-a.steps[c]), a.delta, a.rows,
+               a.shadow_column(c));
+  }
+  DWAE_AVX2 float Test(int c) const {
+    return TestColumn(k, _mm256_set1_ps(-a.steps[c]), a.steps[c] != 0.0f,
+                      a.delta, a.notch_column(c), a.rows, a.shadow_column(c));
+  }
+
+  Constants k;
+  ShadowColumnArgs a;
+};
+
 }  // namespace
 
 DWAE_AVX2 float ShadowDeltaBoundAvx2(const float* delta, int rows) {
@@ -137,28 +153,9 @@ DWAE_AVX2 int ShadowStepColumnsAvx2(const ShadowParams& p, const int* cols,
                                     const int8_t* notch, int rows,
                                     float* shadow, int ld, double* slack,
                                     uint8_t* due) {
-  const Constants k = MakeConstants(p);
-  const ShadowMoveBound bound(p, delta_bound);
-  ShadowPlan plan;
-  int dues = 0;
-  for (int begin = 0; begin < n; begin += kShadowChunk) {
-    const int end = begin + kShadowChunk < n ? begin + kShadowChunk : n;
-    PlanShadowColumns(bound, cols, steps, begin, end, slack, due, &plan);
-    for (int m = 0; m < plan.num_skipped; ++m) {
-      const int c = plan.skipped[m];
-      if (steps[c] == 0.0f) continue;
-      MoveColumn(k, _mm256_set1_ps(-steps[c]), delta, rows,
-                 shadow + size_t(cols[c]) * ld);
-    }
-    for (int m = 0; m < plan.num_tested; ++m) {
-      const int c = plan.tested[m];
-      const float max_gap = TestColumn(
-          k, _mm256_set1_ps(-steps[c]), steps[c] != 0.0f, delta,
-          notch + size_t(cols[c]) * rows, rows, shadow + size_t(cols[c]) * ld);
-      dues += FinishShadowTest(p, max_gap, &slack[cols[c]], &due[c]);
-    }
-  }
-  return dues;
+  const Avx2Columns kernel = {MakeConstants(p),
+                              {cols, steps, delta, notch, rows, shadow, ld}};
+  return RunShadowColumns(p, cols, steps, n, delta_bound, slack, due, kernel);
 }
 
 #undef DWAE_AVX2

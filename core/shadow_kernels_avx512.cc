@@ -99,6 +99,46 @@ DWAE_AVX512 float TestColumn(const Constants& k, __m512 neg_step, bool move,
   return _mm512_reduce_max_ps(max_gap);
 }
 
+// The AVX-512 column kernels of RunShadowColumns (shadow_kernels_isa.h).
+// With delta zero-padded to ld (`padded`), moves run on whole aligned
+// vectors, padding included, and four columns at a time.
+struct Avx512Columns {
+  // Moves every skipped column of `plan` when padded (returns their
+  // number), else none.
+  DWAE_AVX512 int MoveGroups(const ShadowPlan& plan) const {
+    if (!padded) return 0;
+    int group[4], size = 0;
+    for (int m = 0; m < plan.num_skipped; ++m) {
+      const int c = plan.skipped[m];
+      group[size] = c;
+      size += a.steps[c] != 0.0f ? 1 : 0;
+      if (size < 4) continue;
+      __m512 neg_step[4];
+      float* columns[4];
+      for (int g = 0; g < 4; ++g) {
+        neg_step[g] = _mm512_set1_ps(-a.steps[group[g]]);
+        columns[g] = a.shadow_column(group[g]);
+      }
+      MoveFourColumns(k, neg_step, a.delta, a.ld, columns);
+      size = 0;
+    }
+    for (int g = 0; g < size; ++g) Move(group[g]);
+    return plan.num_skipped;
+  }
+  DWAE_AVX512 void Move(int c) const {
+    MoveColumn(k, _mm512_set1_ps(-a.steps[c]), a.delta, padded ? a.ld : a.rows,
+               a.shadow_column(c));
+  }
+  DWAE_AVX512 float Test(int c) const {
+    return TestColumn(k, _mm512_set1_ps(-a.steps[c]), a.steps[c] != 0.0f,
+                      a.delta, a.notch_column(c), a.rows, a.shadow_column(c));
+  }
+
+  Constants k;
+  ShadowColumnArgs a;
+  bool padded;
+};
+
 }  // namespace
 
 DWAE_AVX512 float ShadowDeltaBoundAvx512(const float* delta, int rows) {
@@ -113,7 +153,6 @@ DWAE_AVX512 int ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
                                         uint8_t* due) {
   const Constants k = {_mm512_set1_ps(-p.limit), _mm512_set1_ps(p.limit),
                        _mm512_set1_ps(p.center), _mm512_set1_ps(p.alpha)};
-  const ShadowMoveBound bound(p, delta_bound);
   // delta zero-padded to ld on a 64-byte line: the steps then run on whole
   // aligned vectors, padding included.
   constexpr int kMaxPadded = 256;
@@ -126,49 +165,9 @@ DWAE_AVX512 int ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
     for (int i = 0; i < ld; ++i) delta_copy[i] = i < rows ? delta[i] : 0.0f;
     delta = delta_copy;
   }
-  const int move_rows = padded ? ld : rows;
-  ShadowPlan plan;
-  int dues = 0;
-  for (int begin = 0; begin < n; begin += kShadowChunk) {
-    const int end = begin + kShadowChunk < n ? begin + kShadowChunk : n;
-    PlanShadowColumns(bound, cols, steps, begin, end, slack, due, &plan);
-    int moved = 0;  // of plan.skipped
-    if (padded) {   // four columns at a time
-      int group[4], size = 0;
-      for (; moved < plan.num_skipped; ++moved) {
-        const int c = plan.skipped[moved];
-        group[size] = c;
-        size += steps[c] != 0.0f ? 1 : 0;
-        if (size < 4) continue;
-        __m512 neg_step[4];
-        float* columns[4];
-        for (int g = 0; g < 4; ++g) {
-          neg_step[g] = _mm512_set1_ps(-steps[group[g]]);
-          columns[g] = shadow + size_t(cols[group[g]]) * ld;
-        }
-        MoveFourColumns(k, neg_step, delta, ld, columns);
-        size = 0;
-      }
-      for (int g = 0; g < size; ++g) {
-        MoveColumn(k, _mm512_set1_ps(-steps[group[g]]), delta, move_rows,
-                   shadow + size_t(cols[group[g]]) * ld);
-      }
-    }
-    for (; moved < plan.num_skipped; ++moved) {
-      const int c = plan.skipped[moved];
-      if (steps[c] == 0.0f) continue;
-      MoveColumn(k, _mm512_set1_ps(-steps[c]), delta, move_rows,
-                 shadow + size_t(cols[c]) * ld);
-    }
-    for (int t = 0; t < plan.num_tested; ++t) {
-      const int c = plan.tested[t];
-      const float max_gap = TestColumn(
-          k, _mm512_set1_ps(-steps[c]), steps[c] != 0.0f, delta,
-          notch + size_t(cols[c]) * rows, rows, shadow + size_t(cols[c]) * ld);
-      dues += FinishShadowTest(p, max_gap, &slack[cols[c]], &due[c]);
-    }
-  }
-  return dues;
+  const Avx512Columns kernel = {
+      k, {cols, steps, delta, notch, rows, shadow, ld}, padded};
+  return RunShadowColumns(p, cols, steps, n, delta_bound, slack, due, kernel);
 }
 
 #undef DWAE_AVX512

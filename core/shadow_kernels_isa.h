@@ -9,6 +9,7 @@
 #define DWAE_CORE_SHADOW_KERNELS_ISA_H_
 
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 #include "core/shadow_kernels.h"
@@ -83,6 +84,55 @@ inline int FinishShadowTest(const ShadowParams& p, float max_gap, double* slack,
   *due = max_gap > p.trigger ? 1 : 0;
   *slack = *due ? kShadowUnchecked : ShadowSlack(p, max_gap);
   return *due;
+}
+
+// A call's columns as the vector paths' column kernels see them: shadow
+// columns ld floats apart, notch columns rows bytes apart.
+struct ShadowColumnArgs {
+  float* shadow_column(int c) const { return shadow + size_t(cols[c]) * ld; }
+  const int8_t* notch_column(int c) const {
+    return notch + size_t(cols[c]) * rows;
+  }
+
+  const int* cols;
+  const float* steps;
+  const float* delta;
+  const int8_t* notch;
+  int rows;
+  float* shadow;
+  int ld;
+};
+
+// The loop every path runs around its column kernels: per chunk of up to
+// kShadowChunk columns of the call, PlanShadowColumns; then the skipped
+// columns' step: kernel.MoveGroups(plan) moves the first m of plan.skipped
+// (in groups, where the path has a grouped move) and returns m, and
+// kernel.Move(c) each further one whose step is not 0; then each tested
+// column: kernel.Test(c) steps it and returns its largest |gap| (NaN left
+// out), and FinishShadowTest. c is a column of the call (cols[c], steps[c]).
+// Always inlined, so that in a path's entry point (which carries the path's
+// target attribute, as the kernel's member functions do) the kernel's calls
+// can be inlined as well.
+template <typename Kernel>
+__attribute__((always_inline)) inline int RunShadowColumns(
+    const ShadowParams& p, const int* cols, const float* steps, int n,
+    float delta_bound, double* slack, uint8_t* due, Kernel& kernel) {
+  const ShadowMoveBound bound(p, delta_bound);
+  ShadowPlan plan;
+  int dues = 0;
+  for (int begin = 0; begin < n; begin += kShadowChunk) {
+    const int end = begin + kShadowChunk < n ? begin + kShadowChunk : n;
+    PlanShadowColumns(bound, cols, steps, begin, end, slack, due, &plan);
+    for (int m = kernel.MoveGroups(plan); m < plan.num_skipped; ++m) {
+      const int c = plan.skipped[m];
+      if (steps[c] != 0.0f) kernel.Move(c);
+    }
+    for (int t = 0; t < plan.num_tested; ++t) {
+      const int c = plan.tested[t];
+      dues += FinishShadowTest(p, kernel.Test(c), &slack[cols[c]], &due[c]);
+    }
+  }
+  return dues;
 }
 
 float ShadowDeltaBoundAvx2(const float* delta, int rows);
