@@ -131,7 +131,7 @@ class DeviceRule : public LearningRule {
 
   void SyncLayer(int l, Network* net) const {
     DenseLayer& layer = net->layer(l);
-    std::copy_n(weights_[l].values(), weights_[l].size(), layer.weight.data());
+    layer.weight.Assign(weights_[l].values());  // packed -> padded
     std::copy_n(biases_[l].values(), biases_[l].size(), layer.bias.data());
   }
 
@@ -160,13 +160,15 @@ class DeviceRule : public LearningRule {
   }
 
   // Pulses device i of `array` toward `direction` unless the wall already
-  // sits at that end; mirrors the new level into `mirror[i]`.
+  // sits at that end; mirrors the new level into *mirror (the device's
+  // element of the layer's weights or biases: weight.column(j)[r] for device
+  // j * rows + r, since the weights are padded and the devices packed).
   void PulseToward(SynapseArray& array, int i, int direction, float* mirror) {
     const int notch = array.notch(i);
     if (direction > 0 ? notch == config_.device.num_levels - 1 : notch == 0) {
       return;
     }
-    if (array.Pulse(i, direction, write_rng_) != 0) mirror[i] = array.value(i);
+    if (array.Pulse(i, direction, write_rng_) != 0) *mirror = array.value(i);
   }
 
   RuleConfig config_;

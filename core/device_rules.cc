@@ -52,12 +52,11 @@ class DwStochasticRule final : public DeviceRule {
           MaxNonNegative(bounds, 2), write_rng_, [&](int c, int i) {
             const int j = columns_[c];
             if (j == kBiasColumn) {
-              PulseToward(biases_[l], i, delta[i] > 0 ? -1 : 1,
-                          layer.bias.data());
+              PulseToward(biases_[l], i, delta[i] > 0 ? -1 : 1, &layer.bias[i]);
             } else {
               const bool up = (a[j] > 0) != (delta[i] > 0);
               PulseToward(weights_[l], j * rows + i, up ? 1 : -1,
-                          layer.weight.data());
+                          &layer.weight(i, j));
             }
           });
     }

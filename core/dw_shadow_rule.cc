@@ -24,7 +24,7 @@ class DwShadowRule final : public DeviceRule {
     for (int l = 0; l < net->num_layers(); ++l) {
       const DenseLayer& layer = net->layer(l);
       shadow_w_.emplace_back(layer.out(), layer.in());
-      shadow_w_.back().Assign(layer.weight.data());
+      shadow_w_.back().Assign(layer.weight);
       shadow_b_.emplace_back(layer.out(), 1);
       shadow_b_.back().Assign(layer.bias.data());
       // Every column is checked once, at the first step.
@@ -75,10 +75,10 @@ class DwShadowRule final : public DeviceRule {
       for (int c = 0; dues > 0 && c < count; ++c) {
         if (due_[c] == 0) continue;
         const size_t offset = size_t(columns_[c]) * rows;
-        SetBit(
-            &pending, columns_[c],
-            PulseColumn(devices, p, rows, offset,
-                        shadow_w_[l].column(columns_[c]), layer.weight.data()));
+        SetBit(&pending, columns_[c],
+               PulseColumn(devices, p, rows, offset,
+                           shadow_w_[l].column(columns_[c]),
+                           layer.weight.column(columns_[c])));
       }
       SetBit(&pending, inputs,
              FollowColumn(biases_[l], learning_rate_, delta, delta_bound,
@@ -145,7 +145,8 @@ class DwShadowRule final : public DeviceRule {
   }
 
   // The scalar pulse pass of one column from `offset` of `array`, after its
-  // shadow step; returns whether a device still differs after its pulse.
+  // shadow step (mirror: the column's read-out, its layer's weight column
+  // or the biases); returns whether a device still differs after its pulse.
   bool PulseColumn(SynapseArray& array, const learn_kernels::ShadowParams& p,
                    int rows, size_t offset, const float* shadow,
                    float* mirror) {
@@ -154,7 +155,7 @@ class DwShadowRule final : public DeviceRule {
     for (int i = 0; i < rows; ++i) {
       float gap = learn_kernels::ShadowGap(p, shadow[i], notch[i]);
       if (std::abs(gap) <= p.trigger) continue;
-      PulseToward(array, int(offset) + i, gap > 0 ? 1 : -1, mirror);
+      PulseToward(array, int(offset) + i, gap > 0 ? 1 : -1, mirror + i);
       gap = learn_kernels::ShadowGap(p, shadow[i], notch[i]);
       still = still || std::abs(gap) > p.trigger;
     }

@@ -34,11 +34,12 @@ QuantizedRange QuantizeInput(const float* v, int n, int padded_n, uint8_t* q,
 
 bool InferenceNetwork::Quantize(const DenseLayer& layer, IntLayer* out) {
   const int rows = layer.out(), cols = layer.in();
-  const float* w = layer.weight.data();  // column-major
   float unit = 0;
-  for (int i = 0; i < rows * cols; ++i) {
-    const float a = std::abs(w[i]);
-    if (a > 0 && (unit == 0 || a < unit)) unit = a;
+  for (int c = 0; c < cols; ++c) {
+    for (int r = 0; r < rows; ++r) {
+      const float a = std::abs(layer.weight(r, c));
+      if (a > 0 && (unit == 0 || a < unit)) unit = a;
+    }
   }
   if (!std::isfinite(unit)) return false;
   if (unit == 0) unit = 1;                     // all weights zero
@@ -48,7 +49,7 @@ bool InferenceNetwork::Quantize(const DenseLayer& layer, IntLayer* out) {
   out->unit = unit;
   for (int c = 0; c < cols; ++c) {
     for (int r = 0; r < rows; ++r) {
-      const float ratio = w[size_t(c) * rows + r] / unit;
+      const float ratio = layer.weight(r, c) / unit;
       const float level = std::round(ratio);
       if (!(std::abs(level) <= kMaxInt8Level) ||
           std::abs(ratio - level) > kLevelTolerance) {

@@ -21,31 +21,32 @@ int ReferenceNonZeroIndices(const float* x, int n, int* out) {
   return count;
 }
 
-void ReferenceAccumulateColumns(const float* w, int rows, const int* idx, int n,
-                                const float* x, float* z) {
+void ReferenceAccumulateColumns(const float* w, int rows, int ld,
+                                const int* idx, int n, const float* x,
+                                float* z) {
   for (int k = 0; k < n; ++k) {
-    const float* col = w + size_t(idx[k]) * rows;
+    const float* col = w + size_t(idx[k]) * ld;
     const float xj = x[idx[k]];
     for (int i = 0; i < rows; ++i) z[i] = std::fma(xj, col[i], z[i]);
   }
 }
 
-void ReferenceDenseForward(const float* w, int rows, int cols, const float* x,
-                           const float* bias, float* z) {
+void ReferenceDenseForward(const float* w, int rows, int ld, int cols,
+                           const float* x, const float* bias, float* z) {
   for (int i = 0; i < rows; ++i) {
     float acc = 0.0f;
     for (int j = 0; j < cols; ++j) {
-      acc = std::fma(w[size_t(j) * rows + i], x[j], acc);
+      acc = std::fma(w[size_t(j) * ld + i], x[j], acc);
     }
     z[i] = bias[i] + acc;
   }
 }
 
-void ReferenceTransposedProduct(const float* w, int rows, int cols,
+void ReferenceTransposedProduct(const float* w, int rows, int ld, int cols,
                                 const float* d, float* out) {
   const int padded = (rows + 15) / 16 * 16;
   for (int j = 0; j < cols; ++j) {
-    const float* col = w + size_t(j) * rows;
+    const float* col = w + size_t(j) * ld;
     float p[16] = {};
     for (int i = 0; i < padded; ++i) {
       const float wi = i < rows ? col[i] : 0.0f;
@@ -58,10 +59,10 @@ void ReferenceTransposedProduct(const float* w, int rows, int cols,
   }
 }
 
-void ReferenceTransposedProductSigmoid(const float* w, int rows, int cols,
-                                       const float* d, const float* y,
+void ReferenceTransposedProductSigmoid(const float* w, int rows, int ld,
+                                       int cols, const float* d, const float* y,
                                        float* out) {
-  ReferenceTransposedProduct(w, rows, cols, d, out);
+  ReferenceTransposedProduct(w, rows, ld, cols, d, out);
   for (int j = 0; j < cols; ++j) out[j] *= y[j] * (1.0f - y[j]);
 }
 
@@ -137,64 +138,64 @@ int NonZeroIndices(const float* x, int n, int* out) {
   return ReferenceNonZeroIndices(x, n, out);
 }
 
-void AccumulateColumns(const float* w, int rows, const int* idx, int n,
+void AccumulateColumns(const float* w, int rows, int ld, const int* idx, int n,
                        const float* x, float* z) {
 #if DWAE_HAVE_X86
   switch (ActiveIsa()) {
     case Isa::kAvx512:
-      return internal::ColumnsAvx512(w, rows, idx, n, x, nullptr, z);
+      return internal::ColumnsAvx512(w, rows, ld, idx, n, x, nullptr, z);
     case Isa::kAvx2:
-      return internal::ColumnsAvx2(w, rows, idx, n, x, nullptr, z);
+      return internal::ColumnsAvx2(w, rows, ld, idx, n, x, nullptr, z);
     case Isa::kReference:
       break;
   }
 #endif
-  ReferenceAccumulateColumns(w, rows, idx, n, x, z);
+  ReferenceAccumulateColumns(w, rows, ld, idx, n, x, z);
 }
 
-void DenseForward(const float* w, int rows, int cols, const float* x,
+void DenseForward(const float* w, int rows, int ld, int cols, const float* x,
                   const float* bias, float* z) {
 #if DWAE_HAVE_X86
   switch (ActiveIsa()) {
     case Isa::kAvx512:
-      return internal::ColumnsAvx512(w, rows, nullptr, cols, x, bias, z);
+      return internal::ColumnsAvx512(w, rows, ld, nullptr, cols, x, bias, z);
     case Isa::kAvx2:
-      return internal::ColumnsAvx2(w, rows, nullptr, cols, x, bias, z);
+      return internal::ColumnsAvx2(w, rows, ld, nullptr, cols, x, bias, z);
     case Isa::kReference:
       break;
   }
 #endif
-  ReferenceDenseForward(w, rows, cols, x, bias, z);
+  ReferenceDenseForward(w, rows, ld, cols, x, bias, z);
 }
 
-void TransposedProduct(const float* w, int rows, int cols, const float* d,
-                       float* out) {
+void TransposedProduct(const float* w, int rows, int ld, int cols,
+                       const float* d, float* out) {
 #if DWAE_HAVE_X86
   switch (ActiveIsa()) {
     case Isa::kAvx512:
-      return internal::TransposedAvx512(w, rows, cols, d, nullptr, out);
+      return internal::TransposedAvx512(w, rows, ld, cols, d, nullptr, out);
     case Isa::kAvx2:
-      return internal::TransposedAvx2(w, rows, cols, d, nullptr, out);
+      return internal::TransposedAvx2(w, rows, ld, cols, d, nullptr, out);
     case Isa::kReference:
       break;
   }
 #endif
-  ReferenceTransposedProduct(w, rows, cols, d, out);
+  ReferenceTransposedProduct(w, rows, ld, cols, d, out);
 }
 
-void TransposedProductSigmoid(const float* w, int rows, int cols,
+void TransposedProductSigmoid(const float* w, int rows, int ld, int cols,
                               const float* d, const float* y, float* out) {
 #if DWAE_HAVE_X86
   switch (ActiveIsa()) {
     case Isa::kAvx512:
-      return internal::TransposedAvx512(w, rows, cols, d, y, out);
+      return internal::TransposedAvx512(w, rows, ld, cols, d, y, out);
     case Isa::kAvx2:
-      return internal::TransposedAvx2(w, rows, cols, d, y, out);
+      return internal::TransposedAvx2(w, rows, ld, cols, d, y, out);
     case Isa::kReference:
       break;
   }
 #endif
-  ReferenceTransposedProductSigmoid(w, rows, cols, d, y, out);
+  ReferenceTransposedProductSigmoid(w, rows, ld, cols, d, y, out);
 }
 
 void Sigmoid(float* z, int n) {

@@ -15,8 +15,10 @@
 // (AVX2+FMA and AVX-512, chosen at run time from what the CPU has;
 // learn_kernels_avx2.cc, learn_kernels_avx512.cc) return bit for bit the
 // same values, which tests check on random shapes for every instruction set
-// the CPU runs. Matrices are column-major with `rows` rows, as Eigen stores
-// a layer's weights.
+// the CPU runs. Matrices are column-major with `rows` rows, column j at
+// w + j * ld (ld >= rows; a layer's weights have ld = rows rounded up to 16,
+// so that a 64-byte aligned matrix has every column on a cache line and no
+// vector load splits one); rows ld - rows .. ld - 1 are never read.
 //
 // Thread-safety: pure functions of their arguments.
 #ifndef DWAE_CORE_LEARN_KERNELS_H_
@@ -31,31 +33,32 @@ namespace dwae::learn_kernels {
 int NonZeroIndices(const float* x, int n, int* out);
 int ReferenceNonZeroIndices(const float* x, int n, int* out);
 
-// z[i] = fma(x[j], w[j * rows + i], z[i]) for each j of idx[0..n), in order.
-void AccumulateColumns(const float* w, int rows, const int* idx, int n,
+// z[i] = fma(x[j], w[j * ld + i], z[i]) for each j of idx[0..n), in order.
+void AccumulateColumns(const float* w, int rows, int ld, const int* idx, int n,
                        const float* x, float* z);
-void ReferenceAccumulateColumns(const float* w, int rows, const int* idx, int n,
-                                const float* x, float* z);
+void ReferenceAccumulateColumns(const float* w, int rows, int ld,
+                                const int* idx, int n, const float* x,
+                                float* z);
 
-// z[i] = bias[i] + (fma chain from 0 over j = 0 .. cols-1 of w[j*rows+i]*x[j]).
-void DenseForward(const float* w, int rows, int cols, const float* x,
+// z[i] = bias[i] + (fma chain from 0 over j = 0 .. cols-1 of w[j*ld+i]*x[j]).
+void DenseForward(const float* w, int rows, int ld, int cols, const float* x,
                   const float* bias, float* z);
-void ReferenceDenseForward(const float* w, int rows, int cols, const float* x,
-                           const float* bias, float* z);
+void ReferenceDenseForward(const float* w, int rows, int ld, int cols,
+                           const float* x, const float* bias, float* z);
 
-// out[j] = sum over i of w[j * rows + i] * d[i] (the transposed product of
-// back-propagation), in the 16-lane order above.
-void TransposedProduct(const float* w, int rows, int cols, const float* d,
-                       float* out);
-void ReferenceTransposedProduct(const float* w, int rows, int cols,
+// out[j] = sum over i < rows of w[j * ld + i] * d[i] (the transposed product
+// of back-propagation), in the 16-lane order above.
+void TransposedProduct(const float* w, int rows, int ld, int cols,
+                       const float* d, float* out);
+void ReferenceTransposedProduct(const float* w, int rows, int ld, int cols,
                                 const float* d, float* out);
 // TransposedProduct, then out[j] *= y[j] * (1 - y[j]) (back through a sigmoid
 // layer whose output is y), in the kernel's last step: the same bits as the
 // product followed by that elementwise pass.
-void TransposedProductSigmoid(const float* w, int rows, int cols,
+void TransposedProductSigmoid(const float* w, int rows, int ld, int cols,
                               const float* d, const float* y, float* out);
-void ReferenceTransposedProductSigmoid(const float* w, int rows, int cols,
-                                       const float* d, const float* y,
+void ReferenceTransposedProductSigmoid(const float* w, int rows, int ld,
+                                       int cols, const float* d, const float* y,
                                        float* out);
 
 // The logistic sigmoid of z[0..n), in place: bit for bit what Eigen 3.4

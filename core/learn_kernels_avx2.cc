@@ -17,7 +17,7 @@ namespace {
 // z = init + fma chain over the columns idx[0..n) (all `n` columns when idx
 // is null). init is z itself, or 0 with the bias added at the end.
 template <int V, bool kMasked>
-DWAE_AVX2 void ColumnsBlock(const float* w, int rows, int i, const int* idx,
+DWAE_AVX2 void ColumnsBlock(const float* w, int ld, int i, const int* idx,
                             int n, const float* x, const float* bias,
                             __m256i mask, float* z) {
   __m256 acc[V];
@@ -33,7 +33,7 @@ DWAE_AVX2 void ColumnsBlock(const float* w, int rows, int i, const int* idx,
   for (int k = 0; k < n; ++k) {
     const int j = idx == nullptr ? k : idx[k];
     const __m256 xj = _mm256_set1_ps(x[j]);
-    const float* col = w + size_t(j) * rows + i;
+    const float* col = w + size_t(j) * ld + i;
     _Pragma("GCC unroll 8") for (int v = 0; v < V; ++v) {
       const __m256 wv = kMasked && v == V - 1
                             ? _mm256_maskload_ps(col + 8 * v, mask)
@@ -61,20 +61,20 @@ DWAE_AVX2 void ColumnsBlock(const float* w, int rows, int i, const int* idx,
 // Blocks of 64 rows, then the rest as one block of up to 8 vectors, the last
 // masked: each vector is an fma chain as long as the column list, so the
 // vectors of a block must run side by side to hide the fma latency.
-DWAE_AVX2 void ColumnsAvx2(const float* w, int rows, const int* idx, int n,
-                           const float* x, const float* bias, float* z) {
+DWAE_AVX2 void ColumnsAvx2(const float* w, int rows, int ld, const int* idx,
+                           int n, const float* x, const float* bias, float* z) {
   int i = 0;
   for (; i + 64 <= rows; i += 64) {
-    ColumnsBlock<8, false>(w, rows, i, idx, n, x, bias, __m256i(), z);
+    ColumnsBlock<8, false>(w, ld, i, idx, n, x, bias, __m256i(), z);
   }
   const int rest = rows - i;
   if (rest == 0) return;
   const int vectors = (rest + 7) / 8;
   const __m256i mask = TailMask(rest - 8 * (vectors - 1));
   switch (vectors) {
-#define DWAE_CASE(V)                                             \
-  case V:                                                        \
-    ColumnsBlock<V, true>(w, rows, i, idx, n, x, bias, mask, z); \
+#define DWAE_CASE(V)                                           \
+  case V:                                                      \
+    ColumnsBlock<V, true>(w, ld, i, idx, n, x, bias, mask, z); \
     break;
     DWAE_CASE(1)
     DWAE_CASE(2)
@@ -117,18 +117,18 @@ DWAE_AVX2 inline float ReduceLanes(__m256 v) {
 // Columns [j, j + C) of the transposed product: lanes 0-7 of the 16-lane
 // order in lo, lanes 8-15 in hi.
 template <int C>
-DWAE_AVX2 void TransposedBlock(const float* w, int rows, int j, const float* d,
-                               const float* y, float* out) {
+DWAE_AVX2 void TransposedBlock(const float* w, int rows, int ld, int j,
+                               const float* d, const float* y, float* out) {
   __m256 lo[C], hi[C];
   _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) lo[c] = hi[c] =
       _mm256_setzero_ps();
-  const float* col = w + size_t(j) * rows;
+  const float* col = w + size_t(j) * ld;
   int i = 0;
   for (; i + 16 <= rows; i += 16) {
     const __m256 dlo = _mm256_loadu_ps(d + i);
     const __m256 dhi = _mm256_loadu_ps(d + i + 8);
     _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) {
-      const float* wc = col + size_t(c) * rows + i;
+      const float* wc = col + size_t(c) * ld + i;
       lo[c] = _mm256_fmadd_ps(_mm256_loadu_ps(wc), dlo, lo[c]);
       hi[c] = _mm256_fmadd_ps(_mm256_loadu_ps(wc + 8), dhi, hi[c]);
     }
@@ -140,7 +140,7 @@ DWAE_AVX2 void TransposedBlock(const float* w, int rows, int j, const float* d,
     const __m256 dlo = _mm256_maskload_ps(d + i, mlo);
     const __m256 dhi = _mm256_maskload_ps(d + i + 8, mhi);
     _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) {
-      const float* wc = col + size_t(c) * rows + i;
+      const float* wc = col + size_t(c) * ld + i;
       lo[c] = _mm256_fmadd_ps(_mm256_maskload_ps(wc, mlo), dlo, lo[c]);
       hi[c] = _mm256_fmadd_ps(_mm256_maskload_ps(wc + 8, mhi), dhi, hi[c]);
     }
@@ -169,11 +169,11 @@ DWAE_AVX2 void TransposedBlock(const float* w, int rows, int j, const float* d,
 
 }  // namespace
 
-DWAE_AVX2 void TransposedAvx2(const float* w, int rows, int cols,
+DWAE_AVX2 void TransposedAvx2(const float* w, int rows, int ld, int cols,
                               const float* d, const float* y, float* out) {
   int j = 0;
-  for (; j + 4 <= cols; j += 4) TransposedBlock<4>(w, rows, j, d, y, out);
-  for (; j < cols; ++j) TransposedBlock<1>(w, rows, j, d, y, out);
+  for (; j + 4 <= cols; j += 4) TransposedBlock<4>(w, rows, ld, j, d, y, out);
+  for (; j < cols; ++j) TransposedBlock<1>(w, rows, ld, j, d, y, out);
 }
 
 #undef DWAE_AVX2

@@ -48,9 +48,9 @@ DWAE_AVX512 inline __m512 EigenSigmoid16(__m512 z) {
 
 // As ColumnsBlock, 16 rows a vector; the last vector masked to `mask`.
 template <int V>
-DWAE_AVX512 void ColumnsBlock512(const float* w, int rows, int i,
-                                 const int* idx, int n, const float* x,
-                                 const float* bias, __mmask16 mask, float* z) {
+DWAE_AVX512 void ColumnsBlock512(const float* w, int ld, int i, const int* idx,
+                                 int n, const float* x, const float* bias,
+                                 __mmask16 mask, float* z) {
   __m512 acc[V];
   _Pragma("GCC unroll 8") for (int v = 0; v < V; ++v) {
     const __mmask16 m = v == V - 1 ? mask : __mmask16(0xffff);
@@ -60,7 +60,7 @@ DWAE_AVX512 void ColumnsBlock512(const float* w, int rows, int i,
   for (int k = 0; k < n; ++k) {
     const int j = idx == nullptr ? k : idx[k];
     const __m512 xj = _mm512_set1_ps(x[j]);
-    const float* col = w + size_t(j) * rows + i;
+    const float* col = w + size_t(j) * ld + i;
     _Pragma("GCC unroll 8") for (int v = 0; v < V; ++v) {
       const __mmask16 m = v == V - 1 ? mask : __mmask16(0xffff);
       acc[v] =
@@ -79,20 +79,21 @@ DWAE_AVX512 void ColumnsBlock512(const float* w, int rows, int i,
 
 }  // namespace
 
-DWAE_AVX512 void ColumnsAvx512(const float* w, int rows, const int* idx, int n,
-                               const float* x, const float* bias, float* z) {
+DWAE_AVX512 void ColumnsAvx512(const float* w, int rows, int ld, const int* idx,
+                               int n, const float* x, const float* bias,
+                               float* z) {
   int i = 0;
   for (; i + 128 <= rows; i += 128) {
-    ColumnsBlock512<8>(w, rows, i, idx, n, x, bias, 0xffff, z);
+    ColumnsBlock512<8>(w, ld, i, idx, n, x, bias, 0xffff, z);
   }
   const int rest = rows - i;
   if (rest == 0) return;
   const int vectors = (rest + 15) / 16;
   const __mmask16 mask = TailMask16(rest - 16 * (vectors - 1));
   switch (vectors) {
-#define DWAE_CASE(V)                                          \
-  case V:                                                     \
-    ColumnsBlock512<V>(w, rows, i, idx, n, x, bias, mask, z); \
+#define DWAE_CASE(V)                                        \
+  case V:                                                   \
+    ColumnsBlock512<V>(w, ld, i, idx, n, x, bias, mask, z); \
     break;
     DWAE_CASE(1)
     DWAE_CASE(2)
@@ -110,20 +111,20 @@ namespace {
 
 // Columns [j, j + C) of the transposed product, one 16-lane accumulator each.
 template <int C>
-DWAE_AVX512 void TransposedBlock512(const float* w, int rows, int j,
+DWAE_AVX512 void TransposedBlock512(const float* w, int rows, int ld, int j,
                                     const float* d, const float* y,
                                     float* out) {
   __m512 acc[C];
   _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) acc[c] =
       _mm512_setzero_ps();
-  const float* col = w + size_t(j) * rows;
+  const float* col = w + size_t(j) * ld;
   int i = 0;
   // Whole vectors with plain loads (a masked load of a full mask costs more
   // where it crosses a cache line), then the rest zero-padded to 16 rows.
   for (; i + 16 <= rows; i += 16) {
     const __m512 dv = _mm512_loadu_ps(d + i);
     _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) {
-      acc[c] = _mm512_fmadd_ps(_mm512_loadu_ps(col + size_t(c) * rows + i), dv,
+      acc[c] = _mm512_fmadd_ps(_mm512_loadu_ps(col + size_t(c) * ld + i), dv,
                                acc[c]);
     }
   }
@@ -132,7 +133,7 @@ DWAE_AVX512 void TransposedBlock512(const float* w, int rows, int j,
     const __m512 dv = _mm512_maskz_loadu_ps(m, d + i);
     _Pragma("GCC unroll 8") for (int c = 0; c < C; ++c) {
       acc[c] = _mm512_fmadd_ps(
-          _mm512_maskz_loadu_ps(m, col + size_t(c) * rows + i), dv, acc[c]);
+          _mm512_maskz_loadu_ps(m, col + size_t(c) * ld + i), dv, acc[c]);
     }
   }
   __m256 q[C];  // q[l] = p[l] + p[l + 8]
@@ -168,11 +169,12 @@ DWAE_AVX512 void TransposedBlock512(const float* w, int rows, int j,
 
 }  // namespace
 
-DWAE_AVX512 void TransposedAvx512(const float* w, int rows, int cols,
+DWAE_AVX512 void TransposedAvx512(const float* w, int rows, int ld, int cols,
                                   const float* d, const float* y, float* out) {
   int j = 0;
-  for (; j + 8 <= cols; j += 8) TransposedBlock512<8>(w, rows, j, d, y, out);
-  for (; j < cols; ++j) TransposedBlock512<1>(w, rows, j, d, y, out);
+  for (; j + 8 <= cols; j += 8)
+    TransposedBlock512<8>(w, rows, ld, j, d, y, out);
+  for (; j < cols; ++j) TransposedBlock512<1>(w, rows, ld, j, d, y, out);
 }
 
 DWAE_AVX512 int NonZeroAvx512(const float* x, int n, int* out) {

@@ -17,16 +17,16 @@ namespace dwae::learn_kernels::internal {
 int NonZeroAvx2(const float* x, int n, int* out);
 // AccumulateColumns when bias is null, else DenseForward (idx null: all n
 // columns in order).
-void ColumnsAvx2(const float* w, int rows, const int* idx, int n,
+void ColumnsAvx2(const float* w, int rows, int ld, const int* idx, int n,
                  const float* x, const float* bias, float* z);
 // TransposedProduct; with y, TransposedProductSigmoid.
-void TransposedAvx2(const float* w, int rows, int cols, const float* d,
+void TransposedAvx2(const float* w, int rows, int ld, int cols, const float* d,
                     const float* y, float* out);
 
 int NonZeroAvx512(const float* x, int n, int* out);
-void TransposedAvx512(const float* w, int rows, int cols, const float* d,
-                      const float* y, float* out);
-void ColumnsAvx512(const float* w, int rows, const int* idx, int n,
+void TransposedAvx512(const float* w, int rows, int ld, int cols,
+                      const float* d, const float* y, float* out);
+void ColumnsAvx512(const float* w, int rows, int ld, const int* idx, int n,
                    const float* x, const float* bias, float* z);
 // Eigen's packet sigmoid (Sigmoid) on z[0..n), n a multiple of 8.
 void SigmoidPacketsAvx512(float* z, int n);

@@ -84,14 +84,19 @@ absl::Status NetworkShape::Validate() const {
   return absl::OkStatus();
 }
 
-Network::Network(const NetworkShape& shape) : shape_(shape) {
+Network::Network(const NetworkShape& shape, WeightLayout layout)
+    : shape_(shape) {
+  auto weights = [layout](int rows, int cols) {
+    return layout == WeightLayout::kPacked ? PaddedMatrix(rows, cols, rows)
+                                           : PaddedMatrix(rows, cols);
+  };
   int in = shape.input_dim;
   for (int width : shape.hidden) {
-    layers_.push_back({Eigen::MatrixXf::Zero(width, in),
-                       Eigen::VectorXf::Zero(width), shape.hidden_activation});
+    layers_.push_back({weights(width, in), Eigen::VectorXf::Zero(width),
+                       shape.hidden_activation});
     in = width;
   }
-  layers_.push_back({Eigen::MatrixXf::Zero(shape.input_dim, in),
+  layers_.push_back({weights(shape.input_dim, in),
                      Eigen::VectorXf::Zero(shape.input_dim),
                      Activation::kSigmoid});
 }
@@ -131,10 +136,12 @@ float Network::Forward(const float* x, Workspace* ws) const {
       ws->num_active_inputs = n;
       z = layer.bias;
       learn_kernels::AccumulateColumns(layer.weight.data(), layer.out(),
-                                       active.data(), n, in.data(), z.data());
+                                       layer.weight.ld(), active.data(), n,
+                                       in.data(), z.data());
     } else {
-      learn_kernels::DenseForward(layer.weight.data(), layer.out(), layer.in(),
-                                  in.data(), layer.bias.data(), z.data());
+      learn_kernels::DenseForward(layer.weight.data(), layer.out(),
+                                  layer.weight.ld(), layer.in(), in.data(),
+                                  layer.bias.data(), z.data());
     }
     ApplyActivation(layer.activation, &z);
   }
@@ -162,12 +169,13 @@ void Network::Backward(Workspace* ws, const float* target) const {
     const Activation below = layers_[l - 1].activation;
     if (below == Activation::kSigmoid) {
       learn_kernels::TransposedProductSigmoid(
-          layer.weight.data(), layer.out(), layer.in(), ws->deltas[l].data(),
-          ws->activations[l].data(), ws->deltas[l - 1].data());
+          layer.weight.data(), layer.out(), layer.weight.ld(), layer.in(),
+          ws->deltas[l].data(), ws->activations[l].data(),
+          ws->deltas[l - 1].data());
     } else {
-      learn_kernels::TransposedProduct(layer.weight.data(), layer.out(),
-                                       layer.in(), ws->deltas[l].data(),
-                                       ws->deltas[l - 1].data());
+      learn_kernels::TransposedProduct(
+          layer.weight.data(), layer.out(), layer.weight.ld(), layer.in(),
+          ws->deltas[l].data(), ws->deltas[l - 1].data());
       ScaleByDerivative(below, ws->activations[l], &ws->deltas[l - 1]);
     }
   }

@@ -25,6 +25,7 @@
 #include "Eigen/Core"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/padded_matrix.h"
 
 namespace dwae {
 
@@ -48,15 +49,37 @@ struct NetworkShape {
   absl::Status Validate() const;
 };
 
+// An Eigen view of a layer's weights (columns weight.ld() floats apart).
+using WeightMap =
+    Eigen::Map<Eigen::MatrixXf, Eigen::Aligned64, Eigen::OuterStride<>>;
+using ConstWeightMap =
+    Eigen::Map<const Eigen::MatrixXf, Eigen::Aligned64, Eigen::OuterStride<>>;
+
 struct DenseLayer {
-  // out x in, column-major: column j holds the weights from input j.
-  Eigen::MatrixXf weight;
+  // out x in: column j, at weight.column(j), holds the weights from input j.
+  // Padded so that every column starts on a cache line (padded_matrix.h):
+  // the forward and backward products of a 125-row layer load whole lines
+  // (columns 125 floats apart made most of their loads split two lines).
+  PaddedMatrix weight;
   Eigen::VectorXf bias;
   Activation activation = Activation::kSigmoid;
 
-  int in() const { return static_cast<int>(weight.cols()); }
-  int out() const { return static_cast<int>(weight.rows()); }
+  int in() const { return weight.cols(); }
+  int out() const { return weight.rows(); }
+  WeightMap weight_map() {
+    return WeightMap(weight.data(), out(), in(),
+                     Eigen::OuterStride<>(weight.ld()));
+  }
+  ConstWeightMap weight_map() const {
+    return ConstWeightMap(weight.data(), out(), in(),
+                          Eigen::OuterStride<>(weight.ld()));
+  }
 };
+
+// How a Network lays out its weights: kPadded (PaddedMatrix's default
+// leading dimension) runs; kPacked (leading dimension = rows) is for tests
+// that check that no result depends on the layout.
+enum class WeightLayout { kPadded, kPacked };
 
 // Per-call scratch space: activations and error signals of every layer.
 struct Workspace {
@@ -77,7 +100,8 @@ struct Workspace {
 class Network {
  public:
   // Zero weights and biases of the given shape.
-  explicit Network(const NetworkShape& shape);
+  explicit Network(const NetworkShape& shape,
+                   WeightLayout layout = WeightLayout::kPadded);
 
   const NetworkShape& shape() const { return shape_; }
   int num_layers() const { return static_cast<int>(layers_.size()); }

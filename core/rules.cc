@@ -68,6 +68,36 @@ using rule_internal::SaveCommon;
 
 // ---------------------------------------------------------------- float ---
 
+// w[i] -= step * m1[i] / (sqrt(m2[i]) + eps) for i < rows, each element as
+// Eigen evaluated `w.col(j).array() -= step * m1 / (m2.sqrt() + eps)` when
+// the weights were a packed Eigen matrix and the column began at element
+// `packed_offset` of an aligned buffer: Eigen's packets (whose EIGEN_FAST_MATH
+// sqrt, rsqrt and a Newton step, rounds unlike std::sqrt) from the first
+// aligned element to the last whole packet, scalars around them. The padded
+// columns are all aligned, so Eigen on them would put packets elsewhere and
+// change the float rule's trajectory (weight_layout_test checks the bits).
+void AdamWeightStep(float step, float eps, const float* m1, const float* m2,
+                    int packed_offset, int rows, float* w) {
+  namespace ei = Eigen::internal;
+  using Packet = ei::packet_traits<float>::type;
+  // A float packet's alignment is its size.
+  constexpr int kSize = ei::packet_traits<float>::size;
+  // Eigen's first_aligned: the elements before the first aligned one.
+  const int head = std::min(rows, (kSize - packed_offset % kSize) % kSize);
+  const int end = head + (rows - head) / kSize * kSize;
+  for (int i = 0; i < head; ++i)
+    w[i] -= step * m1[i] / (std::sqrt(m2[i]) + eps);
+  const Packet ps = ei::pset1<Packet>(step), pe = ei::pset1<Packet>(eps);
+  for (int i = head; i < end; i += kSize) {
+    const Packet q =
+        ei::pdiv(ei::pmul(ps, ei::ploadu<Packet>(m1 + i)),
+                 ei::padd(ei::psqrt(ei::ploadu<Packet>(m2 + i)), pe));
+    ei::pstoreu(w + i, ei::psub(ei::ploadu<Packet>(w + i), q));
+  }
+  for (int i = end; i < rows; ++i)
+    w[i] -= step * m1[i] / (std::sqrt(m2[i]) + eps);
+}
+
 class FloatRule final : public LearningRule {
  public:
   FloatRule(const RuleConfig& config, uint64_t seed, Network* net)
@@ -76,8 +106,11 @@ class FloatRule final : public LearningRule {
     for (int l = 0; l < net->num_layers(); ++l) {
       DenseLayer& layer = net->layer(l);
       const float bound = InitBound(layer.in());
-      for (int i = 0; i < layer.weight.size(); ++i) {
-        layer.weight.data()[i] = bound * (2 * rng.UniformFloat() - 1);
+      for (int j = 0; j < layer.in(); ++j) {  // in packed order
+        float* column = layer.weight.column(j);
+        for (int i = 0; i < layer.out(); ++i) {
+          column[i] = bound * (2 * rng.UniformFloat() - 1);
+        }
       }
       for (int i = 0; i < layer.bias.size(); ++i) {
         layer.bias[i] = bound * (2 * rng.UniformFloat() - 1);
@@ -108,8 +141,8 @@ class FloatRule final : public LearningRule {
         auto g = delta * a[j];
         m.w1.col(j) = b1 * m.w1.col(j) + (1 - b1) * g;
         m.w2.col(j) = b2 * m.w2.col(j) + (1 - b2) * g.cwiseAbs2();
-        layer.weight.col(j).array() -=
-            step * m.w1.col(j).array() / (m.w2.col(j).array().sqrt() + eps);
+        AdamWeightStep(step, eps, m.w1.col(j).data(), m.w2.col(j).data(),
+                       j * layer.out(), layer.out(), layer.weight.column(j));
       }
       m.b1 = b1 * m.b1 + (1 - b1) * delta;
       m.b2 = b2 * m.b2 + (1 - b2) * delta.cwiseAbs2();
@@ -125,7 +158,8 @@ class FloatRule final : public LearningRule {
       const Moments& m = moments_[l];
       v1::LayerState* out = state->mutable_layers(l);
       const int nw = int(layer.weight.size()), nb = int(layer.bias.size());
-      SaveFloats(layer.weight.data(), nw, out->mutable_weights());
+      out->mutable_weights()->Resize(nw, 0.0f);
+      layer.weight.CopyTo(out->mutable_weights()->mutable_data());
       SaveFloats(layer.bias.data(), nb, out->mutable_biases());
       SaveFloats(m.w1.data(), nw, out->mutable_adam_m_weights());
       SaveFloats(m.w2.data(), nw, out->mutable_adam_v_weights());
@@ -153,7 +187,7 @@ class FloatRule final : public LearningRule {
     for (int l = 0; l < net->num_layers(); ++l) {
       const v1::LayerState& in = state.layers(l);
       Moments& m = moments_[l];
-      LoadFloats(in.weights(), net->layer(l).weight.data());
+      net->layer(l).weight.Assign(in.weights().data());
       LoadFloats(in.biases(), net->layer(l).bias.data());
       LoadFloats(in.adam_m_weights(), m.w1.data());
       LoadFloats(in.adam_v_weights(), m.w2.data());
@@ -182,6 +216,7 @@ class FloatRule final : public LearningRule {
     Eigen::MatrixXf w1, w2;
     Eigen::VectorXf b1, b2;
   };
+
   RuleConfig config_;
   std::vector<Moments> moments_;
   int64_t num_parameters_ = 0;

@@ -106,27 +106,6 @@ int DispatchShadowStepColumns(const ShadowParams& p, const int* cols,
 
 }  // namespace
 
-ShadowMatrix::ShadowMatrix(int rows, int cols)
-    : rows_(rows),
-      cols_(cols),
-      ld_((rows + 15) / 16 * 16),
-      data_(static_cast<float*>(::operator new[](
-          sizeof(float) * size_t(ld_) * size_t(cols), std::align_val_t(64)))) {
-  std::fill_n(data_.get(), size_t(ld_) * cols, 0.0f);
-}
-
-void ShadowMatrix::Assign(const float* packed) {
-  for (int j = 0; j < cols_; ++j) {
-    std::copy_n(packed + size_t(j) * rows_, rows_, column(j));
-  }
-}
-
-void ShadowMatrix::CopyTo(float* packed) const {
-  for (int j = 0; j < cols_; ++j) {
-    std::copy_n(column(j), rows_, packed + size_t(j) * rows_);
-  }
-}
-
 bool ReferenceShadowStep(const ShadowParams& p, float step, const float* delta,
                          const int8_t* notch, int rows, float* shadow) {
   bool due = false;
@@ -173,6 +152,7 @@ int ShadowStepColumns(const ShadowParams& p, const int* cols,
                       const float* steps, int n, const float* delta,
                       float delta_bound, const int8_t* notch,
                       ShadowMatrix* shadow, double* slack, uint8_t* due) {
+  assert(shadow->ld() == PaddedMatrix::DefaultLd(shadow->rows()));
 #ifndef NDEBUG
   CheckDistinctColumns(cols, n, shadow->cols());
 #endif

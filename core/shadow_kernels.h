@@ -50,8 +50,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <memory>
-#include <new>
+
+#include "core/padded_matrix.h"
 
 namespace dwae::learn_kernels {
 
@@ -64,40 +64,13 @@ struct ShadowParams {
   float alpha;    // level spacing
 };
 
-// A layer's shadow weights, column-major, column j at column(j): columns
-// ld() floats apart (rows rounded up to 16) and starting on 64-byte lines.
-// The padding floats start at 0 and no result depends on them, but they are
-// not inert: the AVX-512 path reads and writes them with whole vectors (a
-// zero delta keeps them +0 for any finite step). Move-only.
+// A layer's shadow weights (padded_matrix.h), with the default leading
+// dimension (rows rounded up to 16; the AVX-512 path reads and writes the
+// padding with whole vectors).
 //
-// Thread-safety: none of its own; it has one owner (the learner thread of
-// the DwShadowRule that holds it), which alone may call anything on it.
-class ShadowMatrix {
- public:
-  ShadowMatrix(int rows, int cols);
-
-  int rows() const { return rows_; }
-  int cols() const { return cols_; }
-  int ld() const { return ld_; }
-  float* data() { return data_.get(); }
-  const float* data() const { return data_.get(); }
-  float* column(int j) { return data() + size_t(j) * ld_; }
-  const float* column(int j) const { return data() + size_t(j) * ld_; }
-  // From / to a packed column-major matrix of rows() x cols() floats.
-  void Assign(const float* packed);
-  void CopyTo(float* packed) const;
-
- private:
-  struct Free {
-    void operator()(float* p) const {
-      ::operator delete[](p, std::align_val_t(64));
-    }
-  };
-  int rows_;
-  int cols_;
-  int ld_;
-  std::unique_ptr<float[], Free> data_;
-};
+// Thread-safety: it has one owner (the learner thread of the DwShadowRule
+// that holds it), which alone may call anything on it.
+using ShadowMatrix = PaddedMatrix;
 
 // The gap of one device as the step computes it (inline: the pulse pass
 // calls it once or twice per device of a due column).

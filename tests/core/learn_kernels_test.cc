@@ -1,5 +1,7 @@
 // The learning kernels against their scalar oracles, bit for bit, on random
 // shapes (every row count from 1 to 140, so every partial vector and block),
+// leading dimensions (packed, padded to 16 as a layer's weights are, and
+// odd ones) whose padding holds NaN (a kernel that read it would differ),
 // sparse and dense inputs, NaN and signed zeros; and the oracles against a
 // double-precision sum, so that the order they fix is still the product.
 #include "core/learn_kernels.h"
@@ -25,6 +27,23 @@ std::vector<float> RandomFloats(Rng& rng, size_t n, double zero_share) {
     x = rng.Uniform() < zero_share ? 0.0f : float(2 * rng.Uniform() - 1);
   }
   return v;
+}
+
+// A rows x cols column-major matrix with a random leading dimension (rows,
+// rows rounded up to 16, or rows plus 1-19), the padding NaN.
+std::vector<float> RandomMatrix(Rng& rng, int rows, int cols, int* ld) {
+  const uint64_t kind = rng.Below(3);
+  *ld = kind == 0   ? rows
+        : kind == 1 ? (rows + 15) / 16 * 16
+                    : rows + 1 + int(rng.Below(19));
+  std::vector<float> w(size_t(*ld) * cols,
+                       std::numeric_limits<float>::quiet_NaN());
+  for (int j = 0; j < cols; ++j) {
+    for (int i = 0; i < rows; ++i) {
+      w[size_t(j) * *ld + i] = float(2 * rng.Uniform() - 1);
+    }
+  }
+  return w;
 }
 
 // Bitwise equality, so that -0 and NaN payloads count too.
@@ -78,26 +97,28 @@ TEST_P(LearnKernelsTest, ForwardProductsMatchReference) {
   Rng rng(2);
   for (int rows = 1; rows <= 140; ++rows) {
     const int cols = 1 + int(rng.Below(40));
-    const std::vector<float> w = RandomFloats(rng, size_t(rows) * cols, 0.0);
+    int ld;
+    const std::vector<float> w = RandomMatrix(rng, rows, cols, &ld);
     const std::vector<float> x = RandomFloats(rng, cols, 0.7);
     const std::vector<float> bias = RandomFloats(rng, rows, 0.0);
     std::vector<int> idx(cols);
     const int n = ReferenceNonZeroIndices(x.data(), cols, idx.data());
 
     std::vector<float> want = bias, got = bias;
-    ReferenceAccumulateColumns(w.data(), rows, idx.data(), n, x.data(),
+    ReferenceAccumulateColumns(w.data(), rows, ld, idx.data(), n, x.data(),
                                want.data());
-    AccumulateColumns(w.data(), rows, idx.data(), n, x.data(), got.data());
+    AccumulateColumns(w.data(), rows, ld, idx.data(), n, x.data(), got.data());
     ExpectSameBits(want, got, "AccumulateColumns", rows, cols);
 
     std::vector<float> dense_want(rows), dense_got(rows, -1.0f);
-    ReferenceDenseForward(w.data(), rows, cols, x.data(), bias.data(),
+    ReferenceDenseForward(w.data(), rows, ld, cols, x.data(), bias.data(),
                           dense_want.data());
-    DenseForward(w.data(), rows, cols, x.data(), bias.data(), dense_got.data());
+    DenseForward(w.data(), rows, ld, cols, x.data(), bias.data(),
+                 dense_got.data());
     ExpectSameBits(dense_want, dense_got, "DenseForward", rows, cols);
     for (int i = 0; i < rows; ++i) {
       double sum = bias[i];
-      for (int j = 0; j < cols; ++j) sum += double(w[j * rows + i]) * x[j];
+      for (int j = 0; j < cols; ++j) sum += double(w[j * ld + i]) * x[j];
       ASSERT_NEAR(dense_want[i], sum, 1e-5) << "rows " << rows;
       // Zero inputs add nothing: the sparse and dense sums agree.
       ASSERT_NEAR(want[i], sum, 1e-5) << "rows " << rows;
@@ -109,15 +130,16 @@ TEST_P(LearnKernelsTest, TransposedProductMatchesReference) {
   Rng rng(3);
   for (int rows = 1; rows <= 140; ++rows) {
     const int cols = 1 + int(rng.Below(40));
-    const std::vector<float> w = RandomFloats(rng, size_t(rows) * cols, 0.0);
+    int ld;
+    const std::vector<float> w = RandomMatrix(rng, rows, cols, &ld);
     const std::vector<float> d = RandomFloats(rng, rows, 0.1);
     std::vector<float> want(cols), got(cols, -1.0f);
-    ReferenceTransposedProduct(w.data(), rows, cols, d.data(), want.data());
-    TransposedProduct(w.data(), rows, cols, d.data(), got.data());
+    ReferenceTransposedProduct(w.data(), rows, ld, cols, d.data(), want.data());
+    TransposedProduct(w.data(), rows, ld, cols, d.data(), got.data());
     ExpectSameBits(want, got, "TransposedProduct", rows, cols);
     for (int j = 0; j < cols; ++j) {
       double sum = 0;
-      for (int i = 0; i < rows; ++i) sum += double(w[j * rows + i]) * d[i];
+      for (int i = 0; i < rows; ++i) sum += double(w[j * ld + i]) * d[i];
       ASSERT_NEAR(want[j], sum, 1e-5) << "rows " << rows << " col " << j;
     }
 
@@ -130,11 +152,11 @@ TEST_P(LearnKernelsTest, TransposedProductMatchesReference) {
     scaled.array() *= Eigen::Map<const Eigen::ArrayXf>(y.data(), cols) *
                       (1.0f - Eigen::Map<const Eigen::ArrayXf>(y.data(), cols));
     std::vector<float> sig_want(cols), sig_got(cols, -1.0f);
-    ReferenceTransposedProductSigmoid(w.data(), rows, cols, d.data(), y.data(),
-                                      sig_want.data());
+    ReferenceTransposedProductSigmoid(w.data(), rows, ld, cols, d.data(),
+                                      y.data(), sig_want.data());
     ExpectSameBits(std::vector<float>(scaled.begin(), scaled.end()), sig_want,
                    "ReferenceTransposedProductSigmoid", rows, cols);
-    TransposedProductSigmoid(w.data(), rows, cols, d.data(), y.data(),
+    TransposedProductSigmoid(w.data(), rows, ld, cols, d.data(), y.data(),
                              sig_got.data());
     ExpectSameBits(sig_want, sig_got, "TransposedProductSigmoid", rows, cols);
   }

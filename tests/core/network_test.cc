@@ -1,6 +1,7 @@
 #include "core/network.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -49,8 +50,10 @@ double ReferenceLoss(const Network& net, const std::vector<float>& x) {
 void Randomize(Network* net, Rng* rng) {
   for (int l = 0; l < net->num_layers(); ++l) {
     DenseLayer& layer = net->layer(l);
-    for (int i = 0; i < layer.weight.size(); ++i) {
-      layer.weight.data()[i] = float(2 * rng->Uniform() - 1);
+    for (int j = 0; j < layer.in(); ++j) {
+      for (int i = 0; i < layer.out(); ++i) {
+        layer.weight(i, j) = float(2 * rng->Uniform() - 1);
+      }
     }
     for (int i = 0; i < layer.bias.size(); ++i) {
       layer.bias[i] = float(rng->Uniform() - 0.5);
@@ -79,7 +82,13 @@ TEST(NetworkTest, ConstructionAndShapes) {
   EXPECT_EQ(net.layer(1).activation, Activation::kTanh);
   EXPECT_EQ(net.layer(2).activation, Activation::kSigmoid);
   EXPECT_EQ(net.num_parameters(), 7 * 5 + 5 + 5 * 4 + 4 + 4 * 7 + 7);
-  EXPECT_TRUE(net.layer(0).weight.isZero());
+  EXPECT_TRUE(net.layer(0).weight_map().isZero());
+  // Every column starts on a cache line (the kernels' loads split none).
+  for (int l = 0; l < net.num_layers(); ++l) {
+    const PaddedMatrix& w = net.layer(l).weight;
+    EXPECT_EQ(w.ld() % 16, 0) << l;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(w.data()) % 64, 0u) << l;
+  }
   EXPECT_TRUE(net.layer(2).bias.isZero());
 
   const Workspace ws = net.MakeWorkspace();
@@ -223,7 +232,8 @@ TEST(NetworkTest, OutputDeltaHasTheBitsOfTheEigenPasses) {
       // The hidden layer's: the product, then Eigen's derivative pass.
       Eigen::VectorXf hidden(32);
       learn_kernels::ReferenceTransposedProduct(net.layer(1).weight.data(), 125,
-                                                32, want.data(), hidden.data());
+                                                net.layer(1).weight.ld(), 32,
+                                                want.data(), hidden.data());
       const Eigen::VectorXf& h = ws.activations[1];
       hidden.array() *= h.array() * (1.0f - h.array());
       for (int j = 0; j < 32; ++j) {

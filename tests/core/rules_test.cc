@@ -163,8 +163,8 @@ TEST_P(RuleTest, InitialWeightsWithinPyTorchBound) {
     // dw rules round stochastically to the nearest levels around the draw.
     const float slack =
         GetParam() == RuleKind::kFloat ? 0.0f : model->rule().weight_alpha(l);
-    EXPECT_LE(layer.weight.cwiseAbs().maxCoeff(), bound + slack) << l;
-    EXPECT_GT(layer.weight.cwiseAbs().maxCoeff(), 0.0f) << l;
+    EXPECT_LE(layer.weight_map().cwiseAbs().maxCoeff(), bound + slack) << l;
+    EXPECT_GT(layer.weight_map().cwiseAbs().maxCoeff(), 0.0f) << l;
   }
   EXPECT_EQ(model->rule().kind(), GetParam());
 }
@@ -196,10 +196,12 @@ TEST_P(DeviceRuleTest, WeightsAreDeviceLevelsAndUpdatesArePulses) {
       EXPECT_FLOAT_EQ(alpha, config.rule.weight_alpha_gain /
                                  std::sqrt(float(net.layer(l).in())));
       const DenseLayer& layer = net.layer(l);
-      for (int i = 0; i < layer.weight.size(); ++i) {
-        ASSERT_TRUE(IsLevel(layer.weight.data()[i], alpha, device))
-            << "layer " << l << " weight " << i << " = "
-            << layer.weight.data()[i];
+      for (int j = 0; j < layer.in(); ++j) {
+        for (int i = 0; i < layer.out(); ++i) {
+          ASSERT_TRUE(IsLevel(layer.weight(i, j), alpha, device))
+              << "layer " << l << " weight " << i << ", " << j << " = "
+              << layer.weight(i, j);
+        }
       }
       for (int i = 0; i < layer.bias.size(); ++i) {
         ASSERT_TRUE(IsLevel(layer.bias[i], 0.75f, device))
