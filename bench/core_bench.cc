@@ -16,6 +16,10 @@
 //   BM_ForwardFloat      the float forward pass alone, same model and rows
 //   BM_ForwardInt8Batch/16  the integer forward pass of 16 encoded rows per
 //                        InferenceNetwork::ForwardBatch call
+//   BM_ForwardEncoded    InferenceNetwork::ForwardEncoded alone (the forward
+//                        half of BM_ScoreOne) on 512 test rows encoded
+//                        beforehand
+//   BM_ForwardEncodedBatch/16  the same, 16 rows per ForwardEncodedBatch call
 //   BM_ScoreBatch/1024   EncodeQuantized + score of 1024 records per
 //                        iteration, 16 at a time through
 //                        InferenceNetwork::ForwardEncodedBatch (the kernels
@@ -281,6 +285,74 @@ void BM_ForwardInt8Batch(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * batch);
 }
 BENCHMARK(BM_ForwardInt8Batch)->Arg(16);
+
+// The integer forward pass from the encoder's bytes alone
+// (InferenceNetwork::ForwardEncoded, the forward half of BM_ScoreOne), on
+// test rows encoded beforehand (kEncodedRows of them, in cache).
+constexpr int kEncodedRows = 512;
+struct EncodedRows {
+  std::vector<float> x;
+  std::vector<uint8_t> q;
+  size_t bytes;
+  const float* row(int i) const { return &x[size_t(i) * kInputDim]; }
+  const uint8_t* row_bytes(int i) const { return &q[size_t(i) * bytes]; }
+};
+const EncodedRows& GetEncodedRows() {
+  static const EncodedRows* const rows = [] {
+    const Data& data = GetData();
+    auto* r = new EncodedRows;
+    r->bytes = size_t(data.encoder.quantized_size());
+    r->x.resize(size_t(kEncodedRows) * kInputDim);
+    r->q.resize(size_t(kEncodedRows) * r->bytes);
+    for (int i = 0; i < kEncodedRows; ++i) {
+      data.encoder.EncodeQuantized(data.test_rows[i], &r->x[i * kInputDim],
+                                   &r->q[i * r->bytes]);
+    }
+    return r;
+  }();
+  return *rows;
+}
+
+void BM_ForwardEncoded(benchmark::State& state) {
+  const EncodedRows& rows = GetEncodedRows();
+  const InferenceNetwork& net = ScoringNetwork();
+  Workspace ws = net.MakeWorkspace();
+  int i = 0;
+  for (auto _ : state) {
+    float score = net.ForwardEncoded(rows.row(i), rows.row_bytes(i), &ws);
+    benchmark::DoNotOptimize(score);
+    if (++i == kEncodedRows) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ForwardEncoded);
+
+// The same, state.range(0) rows per ForwardEncodedBatch call.
+void BM_ForwardEncodedBatch(benchmark::State& state) {
+  const EncodedRows& rows = GetEncodedRows();
+  const InferenceNetwork& net = ScoringNetwork();
+  const int batch = static_cast<int>(state.range(0));
+  std::vector<Workspace> ws(batch, net.MakeWorkspace());
+  std::vector<Workspace*> ws_ptrs;
+  for (Workspace& w : ws) ws_ptrs.push_back(&w);
+  std::vector<const float*> x(batch);
+  std::vector<const uint8_t*> q(batch);
+  std::vector<float> scores(batch);
+  int next = 0;
+  for (auto _ : state) {
+    for (int b = 0; b < batch; ++b) {
+      x[b] = rows.row(next);
+      q[b] = rows.row_bytes(next);
+      if (++next == kEncodedRows) next = 0;
+    }
+    net.ForwardEncodedBatch(batch, x.data(), q.data(), ws_ptrs.data(),
+                            scores.data());
+    benchmark::DoNotOptimize(scores.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+BENCHMARK(BM_ForwardEncodedBatch)->Arg(16);
 
 // Records per InferenceNetwork::ForwardBatch call in BM_ScoreBatch (what
 // the daemon's Score does with a stream batch).
