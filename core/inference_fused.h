@@ -126,6 +126,9 @@ class ScopedForcePairKernels {
 // ForwardFusedAvx512 gives (score and ws->activations), keeping the hidden
 // layer's outputs and the output layer's sums in registers; for a record
 // with inputs outside [0, 1] it runs ForwardFusedAvx512.
+// The register pass lists the hidden layer's active input quads on the
+// stack: inputs up to 4 * kMaxTwoLayerQuads.
+inline constexpr int kMaxTwoLayerQuads = 256;
 bool TwoLayerEligible(const std::vector<IntLayer>& layers);
 float ForwardTwoLayer(const std::vector<IntLayer>& layers, const float* x,
                       Workspace* ws);

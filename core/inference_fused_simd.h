@@ -88,33 +88,51 @@ DWAE_AVX512 inline void QuantizeOnto(const float* in, int n, int padded_n,
   }
 }
 
-// The sigmoid of rows [r, r + 16) by the tables (SigmoidTables in
-// inference_fused.h) from a = acc + t.offset, their int32 sums plus the
-// offset; the reciprocal is rcp14 with one Newton step.
-DWAE_AVX512 inline __m512 SigmoidFromOffsetSums(const SigmoidTables& t, int r,
-                                                __m512i a) {
+// A layer's digit tables (SigmoidTables in inference_fused.h) in registers,
+// loaded once per layer: the two 16-float halves of each digit's 32
+// entries.
+struct DigitRegs {
+  __m512 lo[4], hi[4];
+  bool four;  // 4 digits, else 3
+};
+DWAE_AVX512 inline DigitRegs LoadDigits(const SigmoidTables& t) {
+  DigitRegs d;
+  for (int i = 0; i < 4; ++i) {
+    d.lo[i] = _mm512_loadu_ps(t.digit[i]);
+    d.hi[i] = _mm512_loadu_ps(t.digit[i] + 16);
+  }
+  d.four = t.digits == 4;
+  return d;
+}
+
+// The sigmoid of 16 rows by the tables from a = acc + t.offset, their int32
+// sums plus the offset, and `row` their row factors; the reciprocal is
+// rcp14 with one Newton step.
+DWAE_AVX512 inline __m512 SigmoidFromDigits(const DigitRegs& t, __m512 row,
+                                            __m512i a) {
   // vpermt2ps reads the low 5 bits of each index.
-  const __m512 d0 = _mm512_permutex2var_ps(_mm512_loadu_ps(t.digit[0]), a,
-                                           _mm512_loadu_ps(t.digit[0] + 16));
-  const __m512 d1 = _mm512_permutex2var_ps(_mm512_loadu_ps(t.digit[1]),
-                                           _mm512_srli_epi32(a, 5),
-                                           _mm512_loadu_ps(t.digit[1] + 16));
-  const __m512 d2 = _mm512_permutex2var_ps(_mm512_loadu_ps(t.digit[2]),
-                                           _mm512_srli_epi32(a, 10),
-                                           _mm512_loadu_ps(t.digit[2] + 16));
+  const __m512 d0 = _mm512_permutex2var_ps(t.lo[0], a, t.hi[0]);
+  const __m512 d1 =
+      _mm512_permutex2var_ps(t.lo[1], _mm512_srli_epi32(a, 5), t.hi[1]);
+  const __m512 d2 =
+      _mm512_permutex2var_ps(t.lo[2], _mm512_srli_epi32(a, 10), t.hi[2]);
   // A product tree (depth 2 for 3 digits, 3 for 4) rather than a chain:
   // the same 5 rounded factors and 4 products at most, a shorter latency.
-  __m512 e = _mm512_loadu_ps(t.row.data() + r);
-  if (t.digits == 4) {
-    e = _mm512_mul_ps(e,
-                      _mm512_permutex2var_ps(_mm512_loadu_ps(t.digit[3]),
-                                             _mm512_srli_epi32(a, 15),
-                                             _mm512_loadu_ps(t.digit[3] + 16)));
+  __m512 e = row;
+  if (t.four) {
+    e = _mm512_mul_ps(
+        e, _mm512_permutex2var_ps(t.lo[3], _mm512_srli_epi32(a, 15), t.hi[3]));
   }
   e = _mm512_mul_ps(_mm512_mul_ps(e, d2), _mm512_mul_ps(d1, d0));
   const __m512 d = _mm512_add_ps(_mm512_set1_ps(1.0f), e);
   const __m512 y = _mm512_rcp14_ps(d);
   return _mm512_mul_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(2.0f)));
+}
+
+// The same for rows [r, r + 16) with the tables read from memory.
+DWAE_AVX512 inline __m512 SigmoidFromOffsetSums(const SigmoidTables& t, int r,
+                                                __m512i a) {
+  return SigmoidFromDigits(LoadDigits(t), _mm512_loadu_ps(t.row.data() + r), a);
 }
 
 // The same from the int32 sums acc[0, 16) of rows [r, r + 16).

@@ -156,7 +156,8 @@ float InferenceNetwork::Forward(const float* x, Workspace* ws) const {
 float InferenceNetwork::ForwardEncoded(const float* x, const uint8_t* q,
                                        Workspace* ws) const {
   if (!two_layer()) return Forward(x, ws);
-  FitWorkspace(ws);
+  // The register pass from the bytes uses only ws->activations (no integer
+  // buffers), which every workspace of the network has.
   return inference_internal::ForwardTwoLayerEncoded(layers_, x, q, ws);
 }
 
@@ -169,7 +170,6 @@ void InferenceNetwork::ForwardEncodedBatch(int n, const float* const* x,
     return;
   }
   for (int i = 0; i < n; ++i) {
-    FitWorkspace(ws[i]);
     scores[i] =
         inference_internal::ForwardTwoLayerEncoded(layers_, x[i], q[i], ws[i]);
   }

@@ -2,15 +2,28 @@
 // ForwardTwoLayer): the default 125-32-125 model and any other whose hidden
 // layer has at most 32 rows and output layer at most 128.
 //
-// Per record: the input quantized onto [0, 1] (as the general pass), the
-// hidden sums by MatVecSparseVnni, the hidden sigmoid by the tables, its
-// output quantized in registers; then the output layer's sums in kOut
-// registers, each quad of hidden bytes broadcast once (no int32 sums
-// stored), started at the tables' offset (so the sums are the tables'
-// index a = acc + offset without an add), and the output epilogue from the
-// registers. Every float operation is the general pass's, in the same
-// order, so the score and the activations are equal bit for bit; the test
-// compares them (inference_two_layer_test).
+// Per record: the input quantized onto [0, 1] (as the general pass) or the
+// encoder's bytes; the hidden sums in registers over the active input quads
+// (listed first, as MatVecSparseVnni does), the hidden sigmoid by the
+// tables, its output quantized in registers; then the output layer row
+// block by row block: the kHidden * 4 quads of hidden bytes broadcast once,
+// each block's sums in two chains started at the tables' offset (so the
+// sums are the tables' index a = acc + offset without an add) and its
+// epilogue right after them (so it overlaps the next block's multiply-adds
+// on the other port). No int32 sums are stored; the layers' tables and
+// level pointers are read into locals once (the stores to the activations
+// could alias them otherwise, and were followed by reloads). Every float
+// operation is the general pass's, in the same order, so the score and the
+// activations are equal bit for bit; the test compares them
+// (inference_two_layer_test), from the floats and from the bytes.
+//
+// What this layout gained over the previous one (quad-major output sums,
+// the hidden sums through MatVecSparseVnni and memory, the tables reloaded
+// per block): docs/performance.md, issue 13's seventh round. A dense hidden
+// pass (every quad, 8 chains per block) was slower (130 against 113 ns per
+// forward: vpdpbusd issues on one port here, and the list skips most quads
+// of an encoded record); broadcasting the hidden quads from memory instead
+// of with vpermd measured the same.
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -30,7 +43,8 @@ bool TwoLayerEligible(const std::vector<IntLayer>& layers) {
   const IntLayer& hidden = layers[0];
   const IntLayer& out = layers[1];
   return hidden.sigmoid_tables.usable && out.sigmoid_tables.usable &&
-         out.unit_range_input && hidden.levels.rows() <= 2 * kInt8RowBlock &&
+         hidden.quads.quads() <= kMaxTwoLayerQuads && out.unit_range_input &&
+         hidden.levels.rows() <= 2 * kInt8RowBlock &&
          hidden.levels.rows() >= 1 && out.levels.rows() >= 1 &&
          out.levels.rows() <= 8 * kInt8RowBlock &&
          out.levels.cols() == hidden.levels.rows();
@@ -42,21 +56,76 @@ namespace {
 
 #define DWAE_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
 
-// The hidden layer: sums, sigmoid (stored to `y`), and its output quantized
-// onto [0, 1] into q[0, 32) (zero past the rows), as the general pass's
-// epilogue with next_q.
+// The hidden layer from the input bytes `in`: its int32 sums in registers
+// (the quads of `in` that are not all zero listed first, as
+// MatVecSparseVnni does, then kChains dependency chains per row block), the
+// sigmoid by the tables (stored to `y`), and its output quantized onto
+// [0, 1] (zero past the rows) returned in a register: the bytes the general
+// pass's epilogue writes to next_q.
 template <int kHidden>
-DWAE_VNNI void HiddenLayer(const IntLayer& layer, const uint8_t* in,
-                           int32_t* acc, float* y, uint8_t* q) {
+DWAE_VNNI __m256i HiddenLayer(const IntLayer& layer, const uint8_t* in,
+                              float* y) {
+  constexpr int kChains = 4;
+  const QuadLevels& k = layer.quads;
+  const int quads = k.quads();
+  // The active quads' indices and bytes; each step stores 16 entries.
+  alignas(64) int32_t idx[kMaxTwoLayerQuads + 16];
+  alignas(64) int32_t val[kMaxTwoLayerQuads + 16];
+  const __m512i iota =
+      _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  int entries = 0;
+  for (int base = 0; base < quads; base += 16) {
+    // Whole loads where the 16 quads are there (one load per store of the
+    // encoder's, which writes the bytes 64 at a time); masked at the end.
+    const __m512i v =
+        quads - base >= 16
+            ? _mm512_loadu_si512(in + 4 * base)
+            : _mm512_maskz_loadu_epi32(FirstLanes(quads - base), in + 4 * base);
+    const __mmask16 nonzero = _mm512_test_epi32_mask(v, v);
+    _mm512_storeu_si512(val + entries, _mm512_maskz_compress_epi32(nonzero, v));
+    _mm512_storeu_si512(
+        idx + entries,
+        _mm512_maskz_compress_epi32(
+            nonzero, _mm512_add_epi32(iota, _mm512_set1_epi32(base))));
+    entries += __builtin_popcount(nonzero);
+  }
+  // Integer sums: the order does not matter. Chain 0 starts at the tables'
+  // offset, so the total is a = acc + offset.
+  __m512i sums[kHidden][kChains];
+#pragma GCC unroll 2
+  for (int b = 0; b < kHidden; ++b) {
+    sums[b][0] = _mm512_set1_epi32(layer.sigmoid_tables.offset);
+#pragma GCC unroll 4
+    for (int u = 1; u < kChains; ++u) sums[b][u] = _mm512_setzero_si512();
+  }
+  const int8_t* const levels = k.block(0, 0);  // kHidden row blocks
+  auto add_entry = [&](int u, int e) DWAE_VNNI {
+    const __m512i xv = _mm512_set1_epi32(val[e]);
+    const int8_t* w = levels + 64 * kHidden * idx[e];
+#pragma GCC unroll 2
+    for (int b = 0; b < kHidden; ++b) {
+      sums[b][u] = DpbusdFrom(sums[b][u], xv, w + 64 * b);
+    }
+  };
+  int e = 0;
+  for (; e + kChains <= entries; e += kChains) {
+#pragma GCC unroll 4
+    for (int u = 0; u < kChains; ++u) add_entry(u, e + u);
+  }
+#pragma GCC unroll 4
+  for (int u = 0; u + 1 < kChains; ++u) {
+    if (e + u < entries) add_entry(u, e + u);
+  }
   const int rows = layer.levels.rows();
-  const int out_size = layer.levels.row_blocks() * kInt8RowBlock;
-  MatVecSparseVnni(layer.quads, in, acc + out_size, acc);
   __m128i bytes[2] = {_mm_setzero_si128(), _mm_setzero_si128()};
 #pragma GCC unroll 2
   for (int b = 0; b < kHidden; ++b) {
+    const __m512i* c = sums[b];
+    const __m512i a = _mm512_add_epi32(_mm512_add_epi32(c[0], c[1]),
+                                       _mm512_add_epi32(c[2], c[3]));
     const int r = b * kInt8RowBlock;
     const __mmask16 mask = FirstLanes(rows - r);
-    const __m512 s = SigmoidFromTables(layer.sigmoid_tables, r, acc + r);
+    const __m512 s = SigmoidFromOffsetSums(layer.sigmoid_tables, r, a);
     if (rows - r >= 16) {
       _mm512_storeu_ps(y + r, s);
     } else {
@@ -64,62 +133,56 @@ DWAE_VNNI void HiddenLayer(const IntLayer& layer, const uint8_t* in,
     }
     bytes[b] = UnitBytes(s, mask);
   }
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(q),
-                      _mm256_set_m128i(bytes[1], bytes[0]));
+  return _mm256_set_m128i(bytes[1], bytes[0]);
 }
 
-// The output layer from the hidden bytes q (quads() of them used): sums in
-// registers, sigmoid, the store to `y` and the mean squared error against x.
-// The sums run in two chains per row block (even and odd quads), half as
-// long; integer sums, so the order does not matter.
-template <int kOut>
-DWAE_VNNI float OutputLayer(const IntLayer& layer, const uint8_t* q,
-                            const float* x, float* y) {
-  const QuadLevels& k = layer.quads;
-  const SigmoidTables& t = layer.sigmoid_tables;
+// The output layer from the hidden bytes h (4 * kHidden quads, zero past
+// the hidden rows; the levels are zero-padded to as many quads,
+// QuadLevels::padded_quads): each quad broadcast once from the register,
+// then row block by row block the sums in two chains (even and odd quads;
+// integer sums, so the order does not matter), started at the tables'
+// offset (the sums are the tables' index a = acc + offset without an add),
+// the sigmoid, the store to `y` and the squared error against x. A block's
+// epilogue follows its sums, so it overlaps the next block's
+// multiply-adds.
+template <int kHidden, int kOut>
+DWAE_VNNI float OutputLayer(const IntLayer& layer, __m256i h, const float* x,
+                            float* y) {
+  constexpr int kQuads = 4 * kHidden;
+  // Everything the loop reads from the layer, in locals: the stores to y
+  // could alias the layer's members otherwise, and the compiler would load
+  // them again after each one.
+  const int8_t* const levels = layer.quads.block(0, 0);  // kOut row blocks
+  const DigitRegs digits = LoadDigits(layer.sigmoid_tables);
+  const float* const row = layer.sigmoid_tables.row.data();
+  const __m512i offset = _mm512_set1_epi32(layer.sigmoid_tables.offset);
   const int rows = layer.levels.rows();
-  const int quads = k.quads();
-  __m512i even[kOut], odd[kOut];
+  // Each quad broadcast once (lanes 8-15 of h512 are never read).
+  __m512i xq[kQuads];
+  const __m512i h512 = _mm512_castsi256_si512(h);
 #pragma GCC unroll 8
-  for (int b = 0; b < kOut; ++b) {
-    even[b] = _mm512_set1_epi32(t.offset);
-    odd[b] = _mm512_setzero_si512();
-  }
-  int qd = 0;
-  for (; qd + 2 <= quads; qd += 2) {
-    int32_t quad[2];
-    std::memcpy(quad, q + 4 * qd, sizeof quad);
-    const __m512i x0 = _mm512_set1_epi32(quad[0]);
-    const __m512i x1 = _mm512_set1_epi32(quad[1]);
-    // The row blocks of a quad are adjacent.
-    const int8_t* w0 = k.block(qd, 0);
-    const int8_t* w1 = k.block(qd + 1, 0);
-#pragma GCC unroll 8
-    for (int b = 0; b < kOut; ++b) {
-      even[b] = DpbusdFrom(even[b], x0, w0 + 64 * b);
-      odd[b] = DpbusdFrom(odd[b], x1, w1 + 64 * b);
-    }
-  }
-  if (qd < quads) {
-    int32_t quad;
-    std::memcpy(&quad, q + 4 * qd, sizeof quad);
-    const __m512i x0 = _mm512_set1_epi32(quad);
-    const int8_t* w0 = k.block(qd, 0);
-#pragma GCC unroll 8
-    for (int b = 0; b < kOut; ++b) {
-      even[b] = DpbusdFrom(even[b], x0, w0 + 64 * b);
-    }
+  for (int j = 0; j < kQuads; ++j) {
+    xq[j] = _mm512_permutexvar_epi32(_mm512_set1_epi32(j), h512);
   }
   __m512 squares[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(),
                        _mm512_setzero_ps(), _mm512_setzero_ps()};
 #pragma GCC unroll 8
   for (int b = 0; b < kOut; ++b) {
+    __m512i even = offset;
+    __m512i odd = _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (int j = 0; j < kQuads; j += 2) {
+      even = DpbusdFrom(even, xq[j], levels + 64 * (j * kOut + b));
+      odd = DpbusdFrom(odd, xq[j + 1], levels + 64 * ((j + 1) * kOut + b));
+    }
     const int r = b * kInt8RowBlock;
-    const __mmask16 mask = FirstLanes(rows - r);
-    const __m512 s =
-        SigmoidFromOffsetSums(t, r, _mm512_add_epi32(even[b], odd[b]));
+    // Every block but the last is whole.
+    const __mmask16 mask =
+        b + 1 < kOut ? __mmask16(0xFFFF) : FirstLanes(rows - r);
+    const __m512 s = SigmoidFromDigits(digits, _mm512_loadu_ps(row + r),
+                                       _mm512_add_epi32(even, odd));
     if (b + 1 < kOut) {
-      _mm512_storeu_ps(y + r, s);  // every block but the last is whole
+      _mm512_storeu_ps(y + r, s);
     } else {
       _mm512_mask_storeu_ps(y + r, mask, s);
     }
@@ -132,10 +195,8 @@ DWAE_VNNI float OutputLayer(const IntLayer& layer, const uint8_t* q,
 template <int kHidden, int kOut>
 DWAE_VNNI float FromBytes(const IntLayer& hidden, const IntLayer& out,
                           const float* x, const uint8_t* q, Workspace* ws) {
-  alignas(32) uint8_t hidden_q[32];
-  HiddenLayer<kHidden>(hidden, q, ws->accumulators.data(),
-                       ws->activations[1].data(), hidden_q);
-  return OutputLayer<kOut>(out, hidden_q, x, ws->activations[2].data());
+  const __m256i h = HiddenLayer<kHidden>(hidden, q, ws->activations[1].data());
+  return OutputLayer<kHidden, kOut>(out, h, x, ws->activations[2].data());
 }
 
 // From the floats: quantized here (the range scanned; *done false, nothing
@@ -164,7 +225,11 @@ DWAE_VNNI float FromEncoded(const IntLayer& hidden, const IntLayer& out,
   const float score = FromBytes<kHidden, kOut>(hidden, out, x, q, ws);
   const int n = hidden.levels.cols();
   float* copy = ws->activations[0].data();
-  for (int c = 0; c < n; c += 16) {
+  int c = 0;
+  for (; c + 16 <= n; c += 16) {
+    _mm512_storeu_ps(copy + c, _mm512_loadu_ps(x + c));
+  }
+  if (c < n) {
     const __mmask16 mask = FirstLanes(n - c);
     _mm512_mask_storeu_ps(copy + c, mask, _mm512_maskz_loadu_ps(mask, x + c));
   }

@@ -111,7 +111,11 @@ class QuadLevels {
   int cols() const { return cols_; }
   int row_blocks() const { return row_blocks_; }
   int quads() const { return (cols_ + 3) / 4; }
-  // The 64 bytes of (quad q, row block b).
+  // quads() rounded up to 4: the storage holds zero levels for the quads in
+  // [quads(), padded_quads()), so a kernel may visit them (with zero or any
+  // input bytes) in fixed groups of 4.
+  int padded_quads() const { return (quads() + 3) / 4 * 4; }
+  // The 64 bytes of (quad q, row block b), q < padded_quads().
   const int8_t* block(int q, int b) const {
     return data_.data() +
            (std::size_t(q) * row_blocks_ + b) * 4 * kInt8RowBlock;

@@ -1,8 +1,9 @@
 // The two-layer register pass (inference_fused.h, ForwardTwoLayer) against
 // the general fused pass: the same score and activations bit for bit, on
 // random two-layer shapes around the default 125-32-125 (hidden 1-32 rows,
-// 1-128 outputs), records inside [0, 1] (the register pass) and outside it
-// (its fallback), and the eligibility rules.
+// 1-128 outputs), records inside [0, 1] (the register pass, from the floats
+// and from their bytes as the encoder writes them) and outside it (its
+// fallback), and the eligibility rules.
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -90,6 +91,21 @@ TEST(InferenceTwoLayerTest, RegisterPassIsTheGeneralPassBitForBit) {
       // And within the fused pass's tolerance of the layer-by-layer path.
       Workspace layered = net.MakeWorkspace();
       EXPECT_NEAR(got, net.ForwardLayered(x, &layered), 1e-3);
+      // From the bytes (the encoder's path), for records inside [0, 1]:
+      // the same bits, on a workspace that held another record before.
+      if (i % 5 == 0) continue;  // Rows() put a value outside [0, 1]
+      std::vector<uint8_t> q(size_t(net.encoded_bytes()), 0xAB);
+      QuantizeInput(x, dim, net.encoded_bytes(), q.data());
+      Workspace encoded_ws = net.MakeWorkspace();
+      net.Forward(&rows[size_t((i + 1) % n) * dim], &encoded_ws);
+      const float from_bytes = net.ForwardEncoded(x, q.data(), &encoded_ws);
+      ASSERT_EQ(absl::bit_cast<uint32_t>(from_bytes),
+                absl::bit_cast<uint32_t>(want))
+          << "trial " << trial << " record " << i;
+      for (size_t l = 0; l < 3; ++l) {
+        ASSERT_EQ(encoded_ws.activations[l], want_ws.activations[l])
+            << "trial " << trial << " record " << i << " layer " << l;
+      }
     }
   }
 }
