@@ -30,6 +30,10 @@
 //                        (records in cache, as a batch just parsed is)
 //   BM_LearnOne/<rule>   one Autoencoder::Learn step on an encoded normal
 //                        training row, for float, dw-shadow, dw-stochastic
+//   BM_OutputLayerProducts/<ld>  the learning step's two products of the
+//                        125x32 output layer (forward, and back to the
+//                        hidden layer) with columns ld floats apart: 128
+//                        (the layers' padded layout) or 125 (packed)
 //
 // Data are looked up as data/nsl-kdd/... relative to the working directory,
 // then under DWAE_SOURCE_DIR. All benchmarks are single-threaded and measure
@@ -49,8 +53,11 @@
 #include "core/dataset.h"
 #include "core/encoder.h"
 #include "core/inference_network.h"
+#include "core/learn_kernels.h"
 #include "core/model.h"
+#include "core/padded_matrix.h"
 #include "core/record.h"
+#include "core/rng.h"
 #include "core/rules.h"
 
 #ifndef DWAE_SOURCE_DIR
@@ -427,6 +434,33 @@ const bool kLearnRegistered = [] {
   }
   return true;
 }();
+
+void BM_OutputLayerProducts(benchmark::State& state) {
+  const int rows = kInputDim, cols = 32, ld = int(state.range(0));
+  PaddedMatrix w(rows, cols, ld);  // 64-byte aligned
+  Rng rng(1);
+  for (int j = 0; j < cols; ++j) {
+    for (int i = 0; i < rows; ++i) w(i, j) = float(rng.Uniform() - 0.5);
+  }
+  Eigen::VectorXf hidden(cols), bias(rows), z(rows), d(rows), back(cols);
+  for (float* v : {hidden.data(), back.data()}) {
+    for (int j = 0; j < cols; ++j) v[j] = float(rng.Uniform());
+  }
+  for (float* v : {bias.data(), d.data()}) {
+    for (int i = 0; i < rows; ++i) v[i] = float(rng.Uniform() - 0.5) * 0.1f;
+  }
+  for (auto _ : state) {
+    learn_kernels::DenseForward(w.data(), rows, ld, cols, hidden.data(),
+                                bias.data(), z.data());
+    learn_kernels::TransposedProductSigmoid(w.data(), rows, ld, cols, d.data(),
+                                            hidden.data(), back.data());
+    benchmark::DoNotOptimize(z.data());
+    benchmark::DoNotOptimize(back.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_OutputLayerProducts)->Arg(kInputDim)->Arg(128);
 
 }  // namespace
 }  // namespace dwae
