@@ -2,6 +2,8 @@
 //
 //   BM_ParseLine         ParseRecordLine on raw KDDTest+ lines
 //   BM_EncodeOne         FeatureEncoder::Encode of one parsed record
+//   BM_EncodeQuantized   FeatureEncoder::EncodeQuantized of one parsed
+//                        record (floats and bytes: the daemon's encoder)
 //   BM_ScoreOne          FeatureEncoder::EncodeQuantized +
 //                        InferenceNetwork::ForwardEncoded of one parsed
 //                        record: the encoder and forward kernels that
@@ -190,6 +192,22 @@ void BM_EncodeOne(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_EncodeOne);
+
+void BM_EncodeQuantized(benchmark::State& state) {
+  const Data& data = GetData();
+  std::vector<float> x(kInputDim);
+  std::vector<uint8_t> q(size_t(data.encoder.quantized_size()));
+  size_t i = 0;
+  for (auto _ : state) {
+    data.encoder.EncodeQuantized(data.test_rows[i], x.data(), q.data());
+    benchmark::DoNotOptimize(x.data());
+    benchmark::DoNotOptimize(q.data());
+    benchmark::ClobberMemory();
+    if (++i == data.test_rows.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_EncodeQuantized);
 
 // The served form of the scoring model.
 const InferenceNetwork& ScoringNetwork() {

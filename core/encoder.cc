@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "core/encoder_kernels.h"
-#include "core/name_index.h"
+#include "core/encoder_layout.h"
 #include "core/record.h"
 #include "core/zeek_features.h"
 
@@ -21,60 +21,13 @@ namespace {
 using encoder_internal::Log1p;
 using encoder_internal::ScaleAndClip;
 
-constexpr const char* kProtocols[kNumProtocols] = {"tcp", "udp", "icmp"};
+using encoder_internal::kFlagNames;
+using encoder_internal::kProtocolNames;
+using encoder_internal::kServiceNames;
+using encoder_internal::kZeekFlagNames;
 
-// The 70 NSL-KDD services in ASCII order. 67 of them occur in
-// KDDTrain+_20Percent, KDDTest+ and KDDTest-21; aol, harvest and http_2784
-// occur only in the full KDDTrain+.
-constexpr const char* kServices[kNumServices] = {
-    "IRC",       "X11",        "Z39_50",      "aol",        "auth",
-    "bgp",       "courier",    "csnet_ns",    "ctf",        "daytime",
-    "discard",   "domain",     "domain_u",    "echo",       "eco_i",
-    "ecr_i",     "efs",        "exec",        "finger",     "ftp",
-    "ftp_data",  "gopher",     "harvest",     "hostnames",  "http",
-    "http_2784", "http_443",   "http_8001",   "imap4",      "iso_tsap",
-    "klogin",    "kshell",     "ldap",        "link",       "login",
-    "mtp",       "name",       "netbios_dgm", "netbios_ns", "netbios_ssn",
-    "netstat",   "nnsp",       "nntp",        "ntp_u",      "other",
-    "pm_dump",   "pop_2",      "pop_3",       "printer",    "private",
-    "red_i",     "remote_job", "rje",         "shell",      "smtp",
-    "sql_net",   "ssh",        "sunrpc",      "supdup",     "systat",
-    "telnet",    "tftp_u",     "tim_i",       "time",       "urh_i",
-    "urp_i",     "uucp",       "uucp_path",   "vmnet",      "whois",
-};
-
-constexpr const char* kFlags[kNumFlags] = {
-    "OTH", "REJ", "RSTO", "RSTOS0", "RSTR", "S0", "S1", "S2", "S3", "SF", "SH",
-};
-
-// Feature index of kdd numeric column j: duration is feature 0, the other
-// 37 follow the three categorical features.
-constexpr int NumericFeature(int j) { return j == 0 ? 0 : j + 3; }
-
-// True for the heavy-tailed columns that go through log1p.
-constexpr bool UsesLog1p(int feature) {
-  switch (feature) {
-    case 0:   // duration
-    case 4:   // src_bytes
-    case 5:   // dst_bytes
-    case 7:   // wrong_fragment
-    case 8:   // urgent
-    case 9:   // hot
-    case 10:  // num_failed_logins
-    case 12:  // num_compromised
-    case 15:  // num_root
-    case 16:  // num_file_creations
-    case 17:  // num_shells
-    case 18:  // num_access_files
-    case 22:  // count
-    case 23:  // srv_count
-    case 31:  // dst_host_count
-    case 32:  // dst_host_srv_count
-      return true;
-    default:
-      return false;
-  }
-}
+using encoder_internal::NumericFeature;
+using encoder_internal::UsesLog1p;
 
 // One numeric input column: where its value comes from and how it scales.
 struct Column {
@@ -93,8 +46,6 @@ struct Layout {
   int num_log1p = 0;
   int log1p_columns[kMaxNumeric];
   int log1p_sources[kMaxNumeric];
-  // Bit i of log1p_groups[g]: column 8g + i takes log1p (EncodeKddAvx512).
-  uint8_t log1p_groups[(kMaxNumeric + 7) / 8] = {};
 };
 
 // Lists the log1p columns of `layout`.
@@ -103,7 +54,6 @@ Layout WithLog1pList(Layout layout) {
     if (layout.columns[j].log1p) {
       layout.log1p_sources[layout.num_log1p] = layout.columns[j].source;
       layout.log1p_columns[layout.num_log1p++] = j;
-      layout.log1p_groups[j / 8] |= uint8_t(1u << (j % 8));
     }
   }
   return layout;
@@ -159,12 +109,6 @@ inline double Transformed(const Record& record, const Column& c) {
   return c.log1p ? Log1p(x) : x;
 }
 
-// Zeek's conn_state values, the zeek schema's flag vocabulary.
-constexpr const char* kZeekFlags[kNumZeekFlags] = {
-    "OTH", "REJ", "RSTO", "RSTOS0", "RSTR", "RSTRH", "S0",
-    "S1",  "S2",  "S3",   "SF",     "SH",   "SHR",
-};
-
 // First input dimension of each block, per schema.
 struct Offsets {
   int protocol, service, flag, num_flags, dim;
@@ -182,36 +126,30 @@ constexpr Offsets OffsetsOf(FeatureSchema schema) {
 static_assert(OffsetsOf(FeatureSchema::kKdd).dim == kInputDim);
 static_assert(OffsetsOf(FeatureSchema::kZeek).dim == kZeekInputDim);
 
-// Index into kServices, or kNumServices (the <unknown> slot).
+// Index into kServiceNames, or kNumServices (the <unknown> slot).
 inline int ServiceIndex(absl::string_view value) {
-  static constexpr NameIndex kIndex(kServices);
-  return kIndex.Find(value, kNumServices);
+  return encoder_internal::kServiceLookup.Find(value, kNumServices);
 }
 
-// Index into kFlags, or kNumFlags (the <unknown> slot).
+// Index into kFlagNames, or kNumFlags (the <unknown> slot).
 inline int FlagIndex(absl::string_view value) {
-  static constexpr NameIndex kIndex(kFlags);
-  return kIndex.Find(value, kNumFlags);
+  return encoder_internal::kFlagLookup.Find(value, kNumFlags);
 }
 
-// Index into kZeekFlags, or kNumZeekFlags (the <unknown> slot).
+// Index into kZeekFlagNames, or kNumZeekFlags (the <unknown> slot).
 inline int ZeekFlagIndex(absl::string_view value) {
-  static constexpr NameIndex kIndex(kZeekFlags);
-  return kIndex.Find(value, kNumZeekFlags);
+  return encoder_internal::kZeekFlagLookup.Find(value, kNumZeekFlags);
 }
 
-// Index into kProtocols, or kNumProtocols (the <unknown> slot).
+// Index into kProtocolNames, or kNumProtocols (the <unknown> slot).
 inline int ProtocolIndex(absl::string_view value) {
-  if (value == "tcp") return 0;
-  if (value == "udp") return 1;
-  if (value == "icmp") return 2;
-  return kNumProtocols;
+  return encoder_internal::kProtocolLookup.Find(value, kNumProtocols);
 }
 
 }  // namespace
 
 const char* KddServiceNameAt(int index) {
-  return index >= 0 && index < kNumServices ? kServices[index] : "?";
+  return index >= 0 && index < kNumServices ? kServiceNames[index] : "?";
 }
 
 int KddServiceIndex(absl::string_view name) { return ServiceIndex(name); }
@@ -312,16 +250,31 @@ void FeatureEncoder::EncodeQuantized(const Record& record, float* out,
 
 void FeatureEncoder::EncodeKddVector(const Record& record, float* out,
                                      uint8_t* quantized) const {
-  const Offsets o = OffsetsOf(FeatureSchema::kKdd);
-  const int hot[3] = {o.protocol + ProtocolIndex(record.protocol_type),
-                      o.service + ServiceIndex(record.service),
-                      o.flag + FlagIndex(record.flag)};
-  encoder_internal::EncodeKddAvx512(
-      record.numeric.data(), GetLayout(FeatureSchema::kKdd).log1p_groups, hot,
-      min_.data(), inv_range_.data(), out, quantized);
+  if (encoder_internal::EncodeKddAvx512(record, min_.data(), inv_range_.data(),
+                                        nullptr, out, quantized)) {
+    return;
+  }
+  // A value the vector encoder leaves to std::log1p: the portable loops'
+  // numeric columns, in the vector encoder's layout.
+  float numeric[kNumNumeric + 2];
+  EncodeNumericScalar(record, numeric);
+  encoder_internal::EncodeKddAvx512(record, min_.data(), inv_range_.data(),
+                                    numeric, out, quantized);
 }
 
 void FeatureEncoder::EncodeScalar(const Record& record, float* out) const {
+  EncodeNumericScalar(record, out);
+  const Offsets o = OffsetsOf(schema_);
+  std::fill(out + num_numeric_, out + o.dim, 0.0f);
+  out[o.protocol + ProtocolIndex(record.protocol_type)] = 1.0f;
+  out[o.service + ServiceIndex(record.service)] = 1.0f;
+  out[o.flag + (schema_ == FeatureSchema::kZeek ? ZeekFlagIndex(record.flag)
+                                                : FlagIndex(record.flag))] =
+      1.0f;
+}
+
+void FeatureEncoder::EncodeNumericScalar(const Record& record,
+                                         float* out) const {
   // Simple loops rather than one per-column loop: scale and clip vectorize,
   // log1p runs over its columns only. The arithmetic is the per-column
   // formula's, so the floats are identical.
@@ -350,13 +303,6 @@ void FeatureEncoder::EncodeScalar(const Record& record, float* out) const {
     }
     ScaleAndClip(t, min_.data(), inv_range_.data(), num_numeric_, out);
   }
-  const Offsets o = OffsetsOf(schema_);
-  std::fill(out + num_numeric_, out + o.dim, 0.0f);
-  out[o.protocol + ProtocolIndex(record.protocol_type)] = 1.0f;
-  out[o.service + ServiceIndex(record.service)] = 1.0f;
-  out[o.flag + (schema_ == FeatureSchema::kZeek ? ZeekFlagIndex(record.flag)
-                                                : FlagIndex(record.flag))] =
-      1.0f;
 }
 
 int FeatureEncoder::FeatureOfDimension(int d) {
@@ -383,15 +329,16 @@ std::string BuildDimensionName(FeatureSchema schema, int d) {
   if (d < o.service) {
     feature = "protocol_type";
     const int i = d - o.protocol;
-    if (i < kNumProtocols) value = kProtocols[i];
+    if (i < kNumProtocols) value = kProtocolNames[i];
   } else if (d < o.flag) {
     feature = "service";
     const int i = d - o.service;
-    if (i < kNumServices) value = kServices[i];
+    if (i < kNumServices) value = kServiceNames[i];
   } else {
     const int i = d - o.flag;
     if (i < o.num_flags) {
-      value = schema == FeatureSchema::kZeek ? kZeekFlags[i] : kFlags[i];
+      value =
+          schema == FeatureSchema::kZeek ? kZeekFlagNames[i] : kFlagNames[i];
     }
   }
   return absl::StrCat(feature, "=", value);

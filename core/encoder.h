@@ -128,6 +128,8 @@ class FeatureEncoder {
  private:
   // Encode() by the portable loops, and by EncodeKddAvx512.
   void EncodeScalar(const Record& record, float* out) const;
+  // The portable loops' num_numeric() numeric columns.
+  void EncodeNumericScalar(const Record& record, float* out) const;
   void EncodeKddVector(const Record& record, float* out,
                        uint8_t* quantized) const;
   // Recomputes inv_range_[j] from min_[j] and max_[j].

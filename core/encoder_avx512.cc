@@ -19,13 +19,24 @@
 //
 // The arithmetic per value is the scalar formula's (Log1p, then
 // ScaleAndClip's sub, mul, max, min and conversion), so the floats are
-// identical; encoder_oracle_test and encoder_quantized_test compare both
-// paths (ForceScalarEncoderForTesting) with the formula, Encode's floats
-// and QuantizeInput's bytes.
+// identical, with one shortcut: log1p of a value beyond the table (a
+// src_bytes or dst_bytes over 1023, a third of the NSL-KDD test rows) by a
+// vector approximation whose error bound, carried through the monotone
+// scaling, either pins the float std::log1p would give or leaves the record
+// to the portable loops (NumericGroup; none of the 59,586 rows of the three
+// NSL-KDD files needs them with the encoder fitted on the training file). Before it, std::log1p calls and their mispredicted
+// branches were about 10 ns of a 63 ns encode (docs/performance.md).
+// encoder_oracle_test, encoder_quantized_test and encoder_fast_path_test
+// compare both paths (ForceScalarEncoderForTesting) with the formula,
+// Encode's floats and QuantizeInput's bytes.
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "core/encoder_kernels.h"
+#include "core/encoder_layout.h"
+#include "core/name_index.h"
 #include "core/x86_intrinsics.h"
 
 namespace dwae {
@@ -33,11 +44,11 @@ namespace encoder_internal {
 
 #if DWAE_HAVE_X86
 
-bool CpuHasEncoderAvx512() {
-  static const bool has =
-      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-  return has;
+bool DetectEncoderAvx512() {
+  return __builtin_cpu_supports("avx512f") &&
+         __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vl");
 }
 
 namespace {
@@ -45,41 +56,121 @@ namespace {
 #define DWAE_AVX512 \
   __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl")))
 
-// Numeric columns [8g, 8g + 8) of the kdd layout (column 0 is feature 0,
-// column j >= 1 feature j + 3) after Log1p on the columns of `log1p`,
-// scaled and clipped, as 8 floats (zero past column 37).
-DWAE_AVX512 inline __m256 NumericGroup(const double* numeric, int g,
-                                       __mmask8 log1p, const double* min,
-                                       const double* inv) {
-  const __mmask8 valid = g == 4 ? __mmask8(0x3F) : __mmask8(0xFF);
-  __m512d t = _mm512_maskz_loadu_pd(valid, numeric + 3 + 8 * g);
-  if (g == 0) t = _mm512_mask_broadcastsd_pd(t, 1, _mm_load_sd(numeric));
-  if (log1p != 0) {
-    static const double* const kTable = Log1pTable();
-    // As Log1p: the table where x is an integer in [0, size) (NaN is not).
-    __mmask8 table =
-        log1p & _mm512_cmp_pd_mask(t, _mm512_setzero_pd(), _CMP_GE_OQ) &
-        _mm512_cmp_pd_mask(t, _mm512_set1_pd(double(kLog1pTableSize)),
-                           _CMP_LT_OQ);
-    const __m256i k = _mm512_maskz_cvttpd_epi32(table, t);
-    table &= _mm512_cmp_pd_mask(_mm512_cvtepi32_pd(k), t, _CMP_EQ_OQ);
-    const __mmask8 rest = log1p & ~table;
-    double x[8];
-    if (rest != 0) _mm512_storeu_pd(x, t);
-    t = _mm512_mask_i32gather_pd(t, table, k, kTable, 8);
-    for (unsigned r = rest; r != 0; r &= r - 1) {
-      const int lane = __builtin_ctz(r);
-      t = _mm512_mask_broadcastsd_pd(t, __mmask8(1u << lane),
-                                     _mm_set_sd(std::log1p(x[lane])));
-    }
+// The index of `name` in `index` (NameIndex::Find), its key built with one
+// masked load: the bytes past the name are not read (a masked load does not
+// touch them), and its size goes into byte 15 as MakeKey puts it.
+template <size_t kSlots>
+DWAE_AVX512 inline int Lookup(const std::string& name,
+                              const NameIndex<kSlots>& index, int missing) {
+  const size_t size = name.size();
+  if (size - 1 >= NameIndex<kSlots>::kMaxNameBytes) return missing;
+  __m128i key = _mm_maskz_loadu_epi8(__mmask16((1u << size) - 1), name.data());
+  key = _mm_insert_epi8(key, int(size), 15);
+  return index.FindKey(
+      {uint64_t(_mm_cvtsi128_si64(key)), uint64_t(_mm_extract_epi64(key, 1))},
+      missing);
+}
+
+// log1p(x) for finite x >= kLog1pTableSize, within kLog1pBeyondTableBound
+// * result of std::log1p(x). z = 1 + x = 2^e * m with m in [1, 2); with c
+// the midpoint of m's sixteenth of [1, 2) and r = m / c - 1 (|r| < 0.0305),
+// log1p(x) = e ln 2 + log c + log1p(r), log1p(r) by its Taylor series to
+// r^7. The error, absolute, for y >= log(1025) > 6.9:
+//   rounding 1 + x: <= 2^-53; log_c (std::log, within a few ulps of
+//   values < 0.7): <= 2^-51; r by one FMA: <= 2^-58; the series' tail:
+//   <= |r|^8 / (8 (1 - |r|)) < 9.4e-14 < 2^-43.2; Horner's roundings
+//   (values < 1, result < 0.031): < 2^-50;
+// and relative to y: e * ln 2's rounded ln 2 (e <= 1024): < 2^-53 y; the
+// last FMA and add: <= 2^-52 y. So |y - log1p(x)| < 2^-43 + 2^-51 y <
+// 2^-45.7 y, and std::log1p's own error (documented as 1 ulp, 2^-52 y)
+// leaves kLog1pBeyondTableBound = 2^-40 more than 16 times the sum
+// (encoder_log1p_test checks the margin on a million values).
+DWAE_AVX512 inline __m512d Log1pBeyondTable(__m512d x,
+                                            const Log1pIntervals& intervals) {
+  const __m512d one = _mm512_set1_pd(1.0);
+  const __m512d z = _mm512_add_pd(x, one);
+  const __m512d e = _mm512_getexp_pd(z);
+  const __m512d m = _mm512_getmant_pd(z, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_zero);
+  // The top four bits of m's fraction pick c (permutex2var reads the low
+  // four bits of each index).
+  const __m512i i = _mm512_srli_epi64(_mm512_castpd_si512(m), 48);
+  const __m512d inv_c = _mm512_permutex2var_pd(
+      _mm512_load_pd(intervals.inv_c), i, _mm512_load_pd(intervals.inv_c + 8));
+  const __m512d log_c = _mm512_permutex2var_pd(
+      _mm512_load_pd(intervals.log_c), i, _mm512_load_pd(intervals.log_c + 8));
+  const __m512d r = _mm512_fmsub_pd(m, inv_c, one);
+  __m512d p = _mm512_set1_pd(1.0 / 7);
+  for (const double c : {-1.0 / 6, 1.0 / 5, -1.0 / 4, 1.0 / 3, -1.0 / 2, 1.0}) {
+    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(c));
   }
-  const __m512d v =
-      _mm512_mul_pd(_mm512_sub_pd(t, _mm512_maskz_loadu_pd(valid, min + 8 * g)),
-                    _mm512_maskz_loadu_pd(valid, inv + 8 * g));
-  // max(v, 0) returns 0 for NaN, as ScaleAndClip.
+  p = _mm512_mul_pd(p, r);
+  return _mm512_fmadd_pd(e, _mm512_set1_pd(0x1.62e42fefa39efp-1),  // ln 2
+                         _mm512_add_pd(log_c, p));
+}
+
+// ScaleAndClip of 8 transformed values as floats (zero past `valid`):
+// (t - min) * inv clipped to [0, 1]; max(v, 0) returns 0 for NaN. Monotone
+// in each t, as inv >= 0.
+DWAE_AVX512 inline __m256 Scale(__m512d t, __m512d min, __m512d inv,
+                                __mmask8 valid) {
+  const __m512d v = _mm512_mul_pd(_mm512_sub_pd(t, min), inv);
   const __m512d clipped =
       _mm512_min_pd(_mm512_max_pd(v, _mm512_setzero_pd()), _mm512_set1_pd(1.0));
   return _mm256_maskz_mov_ps(valid, _mm512_cvtpd_ps(clipped));
+}
+
+// The constants the numeric groups read.
+struct Tables {
+  const double* log1p;  // Log1pTable()
+  const Log1pIntervals& intervals;
+};
+
+// Numeric columns [8g, 8g + 8) of the kdd layout (column 0 is feature 0,
+// column j >= 1 feature j + 3), log1p applied on Log1pGroup(g)'s columns,
+// scaled and clipped, as 8 floats (zero past column 37). Log1p as the
+// scalar Log1p where x is an integer in [0, table size); for finite x from
+// the table's end on, the floats of y - bound and y + bound (y the vector
+// log1p) enclose, Scale being monotone, the float of std::log1p(x): where
+// they agree, that is the float. The lanes where they do not (a value
+// within about 2^-40 of a float's rounding boundary, or of the fitted min)
+// and the lanes that need std::log1p (negative, fractional, NaN, infinite)
+// are added to *unsure, and their floats are not to be used.
+template <int g>
+DWAE_AVX512 inline __m256 NumericGroup(const double* numeric, const double* min,
+                                       const double* inv, const Tables& tables,
+                                       __mmask8* unsure) {
+  constexpr __mmask8 kLog1p = Log1pGroup(g);
+  constexpr __mmask8 kValid = 8 * g + 8 <= kNumNumeric
+                                  ? __mmask8(0xFF)
+                                  : __mmask8((1u << (kNumNumeric - 8 * g)) - 1);
+  __m512d t = _mm512_maskz_loadu_pd(kValid, numeric + 3 + 8 * g);
+  if (g == 0) t = _mm512_mask_broadcastsd_pd(t, 1, _mm_load_sd(numeric));
+  const __m512d lo = _mm512_maskz_loadu_pd(kValid, min + 8 * g);
+  const __m512d scale = _mm512_maskz_loadu_pd(kValid, inv + 8 * g);
+  if (kLog1p == 0) return Scale(t, lo, scale, kValid);
+  const __m512d x = t;
+  const __m512d size = _mm512_set1_pd(double(kLog1pTableSize));
+  // NaN compares false.
+  __mmask8 table = kLog1p &
+                   _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_GE_OQ) &
+                   _mm512_cmp_pd_mask(x, size, _CMP_LT_OQ);
+  const __m256i k = _mm512_maskz_cvttpd_epi32(table, x);
+  table &= _mm512_cmp_pd_mask(_mm512_cvtepi32_pd(k), x, _CMP_EQ_OQ);
+  const __mmask8 beyond =
+      kLog1p & _mm512_cmp_pd_mask(x, size, _CMP_GE_OQ) &
+      _mm512_cmp_pd_mask(x, _mm512_set1_pd(HUGE_VAL), _CMP_LT_OQ);
+  *unsure |= kLog1p & ~table & ~beyond;
+  t = _mm512_mask_i32gather_pd(t, table, k, tables.log1p, 8);
+  if (beyond == 0) return Scale(t, lo, scale, kValid);
+  const __m512d y = Log1pBeyondTable(x, tables.intervals);
+  const __m512d bound =
+      _mm512_mul_pd(y, _mm512_set1_pd(kLog1pBeyondTableBound));
+  const __m256 floats =
+      Scale(_mm512_mask_sub_pd(t, beyond, y, bound), lo, scale, kValid);
+  const __m256 high =
+      Scale(_mm512_mask_add_pd(t, beyond, y, bound), lo, scale, kValid);
+  *unsure |= _mm256_cmp_ps_mask(floats, high, _CMP_NEQ_OQ);
+  return floats;
 }
 
 DWAE_AVX512 inline __m512 Join(__m256 low, __m256 high) {
@@ -99,20 +190,48 @@ DWAE_AVX512 inline __m512i Join4(__m128i a, __m128i b, __m128i c, __m128i d) {
 
 }  // namespace
 
-DWAE_AVX512 void EncodeKddAvx512(const double* numeric, const uint8_t* log1p,
-                                 const int* hot, const double* min,
-                                 const double* inv, float* out, uint8_t* q) {
+DWAE_AVX512 void Log1pBeyondTableAvx512(const double* x, double* y) {
+  _mm512_storeu_pd(y,
+                   Log1pBeyondTable(_mm512_loadu_pd(x), Log1pIntervalTable()));
+}
+
+DWAE_AVX512 bool EncodeKddAvx512(const Record& record, const double* min,
+                                 const double* inv, const float* numeric,
+                                 float* out, uint8_t* q) {
   __m512 v[8];
-  v[0] = Join(NumericGroup(numeric, 0, log1p[0], min, inv),
-              NumericGroup(numeric, 1, log1p[1], min, inv));
-  v[1] = Join(NumericGroup(numeric, 2, log1p[2], min, inv),
-              NumericGroup(numeric, 3, log1p[3], min, inv));
-  v[2] =
-      Join(NumericGroup(numeric, 4, log1p[4], min, inv), _mm256_setzero_ps());
+  if (numeric == nullptr) {
+    static const Tables kTables = {Log1pTable(), Log1pIntervalTable()};
+    const double* x = record.numeric.data();
+    __mmask8 unsure = 0;
+    v[0] = Join(NumericGroup<0>(x, min, inv, kTables, &unsure),
+                NumericGroup<1>(x, min, inv, kTables, &unsure));
+    v[1] = Join(NumericGroup<2>(x, min, inv, kTables, &unsure),
+                NumericGroup<3>(x, min, inv, kTables, &unsure));
+    v[2] = Join(NumericGroup<4>(x, min, inv, kTables, &unsure),
+                _mm256_setzero_ps());
+    if (unsure != 0) return false;
+  } else {
+    v[0] = _mm512_loadu_ps(numeric);
+    v[1] = _mm512_loadu_ps(numeric + 16);
+    v[2] = _mm512_maskz_loadu_ps(__mmask16(0x3F), numeric + 32);
+  }
+  // The three one-hot dimensions as bits of two words (dimensions [0, 64)
+  // and [64, 128)): the protocol's is in the first, the flag's in the
+  // second, the service's in either.
+  constexpr int kProtocol = kNumNumeric;
+  constexpr int kService = kProtocol + kNumProtocols + 1;
+  constexpr int kFlag = kService + kNumServices + 1;
+  static_assert(kService <= 64 && kFlag >= 64 && kFlag + kNumFlags < 128);
+  const int protocol =
+      kProtocol + Lookup(record.protocol_type, kProtocolLookup, kNumProtocols);
+  const int service =
+      kService + Lookup(record.service, kServiceLookup, kNumServices);
+  const int flag = kFlag + Lookup(record.flag, kFlagLookup, kNumFlags);
+  const uint64_t service_bit = uint64_t{1} << (service & 63);
+  const uint64_t bits[2] = {
+      (uint64_t{1} << protocol) | (service < 64 ? service_bit : 0),
+      (uint64_t{1} << (flag - 64)) | (service >= 64 ? service_bit : 0)};
   for (int b = 3; b < 8; ++b) v[b] = _mm512_setzero_ps();
-  // The three one-hot dimensions (each in [38, 125)).
-  uint64_t bits[2] = {0, 0};
-  for (int i = 0; i < 3; ++i) bits[hot[i] >> 6] |= uint64_t{1} << (hot[i] & 63);
   const __m512 one = _mm512_set1_ps(1.0f);
 #pragma GCC unroll 6
   for (int b = 2; b < 8; ++b) {
@@ -128,16 +247,21 @@ DWAE_AVX512 void EncodeKddAvx512(const double* numeric, const uint8_t* log1p,
     _mm512_storeu_si512(
         q + 64, Join4(Bytes(v[4]), Bytes(v[5]), Bytes(v[6]), Bytes(v[7])));
   }
+  return true;
 }
 
 #undef DWAE_AVX512
 
 #else  // !DWAE_HAVE_X86
 
-bool CpuHasEncoderAvx512() { return false; }
+bool DetectEncoderAvx512() { return false; }
 
-void EncodeKddAvx512(const double*, const uint8_t*, const int*, const double*,
-                     const double*, float*, uint8_t*) {}  // never called
+void Log1pBeyondTableAvx512(const double*, double*) {}  // never called
+
+bool EncodeKddAvx512(const Record&, const double*, const double*, const float*,
+                     float*, uint8_t*) {
+  return false;  // never called
+}
 
 #endif  // DWAE_HAVE_X86
 

@@ -33,6 +33,18 @@ const double* Log1pTable() {
   return kTable;
 }
 
+const Log1pIntervals& Log1pIntervalTable() {
+  static const Log1pIntervals* const kTable = [] {
+    auto* table = new Log1pIntervals;
+    for (int i = 0; i < 16; ++i) {
+      table->inv_c[i] = 1.0 / (1.0 + (i + 0.5) / 16);
+      table->log_c[i] = -std::log(table->inv_c[i]);
+    }
+    return table;
+  }();
+  return *kTable;
+}
+
 // One column: (t - min) * inv clipped to [0, 1], NaN (an empty range times
 // infinity, a NaN input) to 0. On x86 with SSE2's max/min, without branches,
 // which the data would mispredict: maxsd(v, 0) returns its second operand 0

@@ -12,6 +12,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "core/record.h"
+
 namespace dwae {
 namespace encoder_internal {
 
@@ -46,7 +48,12 @@ void Log1pScaleAndClip(const double* numeric, const int* sources,
                        const double* inv, float* out);
 
 // True when this CPU runs EncodeKddAvx512 (AVX512F, BW, DQ and VL).
-bool CpuHasEncoderAvx512();
+bool DetectEncoderAvx512();
+// DetectEncoderAvx512(), asked once. Inline: checked on every encode.
+inline bool CpuHasEncoderAvx512() {
+  static const bool has = DetectEncoderAvx512();
+  return has;
+}
 
 // For tests: true makes FeatureEncoder run its portable loops (the only
 // path of a CPU without AVX-512) even where EncodeKddAvx512 would run, so
@@ -71,17 +78,39 @@ class ScopedForceScalarEncoder {
   ScopedForceScalarEncoder& operator=(const ScopedForceScalarEncoder&) = delete;
 };
 
-// The kdd layout (encoder.h) of one record, call only when
-// CpuHasEncoderAvx512(): numeric holds the record's 41 features; log1p[g]
-// has bit i set when numeric column 8g + i takes log1p (g < 5); hot[0, 3)
-// are the one-hot dimensions set to 1; min and inv the 38 columns' fitted
-// statistics (at least 40 entries readable). Writes the 125 floats
-// FeatureEncoder::Encode writes, and, when q is not null, 128 bytes to q:
-// each float v as QuantizeInput onto [0, 1] makes it, (uint8)(v * 255 +
-// 0.5) with one rounding, then three zeros.
-void EncodeKddAvx512(const double* numeric, const uint8_t* log1p,
-                     const int* hot, const double* min, const double* inv,
-                     float* out, uint8_t* q);
+// The constants of the vector log1p beyond the table (EncodeKddAvx512):
+// for the 16 intervals [1 + i/16, 1 + (i+1)/16) of a mantissa, inv_c[i] =
+// 1 / c (c the interval's midpoint, rounded to double) and log_c[i] =
+// -std::log(inv_c[i]) (so log(m) = log1p(m * inv_c - 1) + log_c exactly).
+struct Log1pIntervals {
+  alignas(64) double inv_c[16];
+  alignas(64) double log_c[16];
+};
+const Log1pIntervals& Log1pIntervalTable();
+
+// The vector log1p's bound: |y - std::log1p(x)| <= kLog1pBeyondTableBound *
+// y for finite x >= kLog1pTableSize (encoder_avx512.cc derives it, with a
+// margin of more than 16 over the approximation's error and std::log1p's).
+inline constexpr double kLog1pBeyondTableBound = 0x1p-40;
+
+// For tests, call only when CpuHasEncoderAvx512(): y[i] = the vector
+// approximation of log1p(x[i]) for 8 finite x[i] >= kLog1pTableSize.
+void Log1pBeyondTableAvx512(const double* x, double* y);
+
+// The kdd layout (encoder.h) of `record`, call only when
+// CpuHasEncoderAvx512(): looks its three names up (encoder_layout.h); min
+// and inv are the 38 columns' fitted statistics (at least 40 entries
+// readable, inv >= 0). Writes the 125 floats FeatureEncoder::Encode writes,
+// and, when q is not null, 128 bytes to q: each float v as QuantizeInput
+// onto [0, 1] makes it, (uint8)(v * 255 + 0.5) with one rounding, then
+// three zeros. The numeric columns: when `numeric` is null, computed here,
+// and then it returns false, writing nothing, for a record whose float the
+// vector log1p cannot decide or that needs std::log1p (a log1p column's
+// value negative, fractional below the table's end, NaN or infinite), so
+// that the caller passes the portable loops' 38 floats in `numeric` (40
+// readable) in a second call. Returns true when it wrote.
+bool EncodeKddAvx512(const Record& record, const double* min, const double* inv,
+                     const float* numeric, float* out, uint8_t* q);
 
 }  // namespace encoder_internal
 }  // namespace dwae
