@@ -286,30 +286,14 @@ void BM_ForwardFloat(benchmark::State& state) {
 }
 BENCHMARK(BM_ForwardFloat);
 
-// The integer forward pass on state.range(0) pre-encoded rows per
-// ForwardBatch call.
-void BM_ForwardInt8Batch(benchmark::State& state) {
-  const Data& data = GetData();
-  const InferenceNetwork& net = ScoringNetwork();
-  const int batch = static_cast<int>(state.range(0));
-  std::vector<Workspace> ws(batch, net.MakeWorkspace());
-  std::vector<Workspace*> ws_ptrs;
-  for (Workspace& w : ws) ws_ptrs.push_back(&w);
-  std::vector<const float*> rows(batch);
-  std::vector<float> scores(batch);
-  int next = 0;
-  for (auto _ : state) {
-    for (int b = 0; b < batch; ++b) {
-      rows[b] = data.normal_row(next);
-      if (++next == data.num_normal()) next = 0;
-    }
-    net.ForwardBatch(batch, rows.data(), ws_ptrs.data(), scores.data());
-    benchmark::DoNotOptimize(scores.data());
-    benchmark::ClobberMemory();
+// n workspaces of `net` and their addresses, for the batch calls.
+struct Workspaces {
+  Workspaces(const InferenceNetwork& net, int n) : ws(n, net.MakeWorkspace()) {
+    for (Workspace& w : ws) ptrs.push_back(&w);
   }
-  state.SetItemsProcessed(state.iterations() * batch);
-}
-BENCHMARK(BM_ForwardInt8Batch)->Arg(16);
+  std::vector<Workspace> ws;
+  std::vector<Workspace*> ptrs;
+};
 
 // The integer forward pass from the encoder's bytes alone
 // (InferenceNetwork::ForwardEncoded, the forward half of BM_ScoreOne), on
@@ -352,30 +336,46 @@ void BM_ForwardEncoded(benchmark::State& state) {
 }
 BENCHMARK(BM_ForwardEncoded);
 
-// The same, state.range(0) rows per ForwardEncodedBatch call.
-void BM_ForwardEncodedBatch(benchmark::State& state) {
-  const EncodedRows& rows = GetEncodedRows();
+// The integer forward pass on state.range(0) rows per call: the normal
+// training rows' floats through ForwardBatch, or (kEncoded) the encoded
+// test rows through ForwardEncodedBatch.
+template <bool kEncoded>
+void ForwardRowsInBatches(benchmark::State& state) {
+  const Data& data = GetData();
+  const EncodedRows& encoded = GetEncodedRows();
+  const int num_rows = kEncoded ? kEncodedRows : data.num_normal();
   const InferenceNetwork& net = ScoringNetwork();
   const int batch = static_cast<int>(state.range(0));
-  std::vector<Workspace> ws(batch, net.MakeWorkspace());
-  std::vector<Workspace*> ws_ptrs;
-  for (Workspace& w : ws) ws_ptrs.push_back(&w);
+  const Workspaces ws(net, batch);
   std::vector<const float*> x(batch);
   std::vector<const uint8_t*> q(batch);
   std::vector<float> scores(batch);
   int next = 0;
   for (auto _ : state) {
     for (int b = 0; b < batch; ++b) {
-      x[b] = rows.row(next);
-      q[b] = rows.row_bytes(next);
-      if (++next == kEncodedRows) next = 0;
+      x[b] = kEncoded ? encoded.row(next) : data.normal_row(next);
+      q[b] = encoded.row_bytes(next % kEncodedRows);
+      if (++next == num_rows) next = 0;
     }
-    net.ForwardEncodedBatch(batch, x.data(), q.data(), ws_ptrs.data(),
-                            scores.data());
+    if (kEncoded) {
+      net.ForwardEncodedBatch(batch, x.data(), q.data(), ws.ptrs.data(),
+                              scores.data());
+    } else {
+      net.ForwardBatch(batch, x.data(), ws.ptrs.data(), scores.data());
+    }
     benchmark::DoNotOptimize(scores.data());
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(state.iterations() * batch);
+}
+
+void BM_ForwardInt8Batch(benchmark::State& state) {
+  ForwardRowsInBatches<false>(state);
+}
+BENCHMARK(BM_ForwardInt8Batch)->Arg(16);
+
+void BM_ForwardEncodedBatch(benchmark::State& state) {
+  ForwardRowsInBatches<true>(state);
 }
 BENCHMARK(BM_ForwardEncodedBatch)->Arg(16);
 
@@ -391,9 +391,7 @@ void ScoreBatchRows(benchmark::State& state, bool hot) {
   const Data& data = GetData();
   const InferenceNetwork& net = ScoringNetwork();
   const int batch = static_cast<int>(state.range(0));
-  std::vector<Workspace> ws(kScoreChunk, net.MakeWorkspace());
-  std::vector<Workspace*> ws_ptrs;
-  for (Workspace& w : ws) ws_ptrs.push_back(&w);
+  const Workspaces ws(net, kScoreChunk);
   std::vector<float> x(size_t(kScoreChunk) * kInputDim);
   const size_t bytes = size_t(data.encoder.quantized_size());
   std::vector<uint8_t> q(kScoreChunk * bytes);
@@ -415,7 +413,7 @@ void ScoreBatchRows(benchmark::State& state, bool hot) {
             &q[b * bytes]);
         if (++next == data.test_rows.size()) next = 0;
       }
-      net.ForwardEncodedBatch(n, rows.data(), row_bytes.data(), ws_ptrs.data(),
+      net.ForwardEncodedBatch(n, rows.data(), row_bytes.data(), ws.ptrs.data(),
                               &scores[first]);
     }
     benchmark::DoNotOptimize(scores.data());
