@@ -157,10 +157,14 @@ DWAE_AVX512 inline __m128i UnitBytes(__m512 y, __mmask16 mask) {
 // *sum += (y - x)^2 on the lanes of `mask` (x read only there), the one
 // fma of both fused passes' squared errors (their sums must be equal bit
 // for bit).
+DWAE_AVX512 inline void AddSquaredError(__m512 y, __m512 x, __mmask16 mask,
+                                        __m512* sum) {
+  const __m512 d = _mm512_maskz_sub_ps(mask, y, x);
+  *sum = _mm512_fmadd_ps(d, d, *sum);
+}
 DWAE_AVX512 inline void AddSquaredError(__m512 y, const float* x,
                                         __mmask16 mask, __m512* sum) {
-  const __m512 d = _mm512_maskz_sub_ps(mask, y, _mm512_maskz_loadu_ps(mask, x));
-  *sum = _mm512_fmadd_ps(d, d, *sum);
+  AddSquaredError(y, _mm512_maskz_loadu_ps(mask, x), mask, sum);
 }
 
 // The sum of the lanes of four partial sums of squared errors:
