@@ -187,12 +187,12 @@ bool ParseRecordWire(absl::string_view bytes, RecordFields* fields) {
          Ascii(fields->service) && Ascii(fields->flag);
 }
 
-}  // namespace
-
-bool RecordBatchWire::Parse(absl::string_view bytes, size_t max_records) {
-  size_t n = 0;  // records read; the vector's elements are reused
-  learning = 0;
-  top_k = 0;
+// The fields of a serialized RecordBatch: learning and top_k into
+// `*learning` and `*top_k`, each record's bytes to `record` (false from it:
+// declined); false when declined.
+template <typename OnRecord>
+bool ParseBatchWire(absl::string_view bytes, int32_t* learning, uint32_t* top_k,
+                    OnRecord record) {
   Reader in(bytes);
   while (!in.done()) {
     uint32_t tag;
@@ -201,28 +201,59 @@ bool RecordBatchWire::Parse(absl::string_view bytes, size_t max_records) {
     absl::string_view contents;
     switch (tag) {
       case kBatchRecords:
-        // One more than the caller takes: left to protobuf, which parses
-        // the batch for the caller's refusal.
-        if (n == max_records || !in.Bytes(&contents)) return false;
-        if (records.size() == n) records.emplace_back();
-        if (!ParseRecordWire(contents, &records[n++])) return false;
+        if (!in.Bytes(&contents) || !record(contents)) return false;
         break;
       case kBatchLearning:
         if (!in.Varint(9, &value) || value > uint64_t(INT32_MAX)) return false;
-        learning = int32_t(value);
+        *learning = int32_t(value);
         break;
       case kBatchTopK:
         if (!in.Varint(9, &value) || value > uint64_t(UINT32_MAX)) {
           return false;
         }
-        top_k = uint32_t(value);
+        *top_k = uint32_t(value);
         break;
       default:  // connections (field 4) and unknown fields
         return false;
     }
   }
-  records.resize(n);
   return true;
+}
+
+}  // namespace
+
+bool RecordBatchWire::Parse(absl::string_view bytes, size_t max_records) {
+  size_t n = 0;  // records read; the vector's elements are reused
+  learning = 0;
+  top_k = 0;
+  over_limit = 0;
+  RecordFields past_limit;
+  const bool read =
+      ParseBatchWire(bytes, &learning, &top_k, [&](absl::string_view record) {
+        if (n++ >= max_records) return ParseRecordWire(record, &past_limit);
+        if (records.size() < n) records.emplace_back();
+        return ParseRecordWire(record, &records[n - 1]);
+      });
+  if (n > max_records) {
+    records.resize(max_records);
+    over_limit = read ? n : 0;
+    return false;
+  }
+  records.resize(n);
+  return read;
+}
+
+bool VisitRecordBatchWire(absl::string_view bytes,
+                          absl::FunctionRef<void(const RecordFields&)> visit) {
+  int32_t learning = 0;
+  uint32_t top_k = 0;
+  RecordFields fields;
+  return ParseBatchWire(bytes, &learning, &top_k,
+                        [&](absl::string_view record) {
+                          if (!ParseRecordWire(record, &fields)) return false;
+                          visit(fields);
+                          return true;
+                        });
 }
 
 }  // namespace dwae

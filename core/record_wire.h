@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 #include "core/record_proto.h"
 
@@ -36,13 +37,26 @@ struct RecordBatchWire {
   int32_t learning = 0;  // v1::LearningMode's number
   uint32_t top_k = 0;
 
+  // When the last Parse declined a batch only for holding more than
+  // max_records records (every record and field of it as Parse takes them):
+  // its number of records, so that the caller can refuse it without
+  // protobuf. Else 0.
+  size_t over_limit = 0;
+
   // Reads `bytes` (a serialized RecordBatch). False: declined, the contents
-  // unspecified. A batch of more than `max_records` records (the largest
-  // batch the caller would accept) is declined as soon as its record
-  // max_records + 1 is met, before it is read: `records` never holds more
-  // than max_records, however many (empty) records a message packs.
+  // unspecified (but for over_limit). A batch of more than `max_records`
+  // records (the largest batch the caller would accept) is declined; its
+  // records past the limit are read (for over_limit) into one scratch
+  // RecordFields and dropped: `records` never holds more than max_records,
+  // however many (empty) records a message packs.
   bool Parse(absl::string_view bytes, size_t max_records);
 };
+
+// Calls `visit` with each record of `bytes`, in order, where Parse would
+// take the batch but for its size; false (after visiting the records before
+// it) at the first thing Parse would decline.
+bool VisitRecordBatchWire(absl::string_view bytes,
+                          absl::FunctionRef<void(const RecordFields&)> visit);
 
 }  // namespace dwae
 

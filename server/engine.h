@@ -110,6 +110,11 @@ class Engine {
   size_t max_batch_records() const {
     return options_.detector.serving.max_batch_records;
   }
+  // The checks of a batch of `size` entries before its entries are read:
+  // the size limit, then the learning mode; an error refuses the batch as a
+  // whole, as Score and its variants refuse it (the same status). For the
+  // Stream handler, which counts an oversized batch without reading it.
+  absl::Status CheckBatch(size_t size, v1::LearningMode mode) const;
 
   // Score, with the verdicts as a serialized VerdictBatch (the bytes of the
   // VerdictBatch Score would fill; server/engine_verdicts.h) written into
@@ -205,8 +210,6 @@ class Engine {
          std::unique_ptr<Detector> detector,
          std::unique_ptr<Featurizer> featurizer);
   void RestoreCounters(const v1::ModelState& state);
-  // The batch size limit and the learning mode: errors refuse a batch.
-  absl::Status CheckBatch(size_t size, v1::LearningMode mode) const;
   // Score and ScoreToWire up to the verdicts (none for an empty batch).
   absl::Status ConvertAndScore(
       const google::protobuf::RepeatedPtrField<v1::Record>& records,

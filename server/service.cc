@@ -108,7 +108,8 @@ grpc::Status DetectorService::Stream(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream) {
   return Timed(metrics_, "Stream", [&]() -> absl::Status {
-    // Most batches are read straight from their bytes (service_wire.h).
+    // Most batches are read straight from their bytes (service_wire.h),
+    // and a batch the reader takes but for its size is refused from them.
     // The others, and a batch the engine refuses as a whole (whose answer
     // FailBatch builds from the message), are parsed into a message on an
     // arena reset before each such parse: a heap-allocated message would
@@ -145,6 +146,17 @@ grpc::Status DetectorService::Stream(
                                             reader.top_k(), allocate)
                        .ok();
         scoring = absl::Now() - start;
+      } else if (reader.over_limit() > 0) {
+        // Too many records, all of them readable: refused as the engine
+        // refuses it after protobuf parsed it, without parsing it.
+        const absl::Time start = absl::Now();
+        const absl::Status s =
+            engine_->CheckBatch(reader.over_limit(), reader.learning());
+        scoring = absl::Now() - start;
+        if (!s.ok()) {
+          reader.WriteRefusal(s, allocate);
+          answered = true;
+        }
       }
       if (!answered) {
         arena.Reset();

@@ -1,10 +1,14 @@
 #include "server/service_wire.h"
 
+#include <cassert>
+#include <cstring>
+#include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
 #include "core/record_proto.h"
 #include "grpcpp/support/slice.h"
+#include "server/engine_verdicts.h"
 
 namespace dwae::server {
 
@@ -23,6 +27,7 @@ bool StreamBatchReader::Read(const grpc::ByteBuffer& message) {
     }
     bytes = joined_;
   }
+  bytes_ = bytes;
   if (!wire_.Parse(bytes, max_records_)) return false;
 
   const size_t n = wire_.records.size();
@@ -40,6 +45,40 @@ bool StreamBatchReader::Read(const grpc::ByteBuffer& message) {
     e->status = RecordFromFields(fields, &e->record);
   });
   return true;
+}
+
+void StreamBatchReader::WriteRefusal(
+    const absl::Status& status,
+    absl::FunctionRef<char*(size_t)> allocate) const {
+  // Written kChunk rows at a time (the bytes of a VerdictBatch are its
+  // verdicts' one after the other), so that a message packed with empty
+  // records costs no VerdictRow each.
+  constexpr size_t kChunk = 256;
+  std::vector<VerdictRow> rows(kChunk);
+  std::vector<std::string> ids(kChunk), sensor_ids(kChunk);
+  for (size_t i = 0; i < kChunk; ++i) {
+    rows[i].id = &ids[i];
+    rows[i].sensor_id = &sensor_ids[i];
+    rows[i].error_code = int32_t(status.code());
+    rows[i].error_message = std::string(status.message());
+  }
+  std::string out;
+  size_t n = 0;
+  auto flush = [&] {
+    AppendVerdictBatchWire(rows.data(), n, FeatureSchema::kKdd, &out);
+    n = 0;
+  };
+  const bool read =
+      VisitRecordBatchWire(bytes_, [&](const RecordFields& fields) {
+        ids[n].assign(fields.id.data(), fields.id.size());
+        sensor_ids[n].assign(fields.sensor_id.data(), fields.sensor_id.size());
+        if (++n == kChunk) flush();
+      });
+  assert(read && "WriteRefusal after a Read that over_limit does not cover");
+  (void)read;
+  flush();
+  char* buffer = allocate(out.size());
+  if (!out.empty()) std::memcpy(buffer, out.data(), out.size());
 }
 
 }  // namespace dwae::server

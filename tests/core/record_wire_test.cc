@@ -257,8 +257,24 @@ TEST(RecordWireTest, DeclinesMoreRecordsThanTheLimit) {
   RecordBatchWire wire;
   ASSERT_TRUE(wire.Parse(five, 5));
   EXPECT_EQ(wire.records.size(), 5u);
+  EXPECT_EQ(wire.over_limit, 0u);
   EXPECT_FALSE(wire.Parse(five, 4));
+  EXPECT_EQ(wire.over_limit, 5u);
+  EXPECT_LE(wire.records.size(), 4u);
   EXPECT_FALSE(wire.Parse(five, 0));
+  EXPECT_EQ(wire.over_limit, 5u);
+  EXPECT_TRUE(wire.records.empty());
+  // Declined for something else as well (an unknown field after the
+  // records, or a record past the limit the reader would decline): not
+  // over_limit, protobuf's to parse.
+  EXPECT_FALSE(wire.Parse(five + "\x48\x01", 4));
+  EXPECT_EQ(wire.over_limit, 0u);
+  v1::RecordBatch bad_last = batch;
+  bad_last.mutable_records(4)->set_id("r\xc3\xa9");
+  EXPECT_FALSE(wire.Parse(bad_last.SerializeAsString(), 4));
+  EXPECT_EQ(wire.over_limit, 0u);
+  EXPECT_FALSE(wire.Parse(bad_last.SerializeAsString(), 5));
+  EXPECT_EQ(wire.over_limit, 0u);
 
   std::string empties;
   for (int i = 0; i < 100000; ++i) empties += std::string("\x0a\x00", 2);
@@ -267,10 +283,40 @@ TEST(RecordWireTest, DeclinesMoreRecordsThanTheLimit) {
   ASSERT_EQ(want.records_size(), 100000);
   RecordBatchWire fresh;
   EXPECT_FALSE(fresh.Parse(empties, 64));
+  EXPECT_EQ(fresh.over_limit, 100000u);
   EXPECT_LE(fresh.records.size(), 64u);
   EXPECT_LE(fresh.records.capacity(), 128u);
   ASSERT_TRUE(fresh.Parse(empties, 100000));
   EXPECT_EQ(fresh.records.size(), 100000u);
+}
+
+// VisitRecordBatchWire: every record of a batch over any limit, in order,
+// with the fields Parse reads; false at what Parse declines, after the
+// records before it.
+TEST(RecordWireTest, VisitsEveryRecordInOrder) {
+  v1::RecordBatch batch = OneRecord();
+  batch.set_top_k(3);
+  for (int i = 1; i < 300; ++i) {
+    v1::Record* r = batch.add_records();
+    *r = batch.records(0);
+    r->set_id(absl::StrCat("id-", i));
+    r->set_sensor_id(absl::StrCat("s-", i % 7));
+  }
+  std::vector<std::string> ids, sensors;
+  auto visit = [&](const RecordFields& f) {
+    ids.emplace_back(f.id);
+    sensors.emplace_back(f.sensor_id);
+  };
+  ASSERT_TRUE(VisitRecordBatchWire(batch.SerializeAsString(), visit));
+  ASSERT_EQ(ids.size(), 300u);
+  for (int i = 0; i < 300; ++i) {
+    EXPECT_EQ(ids[i], batch.records(i).id());
+    EXPECT_EQ(sensors[i], batch.records(i).sensor_id());
+  }
+  ids.clear();
+  batch.mutable_records(200)->mutable_features()->set_service("caf\xc3\xa9");
+  EXPECT_FALSE(VisitRecordBatchWire(batch.SerializeAsString(), visit));
+  EXPECT_EQ(ids.size(), 200u);
 }
 
 }  // namespace

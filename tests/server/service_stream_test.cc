@@ -3,7 +3,8 @@
 // records than the engine takes) goes through the handler's protobuf path,
 // and its verdicts are the wire path's bytes (but for their place in the
 // window: sequence, scored_at); a refused batch gets one error verdict per
-// record and the stream stays open.
+// record (the same whether the reader refuses it or protobuf parses it
+// first) and the stream stays open.
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +39,16 @@ bool WireReaderTakes(const v1::RecordBatch& batch) {
   grpc::Slice slice(bytes.data(), bytes.size());
   StreamBatchReader reader(kMaxBatch);
   return reader.Read(grpc::ByteBuffer(&slice, 1));
+}
+
+// The batch's number of records when the handler's wire reader declines it
+// for its size alone (and refuses it itself), else 0.
+size_t WireReaderOverLimit(const v1::RecordBatch& batch) {
+  const std::string bytes = batch.SerializeAsString();
+  grpc::Slice slice(bytes.data(), bytes.size());
+  const grpc::ByteBuffer message(&slice, 1);
+  StreamBatchReader reader(kMaxBatch);
+  return reader.Read(message) ? 0 : reader.over_limit();
 }
 
 class ServiceStreamTest : public ::testing::Test {
@@ -113,28 +124,44 @@ TEST_F(ServiceStreamTest, DeclinedBatchesGetTheWirePathsVerdicts) {
   EXPECT_LT(out[0].verdicts(0).sequence(), out[1].verdicts(0).sequence());
 }
 
+// `big` is refused by the handler's wire reader without protobuf (it
+// declines it for its size alone), `big_unknown` (the same with an unknown
+// field) after protobuf parsed it: the same verdicts, and the stream answers
+// the batches after them.
 TEST_F(ServiceStreamTest, OversizedBatchIsRefusedPerRecordAndStreamStaysOpen) {
   v1::RecordBatch big;
   *big.mutable_records() = Batch(0, int(kMaxBatch) + 1, "big");
   big.set_learning(v1::LEARNING_MODE_OFF);
   ASSERT_FALSE(WireReaderTakes(big));
+  ASSERT_EQ(WireReaderOverLimit(big), kMaxBatch + 1);
+  v1::RecordBatch big_unknown = big;
+  big_unknown.GetReflection()
+      ->MutableUnknownFields(&big_unknown)
+      ->AddVarint(99, 1);
+  ASSERT_EQ(WireReaderOverLimit(big_unknown), 0u);
   v1::RecordBatch full;
   *full.mutable_records() = Batch(0, int(kMaxBatch), "full");
   full.set_learning(v1::LEARNING_MODE_OFF);
   ASSERT_TRUE(WireReaderTakes(full));
 
-  const std::vector<v1::VerdictBatch> out = StreamBatches({big, full});
-  ASSERT_EQ(out.size(), 2u);
+  const std::vector<v1::VerdictBatch> out =
+      StreamBatches({big, full, big_unknown, big, full});
+  ASSERT_EQ(out.size(), 5u);
   ASSERT_EQ(out[0].verdicts_size(), int(kMaxBatch) + 1);
   for (int i = 0; i < out[0].verdicts_size(); ++i) {
     const v1::Verdict& v = out[0].verdicts(i);
     EXPECT_EQ(v.id(), big.records(i).id());
+    EXPECT_EQ(v.sensor_id(), big.records(i).sensor_id());
     EXPECT_EQ(v.error_code(), 3);  // INVALID_ARGUMENT
     EXPECT_EQ(v.error_message(),
               "records: batch of 51 records exceeds the limit of 50");
   }
-  ASSERT_EQ(out[1].verdicts_size(), int(kMaxBatch));
-  for (const v1::Verdict& v : out[1].verdicts()) EXPECT_EQ(v.error_code(), 0);
+  EXPECT_EQ(out[2].SerializeAsString(), out[0].SerializeAsString());
+  EXPECT_EQ(out[3].SerializeAsString(), out[0].SerializeAsString());
+  for (int b : {1, 4}) {
+    ASSERT_EQ(out[b].verdicts_size(), int(kMaxBatch));
+    for (const v1::Verdict& v : out[b].verdicts()) EXPECT_EQ(v.error_code(), 0);
+  }
 }
 
 }  // namespace

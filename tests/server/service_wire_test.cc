@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "core/file_system.h"
 #include "dwae/v1/detector.pb.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -41,6 +42,32 @@ std::vector<std::string> Verdicts(const std::string& wire) {
   v1::VerdictBatch batch;
   EXPECT_TRUE(batch.ParseFromString(wire));
   return testutil::VerdictsWithoutPlace(batch);
+}
+
+// The VerdictBatch the Stream handler answers when the engine refuses
+// `batch` with `status` (service.cc's FailBatch, for records).
+v1::VerdictBatch Refusal(const v1::RecordBatch& batch,
+                         const absl::Status& status) {
+  v1::VerdictBatch out;
+  for (const v1::Record& r : batch.records()) {
+    v1::Verdict* v = out.add_verdicts();
+    v->set_id(r.id());
+    v->set_sensor_id(r.sensor_id());
+    v->set_error_code(int(status.code()));
+    v->set_error_message(std::string(status.message()));
+  }
+  return out;
+}
+
+// reader.WriteRefusal(status)'s bytes.
+std::string WrittenRefusal(const StreamBatchReader& reader,
+                           const absl::Status& status) {
+  std::string out;
+  reader.WriteRefusal(status, [&out](size_t size) {
+    out.resize(size);
+    return out.data();
+  });
+  return out;
 }
 
 TEST(ServiceWireTest, SameVerdictsAsTheProtobufPath) {
@@ -156,6 +183,44 @@ TEST(ServiceWireTest, DeclinesBatchesOverTheLimit) {
   EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(refused.message(),
             "records: batch of 11 records exceeds the limit of 10");
+
+  // Declined for its size alone: the engine's check on the count gives the
+  // same refusal, and WriteRefusal the bytes of the VerdictBatch the
+  // Stream handler builds from the parsed batch (one verdict per record:
+  // id, sensor_id, the status), from one slice or several.
+  batch.mutable_records(3)->set_sensor_id("");
+  batch.mutable_records(4)->set_id("");
+  batch.set_learning(v1::LEARNING_MODE_ALL);
+  const std::string bytes = batch.SerializeAsString();
+  const v1::VerdictBatch want = Refusal(batch, refused);
+  for (int pieces : {1, 3}) {
+    SCOPED_TRACE(pieces);
+    const grpc::ByteBuffer message = Message(bytes, pieces);
+    ASSERT_FALSE(reader.Read(message));
+    ASSERT_EQ(reader.over_limit(), 11u);
+    EXPECT_EQ(reader.learning(), v1::LEARNING_MODE_ALL);
+    EXPECT_EQ((*engine)->CheckBatch(reader.over_limit(), reader.learning()),
+              refused);
+    EXPECT_EQ(WrittenRefusal(reader, refused), want.SerializeAsString());
+  }
+  // Over the limit and declined for an unknown field: protobuf's.
+  EXPECT_FALSE(reader.Read(Message(bytes + "\x48\x01", 1)));
+  EXPECT_EQ(reader.over_limit(), 0u);
+}
+
+// A refused batch of many records (more than the reader writes at once),
+// some of them empty: WriteRefusal's bytes are still the message's.
+TEST(ServiceWireTest, RefusesLargeBatchesAsTheProtobufPath) {
+  StreamBatchReader reader(100);
+  v1::RecordBatch batch;
+  *batch.mutable_records() = Batch(0, 700, "many");
+  for (int i = 0; i < 50; ++i) batch.add_records();
+  const absl::Status refused = absl::InvalidArgumentError("too many");
+  const v1::VerdictBatch want = Refusal(batch, refused);
+  const grpc::ByteBuffer message = Message(batch.SerializeAsString(), 2);
+  ASSERT_FALSE(reader.Read(message));
+  ASSERT_EQ(reader.over_limit(), 750u);
+  EXPECT_EQ(WrittenRefusal(reader, refused), want.SerializeAsString());
 }
 
 }  // namespace
