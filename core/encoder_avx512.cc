@@ -24,11 +24,12 @@
 // vector approximation whose error bound, carried through the monotone
 // scaling, either pins the float std::log1p would give or leaves the record
 // to the portable loops (NumericGroup; none of the 59,586 rows of the three
-// NSL-KDD files needs them with the encoder fitted on the training file). Before it, std::log1p calls and their mispredicted
-// branches were about 10 ns of a 63 ns encode (docs/performance.md).
-// encoder_oracle_test, encoder_quantized_test and encoder_fast_path_test
-// compare both paths (ForceScalarEncoderForTesting) with the formula,
-// Encode's floats and QuantizeInput's bytes.
+// NSL-KDD files needs them with the encoder fitted on the training file).
+// Before it, std::log1p calls and their mispredicted branches were about 10 ns
+// of a 63 ns encode (docs/performance.md). encoder_oracle_test,
+// encoder_quantized_test and encoder_fast_path_test compare both paths
+// (ForceScalarEncoderForTesting) with the formula, Encode's floats and
+// QuantizeInput's bytes.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -242,10 +243,16 @@ DWAE_AVX512 bool EncodeKddAvx512(const Record& record, const double* min,
   for (int b = 0; b < 7; ++b) _mm512_storeu_ps(out + 16 * b, v[b]);
   _mm512_mask_storeu_ps(out + 112, __mmask16(0x1FFF), v[7]);  // 125 floats
   if (q != nullptr) {
+    // Dimensions from 48 on are one-hot, exactly 0 or 1: their bytes are 0
+    // or 255 straight from the bits.
+    const __m512i ones = _mm512_set1_epi8(char(0xFF));
     _mm512_storeu_si512(
-        q, Join4(Bytes(v[0]), Bytes(v[1]), Bytes(v[2]), Bytes(v[3])));
-    _mm512_storeu_si512(
-        q + 64, Join4(Bytes(v[4]), Bytes(v[5]), Bytes(v[6]), Bytes(v[7])));
+        q,
+        _mm512_mask_mov_epi8(
+            Join4(Bytes(v[0]), Bytes(v[1]), Bytes(v[2]), _mm_setzero_si128()),
+            __mmask64(bits[0] & ~uint64_t{0xFFFFFFFFFFFF}), ones));
+    _mm512_storeu_si512(q + 64,
+                        _mm512_maskz_mov_epi8(__mmask64(bits[1]), ones));
   }
   return true;
 }
