@@ -121,7 +121,9 @@ class ScopedForcePairKernels {
 
 // The register pass (inference_two_layer.cc) of a network of two sigmoid
 // layers whose sigmoid tables are usable, with at most 32 hidden and 128
-// output rows: TwoLayerEligible says whether `layers` is one. Then, on a CPU
+// output rows, as many outputs as inputs (an autoencoder's) and at most
+// 4 * kMaxTwoLayerQuads inputs: TwoLayerEligible says whether `layers` is
+// one. Then, on a CPU
 // with VNNI (CpuHasVnni()), ForwardTwoLayer gives bit for bit what
 // ForwardFusedAvx512 gives (score and ws->activations), keeping the hidden
 // layer's outputs and the output layer's sums in registers; for a record
