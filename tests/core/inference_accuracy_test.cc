@@ -16,17 +16,10 @@
 #include "core/metrics.h"
 #include "core/model.h"
 #include "gtest/gtest.h"
+#include "tests/testing/kdd_rows.h"
 
 namespace dwae {
 namespace {
-
-std::vector<Record> Load(const std::string& name) {
-  absl::StatusOr<std::vector<Record>> rows =
-      LoadRecords(std::string(DWAE_SOURCE_DIR) + "/data/nsl-kdd/" + name,
-                  RecordFormat::kNslKdd);
-  EXPECT_TRUE(rows.ok()) << rows.status();
-  return rows.ok() ? *std::move(rows) : std::vector<Record>();
-}
 
 struct Quality {
   double auc = 0, accuracy = 0;
@@ -53,8 +46,8 @@ Quality Evaluate(const std::vector<float>& train,
 
 TEST(InferenceAccuracyTest, IntegerPathsKeepAucAndAccuracy) {
   const std::vector<Record> normal =
-      NormalRows(Load("KDDTrain+_20Percent.txt"));
-  const std::vector<Record> test_rows = Load("KDDTest+.txt");
+      NormalRows(testutil::LoadKddRows("KDDTrain+_20Percent.txt"));
+  const std::vector<Record> test_rows = testutil::LoadKddRows("KDDTest+.txt");
   ASSERT_FALSE(normal.empty());
   ASSERT_FALSE(test_rows.empty());
   FeatureEncoder encoder;
