@@ -408,6 +408,11 @@ void ScoreBatchRows(benchmark::State& state, bool hot) {
     for (int first = 0; first < batch; first += kScoreChunk) {
       const int n = std::min(kScoreChunk, batch - first);
       for (int b = 0; b < n; ++b) {
+        // As ScoringModel::ScoreBatch does (a batch's records are its own
+        // there; here the walk through all test rows wraps around).
+        size_t ahead = next + FeatureEncoder::kPrefetchAhead;
+        if (ahead >= data.test_rows.size()) ahead -= data.test_rows.size();
+        FeatureEncoder::PrefetchForEncoding(data.test_rows[ahead]);
         data.encoder.EncodeQuantized(
             data.test_rows[next], x.data() + static_cast<size_t>(b) * kInputDim,
             &q[b * bytes]);

@@ -102,6 +102,10 @@ void ScoringModel::ScoreBatch(int n, const Record* const* records, int top_k,
   for (int first = 0; first < n; first += kChunk) {
     const int count = std::min(kChunk, n - first);
     for (int i = 0; i < count; ++i) {
+      if (first + i + FeatureEncoder::kPrefetchAhead < n) {
+        FeatureEncoder::PrefetchForEncoding(
+            *records[first + i + FeatureEncoder::kPrefetchAhead]);
+      }
       ScoringScratch* s = scratch[first + i];
       // The bytes too: the integer pass starts from them. MakeScratch sized
       // them, as it sized `input` (ScoringScratch).
