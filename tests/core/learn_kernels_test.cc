@@ -75,21 +75,25 @@ class LearnKernelsTest : public ::testing::TestWithParam<Isa> {
 
 TEST_P(LearnKernelsTest, NonZeroIndicesMatchReference) {
   Rng rng(1);
-  for (int n = 0; n <= 140; ++n) {
-    std::vector<float> x = RandomFloats(rng, n, 0.8);
-    if (n > 3) x[3] = std::numeric_limits<float>::quiet_NaN();
-    if (n > 5) x[5] = -0.0f;
-    std::vector<int> want(n), got(n);
-    const int nw = ReferenceNonZeroIndices(x.data(), n, want.data());
-    const int ng = NonZeroIndices(x.data(), n, got.data());
-    ASSERT_EQ(nw, ng) << "n " << n;
-    for (int k = 0; k < nw; ++k) {
-      ASSERT_EQ(want[k], got[k]) << "n " << n;
-      ASSERT_NE(x[want[k]], 0.0f);
+  // Shares of zeros: none (every 16-lane block all selected), the learning
+  // step's usual sparsity, all (no lane selected).
+  for (double zero_share : {0.0, 0.8, 1.0}) {
+    for (int n = 0; n <= 140; ++n) {
+      std::vector<float> x = RandomFloats(rng, n, zero_share);
+      if (n > 3) x[3] = std::numeric_limits<float>::quiet_NaN();
+      if (n > 5) x[5] = -0.0f;
+      std::vector<int> want(n), got(n);
+      const int nw = ReferenceNonZeroIndices(x.data(), n, want.data());
+      const int ng = NonZeroIndices(x.data(), n, got.data());
+      ASSERT_EQ(nw, ng) << "n " << n << " zero share " << zero_share;
+      for (int k = 0; k < nw; ++k) {
+        ASSERT_EQ(want[k], got[k]) << "n " << n << " zero share " << zero_share;
+        ASSERT_NE(x[want[k]], 0.0f);
+      }
+      int expected = 0;
+      for (float v : x) expected += v != 0.0f ? 1 : 0;  // NaN counts
+      EXPECT_EQ(nw, expected);
     }
-    int expected = 0;
-    for (float v : x) expected += v != 0.0f ? 1 : 0;  // NaN counts
-    EXPECT_EQ(nw, expected);
   }
 }
 
