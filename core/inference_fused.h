@@ -121,16 +121,16 @@ class ScopedForcePairKernels {
 
 // The register pass (inference_two_layer.cc) of a network of two sigmoid
 // layers whose sigmoid tables are usable, with at most 32 hidden and 128
-// output rows, as many outputs as inputs (an autoencoder's) and at most
-// 4 * kMaxTwoLayerQuads inputs: TwoLayerEligible says whether `layers` is
-// one. Then, on a CPU
-// with VNNI (CpuHasVnni()), ForwardTwoLayer gives bit for bit what
+// output rows and as many outputs as inputs (an autoencoder's), hence at
+// most 128 inputs: TwoLayerEligible says whether `layers` is one. Then, on
+// a CPU with VNNI (CpuHasVnni()), ForwardTwoLayer gives bit for bit what
 // ForwardFusedAvx512 gives (score and ws->activations), keeping the hidden
 // layer's outputs and the output layer's sums in registers; for a record
 // with inputs outside [0, 1] it runs ForwardFusedAvx512.
 // The register pass lists the hidden layer's active input quads on the
-// stack: inputs up to 4 * kMaxTwoLayerQuads.
-inline constexpr int kMaxTwoLayerQuads = 256;
+// stack, at most kMaxTwoLayerQuads of them (128 inputs; TwoLayerEligible
+// also checks the count, so the arrays' bound does not rest on the shapes).
+inline constexpr int kMaxTwoLayerQuads = 8 * kInt8RowBlock / 4;
 bool TwoLayerEligible(const std::vector<IntLayer>& layers);
 float ForwardTwoLayer(const std::vector<IntLayer>& layers, const float* x,
                       Workspace* ws);

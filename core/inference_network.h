@@ -64,9 +64,10 @@ class InferenceNetwork {
                     float* scores) const;
   // Forward() of an encoded record: x (input_dim floats in [0, 1]) and q,
   // the bytes FeatureEncoder::EncodeQuantized writes for it (x quantized
-  // onto [0, 1], zero up to encoded_bytes()). The same score and workspace
-  // bit for bit; where the two-layer register pass runs it starts from q
-  // (no range scan, no quantization), elsewhere this is Forward(x).
+  // onto [0, 1], zero up to encoded_bytes()). The same score and
+  // ws->activations bit for bit (ws->quantized may differ: the register
+  // pass never fills it); where the two-layer register pass runs it starts
+  // from q (no range scan, no quantization), elsewhere this is Forward(x).
   float ForwardEncoded(const float* x, const uint8_t* q, Workspace* ws) const;
   // ForwardBatch() of encoded records, as ForwardEncoded() each.
   void ForwardEncodedBatch(int n, const float* const* x,
