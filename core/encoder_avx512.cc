@@ -85,7 +85,8 @@ DWAE_AVX512 inline int Lookup(const std::string& name,
 // last FMA and add: <= 2^-52 y. So |y - log1p(x)| < 2^-43 + 2^-51 y <
 // 2^-45.7 y, and std::log1p's own error (documented as 1 ulp, 2^-52 y)
 // leaves kLog1pBeyondTableBound = 2^-40 more than 16 times the sum
-// (encoder_log1p_test checks the margin on a million values).
+// (encoder_fast_path_test's Log1pBeyondTableIsWithinItsBound checks the
+// margin on a million values).
 DWAE_AVX512 inline __m512d Log1pBeyondTable(__m512d x,
                                             const Log1pIntervals& intervals) {
   const __m512d one = _mm512_set1_pd(1.0);

@@ -128,7 +128,10 @@ class NameIndex {
     for (size_t i = 0; i < n; ++i) {
       size_t size = 0;
       while (names[i][size] != '\0') ++size;
-      if (size == 0 || size > kMaxNameBytes) continue;
+      // A longer name could never be found (lookups of longer strings
+      // answer unknown): refused at compile time instead of dropped.
+      if (size > kMaxNameBytes) Fail("name longer than kMaxNameBytes");
+      if (size == 0) continue;
       const Key key = MakeKey(names[i], size);
       Slot& slot = slots_[SlotOf(key)];
       if (slot.index >= 0) {

@@ -121,6 +121,7 @@ TEST(EncoderFastPathTest, Log1pBeyondTableIsWithinItsBound) {
 // Values beyond the table in every log1p column: integers, reals, the
 // table's end, huge values; both paths give the same floats and bytes.
 TEST(EncoderFastPathTest, ValuesBeyondTheTableMatchThePortableLoops) {
+  if (!CpuHasEncoderAvx512()) GTEST_SKIP() << "no AVX-512 encoder here";
   const FeatureEncoder encoder = FittedEncoder();
   Rng rng(11);
   Record r = KddRecord();
@@ -191,6 +192,7 @@ TEST(EncoderFastPathTest, UndecidedFloatsGoToThePortableLoops) {
 // suffixes, an embedded or trailing NUL, 14 and 15 bytes, empty, long
 // strings on the heap), in each of the three categorical fields.
 TEST(EncoderFastPathTest, NamesMatchThePortableLookup) {
+  if (!CpuHasEncoderAvx512()) GTEST_SKIP() << "no AVX-512 encoder here";
   const FeatureEncoder encoder = FittedEncoder();
   std::vector<std::string> names = {"",
                                     std::string(1, '\0'),
