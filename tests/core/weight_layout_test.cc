@@ -100,13 +100,16 @@ void CheckSameTrajectories(RuleKind kind, const NetworkShape& shape) {
   const DenseLayer& last = padded.net.layer(padded.net.num_layers() - 1);
   ASSERT_NE(last.weight.ld(), last.out())
       << "the shape must make the layouts differ";
-  std::unique_ptr<Learner> loaded;
+  // Learners of both layouts loaded from the padded one's checkpoint: the
+  // padded load is the daemon's, the packed one the layout it replaced.
+  std::vector<std::unique_ptr<Learner>> loaded;
   for (int step = 0; step < kSteps; ++step) {
     const float* x = &rows[size_t(step % kRecords) * shape.input_dim];
     const float want = packed.Learn(x);
     ASSERT_EQ(Bits(want), Bits(padded.Learn(x))) << "step " << step;
-    if (loaded != nullptr) {
-      ASSERT_EQ(Bits(want), Bits(loaded->Learn(x))) << "loaded, step " << step;
+    for (size_t k = 0; k < loaded.size(); ++k) {
+      ASSERT_EQ(Bits(want), Bits(loaded[k]->Learn(x)))
+          << "loaded " << k << ", step " << step;
     }
     if (step % 50 == 49) {
       const std::string where = "step " + std::to_string(step);
@@ -114,20 +117,23 @@ void CheckSameTrajectories(RuleKind kind, const NetworkShape& shape) {
       ASSERT_EQ(SavedState(*packed.rule, packed.net),
                 SavedState(*padded.rule, padded.net))
           << where;
-      if (loaded != nullptr) {
-        ExpectSameNetwork(packed.net, loaded->net, "loaded, " + where);
+      for (size_t k = 0; k < loaded.size(); ++k) {
+        ExpectSameNetwork(packed.net, loaded[k]->net,
+                          "loaded " + std::to_string(k) + ", " + where);
         ASSERT_EQ(SavedState(*packed.rule, packed.net),
-                  SavedState(*loaded->rule, loaded->net))
-            << "loaded, " << where;
+                  SavedState(*loaded[k]->rule, loaded[k]->net))
+            << "loaded " << k << ", " << where;
       }
     }
-    if (step == kSteps / 2) {  // a packed learner from the padded checkpoint
+    if (step == kSteps / 2) {  // learners from the padded checkpoint
       v1::RuleState state;
       padded.rule->SaveState(padded.net, step + 1, &state);  // steps done
-      loaded =
-          std::make_unique<Learner>(config, 99, shape, WeightLayout::kPacked);
-      ASSERT_TRUE(loaded->rule->LoadState(state, &loaded->net).ok());
-      ExpectSameNetwork(padded.net, loaded->net, "after the load");
+      for (WeightLayout layout : {WeightLayout::kPacked, WeightLayout::kPadded}) {
+        loaded.push_back(std::make_unique<Learner>(config, 99, shape, layout));
+        ASSERT_TRUE(loaded.back()->rule->LoadState(state, &loaded.back()->net)
+                        .ok());
+        ExpectSameNetwork(padded.net, loaded.back()->net, "after the load");
+      }
     }
   }
   // The rule did learn: weights moved (pulses for the device rules).
