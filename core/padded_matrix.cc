@@ -30,7 +30,9 @@ PaddedMatrix::PaddedMatrix(const PaddedMatrix& other)
       cols_(other.cols_),
       ld_(other.ld_),
       data_(AllocateZeros(ld_, cols_)) {
-  std::copy_n(other.data(), size_t(ld_) * cols_, data());
+  if (other.data() != nullptr) {  // null only when moved from (0 x 0)
+    std::copy_n(other.data(), size_t(ld_) * cols_, data());
+  }
 }
 
 PaddedMatrix& PaddedMatrix::operator=(const PaddedMatrix& other) {

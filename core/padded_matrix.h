@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <memory>
 #include <new>
+#include <utility>
 
 namespace dwae {
 
@@ -30,8 +31,19 @@ class PaddedMatrix {
   PaddedMatrix(int rows, int cols, int ld);
   PaddedMatrix(const PaddedMatrix& other);
   PaddedMatrix& operator=(const PaddedMatrix& other);
-  PaddedMatrix(PaddedMatrix&&) noexcept = default;
-  PaddedMatrix& operator=(PaddedMatrix&&) noexcept = default;
+  // The moved-from matrix is 0 x 0 (as a moved-from Eigen matrix is).
+  PaddedMatrix(PaddedMatrix&& other) noexcept
+      : rows_(std::exchange(other.rows_, 0)),
+        cols_(std::exchange(other.cols_, 0)),
+        ld_(std::exchange(other.ld_, 0)),
+        data_(std::move(other.data_)) {}
+  PaddedMatrix& operator=(PaddedMatrix&& other) noexcept {
+    rows_ = std::exchange(other.rows_, 0);
+    cols_ = std::exchange(other.cols_, 0);
+    ld_ = std::exchange(other.ld_, 0);
+    data_ = std::move(other.data_);
+    return *this;
+  }
 
   static int DefaultLd(int rows) { return (rows + 15) / 16 * 16; }
 

@@ -160,7 +160,9 @@ DWAE_AVX512 int ShadowStepColumnsAvx512(const ShadowParams& p, const int* cols,
   // `rows` long), so the aligned four-column move must not run even when
   // rows == ld.
   alignas(64) float delta_copy[kMaxPadded];
-  const bool padded = ld <= kMaxPadded;
+  // (ld a multiple of 16: the aligned moves; ShadowStepColumns asserts the
+  // default ld only in debug builds.)
+  const bool padded = ld <= kMaxPadded && ld % 16 == 0;
   if (padded) {
     for (int i = 0; i < ld; ++i) delta_copy[i] = i < rows ? delta[i] : 0.0f;
     delta = delta_copy;
