@@ -18,7 +18,7 @@
 // the CPU runs. Matrices are column-major with `rows` rows, column j at
 // w + j * ld (ld >= rows; a layer's weights have ld = rows rounded up to 16,
 // so that a 64-byte aligned matrix has every column on a cache line and no
-// vector load splits one); rows ld - rows .. ld - 1 are never read.
+// vector load splits one); rows rows .. ld - 1 are never read.
 //
 // Thread-safety: pure functions of their arguments.
 #ifndef DWAE_CORE_LEARN_KERNELS_H_

@@ -1,7 +1,9 @@
 // The learning kernels against their scalar oracles, bit for bit, on random
 // shapes (every row count from 1 to 140, so every partial vector and block),
 // leading dimensions (packed, padded to 16 as a layer's weights are, and
-// odd ones) whose padding holds NaN (a kernel that read it would differ),
+// odd ones) whose padding holds NaN (a transposed product that read it would
+// differ; the forward products mask those lanes on store, so only the
+// sanitizer build sees them read past the matrix),
 // sparse and dense inputs, NaN and signed zeros; and the oracles against a
 // double-precision sum, so that the order they fix is still the product.
 #include "core/learn_kernels.h"

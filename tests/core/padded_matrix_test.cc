@@ -1,6 +1,7 @@
-// Review findings on PaddedMatrix (padded_matrix.h) and its use as
-// dw-shadow's ShadowMatrix. Each test states what the code should do; on
-// f3f89a0 / 0376bce they fail or crash.
+// PaddedMatrix (padded_matrix.h) beyond what weight_layout_test covers: its
+// moved-from state, and its use as dw-shadow's ShadowMatrix with a leading
+// dimension other than the default. Each test failed or crashed before the
+// fixes of 2026-12-04 (a review of f3f89a0).
 #include "core/padded_matrix.h"
 
 #include <cstdint>
@@ -15,13 +16,13 @@
 namespace dwae {
 namespace {
 
-// padded_matrix.cc allocates "at least one float, so that data() is never
-// null"; the defaulted move leaves the source with its shape and no storage.
-TEST(PaddedMatrixReviewTest, MovedFromKeepsAShapeWithoutStorage) {
+// A moved-from matrix is 0 x 0 (as a moved-from Eigen::MatrixXf is), never
+// a shape without storage (a defaulted move left one).
+TEST(PaddedMatrixTest, MovedFromHasNoShapeWithoutStorage) {
   PaddedMatrix a(5, 3);
   PaddedMatrix b(std::move(a));
   EXPECT_EQ(b.rows(), 5);
-  // Either empty (as a moved-from Eigen::MatrixXf is: 0 x 0) or with data.
+  // Either empty or with data.
   EXPECT_TRUE(a.size() == 0 || a.data() != nullptr)
       << "moved-from: " << a.rows() << " x " << a.cols() << " ld " << a.ld()
       << ", data " << a.data();
@@ -32,19 +33,20 @@ void CopyAndExit(const PaddedMatrix& a) {
   std::exit(c.size() == 0 ? 0 : 1);
 }
 
-TEST(PaddedMatrixReviewDeathTest, CopyOfAMovedFromMatrix) {
+TEST(PaddedMatrixDeathTest, CopyOfAMovedFromMatrix) {
   PaddedMatrix a(5, 3);
   PaddedMatrix b(std::move(a));
-  // Copying a moved-from object should be valid; here it copies ld * cols
-  // floats from a null pointer.
+  // Copying a moved-from object is valid (it once copied ld * cols floats
+  // from a null pointer).
   EXPECT_EXIT(CopyAndExit(a), ::testing::ExitedWithCode(0), "");
 }
 
-// ShadowMatrix is now PaddedMatrix, whose public 3-argument constructor
-// takes any ld >= rows. ShadowStepColumns requires the default ld, checked
-// only by an assert (gone in Release). The AVX-512 path then takes its
-// aligned four-column move (ld <= 256) on columns 80 bytes apart and steps
-// 16-float vectors past ld into the next column.
+// ShadowMatrix is PaddedMatrix, whose public 3-argument constructor takes
+// any ld >= rows. ShadowStepColumns expects the default ld, asserted only in
+// debug builds; the AVX-512 path must still not take its aligned
+// four-column moves (which step 16 floats at a time up to ld) on columns
+// that are not 16 floats apart: it once wrote into the next column and past
+// the matrix (SIGSEGV).
 void StepAPackedShadowMatrixAndExit() {
   using namespace learn_kernels;
   SetIsaForTesting(Isa::kAvx512);
@@ -58,8 +60,8 @@ void StepAPackedShadowMatrixAndExit() {
   std::vector<float> steps(cols, 1e-6f), delta(rows, 1.0f);
   std::vector<uint8_t> due(cols);
   for (int t = 0; t < 3; ++t) {
-    ShadowStepColumns(p, columns.data(), steps.data(), cols, delta.data(),
-                      1.0f, notch.data(), &shadow, slack.data(), due.data());
+    ShadowStepColumns(p, columns.data(), steps.data(), cols, delta.data(), 1.0f,
+                      notch.data(), &shadow, slack.data(), due.data());
   }
   // Every shadow took the same 3 steps from 0: one value.
   const float want = shadow(0, 0);
@@ -71,7 +73,7 @@ void StepAPackedShadowMatrixAndExit() {
   std::exit(0);
 }
 
-TEST(PaddedMatrixReviewDeathTest, ShadowStepOnAPackedShadowMatrix) {
+TEST(PaddedMatrixDeathTest, ShadowStepOnAPackedShadowMatrix) {
   if (learn_kernels::BestIsa() < learn_kernels::Isa::kAvx512) {
     GTEST_SKIP() << "needs AVX-512";
   }
