@@ -115,6 +115,13 @@ class Engine {
   // whole, as Score and its variants refuse it (the same status). For the
   // Stream handler, which counts an oversized batch without reading it.
   absl::Status CheckBatch(size_t size, v1::LearningMode mode) const;
+  // The same for a batch of `records` and `connections` (Score's checks, in
+  // its order): first both kinds in one batch, then the size (the error
+  // naming the kind the batch holds), then the mode.
+  // For the Stream handler, which counts a batch's entries before protobuf
+  // parses it.
+  absl::Status CheckBatch(size_t records, size_t connections,
+                          v1::LearningMode mode) const;
 
   // Score, with the verdicts as a serialized VerdictBatch (the bytes of the
   // VerdictBatch Score would fill; server/engine_verdicts.h) written into

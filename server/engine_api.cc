@@ -174,17 +174,32 @@ absl::Status Engine::CheckBatch(size_t size, v1::LearningMode mode) const {
   return absl::OkStatus();
 }
 
+absl::Status Engine::CheckBatch(size_t records, size_t connections,
+                                v1::LearningMode mode) const {
+  if (records > 0 && connections > 0) {
+    return absl::InvalidArgumentError(
+        "records, connections: a batch carries one kind, not both");
+  }
+  const size_t max = options_.detector.serving.max_batch_records;
+  if (connections > max) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "connections: batch of %d connections exceeds the limit of %d",
+        connections, max));
+  }
+  return CheckBatch(records, mode);
+}
+
 absl::Status Engine::ConvertAndScore(
     const google::protobuf::RepeatedPtrField<v1::Record>& records,
     const google::protobuf::RepeatedPtrField<v1::Connection>& connections,
     v1::LearningMode mode, uint32_t top_k, ScoredRows* scored) {
   *scored = ScoredRows();
-  if (!records.empty() && !connections.empty()) {
-    return absl::InvalidArgumentError(
-        "records, connections: a batch carries one kind, not both");
-  }
   const size_t size = size_t(records.size()) + size_t(connections.size());
-  if (absl::Status s = CheckBatch(size, mode); !s.ok()) return s;
+  if (absl::Status s =
+          CheckBatch(size_t(records.size()), size_t(connections.size()), mode);
+      !s.ok()) {
+    return s;
+  }
   // An empty batch is not an error: it gets an empty verdict list.
   if (size == 0) return absl::OkStatus();
   std::vector<BatchEntry>& entries = Buffers().entries;  // Convert reuses them

@@ -1,12 +1,11 @@
 #include "server/service.h"
 
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "core/record_proto.h"
 #include "google/protobuf/arena.h"
 #include "google/protobuf/descriptor.h"
 #include "grpc/slice.h"
@@ -34,24 +33,6 @@ grpc::Status Timed(Metrics* metrics, const char* method, Handler&& handler) {
     if (!status.ok()) rpc->errors.Increment();
   }
   return ToGrpcStatus(status);
-}
-
-// A batch the engine refused as a whole (e.g. too large) still gets one
-// verdict per record, each carrying the error, so the stream stays open.
-void FailBatch(const v1::RecordBatch& batch, const absl::Status& status,
-               v1::VerdictBatch* out) {
-  out->clear_verdicts();
-  auto fail = [&](const std::string& id, const std::string& sensor_id) {
-    v1::Verdict* v = out->add_verdicts();
-    v->set_id(id);
-    v->set_sensor_id(sensor_id);
-    v->set_error_code(int(status.code()));
-    v->set_error_message(std::string(status.message()));
-  };
-  for (const v1::Record& r : batch.records()) fail(r.id(), r.sensor_id());
-  for (const v1::Connection& c : batch.connections()) {
-    fail(ConnectionVerdictId(c), c.sensor_id());
-  }
 }
 
 }  // namespace
@@ -108,14 +89,15 @@ grpc::Status DetectorService::Stream(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>* stream) {
   return Timed(metrics_, "Stream", [&]() -> absl::Status {
-    // Most batches are read straight from their bytes (service_wire.h),
-    // and a batch the reader takes but for its size is refused from them.
-    // The others, and a batch the engine refuses as a whole (whose answer
-    // FailBatch builds from the message), are parsed into a message on an
-    // arena reset before each such parse: a heap-allocated message would
-    // free and reallocate every record's Features (proto3 Clear deletes
-    // sub-messages) and their strings each time; on the arena they are
-    // bump-allocated in a block that the stream keeps.
+    // Most batches are read straight from their bytes (service_wire.h).
+    // The others are parsed into a message on an arena reset before each
+    // such parse: a heap-allocated message would free and reallocate every
+    // record's Features (proto3 Clear deletes sub-messages) and their
+    // strings each time; on the arena they are bump-allocated in a block
+    // that the stream keeps. A batch refused as a whole, on either path,
+    // is answered with one small VerdictBatch carrying the batch-level
+    // error (BatchRefusalBytes), never one verdict per record: a message of
+    // empty records would make an answer ~32 times its size.
     std::vector<char> block(kStreamArenaBlockBytes);
     google::protobuf::ArenaOptions arena_options;
     arena_options.initial_block = block.data();
@@ -136,28 +118,37 @@ grpc::Status DetectorService::Stream(
       };
       // The histogram times the engine's calls, as before the wire reader.
       absl::Duration scoring;
-      // Answered by the wire path; else (declined, or refused by the
-      // engine) the protobuf path answers.
+      // Not OK: the batch is refused as a whole with this status.
+      absl::Status refused;
+      // Answered (scored or refused) without protobuf.
       bool answered = false;
-      if (reader.Read(in)) {
-        const absl::Time start = absl::Now();
-        answered = engine_
-                       ->ScoreEntriesToWire(reader.entries(), reader.learning(),
-                                            reader.top_k(), allocate)
-                       .ok();
-        scoring = absl::Now() - start;
+      const bool read = reader.Read(in);
+      size_t records = 0, connections = 0;
+      const bool counted = !read && reader.over_limit() == 0 &&
+                           reader.CountEntries(&records, &connections);
+      const absl::Time start = absl::Now();
+      if (read) {
+        // The engine's only errors here are CheckBatch's, before any
+        // record is scored (the mode, as the size is within the limit).
+        refused = engine_->ScoreEntriesToWire(
+            reader.entries(), reader.learning(), reader.top_k(), allocate);
+        answered = true;
       } else if (reader.over_limit() > 0) {
-        // Too many records, all of them readable: refused as the engine
-        // refuses it after protobuf parsed it, without parsing it.
-        const absl::Time start = absl::Now();
-        const absl::Status s =
-            engine_->CheckBatch(reader.over_limit(), reader.learning());
-        scoring = absl::Now() - start;
-        if (!s.ok()) {
-          reader.WriteRefusal(s, allocate);
-          answered = true;
-        }
+        // Too many records, all of them readable: refused on the count,
+        // as the engine refuses it after protobuf parsed it.
+        refused = engine_->CheckBatch(reader.over_limit(), reader.learning());
+        answered = !refused.ok();
+      } else if (counted) {
+        // Declined for another reason (an unknown field, a connection): a
+        // batch over the limit (or of both kinds) is refused on the count,
+        // before protobuf builds a message per record. Those checks come
+        // before the mode's, which the count does not know (the default
+        // passes it).
+        refused = engine_->CheckBatch(records, connections,
+                                      v1::LEARNING_MODE_DEFAULT);
+        answered = !refused.ok();
       }
+      scoring = absl::Now() - start;
       if (!answered) {
         arena.Reset();
         auto* batch =
@@ -168,17 +159,15 @@ grpc::Status DetectorService::Stream(
           return absl::InvalidArgumentError(
               "a message of the stream is not a dwae.v1.RecordBatch");
         }
-        const absl::Time start = absl::Now();
-        const absl::Status s =
+        const absl::Time parsed = absl::Now();
+        refused =
             engine_->ScoreToWire(batch->records(), batch->connections(),
                                  batch->learning(), batch->top_k(), allocate);
-        scoring += absl::Now() - start;
-        if (!s.ok()) {
-          v1::VerdictBatch failed;
-          FailBatch(*batch, s, &failed);
-          const std::string bytes = failed.SerializeAsString();
-          slice = grpc::Slice(bytes.data(), bytes.size());
-        }
+        scoring += absl::Now() - parsed;
+      }
+      if (!refused.ok()) {
+        const std::string bytes = BatchRefusalBytes(refused);
+        slice = grpc::Slice(bytes.data(), bytes.size());
       }
       in.Clear();
       metrics_->stream_batch_duration().Observe(absl::ToDoubleSeconds(scoring));

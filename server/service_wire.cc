@@ -1,18 +1,22 @@
 #include "server/service_wire.h"
 
-#include <cassert>
-#include <cstring>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
 #include "core/record_proto.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "grpcpp/support/slice.h"
-#include "server/engine_verdicts.h"
 
 namespace dwae::server {
 
 bool StreamBatchReader::Read(const grpc::ByteBuffer& message) {
+  // Nothing of the message before may outlive a Read that fails early: its
+  // count would refuse this message, and its bytes are gone.
+  wire_.over_limit = 0;
+  bytes_ = absl::string_view();
   grpc::Slice single;
   absl::string_view bytes;
   if (message.TrySingleSlice(&single).ok()) {
@@ -47,38 +51,35 @@ bool StreamBatchReader::Read(const grpc::ByteBuffer& message) {
   return true;
 }
 
-void StreamBatchReader::WriteRefusal(
-    const absl::Status& status,
-    absl::FunctionRef<char*(size_t)> allocate) const {
-  // Written kChunk rows at a time (the bytes of a VerdictBatch are its
-  // verdicts' one after the other), so that a message packed with empty
-  // records costs no VerdictRow each.
-  constexpr size_t kChunk = 256;
-  std::vector<VerdictRow> rows(kChunk);
-  std::vector<std::string> ids(kChunk), sensor_ids(kChunk);
-  for (size_t i = 0; i < kChunk; ++i) {
-    rows[i].id = &ids[i];
-    rows[i].sensor_id = &sensor_ids[i];
-    rows[i].error_code = int32_t(status.code());
-    rows[i].error_message = std::string(status.message());
+bool StreamBatchReader::CountEntries(size_t* records,
+                                     size_t* connections) const {
+  using google::protobuf::internal::WireFormatLite;
+  constexpr uint32_t kRecordTag =
+      WireFormatLite::MakeTag(v1::RecordBatch::kRecordsFieldNumber,
+                              WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+  constexpr uint32_t kConnectionTag =
+      WireFormatLite::MakeTag(v1::RecordBatch::kConnectionsFieldNumber,
+                              WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
+  *records = 0;
+  *connections = 0;
+  if (bytes_.empty()) return false;
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t*>(bytes_.data()), int(bytes_.size()));
+  // Each occurrence of a repeated message field is one more element; a
+  // record's bytes are skipped by their length, not read.
+  while (const uint32_t tag = in.ReadTag()) {
+    if (tag == kRecordTag) ++*records;
+    if (tag == kConnectionTag) ++*connections;
+    if (!WireFormatLite::SkipField(&in, tag)) return false;
   }
-  std::string out;
-  size_t n = 0;
-  auto flush = [&] {
-    AppendVerdictBatchWire(rows.data(), n, FeatureSchema::kKdd, &out);
-    n = 0;
-  };
-  const bool read =
-      VisitRecordBatchWire(bytes_, [&](const RecordFields& fields) {
-        ids[n].assign(fields.id.data(), fields.id.size());
-        sensor_ids[n].assign(fields.sensor_id.data(), fields.sensor_id.size());
-        if (++n == kChunk) flush();
-      });
-  assert(read && "WriteRefusal after a Read that over_limit does not cover");
-  (void)read;
-  flush();
-  char* buffer = allocate(out.size());
-  if (!out.empty()) std::memcpy(buffer, out.data(), out.size());
+  return in.ConsumedEntireMessage();
+}
+
+std::string BatchRefusalBytes(const absl::Status& status) {
+  v1::VerdictBatch refusal;
+  refusal.set_error_code(int32_t(status.code()));
+  refusal.set_error_message(std::string(status.message()));
+  return refusal.SerializeAsString();
 }
 
 }  // namespace dwae::server

@@ -6,8 +6,15 @@
 // repeated ids as Featurizer::Convert does, so the engine sees the entries
 // the protobuf path would build. A batch it declines goes the protobuf way,
 // but for one it would take if it were not larger than the engine's limit:
-// that one the handler refuses with WriteRefusal's bytes, which are those
-// the protobuf way would answer.
+// that one the handler refuses as a whole (BatchRefusalBytes) from the
+// count alone. For a batch going the protobuf way, CountEntries counts its
+// records and connections first, so that one over the limit is refused
+// before protobuf builds a message per record.
+//
+// BatchRefusalBytes: the answer to a batch refused as a whole, the same
+// whichever path refused it: a VerdictBatch with no verdicts and the
+// batch-level error_code and error_message (detector.proto), a few dozen
+// bytes whatever the batch held.
 //
 // Thread-safety: one per stream, used by the stream's handler thread only.
 // The entries' ids point into the reader: valid until the next Read.
@@ -19,7 +26,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "core/record_wire.h"
@@ -35,29 +41,27 @@ class StreamBatchReader {
   // larger batch is declined, and its entries are not built, so that one
   // message packed with empty records cannot grow the reader's buffers
   // (kept for the stream's life) past the limit. If it is declined for its
-  // size alone (over_limit), the caller refuses it with WriteRefusal, as
-  // the engine would after protobuf parsed it; else protobuf parses it.
+  // size alone (over_limit), the caller refuses it as a whole, as the
+  // engine would after protobuf parsed it; else protobuf parses it.
   explicit StreamBatchReader(size_t max_records) : max_records_(max_records) {}
 
   // True when the batch in `message` was read into entries(); false when
   // declined (nothing to undo: parse it with protobuf, or refuse it).
   // `message` must stay alive and unchanged until the next Read while
-  // WriteRefusal may be called.
+  // CountEntries may be called.
   bool Read(const grpc::ByteBuffer& message);
 
   // After a Read that declined: the batch's number of records when the
   // reader declined it only for holding more than max_records (the reader
-  // takes every record and field of it; learning() is its mode), else 0.
+  // takes every record and field of it; learning() is its mode), else 0
+  // (also when the message's bytes could not be had).
   size_t over_limit() const { return wire_.over_limit; }
 
-  // After a Read with over_limit(): writes the serialized VerdictBatch that
-  // refuses the batch with `status`, one verdict per record (its id and
-  // sensor_id, error_code and error_message: status's code and message),
-  // into the buffer allocate(size) returns: the same bytes as serializing
-  // the VerdictBatch the Stream handler builds for a batch the engine
-  // refuses after protobuf parsed it.
-  void WriteRefusal(const absl::Status& status,
-                    absl::FunctionRef<char*(size_t)> allocate) const;
+  // After a Read: the number of top-level records (field 1) and
+  // connections (field 4) of the message, skipping every other field
+  // without reading records; false (counts unspecified) when the bytes are
+  // not a well-formed message, or Read could not get them.
+  bool CountEntries(size_t* records, size_t* connections) const;
 
   std::vector<BatchEntry>* entries() { return &entries_; }
   v1::LearningMode learning() const { return v1::LearningMode(wire_.learning); }
@@ -72,9 +76,14 @@ class StreamBatchReader {
   std::vector<std::string> sensor_ids_;
   // A message received in several slices, joined.
   std::string joined_;
-  // The bytes of the message given to the last Read.
+  // The bytes of the message given to the last Read (empty when it could
+  // not get them).
   absl::string_view bytes_;
 };
+
+// The serialized VerdictBatch refusing a batch as a whole with `status`
+// (not OK): no verdicts, error_code and error_message set.
+std::string BatchRefusalBytes(const absl::Status& status);
 
 }  // namespace dwae::server
 

@@ -525,7 +525,7 @@ TEST_F(DaemonTest, BadRecordsGetErrorVerdictsAndTheStreamStaysOpen) {
   EXPECT_EQ(Info().records_scored(), 14u);
 }
 
-TEST_F(DaemonTest, OversizedBatchGetsOneErrorPerRecordAndStreamStaysOpen) {
+TEST_F(DaemonTest, OversizedBatchIsRefusedAsAWholeAndStreamStaysOpen) {
   const std::vector<v1::Record> big =
       ToProtos(GetData().train_normal, 0, kMaxBatch + 1, "big");
   ASSERT_EQ(big.size(), kMaxBatch + 1);
@@ -536,15 +536,11 @@ TEST_F(DaemonTest, OversizedBatchGetsOneErrorPerRecordAndStreamStaysOpen) {
   ASSERT_TRUE(stream->Write(MakeBatch(big, v1::LEARNING_MODE_ALL)));
   v1::VerdictBatch out;
   ASSERT_TRUE(stream->Read(&out));
-  ASSERT_EQ(out.verdicts_size(), int(big.size()));
-  for (int i = 0; i < out.verdicts_size(); ++i) {
-    const v1::Verdict& v = out.verdicts(i);
-    EXPECT_EQ(v.id(), big[i].id());
-    EXPECT_THAT(v.error_code(), AnyOf(3, 8));  // INVALID_ARGUMENT, EXHAUSTED
-    EXPECT_FALSE(v.error_message().empty());
-    EXPECT_FALSE(v.learned());
-  }
-  EXPECT_THAT(out.verdicts(0).error_message(), HasSubstr("1000"));
+  // One batch-level refusal, no verdict per record (detector.proto).
+  EXPECT_EQ(out.verdicts_size(), 0);
+  EXPECT_EQ(out.error_code(), 3);  // INVALID_ARGUMENT
+  EXPECT_EQ(out.error_message(),
+            "records: batch of 1001 records exceeds the limit of 1000");
 
   // Exactly the limit is fine, on the same stream.
   const std::vector<v1::Record> full =
@@ -552,6 +548,7 @@ TEST_F(DaemonTest, OversizedBatchGetsOneErrorPerRecordAndStreamStaysOpen) {
   ASSERT_TRUE(stream->Write(MakeBatch(full, v1::LEARNING_MODE_OFF)));
   ASSERT_TRUE(stream->Read(&out));
   ASSERT_EQ(out.verdicts_size(), int(kMaxBatch));
+  EXPECT_EQ(out.error_code(), 0);
   for (const v1::Verdict& v : out.verdicts()) EXPECT_EQ(v.error_code(), 0);
 
   // An unknown learning mode fails the batch the same way.
@@ -560,11 +557,9 @@ TEST_F(DaemonTest, OversizedBatchGetsOneErrorPerRecordAndStreamStaysOpen) {
   odd.set_learning(static_cast<v1::LearningMode>(42));
   ASSERT_TRUE(stream->Write(odd));
   ASSERT_TRUE(stream->Read(&out));
-  ASSERT_EQ(out.verdicts_size(), 3);
-  for (const v1::Verdict& v : out.verdicts()) {
-    EXPECT_EQ(v.error_code(), 3);
-    EXPECT_THAT(v.error_message(), HasSubstr("learning"));
-  }
+  EXPECT_EQ(out.verdicts_size(), 0);
+  EXPECT_EQ(out.error_code(), 3);
+  EXPECT_EQ(out.error_message(), "learning: unknown mode 42");
 
   // A huge top_k is capped (at 32), not refused.
   ASSERT_TRUE(

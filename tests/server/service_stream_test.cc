@@ -2,9 +2,10 @@
 // wire reader declines (an unknown field in the batch or in a record, more
 // records than the engine takes) goes through the handler's protobuf path,
 // and its verdicts are the wire path's bytes (but for their place in the
-// window: sequence, scored_at); a refused batch gets one error verdict per
-// record (the same whether the reader refuses it or protobuf parses it
-// first) and the stream stays open.
+// window: sequence, scored_at); a batch refused as a whole gets one small
+// batch-level refusal (the same bytes whether the reader refuses it, the
+// handler refuses it on its count, or the engine after protobuf parsed it)
+// and the stream stays open.
 #include <memory>
 #include <string>
 #include <vector>
@@ -124,11 +125,21 @@ TEST_F(ServiceStreamTest, DeclinedBatchesGetTheWirePathsVerdicts) {
   EXPECT_LT(out[0].verdicts(0).sequence(), out[1].verdicts(0).sequence());
 }
 
+// The answer to a batch refused as a whole with `code` and `message`: no
+// verdicts, the batch-level error (detector.proto's VerdictBatch).
+std::string Refusal(int code, const std::string& message) {
+  v1::VerdictBatch refusal;
+  refusal.set_error_code(code);
+  refusal.set_error_message(message);
+  return refusal.SerializeAsString();
+}
+
 // `big` is refused by the handler's wire reader without protobuf (it
 // declines it for its size alone), `big_unknown` (the same with an unknown
-// field) after protobuf parsed it: the same verdicts, and the stream answers
-// the batches after them.
-TEST_F(ServiceStreamTest, OversizedBatchIsRefusedPerRecordAndStreamStaysOpen) {
+// field) on the handler's count before protobuf parses it: the same small
+// refusal, and the stream answers the batches after them. Exactly the
+// limit is scored.
+TEST_F(ServiceStreamTest, OversizedBatchIsRefusedAsAWholeAndStreamStaysOpen) {
   v1::RecordBatch big;
   *big.mutable_records() = Batch(0, int(kMaxBatch) + 1, "big");
   big.set_learning(v1::LEARNING_MODE_OFF);
@@ -143,25 +154,71 @@ TEST_F(ServiceStreamTest, OversizedBatchIsRefusedPerRecordAndStreamStaysOpen) {
   *full.mutable_records() = Batch(0, int(kMaxBatch), "full");
   full.set_learning(v1::LEARNING_MODE_OFF);
   ASSERT_TRUE(WireReaderTakes(full));
+  v1::RecordBatch full_unknown = full;
+  full_unknown.GetReflection()
+      ->MutableUnknownFields(&full_unknown)
+      ->AddVarint(99, 1);
 
   const std::vector<v1::VerdictBatch> out =
-      StreamBatches({big, full, big_unknown, big, full});
+      StreamBatches({big, full, big_unknown, big, full_unknown});
   ASSERT_EQ(out.size(), 5u);
-  ASSERT_EQ(out[0].verdicts_size(), int(kMaxBatch) + 1);
-  for (int i = 0; i < out[0].verdicts_size(); ++i) {
-    const v1::Verdict& v = out[0].verdicts(i);
-    EXPECT_EQ(v.id(), big.records(i).id());
-    EXPECT_EQ(v.sensor_id(), big.records(i).sensor_id());
-    EXPECT_EQ(v.error_code(), 3);  // INVALID_ARGUMENT
-    EXPECT_EQ(v.error_message(),
-              "records: batch of 51 records exceeds the limit of 50");
+  const std::string want =
+      Refusal(3, "records: batch of 51 records exceeds the limit of 50");
+  for (int b : {0, 2, 3}) {
+    SCOPED_TRACE(b);
+    EXPECT_EQ(out[b].verdicts_size(), 0);
+    EXPECT_EQ(out[b].SerializeAsString(), want);
   }
-  EXPECT_EQ(out[2].SerializeAsString(), out[0].SerializeAsString());
-  EXPECT_EQ(out[3].SerializeAsString(), out[0].SerializeAsString());
   for (int b : {1, 4}) {
+    SCOPED_TRACE(b);
+    EXPECT_EQ(out[b].error_code(), 0);
     ASSERT_EQ(out[b].verdicts_size(), int(kMaxBatch));
     for (const v1::Verdict& v : out[b].verdicts()) EXPECT_EQ(v.error_code(), 0);
   }
+}
+
+// The engine's other whole-batch refusals, on each path: an unknown
+// learning mode (the reader takes the batch, the engine refuses it; with an
+// unknown field, after protobuf parsed it), both kinds in one batch (the
+// reader declines connections: refused after protobuf parsed it), and more
+// connections than the limit (refused on the handler's count).
+TEST_F(ServiceStreamTest, EveryWholeBatchRefusalIsOneSmallAnswer) {
+  v1::RecordBatch odd;
+  *odd.mutable_records() = Batch(0, 3, "odd");
+  odd.set_learning(v1::LearningMode(42));
+  ASSERT_TRUE(WireReaderTakes(odd));
+  v1::RecordBatch odd_unknown = odd;
+  odd_unknown.GetReflection()
+      ->MutableUnknownFields(&odd_unknown)
+      ->AddVarint(99, 1);
+  v1::RecordBatch mixed;
+  *mixed.mutable_records() = Batch(0, 2, "mixed");
+  mixed.add_connections()->set_uid("C1");
+  v1::RecordBatch many_connections;
+  for (uint32_t i = 0; i <= kMaxBatch; ++i) {
+    many_connections.add_connections()->set_uid("C" + std::to_string(i));
+  }
+  v1::RecordBatch ok;
+  *ok.mutable_records() = Batch(0, 2, "ok");
+  ok.set_learning(v1::LEARNING_MODE_OFF);
+
+  const std::vector<v1::VerdictBatch> out =
+      StreamBatches({odd, odd_unknown, mixed, many_connections, ok});
+  ASSERT_EQ(out.size(), 5u);
+  const std::string unknown_mode = Refusal(3, "learning: unknown mode 42");
+  EXPECT_EQ(out[0].SerializeAsString(), unknown_mode);
+  EXPECT_EQ(out[1].SerializeAsString(), unknown_mode);
+  EXPECT_EQ(out[2].SerializeAsString(),
+            Refusal(3,
+                    "records, connections: a batch carries one kind, not "
+                    "both"));
+  EXPECT_EQ(out[3].SerializeAsString(),
+            Refusal(3,
+                    "connections: batch of 51 connections exceeds the limit "
+                    "of 50"));
+  EXPECT_EQ(out[4].error_code(), 0);
+  ASSERT_EQ(out[4].verdicts_size(), 2);
+  for (const v1::Verdict& v : out[4].verdicts()) EXPECT_EQ(v.error_code(), 0);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 // protobuf, Engine::ScoreToWire): on the same batch, learning off, the same
 // verdict bytes but for their place in the window (sequence, scored_at),
 // invalid entries included; batches it declines are the protobuf path's.
+// The reader's counts for the handler's whole-batch refusals (over_limit,
+// CountEntries), and the refusal's bytes.
 #include "server/service_wire.h"
 
 #include <memory>
@@ -42,32 +44,6 @@ std::vector<std::string> Verdicts(const std::string& wire) {
   v1::VerdictBatch batch;
   EXPECT_TRUE(batch.ParseFromString(wire));
   return testutil::VerdictsWithoutPlace(batch);
-}
-
-// The VerdictBatch the Stream handler answers when the engine refuses
-// `batch` with `status` (service.cc's FailBatch, for records).
-v1::VerdictBatch Refusal(const v1::RecordBatch& batch,
-                         const absl::Status& status) {
-  v1::VerdictBatch out;
-  for (const v1::Record& r : batch.records()) {
-    v1::Verdict* v = out.add_verdicts();
-    v->set_id(r.id());
-    v->set_sensor_id(r.sensor_id());
-    v->set_error_code(int(status.code()));
-    v->set_error_message(std::string(status.message()));
-  }
-  return out;
-}
-
-// reader.WriteRefusal(status)'s bytes.
-std::string WrittenRefusal(const StreamBatchReader& reader,
-                           const absl::Status& status) {
-  std::string out;
-  reader.WriteRefusal(status, [&out](size_t size) {
-    out.resize(size);
-    return out.data();
-  });
-  return out;
 }
 
 TEST(ServiceWireTest, SameVerdictsAsTheProtobufPath) {
@@ -156,7 +132,8 @@ TEST(ServiceWireTest, RefusalsAndDeclinesGoTheProtobufWay) {
 }
 
 // A batch over the engine's limit: the reader declines it without reading
-// its records, and the protobuf path refuses it with the limit's error.
+// its records, and the protobuf path refuses it with the limit's error; the
+// handler's checks on the reader's counts give the same error.
 TEST(ServiceWireTest, DeclinesBatchesOverTheLimit) {
   std::unique_ptr<Metrics> metrics = MakeMetrics();
   ASSERT_NE(metrics, nullptr);
@@ -185,14 +162,11 @@ TEST(ServiceWireTest, DeclinesBatchesOverTheLimit) {
             "records: batch of 11 records exceeds the limit of 10");
 
   // Declined for its size alone: the engine's check on the count gives the
-  // same refusal, and WriteRefusal the bytes of the VerdictBatch the
-  // Stream handler builds from the parsed batch (one verdict per record:
-  // id, sensor_id, the status), from one slice or several.
+  // same refusal, from one slice or several.
   batch.mutable_records(3)->set_sensor_id("");
   batch.mutable_records(4)->set_id("");
   batch.set_learning(v1::LEARNING_MODE_ALL);
   const std::string bytes = batch.SerializeAsString();
-  const v1::VerdictBatch want = Refusal(batch, refused);
   for (int pieces : {1, 3}) {
     SCOPED_TRACE(pieces);
     const grpc::ByteBuffer message = Message(bytes, pieces);
@@ -201,26 +175,92 @@ TEST(ServiceWireTest, DeclinesBatchesOverTheLimit) {
     EXPECT_EQ(reader.learning(), v1::LEARNING_MODE_ALL);
     EXPECT_EQ((*engine)->CheckBatch(reader.over_limit(), reader.learning()),
               refused);
-    EXPECT_EQ(WrittenRefusal(reader, refused), want.SerializeAsString());
   }
-  // Over the limit and declined for an unknown field: protobuf's.
-  EXPECT_FALSE(reader.Read(Message(bytes + "\x48\x01", 1)));
+  // Over the limit and declined for an unknown field: the handler counts
+  // its records, and the engine's check on the counts is the same refusal.
+  const grpc::ByteBuffer unknown = Message(bytes + "\x48\x01", 2);
+  EXPECT_FALSE(reader.Read(unknown));
   EXPECT_EQ(reader.over_limit(), 0u);
+  size_t records = 0, connections = 0;
+  ASSERT_TRUE(reader.CountEntries(&records, &connections));
+  EXPECT_EQ(records, 11u);
+  EXPECT_EQ(connections, 0u);
+  EXPECT_EQ(
+      (*engine)->CheckBatch(records, connections, v1::LEARNING_MODE_DEFAULT),
+      refused);
+  EXPECT_EQ((*engine)->CheckBatch(10, 0, v1::LEARNING_MODE_DEFAULT),
+            absl::OkStatus());
+  EXPECT_EQ((*engine)->CheckBatch(0, 11, v1::LEARNING_MODE_DEFAULT).message(),
+            "connections: batch of 11 connections exceeds the limit of 10");
+  EXPECT_EQ((*engine)->CheckBatch(1, 1, v1::LEARNING_MODE_DEFAULT).message(),
+            "records, connections: a batch carries one kind, not both");
 }
 
-// A refused batch of many records (more than the reader writes at once),
-// some of them empty: WriteRefusal's bytes are still the message's.
-TEST(ServiceWireTest, RefusesLargeBatchesAsTheProtobufPath) {
+// CountEntries: every top-level record and connection, whatever else the
+// message holds (unknown fields, empty records, fields in any order), from
+// one slice or several; false for bytes that are not a message.
+TEST(ServiceWireTest, CountsRecordsAndConnections) {
   StreamBatchReader reader(100);
   v1::RecordBatch batch;
-  *batch.mutable_records() = Batch(0, 700, "many");
+  *batch.mutable_records() = Batch(0, 70, "many");
   for (int i = 0; i < 50; ++i) batch.add_records();
-  const absl::Status refused = absl::InvalidArgumentError("too many");
-  const v1::VerdictBatch want = Refusal(batch, refused);
+  batch.set_learning(v1::LEARNING_MODE_ALL);
+  batch.set_top_k(3);
+  for (int i = 0; i < 7; ++i) batch.add_connections()->set_uid("C");
+  v1::Record* record = batch.mutable_records(5);
+  record->GetReflection()->MutableUnknownFields(record)->AddVarint(99, 1);
+  batch.GetReflection()->MutableUnknownFields(&batch)->AddLengthDelimited(
+      98, std::string(300, 'x'));
+  const std::string bytes = batch.SerializeAsString();
+  for (int pieces : {1, 4}) {
+    SCOPED_TRACE(pieces);
+    const grpc::ByteBuffer message = Message(bytes, pieces);
+    ASSERT_FALSE(reader.Read(message));
+    size_t records = 0, connections = 0;
+    ASSERT_TRUE(reader.CountEntries(&records, &connections));
+    EXPECT_EQ(records, 120u);
+    EXPECT_EQ(connections, 7u);
+  }
+  // Cut inside the last field, and a record whose length runs past the end.
+  size_t records = 0, connections = 0;
+  for (const std::string& bad :
+       {bytes.substr(0, bytes.size() - 1), std::string("\x0a\x05\x00", 3)}) {
+    const grpc::ByteBuffer message = Message(bad, 1);
+    EXPECT_FALSE(reader.Read(message));
+    EXPECT_FALSE(reader.CountEntries(&records, &connections));
+  }
+}
+
+// A Read that fails before parsing (a message gRPC cannot dump: here a
+// ByteBuffer without a buffer) keeps nothing of the batch before: not its
+// over_limit (the handler would refuse the new message on the old count)
+// nor its bytes (CountEntries would read a buffer already released).
+TEST(ServiceWireTest, FailedReadDoesNotKeepTheLastOverLimit) {
+  StreamBatchReader reader(10);
+  v1::RecordBatch batch;
+  *batch.mutable_records() = Batch(0, 11, "row");
   const grpc::ByteBuffer message = Message(batch.SerializeAsString(), 2);
   ASSERT_FALSE(reader.Read(message));
-  ASSERT_EQ(reader.over_limit(), 750u);
-  EXPECT_EQ(WrittenRefusal(reader, refused), want.SerializeAsString());
+  ASSERT_EQ(reader.over_limit(), 11u);
+  const grpc::ByteBuffer undumpable;
+  EXPECT_FALSE(reader.Read(undumpable));
+  EXPECT_EQ(reader.over_limit(), 0u);
+  size_t records = 0, connections = 0;
+  EXPECT_FALSE(reader.CountEntries(&records, &connections));
+}
+
+// The refusal of a whole batch: no verdicts, the status's code and message,
+// a few dozen bytes.
+TEST(ServiceWireTest, BatchRefusalIsOneSmallMessage) {
+  const absl::Status status = absl::InvalidArgumentError(
+      "records: batch of 8388608 records exceeds the limit of 4096");
+  const std::string bytes = BatchRefusalBytes(status);
+  v1::VerdictBatch refusal;
+  ASSERT_TRUE(refusal.ParseFromString(bytes));
+  EXPECT_EQ(refusal.verdicts_size(), 0);
+  EXPECT_EQ(refusal.error_code(), 3);
+  EXPECT_EQ(refusal.error_message(), status.message());
+  EXPECT_LT(bytes.size(), 80u);
 }
 
 }  // namespace

@@ -200,8 +200,8 @@ TEST_F(ZeekDaemonTest, ABatchCarriesOneKind) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_THAT(status.error_message(), HasSubstr("one kind"));
 
-  // On a stream the batch gets one error verdict per entry; the stream
-  // goes on.
+  // On a stream the batch is refused as a whole (a batch-level error, no
+  // verdicts); the stream goes on.
   grpc::ClientContext context;
   auto stream = fresh_->stub().Stream(&context);
   v1::RecordBatch batch;
@@ -210,14 +210,16 @@ TEST_F(ZeekDaemonTest, ABatchCarriesOneKind) {
   ASSERT_TRUE(stream->Write(batch));
   v1::VerdictBatch verdicts;
   ASSERT_TRUE(stream->Read(&verdicts));
-  ASSERT_EQ(verdicts.verdicts_size(), 2);
-  EXPECT_EQ(verdicts.verdicts(1).id(), "mixed-c");
-  EXPECT_EQ(verdicts.verdicts(1).error_code(), 3);
+  EXPECT_EQ(verdicts.verdicts_size(), 0);
+  EXPECT_EQ(verdicts.error_code(), 3);
+  EXPECT_EQ(verdicts.error_message(),
+            "records, connections: a batch carries one kind, not both");
   batch.Clear();
   *batch.add_connections() = Conn("s-m", "after", 1001);
   ASSERT_TRUE(stream->Write(batch));
   ASSERT_TRUE(stream->Read(&verdicts));
   ASSERT_EQ(verdicts.verdicts_size(), 1);
+  EXPECT_EQ(verdicts.error_code(), 0);
   EXPECT_EQ(verdicts.verdicts(0).error_code(), 0);
   stream->WritesDone();
   EXPECT_TRUE(stream->Finish().ok());

@@ -1,21 +1,32 @@
 #include "tests/testing/grpc_loopback.h"
 
+#include <memory>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/impl/rpc_method.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/slice.h"
+#include "grpcpp/support/sync_stream.h"
 #include "gtest/gtest.h"
 
 namespace dwae::testutil {
 
-LoopbackServer StartLoopbackServer(grpc::Service* service) {
+LoopbackServer StartLoopbackServer(grpc::Service* service,
+                                   int max_message_bytes) {
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                            &port);
+  if (max_message_bytes > 0) {
+    builder.SetMaxReceiveMessageSize(max_message_bytes);
+    builder.SetMaxSendMessageSize(max_message_bytes);
+  }
   builder.RegisterService(service);
   LoopbackServer out;
   out.server = builder.BuildAndStart();
@@ -47,6 +58,45 @@ std::vector<v1::VerdictBatch> StreamBatches(
       break;
     }
     out.push_back(std::move(verdicts));
+  }
+  stream->WritesDone();
+  const grpc::Status s = stream->Finish();
+  EXPECT_TRUE(s.ok()) << s.error_code() << ": " << s.error_message();
+  return out;
+}
+
+std::vector<std::string> StreamBytes(grpc::Channel& channel,
+                                     const std::vector<std::string>& messages,
+                                     absl::Duration timeout) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  const std::string method =
+      absl::StrCat("/", v1::Detector::service_full_name(), "/Stream");
+  const grpc::internal::RpcMethod rpc(
+      method.c_str(), grpc::internal::RpcMethod::BIDI_STREAMING);
+  std::unique_ptr<grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>>
+      stream(grpc::internal::ClientReaderWriterFactory<
+             grpc::ByteBuffer, grpc::ByteBuffer>::Create(&channel, rpc,
+                                                         &context));
+  std::vector<std::string> out;
+  for (const std::string& message : messages) {
+    grpc::Slice slice(message.data(), message.size());
+    if (!stream->Write(grpc::ByteBuffer(&slice, 1))) {
+      ADD_FAILURE() << "stream write failed after " << out.size()
+                    << " messages";
+      break;
+    }
+    grpc::ByteBuffer answer;
+    std::vector<grpc::Slice> slices;
+    if (!stream->Read(&answer) || !answer.Dump(&slices).ok()) {
+      ADD_FAILURE() << "stream read failed after " << out.size() << " messages";
+      break;
+    }
+    std::string bytes;
+    for (const grpc::Slice& s : slices) {
+      bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+    }
+    out.push_back(std::move(bytes));
   }
   stream->WritesDone();
   const grpc::Status s = stream->Finish();

@@ -10,8 +10,8 @@
 #include "absl/time/time.h"
 #include "dwae/v1/detector.grpc.pb.h"
 #include "grpcpp/channel.h"
-#include "grpcpp/server.h"
 #include "grpcpp/impl/service_type.h"
+#include "grpcpp/server.h"
 
 namespace dwae::testutil {
 
@@ -23,8 +23,13 @@ struct LoopbackServer {
 };
 
 // Serves `service` without TLS on 127.0.0.1, on a port the system picks.
-// On failure: a test failure and a null server.
-LoopbackServer StartLoopbackServer(grpc::Service* service);
+// `max_message_bytes` > 0: the server's send and receive limits (as dwaed's
+// --max_message_bytes sets them: server/daemon.cc); else gRPC's defaults.
+// The channel keeps gRPC's client defaults (4 MB received at most), as a
+// client that sets nothing has. On failure: a test failure and a null
+// server.
+LoopbackServer StartLoopbackServer(grpc::Service* service,
+                                   int max_message_bytes = 0);
 
 // Opens one Stream, writes each batch and reads its verdict batch before
 // writing the next, then closes the stream; expects status OK (a test
@@ -33,6 +38,15 @@ LoopbackServer StartLoopbackServer(grpc::Service* service);
 std::vector<v1::VerdictBatch> StreamBatches(
     v1::Detector::Stub& stub, const std::vector<v1::RecordBatch>& batches,
     absl::Duration timeout);
+
+// The same with the messages as bytes both ways (dwae.v1.Detector/Stream
+// called as the generated stub calls it): sends each of `messages` (a
+// serialized RecordBatch, or any bytes) and reads its answer before the
+// next. A batch-level refusal must come back as a small message: the
+// answers' bytes, expecting status OK as StreamBatches does.
+std::vector<std::string> StreamBytes(grpc::Channel& channel,
+                                     const std::vector<std::string>& messages,
+                                     absl::Duration timeout);
 
 // The verdicts of `batch`, serialized, without their place in the window
 // (sequence, scored_at): what two paths that score the same batch agree on.
