@@ -227,6 +227,9 @@ absl::Status RunBenchCommand(const BenchCommandOptions& o) {
   std::vector<std::vector<v1::ScoreRequest>> requests(o.stream.servers.size());
   std::vector<std::vector<grpc::ByteBuffer>> serialized(
       o.stream.servers.size());
+  // Stream mode: each serialized batch's number of entries (what a batch
+  // refused as a whole counts as invalid).
+  std::vector<std::vector<size_t>> entries(o.stream.servers.size());
   for (size_t s = 0; s < o.stream.servers.size(); ++s) {
     b.prebuilt_batches += workload->batches[s].size();
     if (workload->batches[s].empty()) {
@@ -235,6 +238,10 @@ absl::Status RunBenchCommand(const BenchCommandOptions& o) {
     }
     if (stream_mode) {
       serialized[s] = bench::SerializeBatches(workload->batches[s]);
+      for (const v1::RecordBatch& batch : workload->batches[s]) {
+        entries[s].push_back(size_t(batch.records_size()) +
+                             size_t(batch.connections_size()));
+      }
     } else {
       for (v1::RecordBatch& batch : workload->batches[s]) {
         v1::ScoreRequest request;
@@ -268,6 +275,7 @@ absl::Status RunBenchCommand(const BenchCommandOptions& o) {
       if (!channel.ok()) return channel.status();
       w->channel = *std::move(channel);
       w->batches = &serialized[s];
+      w->batch_entries = &entries[s];
       w->requests = &requests[s];
       // Spread the streams over the batches (and so over the ids).
       w->first = count * size_t(i) / size_t(o.streams);

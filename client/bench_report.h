@@ -3,8 +3,9 @@
 // summary. Internal to the client; not part of the bench_command.h contract.
 //
 // Counts. `records` is the number of valid verdicts (error_code 0) received;
-// `errors` is invalid verdicts (error_code != 0, e.g. a batch over the
-// daemon's max_batch_records) plus failed RPCs; records_per_second is
+// `errors` is invalid verdicts (error_code != 0) plus the entries of
+// batches refused as a whole (the VerdictBatch's error_code, e.g. a batch
+// over the daemon's max_batch_records) plus failed RPCs; records_per_second is
 // records / seconds. Percentiles are exact nearest-rank order statistics of
 // every sample (latency.h); failed calls have no latency sample.
 //

@@ -76,6 +76,8 @@ double Millis(Clock::duration d) {
 
 // Field numbers of dwae.v1 messages read by CountSerializedVerdicts.
 constexpr int kVerdictBatchVerdicts = 1;
+constexpr int kVerdictBatchErrorCode = 2;
+constexpr int kVerdictBatchErrorMessage = 3;
 constexpr int kVerdictErrorCode = 9;
 
 google::protobuf::io::CodedInputStream Input(absl::string_view bytes) {
@@ -153,11 +155,32 @@ void WorkerResult::CountInvalid(const v1::Verdict& v) {
   ++invalid;
 }
 
-bool WorkerResult::CountSerializedVerdicts(absl::string_view bytes) {
+bool WorkerResult::CountSerializedVerdicts(absl::string_view bytes,
+                                           size_t entries) {
   google::protobuf::io::CodedInputStream in = Input(bytes);
+  // The batch-level refusal (the last one when repeated, as a parser
+  // keeps it).
+  int32_t batch_error = 0;
+  std::string batch_message;
   while (true) {
     const uint32_t tag = in.ReadTag();
-    if (tag == 0) return in.CurrentPosition() == int(bytes.size());
+    if (tag == 0) {
+      if (in.CurrentPosition() != int(bytes.size())) return false;
+      break;
+    }
+    if (tag == WireFormatLite::MakeTag(kVerdictBatchErrorCode,
+                                       WireFormatLite::WIRETYPE_VARINT)) {
+      uint64_t value;
+      if (!in.ReadVarint64(&value)) return false;
+      batch_error = int32_t(value);
+      continue;
+    }
+    if (tag ==
+        WireFormatLite::MakeTag(kVerdictBatchErrorMessage,
+                                WireFormatLite::WIRETYPE_LENGTH_DELIMITED)) {
+      if (!WireFormatLite::ReadString(&in, &batch_message)) return false;
+      continue;
+    }
     if (tag !=
         WireFormatLite::MakeTag(kVerdictBatchVerdicts,
                                 WireFormatLite::WIRETYPE_LENGTH_DELIMITED)) {
@@ -183,6 +206,14 @@ bool WorkerResult::CountSerializedVerdicts(absl::string_view bytes) {
     }
     CountInvalid(v);
   }
+  if (batch_error != 0) {
+    if (invalid == 0 && first_error.empty()) {
+      first_error = absl::StrCat("batch of ", entries,
+                                 " entries refused: ", batch_message);
+    }
+    invalid += entries;
+  }
+  return true;
 }
 
 std::vector<grpc::ByteBuffer> SerializeBatches(
@@ -228,8 +259,13 @@ void RunStreamWorker(const BenchCommandOptions& o, Clock::time_point deadline,
 
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<Clock::time_point> sent_at;  // guarded by mu; FIFO
-  bool reader_done = false;               // guarded by mu
+  // Each batch sent and not yet answered: when, and its number of entries.
+  struct Sent {
+    Clock::time_point at;
+    size_t entries;
+  };
+  std::deque<Sent> sent_at;  // guarded by mu; FIFO
+  bool reader_done = false;  // guarded by mu
   r.latency.Reserve(1 << 16);
 
   // The reader owns r.latency, r.records, r.invalid, r.calls, r.unmatched.
@@ -238,7 +274,7 @@ void RunStreamWorker(const BenchCommandOptions& o, Clock::time_point deadline,
     std::string joined;
     while (stream->Read(&verdicts)) {
       const Clock::time_point now = Clock::now();
-      Clock::time_point sent;
+      Sent sent;
       bool matched = false;
       {
         std::lock_guard<std::mutex> lock(mu);
@@ -253,9 +289,10 @@ void RunStreamWorker(const BenchCommandOptions& o, Clock::time_point deadline,
         ++r.unmatched;
         continue;
       }
-      r.latency.Add(Millis(now - sent));
+      r.latency.Add(Millis(now - sent.at));
       ++r.calls;
-      if (!r.CountSerializedVerdicts(Contiguous(verdicts, &joined))) {
+      if (!r.CountSerializedVerdicts(Contiguous(verdicts, &joined),
+                                     sent.entries)) {
         // Finish() then reports the cancelled stream as the failure.
         if (r.first_error.empty()) {
           r.first_error =
@@ -280,7 +317,7 @@ void RunStreamWorker(const BenchCommandOptions& o, Clock::time_point deadline,
       if (reader_done) break;  // the daemon ended the stream; see Finish()
       const Clock::time_point now = Clock::now();
       if (now >= deadline) break;
-      sent_at.push_back(now);
+      sent_at.push_back({now, (*w->batch_entries)[next]});
     }
     if (!stream->Write(batches[next])) break;  // broken; see Finish()
     next = (next + 1) % batches.size();

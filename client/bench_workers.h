@@ -63,9 +63,11 @@ struct WorkerResult {
       const google::protobuf::RepeatedPtrField<v1::Verdict>& verdicts);
   // The same for a serialized VerdictBatch, without building it: only each
   // verdict's error_code is read (a verdict with an error is parsed in
-  // full, for first_error). False, counting nothing more, when `bytes` is
-  // not a well-formed VerdictBatch.
-  bool CountSerializedVerdicts(absl::string_view bytes);
+  // full, for first_error). A batch refused as a whole (the batch-level
+  // error_code, no verdicts) counts its `entries` (the batch sent) as
+  // invalid, first_error "batch of N entries refused: MESSAGE". False,
+  // counting nothing more, when `bytes` is not a well-formed VerdictBatch.
+  bool CountSerializedVerdicts(absl::string_view bytes, size_t entries);
   // Counts an invalid verdict; keeps it as first_error if there is none
   // yet.
   void CountInvalid(const v1::Verdict& v);
@@ -79,6 +81,8 @@ struct Worker {
   // Stream mode: the batches, serialized once before the clock starts
   // (SerializeBatches), so that the bench's own CPU goes to sending them.
   const std::vector<grpc::ByteBuffer>* batches = nullptr;
+  // Stream mode: the number of entries of each of *batches.
+  const std::vector<size_t>* batch_entries = nullptr;
   const std::vector<v1::ScoreRequest>* requests = nullptr;  // unary mode
   size_t first = 0;  // index of the first batch sent
   int index = 0;     // 0..threads-1

@@ -3,15 +3,19 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <sstream>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/record_proto.h"
 #include "grpcpp/client_context.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
@@ -73,6 +77,24 @@ class TokenInterceptorFactory
 };
 
 }  // namespace
+
+void ExpandBatchRefusal(const v1::RecordBatch& batch,
+                        v1::VerdictBatch* verdicts) {
+  if (verdicts->error_code() == 0) return;
+  verdicts->clear_verdicts();
+  auto refuse = [&](const std::string& id, const std::string& sensor_id) {
+    v1::Verdict* v = verdicts->add_verdicts();
+    v->set_id(id);
+    v->set_sensor_id(sensor_id);
+    v->set_error_code(verdicts->error_code());
+    v->set_error_message(
+        absl::StrCat("batch refused: ", verdicts->error_message()));
+  };
+  for (const v1::Record& r : batch.records()) refuse(r.id(), r.sensor_id());
+  for (const v1::Connection& c : batch.connections()) {
+    refuse(ConnectionVerdictId(c), c.sensor_id());
+  }
+}
 
 absl::Status ChannelSecurity::Validate() const {
   if (tls_cert.empty() != tls_key.empty()) {
@@ -188,6 +210,13 @@ absl::Status DetectorClient::StreamBatches(const BatchSource& next,
   std::condition_variable cv;
   int in_flight = 0;         // guarded by mu
   bool reader_done = false;  // guarded by mu
+  // The batches written and not yet answered, in order (the daemon answers
+  // in order), for the ids of a batch refused as a whole; and answered ones
+  // kept for reuse (Clear keeps their records' allocations). Guarded by mu.
+  // The reader only reads a batch in `sent`; the writer takes one from
+  // `spare` only after the Write that sent it returned.
+  std::deque<std::unique_ptr<v1::RecordBatch>> sent;
+  std::vector<std::unique_ptr<v1::RecordBatch>> spare;
 
   // One reader and one writer may use a sync stream concurrently. Reading on
   // a thread of its own means the daemon never blocks writing verdicts while
@@ -195,9 +224,19 @@ absl::Status DetectorClient::StreamBatches(const BatchSource& next,
   std::thread reader([&] {
     v1::VerdictBatch verdicts;
     while (stream->Read(&verdicts)) {
+      std::unique_ptr<v1::RecordBatch> answered;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!sent.empty()) {
+          answered = std::move(sent.front());
+          sent.pop_front();
+        }
+      }
+      if (answered != nullptr) ExpandBatchRefusal(*answered, &verdicts);
       sink(verdicts);
       std::lock_guard<std::mutex> lock(mu);
       --in_flight;
+      if (answered != nullptr) spare.push_back(std::move(answered));
       cv.notify_all();
     }
     std::lock_guard<std::mutex> lock(mu);
@@ -206,27 +245,34 @@ absl::Status DetectorClient::StreamBatches(const BatchSource& next,
   });
 
   absl::Status source_status;
-  v1::RecordBatch batch;
   while (true) {
+    std::unique_ptr<v1::RecordBatch> batch;
     {
       std::unique_lock<std::mutex> lock(mu);
       cv.wait(lock, [&] { return in_flight < max_in_flight || reader_done; });
       // The daemon ended the stream early; Finish() says why.
       if (reader_done) break;
+      if (!spare.empty()) {
+        batch = std::move(spare.back());
+        spare.pop_back();
+      }
     }
-    batch.Clear();
-    absl::StatusOr<bool> produced = next(&batch);
+    if (batch == nullptr) batch = std::make_unique<v1::RecordBatch>();
+    batch->Clear();
+    absl::StatusOr<bool> produced = next(batch.get());
     if (!produced.ok()) {
       source_status = produced.status();
       context.TryCancel();
       break;
     }
     if (!*produced) break;
+    const v1::RecordBatch* to_write = batch.get();
     {
       std::lock_guard<std::mutex> lock(mu);
       ++in_flight;
+      sent.push_back(std::move(batch));
     }
-    if (!stream->Write(batch)) break;  // the stream is broken; see Finish()
+    if (!stream->Write(*to_write)) break;  // broken; see Finish()
   }
   if (source_status.ok()) stream->WritesDone();
   reader.join();

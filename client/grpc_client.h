@@ -68,6 +68,14 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(
 // kept as is; an OK status maps to absl::OkStatus().
 absl::Status FromGrpcStatus(const grpc::Status& status);
 
+// A VerdictBatch that refuses `batch` as a whole (error_code non-zero, no
+// verdicts: detector.proto) made into one error verdict per record or
+// connection of `batch`, in order: its id and sensor_id, the batch's
+// error_code, and "batch refused: " and the daemon's message. Other answers
+// are left as they are.
+void ExpandBatchRefusal(const v1::RecordBatch& batch,
+                        v1::VerdictBatch* verdicts);
+
 class DetectorClient {
  public:
   // Produces the next batch to send into `batch` (cleared beforehand).
@@ -76,7 +84,9 @@ class DetectorClient {
   using BatchSource = std::function<absl::StatusOr<bool>(v1::RecordBatch*)>;
   // Called once per VerdictBatch received, in the order the batches were
   // sent, from StreamBatches' reader thread (never concurrently with
-  // itself).
+  // itself). A batch the daemon refused as a whole (the batch-level
+  // error_code) comes with one error verdict per entry of the batch sent
+  // (ExpandBatchRefusal), so that every entry is accounted for.
   using VerdictSink = std::function<void(const v1::VerdictBatch&)>;
 
   // Opens a channel to `address` (host:port) with OpenChannel and waits up

@@ -26,7 +26,9 @@ namespace dwae {
 
 // Records per batch and batches in flight a streaming command accepts. The
 // daemon refuses batches above its serving.max_batch_records (default
-// 4,096): their records come back as error verdicts.
+// 4,096) as a whole, with one batch-level error: the client reports each
+// of their records as an error verdict with that message
+// (DetectorClient::StreamBatches).
 inline constexpr int kMaxStreamBatch = 65536;
 inline constexpr int kMaxStreamInFlight = 1024;
 

@@ -49,7 +49,8 @@ v1::Verdict Invalid(const std::string& id, int code) {
 void ExpectSameCounts(const v1::VerdictBatch& batch) {
   WorkerResult parsed, scanned;
   parsed.CountVerdicts(batch.verdicts());
-  ASSERT_TRUE(scanned.CountSerializedVerdicts(batch.SerializeAsString()));
+  ASSERT_TRUE(scanned.CountSerializedVerdicts(batch.SerializeAsString(),
+                                              size_t(batch.verdicts_size())));
   EXPECT_EQ(scanned.records, parsed.records);
   EXPECT_EQ(scanned.invalid, parsed.invalid);
   EXPECT_EQ(scanned.first_error, parsed.first_error);
@@ -67,7 +68,8 @@ TEST(CountSerializedVerdictsTest, MatchesTheParsedCount) {
   ExpectSameCounts(batch);
 
   WorkerResult r;
-  ASSERT_TRUE(r.CountSerializedVerdicts(batch.SerializeAsString()));
+  ASSERT_TRUE(r.CountSerializedVerdicts(batch.SerializeAsString(),
+                                        batch.verdicts_size()));
   EXPECT_EQ(r.records, 3u);
   EXPECT_EQ(r.invalid, 2u);
   EXPECT_EQ(r.first_error,
@@ -79,7 +81,8 @@ TEST(CountSerializedVerdictsTest, NegativeErrorCodeIsAnError) {
   *batch.add_verdicts() = Invalid("neg", -1);  // a 10-byte varint
   ExpectSameCounts(batch);
   WorkerResult r;
-  ASSERT_TRUE(r.CountSerializedVerdicts(batch.SerializeAsString()));
+  ASSERT_TRUE(r.CountSerializedVerdicts(batch.SerializeAsString(),
+                                        batch.verdicts_size()));
   EXPECT_EQ(r.invalid, 1u);
 }
 
@@ -110,7 +113,7 @@ TEST(CountSerializedVerdictsTest, SkipsUnknownFields) {
   ASSERT_EQ(parsed.verdicts_size(), 1);
   ExpectSameCounts(parsed);
   WorkerResult r;
-  ASSERT_TRUE(r.CountSerializedVerdicts(batch));
+  ASSERT_TRUE(r.CountSerializedVerdicts(batch, 1));
   EXPECT_EQ(r.invalid, 1u);
   EXPECT_EQ(r.records, 0u);
 }
@@ -127,11 +130,43 @@ TEST(CountSerializedVerdictsTest, RefusesMalformedBytes) {
   for (size_t n = 1; n < bytes.size(); ++n) {
     if (n == first) continue;  // a whole first verdict: well-formed
     WorkerResult r;
-    EXPECT_FALSE(r.CountSerializedVerdicts(bytes.substr(0, n))) << n;
+    EXPECT_FALSE(r.CountSerializedVerdicts(bytes.substr(0, n), 2)) << n;
   }
   WorkerResult r;
-  EXPECT_FALSE(r.CountSerializedVerdicts(std::string("\x0a\xff", 2)));
-  EXPECT_FALSE(r.CountSerializedVerdicts(std::string("\x07", 1)));  // type 7
+  EXPECT_FALSE(r.CountSerializedVerdicts(std::string("\x0a\xff", 2), 1));
+  EXPECT_FALSE(r.CountSerializedVerdicts(std::string("\x07", 1), 1));  // type 7
+}
+
+// A batch refused as a whole (detector.proto: the VerdictBatch's
+// error_code, no verdicts): every entry of the batch sent is invalid, and
+// the first error says so with the daemon's message.
+TEST(CountSerializedVerdictsTest, ABatchRefusedAsAWholeCountsItsEntries) {
+  v1::VerdictBatch refusal;
+  refusal.set_error_code(3);
+  refusal.set_error_message(
+      "records: batch of 5000 records exceeds the limit of 4096");
+  WorkerResult r;
+  ASSERT_TRUE(r.CountSerializedVerdicts(refusal.SerializeAsString(), 5000));
+  EXPECT_EQ(r.records, 0u);
+  EXPECT_EQ(r.invalid, 5000u);
+  EXPECT_EQ(r.first_error,
+            "batch of 5000 entries refused: records: batch of 5000 records "
+            "exceeds the limit of 4096");
+  // A later refusal adds its entries and keeps the first error.
+  refusal.set_error_message("learning: unknown mode 42");
+  ASSERT_TRUE(r.CountSerializedVerdicts(refusal.SerializeAsString(), 7));
+  EXPECT_EQ(r.invalid, 5007u);
+  EXPECT_NE(r.first_error.find("4096"), std::string::npos);
+  // A scored batch (error_code 0 on the wire) counts its verdicts only.
+  v1::VerdictBatch scored;
+  *scored.add_verdicts() = Valid("a");
+  scored.set_error_code(0);
+  ASSERT_TRUE(r.CountSerializedVerdicts(scored.SerializeAsString(), 1));
+  EXPECT_EQ(r.records, 1u);
+  EXPECT_EQ(r.invalid, 5007u);
+  // A cut refusal is malformed.
+  const std::string bytes = refusal.SerializeAsString();
+  EXPECT_FALSE(r.CountSerializedVerdicts(bytes.substr(0, bytes.size() - 1), 7));
 }
 
 TEST(SerializeBatchesTest, SendsTheStubsBytes) {

@@ -202,6 +202,38 @@ TEST_F(ReplayCliTest, BadLinesAreCountedAndSkipped) {
   EXPECT_THAT(r.stderr_text, HasSubstr("duration"));
 }
 
+// Batches over the daemon's max_batch_records (4,096) are refused as a
+// whole with one batch-level error: every record of them is reported as
+// rejected with the daemon's message, the rest of the file is scored.
+TEST_F(ReplayCliTest, BatchesOverTheDaemonsLimitAreReportedRecordByRecord) {
+  const std::vector<std::string> lines = HeadLines(kTrainPath, 5100);
+  ASSERT_EQ(lines.size(), 5100u);
+  const std::string path = WriteLines("over_limit.txt", lines);
+  const std::string out = dir() + "/over_limit.jsonl";
+  const SubprocessResult r =
+      RunDwae({"replay", ServerFlag(), "--learn=off", "--json", "--batch=5000",
+               "--verdicts_out=" + out, path});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  absl::StatusOr<JsonValue> doc = testutil::ParseJson(r.stdout_text);
+  ASSERT_TRUE(doc.ok()) << doc.status() << "\n" << r.Describe();
+  EXPECT_EQ((*doc)["records"].as_number(), 5100);  // sent
+  EXPECT_EQ((*doc)["invalid"].as_number(), 5000);
+  // Scored: the last, partial batch.
+  EXPECT_EQ((*doc)["tp"].as_number() + (*doc)["fp"].as_number() +
+                (*doc)["tn"].as_number() + (*doc)["fn"].as_number(),
+            100);
+  EXPECT_THAT(r.stderr_text,
+              HasSubstr("over_limit.txt:1 rejected: batch refused: records: "
+                        "batch of 5000 records exceeds the limit of 4096"));
+  const std::vector<std::string> verdicts =
+      absl::StrSplit(testutil::ReadFileOrEmpty(out), '\n', absl::SkipEmpty());
+  ASSERT_EQ(verdicts.size(), 5100u);
+  absl::StatusOr<JsonValue> last_refused = testutil::ParseJson(verdicts[4999]);
+  ASSERT_TRUE(last_refused.ok()) << verdicts[4999];
+  EXPECT_EQ((*last_refused)["id"].as_string(), "over_limit.txt:5000");
+  EXPECT_TRUE((*last_refused).has("error")) << verdicts[4999];
+}
+
 TEST_F(ReplayCliTest, UnreachableServerFailsFast) {
   const std::string path =
       WriteLines("unreachable.txt", HeadLines(kTestPath, 10));
