@@ -17,11 +17,13 @@ bool StreamBatchReader::Read(const grpc::ByteBuffer& message) {
   // count would refuse this message, and its bytes are gone.
   wire_.over_limit = 0;
   bytes_ = absl::string_view();
-  grpc::Slice single;
+  single_ = grpc::Slice();
   absl::string_view bytes;
-  if (message.TrySingleSlice(&single).ok()) {
-    bytes = absl::string_view(reinterpret_cast<const char*>(single.begin()),
-                              single.size());
+  // A small slice keeps its bytes inline, in the grpc::Slice itself: the
+  // view points into single_, kept until the next Read.
+  if (message.TrySingleSlice(&single_).ok()) {
+    bytes = absl::string_view(reinterpret_cast<const char*>(single_.begin()),
+                              single_.size());
   } else {
     std::vector<grpc::Slice> slices;
     if (!message.Dump(&slices).ok()) return false;

@@ -31,6 +31,7 @@
 #include "core/record_wire.h"
 #include "dwae/v1/detector.pb.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/slice.h"
 #include "server/featurizer.h"
 
 namespace dwae::server {
@@ -74,7 +75,9 @@ class StreamBatchReader {
   // The entries' ids and sensor ids (their buffers kept between batches).
   std::vector<std::string> ids_;
   std::vector<std::string> sensor_ids_;
-  // A message received in several slices, joined.
+  // A message received in one slice: that slice (a small one holds its
+  // bytes inline), else a message received in several slices, joined.
+  grpc::Slice single_;
   std::string joined_;
   // The bytes of the message given to the last Read (empty when it could
   // not get them).
