@@ -110,9 +110,16 @@ absl::string_view Contiguous(const grpc::ByteBuffer& buffer,
                              std::string* joined) {
   grpc::Slice slice;
   if (buffer.TrySingleSlice(&slice).ok()) {
-    // The buffer keeps its own reference: the bytes outlive `slice`.
-    return absl::string_view(reinterpret_cast<const char*>(slice.begin()),
-                             slice.size());
+    if (slice.c_slice().refcount != nullptr) {
+      // Counted bytes: the buffer keeps its own reference, so they outlive
+      // `slice`.
+      return absl::string_view(reinterpret_cast<const char*>(slice.begin()),
+                               slice.size());
+    }
+    // A small slice holds its bytes inline, in `slice` itself, which dies
+    // here: copied.
+    joined->assign(reinterpret_cast<const char*>(slice.begin()), slice.size());
+    return *joined;
   }
   std::vector<grpc::Slice> slices;
   joined->clear();
