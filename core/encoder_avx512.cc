@@ -162,7 +162,17 @@ DWAE_AVX512 inline __m256 NumericGroup(const double* numeric, const double* min,
       kLog1p & _mm512_cmp_pd_mask(x, size, _CMP_GE_OQ) &
       _mm512_cmp_pd_mask(x, _mm512_set1_pd(HUGE_VAL), _CMP_LT_OQ);
   *unsure |= kLog1p & ~table & ~beyond;
-  t = _mm512_mask_i32gather_pd(t, table, k, tables.log1p, 8);
+  // The table's values lane by lane (only Log1pGroup(g)'s lanes, known at
+  // compile time): a masked gather costs more on AMD Zen 4. Every index is
+  // in the table (zero outside kLog1p; below its size elsewhere).
+  alignas(32) int32_t index[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(index), k);
+#pragma GCC unroll 8
+  for (int lane = 0; lane < 8; ++lane) {
+    if ((kLog1p >> lane & 1) == 0) continue;
+    t = _mm512_mask_broadcastsd_pd(t, table & __mmask8(1u << lane),
+                                   _mm_load_sd(tables.log1p + index[lane]));
+  }
   if (beyond == 0) return Scale(t, lo, scale, kValid);
   const __m512d y = Log1pBeyondTable(x, tables.intervals);
   const __m512d bound =
