@@ -5,6 +5,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "core/dataset.h"
+#include "core/file_system.h"
 #include "core/record_proto.h"
 #include "gtest/gtest.h"
 
@@ -53,6 +54,14 @@ std::unique_ptr<Metrics> MakeMetrics() {
   absl::StatusOr<std::unique_ptr<Metrics>> m = Metrics::Create(o);
   EXPECT_TRUE(m.ok()) << m.status();
   return m.ok() ? *std::move(m) : nullptr;
+}
+
+std::unique_ptr<Engine> MakeEngine(const EngineOptions& options,
+                                   Metrics* metrics) {
+  absl::StatusOr<std::unique_ptr<Engine>> engine =
+      Engine::Create(options, metrics, DefaultFileSystem());
+  EXPECT_TRUE(engine.ok()) << engine.status();
+  return engine.ok() ? *std::move(engine) : nullptr;
 }
 
 }  // namespace dwae::server::testing_engine

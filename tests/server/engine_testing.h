@@ -11,6 +11,7 @@
 #include "core/record.h"
 #include "dwae/v1/record.pb.h"
 #include "google/protobuf/repeated_ptr_field.h"
+#include "server/engine.h"
 #include "server/metrics.h"
 #include "server/options.h"
 
@@ -30,6 +31,11 @@ EngineOptions SmallOptions(const std::string& state_dir = "");
 
 // Metrics without an HTTP listener; null (with a test failure) on error.
 std::unique_ptr<Metrics> MakeMetrics();
+
+// Engine::Create on the real file system, not started; null (with a test
+// failure) on error. `metrics` must outlive the engine.
+std::unique_ptr<Engine> MakeEngine(const EngineOptions& options,
+                                   Metrics* metrics);
 
 }  // namespace dwae::server::testing_engine
 

@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "core/file_system.h"
 #include "dwae/v1/detector.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "server/engine.h"
@@ -28,6 +27,7 @@ namespace dwae::server {
 namespace {
 
 using testing_engine::Batch;
+using testing_engine::MakeEngine;
 using testing_engine::MakeMetrics;
 using testing_engine::SmallOptions;
 
@@ -68,10 +68,8 @@ class ServiceRefusalTest : public ::testing::Test {
     ASSERT_NE(metrics_, nullptr);
     EngineOptions options = SmallOptions();
     options.detector.serving.max_batch_records = kMaxBatch;
-    absl::StatusOr<std::unique_ptr<Engine>> engine =
-        Engine::Create(options, metrics_.get(), DefaultFileSystem());
-    ASSERT_TRUE(engine.ok()) << engine.status();
-    engine_ = *std::move(engine);
+    engine_ = MakeEngine(options, metrics_.get());
+    ASSERT_NE(engine_, nullptr);
     // The learner takes the scored records off the learn queue (every
     // scored record goes there), which would fill up after a few batches
     // of the limit's size and block scoring.

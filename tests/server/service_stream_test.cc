@@ -12,7 +12,6 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "core/file_system.h"
 #include "dwae/v1/detector.grpc.pb.h"
 #include "google/protobuf/unknown_field_set.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -28,6 +27,7 @@ namespace dwae::server {
 namespace {
 
 using testing_engine::Batch;
+using testing_engine::MakeEngine;
 using testing_engine::MakeMetrics;
 using testing_engine::SmallOptions;
 using testutil::VerdictsWithoutPlace;
@@ -59,10 +59,8 @@ class ServiceStreamTest : public ::testing::Test {
     ASSERT_NE(metrics_, nullptr);
     EngineOptions options = SmallOptions();
     options.detector.serving.max_batch_records = kMaxBatch;
-    absl::StatusOr<std::unique_ptr<Engine>> engine =
-        Engine::Create(options, metrics_.get(), DefaultFileSystem());
-    ASSERT_TRUE(engine.ok()) << engine.status();
-    engine_ = *std::move(engine);
+    engine_ = MakeEngine(options, metrics_.get());
+    ASSERT_NE(engine_, nullptr);
     service_ = std::make_unique<DetectorService>(engine_.get(), metrics_.get());
     loopback_ = testutil::StartLoopbackServer(service_.get());
     ASSERT_NE(loopback_.server, nullptr);
