@@ -104,22 +104,14 @@ bool ScanErrorCode(absl::string_view verdict, int32_t* error_code) {
   }
 }
 
-// The bytes of a received message: its single slice, or its slices copied
-// into `joined`.
+// The bytes of a received message: its single slice, held in `single` (a
+// small slice keeps its bytes inline, in the grpc::Slice itself), or its
+// slices copied into `joined`. Valid while both are unchanged.
 absl::string_view Contiguous(const grpc::ByteBuffer& buffer,
-                             std::string* joined) {
-  grpc::Slice slice;
-  if (buffer.TrySingleSlice(&slice).ok()) {
-    if (slice.c_slice().refcount != nullptr) {
-      // Counted bytes: the buffer keeps its own reference, so they outlive
-      // `slice`.
-      return absl::string_view(reinterpret_cast<const char*>(slice.begin()),
-                               slice.size());
-    }
-    // A small slice holds its bytes inline, in `slice` itself, which dies
-    // here: copied.
-    joined->assign(reinterpret_cast<const char*>(slice.begin()), slice.size());
-    return *joined;
+                             grpc::Slice* single, std::string* joined) {
+  if (buffer.TrySingleSlice(single).ok()) {
+    return absl::string_view(reinterpret_cast<const char*>(single->begin()),
+                             single->size());
   }
   std::vector<grpc::Slice> slices;
   joined->clear();
@@ -278,6 +270,7 @@ void RunStreamWorker(const BenchCommandOptions& o, Clock::time_point deadline,
   // The reader owns r.latency, r.records, r.invalid, r.calls, r.unmatched.
   std::thread reader([&] {
     grpc::ByteBuffer verdicts;
+    grpc::Slice single;
     std::string joined;
     while (stream->Read(&verdicts)) {
       const Clock::time_point now = Clock::now();
@@ -298,7 +291,7 @@ void RunStreamWorker(const BenchCommandOptions& o, Clock::time_point deadline,
       }
       r.latency.Add(Millis(now - sent.at));
       ++r.calls;
-      if (!r.CountSerializedVerdicts(Contiguous(verdicts, &joined),
+      if (!r.CountSerializedVerdicts(Contiguous(verdicts, &single, &joined),
                                      sent.entries)) {
         // Finish() then reports the cancelled stream as the failure.
         if (r.first_error.empty()) {
