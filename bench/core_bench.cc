@@ -212,7 +212,8 @@ BENCHMARK(BM_EncodeQuantized);
 // The served form of the scoring model.
 const InferenceNetwork& ScoringNetwork() {
   static const InferenceNetwork* const net = [] {
-    auto* n = new InferenceNetwork(WarmDefaultModel().network());
+    auto* n = new InferenceNetwork(WarmDefaultModel().network(),
+                                   GetData().encoder.num_numeric());
     if (!n->integer()) Die("the scoring model's weights are not levels");
     return n;
   }();

@@ -71,7 +71,7 @@ ScoringModel::ScoringModel(const FeatureEncoder& encoder, const Ensemble& model,
                            uint64_t version, bool warming_up,
                            uint64_t encoder_id)
     : encoder_(encoder),
-      model_(model),
+      model_(model, encoder.num_numeric()),
       threshold_(threshold),
       threshold_source_(std::move(threshold_source)),
       version_(version),
@@ -260,7 +260,7 @@ void Detector::Consolidate() {
   const std::vector<float> h = EncodeAll(held);
   reference_scores_.clear();
   // Scored as the published snapshots will score (integer kernels).
-  const ScoringEnsemble scorer(*model_);
+  const ScoringEnsemble scorer(*model_, encoder_.num_numeric());
   ScoringEnsembleScratch scratch = scorer.MakeScratch();
   for (size_t i = 0; i < held.size(); ++i) {
     reference_scores_.push_back(scorer.Score(&h[i * dim], &scratch));

@@ -74,6 +74,11 @@ struct IntLayer {
   // max_r sum_c |k_rc|.
   int max_abs_row_sum = 0;
   SigmoidTables sigmoid_tables;
+  // Quads the register pass (ForwardTwoLayer) multiplies in the first layer
+  // whatever their bytes, before it walks the nonzero ones: a multiple of
+  // 4, at most quads.padded_quads(). Set from InferenceNetwork's
+  // dense_inputs; speed only, the sums are the same integers.
+  int dense_quads = 0;
 };
 
 // Fills layer->sigmoid_tables (usable only for a sigmoid layer whose sums
@@ -127,9 +132,11 @@ class ScopedForcePairKernels {
 // ForwardFusedAvx512 gives (score and ws->activations), keeping the hidden
 // layer's outputs and the output layer's sums in registers; for a record
 // with inputs outside [0, 1] it runs ForwardFusedAvx512.
-// The register pass lists the hidden layer's active input quads on the
-// stack, at most kMaxTwoLayerQuads of them (128 inputs; TwoLayerEligible
-// also checks the count, so the arrays' bound does not rest on the shapes).
+// The register pass holds the hidden layer's input in two registers and
+// its nonzero quads in a 64-bit mask with a sentinel bit at
+// padded_quads(), so at most kMaxTwoLayerQuads quads (128 inputs;
+// TwoLayerEligible also checks the count, so the bound does not rest on
+// the shapes).
 inline constexpr int kMaxTwoLayerQuads = 8 * kInt8RowBlock / 4;
 bool TwoLayerEligible(const std::vector<IntLayer>& layers);
 float ForwardTwoLayer(const std::vector<IntLayer>& layers, const float* x,

@@ -74,13 +74,20 @@ bool InferenceNetwork::Quantize(const DenseLayer& layer, IntLayer* out) {
   return true;
 }
 
-InferenceNetwork::InferenceNetwork(const Network& network) : network_(network) {
+InferenceNetwork::InferenceNetwork(const Network& network, int dense_inputs)
+    : network_(network) {
   std::vector<IntLayer> layers(network.num_layers());
   for (int l = 0; l < network.num_layers(); ++l) {
     if (!Quantize(network.layer(l), &layers[l])) return;
     // Outputs of a sigmoid layer lie in [0, 1].
     layers[l].unit_range_input =
         l > 0 && network.layer(l - 1).activation == Activation::kSigmoid;
+  }
+  if (!layers.empty()) {
+    // Whole groups of 4 quads (the register pass's chains), rounded up.
+    const QuadLevels& quads = layers[0].quads;
+    const int dense_quads = (std::max(dense_inputs, 0) + 15) / 16 * 4;
+    layers[0].dense_quads = std::min(dense_quads, quads.padded_quads());
   }
   layers_ = std::move(layers);
   fused_ = inference_internal::CpuHasFusedForward();

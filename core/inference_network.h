@@ -45,7 +45,13 @@ namespace dwae {
 
 class InferenceNetwork {
  public:
-  explicit InferenceNetwork(const Network& network);
+  // `dense_inputs`: how many leading inputs are usually nonzero (an
+  // encoder's numeric features, FeatureEncoder::num_numeric()). The
+  // two-layer register pass multiplies their quads without first finding
+  // the nonzero ones, which shortens the path from the input to the hidden
+  // sums (docs/performance.md). Speed only: every score and activation is
+  // the same bits whatever it is.
+  explicit InferenceNetwork(const Network& network, int dense_inputs = 0);
 
   const Network& network() const { return network_; }
   const NetworkShape& shape() const { return network_.shape(); }

@@ -3,9 +3,11 @@
 // layer has at most 32 rows and output layer at most 128.
 //
 // Per record: the input quantized onto [0, 1] (as the general pass) or the
-// encoder's bytes; the hidden sums in registers over the active input quads
-// (listed first, as MatVecSparseVnni does), the hidden sigmoid by the
-// tables, its output quantized in registers; then the output layer row
+// encoder's bytes; the hidden sums in registers, over the leading dense
+// quads (IntLayer::dense_quads: the encoder's numeric features) whatever
+// their bytes and then over the other quads that are not all zero, the
+// hidden sigmoid by the tables, its output quantized in registers; then
+// the output layer row
 // block by row block: the kHidden * 4 quads of hidden bytes broadcast once,
 // each block's sums in two chains started at the tables' offset (so the
 // sums are the tables' index a = acc + offset without an add) and its
@@ -23,7 +25,11 @@
 // pass (every quad, 8 chains per block) was slower (130 against 113 ns per
 // forward: vpdpbusd issues on one port here, and the list skips most quads
 // of an encoded record); broadcasting the hidden quads from memory instead
-// of with vpermd measured the same.
+// of with vpermd measured the same. The dense prefix and the walk replaced
+// a list of the nonzero quads built with vpcompressd, stored and read back
+// (issue 13's eighth round): a single record's pass is bound by its chain
+// of dependent steps more than by its instruction count, and the list sat
+// on that chain between the encoder's bytes and the first multiply.
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -57,39 +63,32 @@ namespace {
 
 #define DWAE_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
 
-// The hidden layer from the input bytes `in`: its int32 sums in registers
-// (the quads of `in` that are not all zero listed first, as
-// MatVecSparseVnni does, then kChains dependency chains per row block), the
-// sigmoid by the tables (stored to `y`), and its output quantized onto
+// The hidden layer from the input bytes `in`: its int32 sums in registers,
+// the sigmoid by the tables (stored to `y`), and its output quantized onto
 // [0, 1] (zero past the rows) returned in a register: the bytes the general
-// pass's epilogue writes to next_q.
+// pass's epilogue writes to next_q. The sums: the input's quads in two
+// registers; the first layer.dense_quads of them multiplied whatever their
+// bytes (each broadcast from the registers), then the nonzero quads after
+// them by a walk over a mask (lowest set bit, cleared) in steps of kChains.
+// The mask always holds a sentinel bit at padded_quads(), whose levels are
+// zero (QuadLevels' sentinel quad): a step past the last nonzero quad adds
+// nothing, so the walk needs no test per step.
 template <int kHidden>
 DWAE_VNNI __m256i HiddenLayer(const IntLayer& layer, const uint8_t* in,
                               float* y) {
   constexpr int kChains = 4;
   const QuadLevels& k = layer.quads;
-  const int quads = k.quads();
-  // The active quads' indices and bytes; each step stores 16 entries.
-  alignas(64) int32_t idx[kMaxTwoLayerQuads + 16];
-  alignas(64) int32_t val[kMaxTwoLayerQuads + 16];
-  const __m512i iota =
-      _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-  int entries = 0;
-  for (int base = 0; base < quads; base += 16) {
-    // Whole loads where the 16 quads are there (one load per store of the
-    // encoder's, which writes the bytes 64 at a time); masked at the end.
-    const __m512i v =
-        quads - base >= 16
-            ? _mm512_loadu_si512(in + 4 * base)
-            : _mm512_maskz_loadu_epi32(FirstLanes(quads - base), in + 4 * base);
-    const __mmask16 nonzero = _mm512_test_epi32_mask(v, v);
-    _mm512_storeu_si512(val + entries, _mm512_maskz_compress_epi32(nonzero, v));
-    _mm512_storeu_si512(
-        idx + entries,
-        _mm512_maskz_compress_epi32(
-            nonzero, _mm512_add_epi32(iota, _mm512_set1_epi32(base))));
-    entries += __builtin_popcount(nonzero);
-  }
+  const int quads = k.quads();  // <= kMaxTwoLayerQuads (TwoLayerEligible)
+  // Quads [0, 16) and [16, 32), zero past quads(); whole loads where the 16
+  // quads are there (one load per store of the encoder's, which writes the
+  // bytes 64 at a time).
+  const __m512i low = quads >= 16
+                          ? _mm512_loadu_si512(in)
+                          : _mm512_maskz_loadu_epi32(FirstLanes(quads), in);
+  const __m512i high =
+      quads >= 32  ? _mm512_loadu_si512(in + 64)
+      : quads > 16 ? _mm512_maskz_loadu_epi32(FirstLanes(quads - 16), in + 64)
+                   : _mm512_setzero_si512();
   // Integer sums: the order does not matter. Chain 0 starts at the tables'
   // offset, so the total is a = acc + offset.
   __m512i sums[kHidden][kChains];
@@ -100,22 +99,33 @@ DWAE_VNNI __m256i HiddenLayer(const IntLayer& layer, const uint8_t* in,
     for (int u = 1; u < kChains; ++u) sums[b][u] = _mm512_setzero_si512();
   }
   const int8_t* const levels = k.block(0, 0);  // kHidden row blocks
-  auto add_entry = [&](int u, int e) DWAE_VNNI {
-    const __m512i xv = _mm512_set1_epi32(val[e]);
-    const int8_t* w = levels + 64 * kHidden * idx[e];
+  // Quad j (j < 32 read from the registers; the sentinel's bytes are any
+  // input quad's, multiplied by zero levels) into chain u.
+  auto add_quad = [&](int u, int j) DWAE_VNNI {
+    const __m512i xv =
+        _mm512_permutex2var_epi32(low, _mm512_set1_epi32(j), high);
+    const int8_t* w = levels + 64 * kHidden * j;
 #pragma GCC unroll 2
     for (int b = 0; b < kHidden; ++b) {
       sums[b][u] = DpbusdFrom(sums[b][u], xv, w + 64 * b);
     }
   };
-  int e = 0;
-  for (; e + kChains <= entries; e += kChains) {
+  const int dense = layer.dense_quads;
+  for (int j = 0; j < dense; j += kChains) {
 #pragma GCC unroll 4
-    for (int u = 0; u < kChains; ++u) add_entry(u, e + u);
+    for (int u = 0; u < kChains; ++u) add_quad(u, j + u);
   }
+  const uint64_t sentinel = uint64_t{1} << k.padded_quads();
+  const uint64_t nonzero = uint64_t(_mm512_test_epi32_mask(low, low)) |
+                           uint64_t(_mm512_test_epi32_mask(high, high)) << 16;
+  uint64_t rest = (nonzero >> dense << dense) | sentinel;
+  while (rest != sentinel) {
 #pragma GCC unroll 4
-  for (int u = 0; u + 1 < kChains; ++u) {
-    if (e + u < entries) add_entry(u, e + u);
+    for (int u = 0; u < kChains; ++u) {
+      const int j = __builtin_ctzll(rest);
+      rest = (rest & (rest - 1)) | sentinel;
+      add_quad(u, j);
+    }
   }
   const int rows = layer.levels.rows();
   __m128i bytes[2] = {_mm_setzero_si128(), _mm_setzero_si128()};

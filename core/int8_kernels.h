@@ -115,7 +115,10 @@ class QuadLevels {
   // [quads(), padded_quads()), so a kernel may visit them (with zero or any
   // input bytes) in fixed groups of 4.
   int padded_quads() const { return (quads() + 3) / 4 * 4; }
-  // The 64 bytes of (quad q, row block b), q < padded_quads().
+  // The 64 bytes of (quad q, row block b), q <= padded_quads(): one more
+  // quad of zero levels, q == padded_quads(), is stored as a sentinel for
+  // kernels that walk a mask of the nonzero quads (a step past the last one
+  // lands there and adds nothing).
   const int8_t* block(int q, int b) const {
     return data_.data() +
            (std::size_t(q) * row_blocks_ + b) * 4 * kInt8RowBlock;

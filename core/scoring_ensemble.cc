@@ -6,7 +6,7 @@
 
 namespace dwae {
 
-ScoringEnsemble::ScoringEnsemble(const Ensemble& ensemble)
+ScoringEnsemble::ScoringEnsemble(const Ensemble& ensemble, int dense_inputs)
     : dim_(ensemble.dim()),
       group_members_(ensemble.options().members),
       mean_reconstruction_(ensemble.options().mean_reconstruction),
@@ -14,11 +14,13 @@ ScoringEnsemble::ScoringEnsemble(const Ensemble& ensemble)
       inv_coverage_(ensemble.dim(), 0.0f) {
   members_.reserve(ensemble.num_members());
   for (int m = 0; m < ensemble.num_members(); ++m) {
-    members_.push_back({ensemble.member_dims(m),
-                        InferenceNetwork(ensemble.member(m).network()),
+    const std::vector<int>& dims = ensemble.member_dims(m);
+    // A member of a feature group reads gathered dimensions.
+    const int dense = dims.empty() ? dense_inputs : 0;
+    members_.push_back({dims,
+                        InferenceNetwork(ensemble.member(m).network(), dense),
                         ensemble.member_inv_scale(m),
                         ensemble.member_weight(m)});
-    const std::vector<int>& dims = ensemble.member_dims(m);
     if (dims.empty()) {
       for (float& c : inv_coverage_) c += 1.0f;
     } else {

@@ -36,7 +36,10 @@ using ScoringEnsembleScratch = EnsembleWorkspace;
 
 class ScoringEnsemble {
  public:
-  explicit ScoringEnsemble(const Ensemble& ensemble);
+  // `dense_inputs`: the leading input dimensions that are usually nonzero
+  // (FeatureEncoder::num_numeric()), for the members that take every
+  // dimension (InferenceNetwork's dense_inputs; speed only).
+  explicit ScoringEnsemble(const Ensemble& ensemble, int dense_inputs = 0);
 
   int dim() const { return dim_; }
   int num_members() const { return static_cast<int>(members_.size()); }

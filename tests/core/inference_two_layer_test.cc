@@ -8,6 +8,9 @@
 // records (no active quad, all bytes 255, NaN): the random shapes above
 // draw no input dimension below 17, so they never ran the one-output-block
 // functions (which the grouped ensembles' members of up to 16 inputs take).
+// Both with InferenceNetwork's dense_inputs from none to past every input
+// (the hidden layer's quads multiplied without the nonzero test, then the
+// walk over the rest): speed only, so the same bits every time.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -69,7 +72,11 @@ TEST(InferenceTwoLayerTest, RegisterPassIsTheGeneralPassBitForBit) {
         trial % 2 == 0 ? RuleKind::kDwStochastic : RuleKind::kDwShadow;
     std::unique_ptr<Autoencoder> model =
         Trained(dim, hidden, kind, 500 + trial);
-    const InferenceNetwork net(model->network());
+    // None, some (the default's 38 numeric features first), all and more.
+    const int dense =
+        trial == 0 ? 38
+                   : std::vector<int>{0, dim / 3, dim, dim + 40}[trial % 4];
+    const InferenceNetwork net(model->network(), dense);
     ASSERT_TRUE(net.integer()) << "trial " << trial;
     ASSERT_TRUE(net.two_layer())
         << "trial " << trial << ": " << dim << "-" << hidden << "-" << dim;
@@ -119,8 +126,74 @@ TEST(InferenceTwoLayerTest, RegisterPassIsTheGeneralPassBitForBit) {
 
 bool SameBits(const Eigen::VectorXf& a, const Eigen::VectorXf& b) {
   return a.size() == b.size() &&
-         std::memcmp(a.data(), b.data(), size_t(a.size()) * sizeof(float)) ==
-             0;
+         std::memcmp(a.data(), b.data(), size_t(a.size()) * sizeof(float)) == 0;
+}
+
+// EveryBlockPairAndEdgeRecords' records through the InferenceNetwork of
+// `model` (dim-hidden-dim) with `dense` dense inputs, against the general
+// pass.
+void ExpectEdgeRecordsMatch(const Autoencoder& model, int dim, int hidden,
+                            int dense, int seed) {
+  const InferenceNetwork net(model.network(), dense);
+  ASSERT_TRUE(net.integer());
+  ASSERT_TRUE(net.two_layer()) << dim << "-" << hidden << "-" << dim;
+  std::vector<std::vector<float>> records;
+  records.push_back(std::vector<float>(dim, 0.0f));
+  records.push_back(std::vector<float>(dim, 1.0f));
+  records.push_back(std::vector<float>(dim, 0.0f));
+  records.back()[0] = 1.0f;
+  records.push_back(std::vector<float>(dim, 0.0f));
+  records.back()[dim - 1] = 0.7f;
+  for (int active = 1; active <= 6; ++active) {
+    records.push_back(std::vector<float>(dim, 0.0f));
+    for (int j = 0; j < active && 4 * j < dim; ++j) {
+      records.back()[4 * j] = 0.5f;
+    }
+  }
+  Rng rng(1000 + seed);
+  const std::vector<float> random = Rows(20, dim, false, &rng);
+  for (int r = 0; r < 20; ++r) {
+    records.emplace_back(random.begin() + size_t(r) * dim,
+                         random.begin() + size_t(r + 1) * dim);
+  }
+  records.push_back(records.back());
+  records.back()[dim / 2] = std::numeric_limits<float>::quiet_NaN();
+  const size_t nan_record = records.size() - 1;
+  Workspace got_ws = net.MakeWorkspace(), want_ws = net.MakeWorkspace();
+  Workspace encoded_ws = net.MakeWorkspace();
+  for (size_t i = 0; i < records.size(); ++i) {
+    const float* x = records[i].data();
+    const float got = net.Forward(x, &got_ws);
+    float want;
+    {
+      const inference_internal::ScopedForcePairKernels pairs;
+      want = net.Forward(x, &want_ws);
+    }
+    ASSERT_EQ(absl::bit_cast<uint32_t>(got), absl::bit_cast<uint32_t>(want))
+        << dim << "-" << hidden << " dense " << dense << " record " << i << ": "
+        << got << " vs " << want;
+    for (size_t l = 0; l < 3; ++l) {
+      ASSERT_TRUE(SameBits(got_ws.activations[l], want_ws.activations[l]))
+          << dim << "-" << hidden << " dense " << dense << " record " << i
+          << " layer " << l;
+    }
+    if (i == nan_record) continue;
+    // The encoder's bytes: (uint8)fma(v, 255, 0.5), zero past dim.
+    std::vector<uint8_t> q(size_t(net.encoded_bytes()), 0);
+    for (int c = 0; c < dim; ++c) {
+      q[c] = static_cast<uint8_t>(std::fma(x[c], 255.0f, 0.5f));
+    }
+    const float from_bytes = net.ForwardEncoded(x, q.data(), &encoded_ws);
+    ASSERT_EQ(absl::bit_cast<uint32_t>(from_bytes),
+              absl::bit_cast<uint32_t>(want))
+        << dim << "-" << hidden << " dense " << dense << " record " << i
+        << " from the bytes";
+    for (size_t l = 0; l < 3; ++l) {
+      ASSERT_TRUE(SameBits(encoded_ws.activations[l], want_ws.activations[l]))
+          << dim << "-" << hidden << " dense " << dense << " record " << i
+          << " layer " << l << " from the bytes";
+    }
+  }
 }
 
 // Every (hidden row blocks, output row blocks) pair the register pass is
@@ -128,11 +201,12 @@ bool SameBits(const Eigen::VectorXf& a, const Eigen::VectorXf& b) {
 // and the smallest shapes, against the general pass bit for bit (score and
 // activations, compared as bits), on edge records: all zero (no active
 // quad), all one (bytes 255), one active input first or last, 1-6 active
-// quads (the 4-chain remainder), random ones, and a NaN (Forward only).
+// quads (the walk's steps in groups of 4), random ones, and a NaN
+// (Forward only).
 TEST(InferenceTwoLayerTest, EveryBlockPairAndEdgeRecords) {
   if (!CpuHasVnni()) GTEST_SKIP() << "no AVX512-VNNI on this CPU";
-  std::vector<std::pair<int, int>> shapes = {{1, 1}, {2, 1}, {3, 32},
-                                             {4, 17}, {5, 2}};
+  std::vector<std::pair<int, int>> shapes = {
+      {1, 1}, {2, 1}, {3, 32}, {4, 17}, {5, 2}};
   for (int out_blocks = 1; out_blocks <= 8; ++out_blocks) {
     const int whole = 16 * out_blocks, part = 16 * out_blocks - 5;
     shapes.push_back({whole, 16});
@@ -143,68 +217,12 @@ TEST(InferenceTwoLayerTest, EveryBlockPairAndEdgeRecords) {
   int seed = 0;
   for (const auto& [dim, hidden] : shapes) {
     ++seed;
-    std::unique_ptr<Autoencoder> model =
-        Trained(dim, hidden,
-                seed % 2 ? RuleKind::kDwStochastic : RuleKind::kDwShadow,
-                700 + seed);
-    const InferenceNetwork net(model->network());
-    ASSERT_TRUE(net.integer());
-    ASSERT_TRUE(net.two_layer()) << dim << "-" << hidden << "-" << dim;
-    std::vector<std::vector<float>> records;
-    records.push_back(std::vector<float>(dim, 0.0f));
-    records.push_back(std::vector<float>(dim, 1.0f));
-    records.push_back(std::vector<float>(dim, 0.0f));
-    records.back()[0] = 1.0f;
-    records.push_back(std::vector<float>(dim, 0.0f));
-    records.back()[dim - 1] = 0.7f;
-    for (int active = 1; active <= 6; ++active) {
-      records.push_back(std::vector<float>(dim, 0.0f));
-      for (int j = 0; j < active && 4 * j < dim; ++j) {
-        records.back()[4 * j] = 0.5f;
-      }
-    }
-    Rng rng(1000 + seed);
-    const std::vector<float> random = Rows(20, dim, false, &rng);
-    for (int r = 0; r < 20; ++r) {
-      records.emplace_back(random.begin() + size_t(r) * dim,
-                           random.begin() + size_t(r + 1) * dim);
-    }
-    records.push_back(records.back());
-    records.back()[dim / 2] = std::numeric_limits<float>::quiet_NaN();
-    const size_t nan_record = records.size() - 1;
-    Workspace got_ws = net.MakeWorkspace(), want_ws = net.MakeWorkspace();
-    Workspace encoded_ws = net.MakeWorkspace();
-    for (size_t i = 0; i < records.size(); ++i) {
-      const float* x = records[i].data();
-      const float got = net.Forward(x, &got_ws);
-      float want;
-      {
-        const inference_internal::ScopedForcePairKernels pairs;
-        want = net.Forward(x, &want_ws);
-      }
-      ASSERT_EQ(absl::bit_cast<uint32_t>(got), absl::bit_cast<uint32_t>(want))
-          << dim << "-" << hidden << " record " << i << ": " << got << " vs "
-          << want;
-      for (size_t l = 0; l < 3; ++l) {
-        ASSERT_TRUE(SameBits(got_ws.activations[l], want_ws.activations[l]))
-            << dim << "-" << hidden << " record " << i << " layer " << l;
-      }
-      if (i == nan_record) continue;
-      // The encoder's bytes: (uint8)fma(v, 255, 0.5), zero past dim.
-      std::vector<uint8_t> q(size_t(net.encoded_bytes()), 0);
-      for (int c = 0; c < dim; ++c) {
-        q[c] = static_cast<uint8_t>(std::fma(x[c], 255.0f, 0.5f));
-      }
-      const float from_bytes = net.ForwardEncoded(x, q.data(), &encoded_ws);
-      ASSERT_EQ(absl::bit_cast<uint32_t>(from_bytes),
-                absl::bit_cast<uint32_t>(want))
-          << dim << "-" << hidden << " record " << i << " from the bytes";
-      for (size_t l = 0; l < 3; ++l) {
-        ASSERT_TRUE(
-            SameBits(encoded_ws.activations[l], want_ws.activations[l]))
-            << dim << "-" << hidden << " record " << i << " layer " << l
-            << " from the bytes";
-      }
+    std::unique_ptr<Autoencoder> model = Trained(
+        dim, hidden, seed % 2 ? RuleKind::kDwStochastic : RuleKind::kDwShadow,
+        700 + seed);
+    for (const int dense : {0, 17, dim}) {
+      ASSERT_NO_FATAL_FAILURE(
+          ExpectEdgeRecordsMatch(*model, dim, hidden, dense, seed));
     }
   }
 }

@@ -134,12 +134,14 @@ TEST(Int8KernelsTest, QuadKernelsMatchReferenceOnRandomShapesAndBatches) {
   }
 }
 
-// QuadLevels' padding: every byte of the quads in [quads(), padded_quads())
-// and of the columns past cols() and rows past rows() is a zero level. The
-// register pass (inference_two_layer.cc) reads the output layer's weights
-// in groups of 4 quads up to padded_quads() and multiplies the padding by
-// zero hidden bytes, so lost padding would change no score; read here with
-// plain loads, an allocation of only quads() quads is also an
+// QuadLevels' padding: every byte of the quads in [quads(), padded_quads()],
+// the sentinel quad padded_quads() included, and of the columns past cols()
+// and rows past rows() is a zero level. The register pass
+// (inference_two_layer.cc) reads the output layer's weights in groups of 4
+// quads up to padded_quads() and multiplies the padding by zero hidden
+// bytes, and its hidden layer's walk over the nonzero quads ends on the
+// sentinel with any input bytes, so a nonzero sentinel would change scores;
+// read here with plain loads, an allocation without the sentinel is also an
 // out-of-bounds read that the sanitizer build reports.
 TEST(Int8KernelsTest, QuadLevelsPaddingIsZeroLevels) {
   Rng rng(12);
@@ -150,7 +152,7 @@ TEST(Int8KernelsTest, QuadLevelsPaddingIsZeroLevels) {
     const QuadLevels quads(k.data(), c.rows, c.cols);
     ASSERT_EQ(quads.padded_quads() % 4, 0);
     ASSERT_GE(quads.padded_quads(), quads.quads());
-    for (int q = 0; q < quads.padded_quads(); ++q) {
+    for (int q = 0; q <= quads.padded_quads(); ++q) {
       for (int b = 0; b < quads.row_blocks(); ++b) {
         const int8_t* block = quads.block(q, b);
         for (int i = 0; i < 4 * kInt8RowBlock; ++i) {
