@@ -5,7 +5,9 @@
 // (the 99th percentile of the training rows' own scores) within 0.1 point.
 // The figures are printed for docs/performance.md.
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +44,27 @@ Quality Evaluate(const std::vector<float>& train,
   const double threshold = train_scores[train_scores.size() * 99 / 100];
   const Confusion c = Classify(test_scores, is_anomaly, threshold);
   return {RocAuc(test_scores, is_anomaly), c.accuracy()};
+}
+
+// The daemon's path (the encoder's bytes, ForwardEncoded) with the
+// encoder's numeric features as dense inputs, as ScoringModel builds it,
+// against the same network without: the same score bits on every row.
+void ExpectDenseInputsChangeNoScore(const Autoencoder& model,
+                                    const FeatureEncoder& encoder,
+                                    const std::vector<Record>& rows) {
+  const InferenceNetwork dense(model.network(), encoder.num_numeric());
+  const InferenceNetwork sparse(model.network());
+  Workspace a = dense.MakeWorkspace(), b = sparse.MakeWorkspace();
+  std::vector<float> x(kInputDim);
+  std::vector<uint8_t> q(size_t(encoder.quantized_size()));
+  int differ = 0;
+  for (const Record& row : rows) {
+    encoder.EncodeQuantized(row, x.data(), q.data());
+    const float got = dense.ForwardEncoded(x.data(), q.data(), &a);
+    const float want = sparse.ForwardEncoded(x.data(), q.data(), &b);
+    differ += std::memcmp(&got, &want, sizeof(float)) != 0;
+  }
+  EXPECT_EQ(differ, 0) << "of " << rows.size() << " rows";
 }
 
 TEST(InferenceAccuracyTest, IntegerPathsKeepAucAndAccuracy) {
@@ -94,6 +117,7 @@ TEST(InferenceAccuracyTest, IntegerPathsKeepAucAndAccuracy) {
       EXPECT_NEAR(q.auc, f.auc, 0.001) << RuleName(kind);
       EXPECT_NEAR(q.accuracy, f.accuracy, 0.001) << RuleName(kind);
     }
+    ExpectDenseInputsChangeNoScore(*model, encoder, test_rows);
   }
 }
 
