@@ -243,17 +243,4 @@ bool RecordBatchWire::Parse(absl::string_view bytes, size_t max_records) {
   return read;
 }
 
-bool VisitRecordBatchWire(absl::string_view bytes,
-                          absl::FunctionRef<void(const RecordFields&)> visit) {
-  int32_t learning = 0;
-  uint32_t top_k = 0;
-  RecordFields fields;
-  return ParseBatchWire(bytes, &learning, &top_k,
-                        [&](absl::string_view record) {
-                          if (!ParseRecordWire(record, &fields)) return false;
-                          visit(fields);
-                          return true;
-                        });
-}
-
 }  // namespace dwae

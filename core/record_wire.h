@@ -24,7 +24,6 @@
 #include <cstdint>
 #include <vector>
 
-#include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
 #include "core/record_proto.h"
 
@@ -51,12 +50,6 @@ struct RecordBatchWire {
   // however many (empty) records a message packs.
   bool Parse(absl::string_view bytes, size_t max_records);
 };
-
-// Calls `visit` with each record of `bytes`, in order, where Parse would
-// take the batch but for its size; false (after visiting the records before
-// it) at the first thing Parse would decline.
-bool VisitRecordBatchWire(absl::string_view bytes,
-                          absl::FunctionRef<void(const RecordFields&)> visit);
 
 }  // namespace dwae
 

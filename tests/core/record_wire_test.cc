@@ -290,34 +290,5 @@ TEST(RecordWireTest, DeclinesMoreRecordsThanTheLimit) {
   EXPECT_EQ(fresh.records.size(), 100000u);
 }
 
-// VisitRecordBatchWire: every record of a batch over any limit, in order,
-// with the fields Parse reads; false at what Parse declines, after the
-// records before it.
-TEST(RecordWireTest, VisitsEveryRecordInOrder) {
-  v1::RecordBatch batch = OneRecord();
-  batch.set_top_k(3);
-  for (int i = 1; i < 300; ++i) {
-    v1::Record* r = batch.add_records();
-    *r = batch.records(0);
-    r->set_id(absl::StrCat("id-", i));
-    r->set_sensor_id(absl::StrCat("s-", i % 7));
-  }
-  std::vector<std::string> ids, sensors;
-  auto visit = [&](const RecordFields& f) {
-    ids.emplace_back(f.id);
-    sensors.emplace_back(f.sensor_id);
-  };
-  ASSERT_TRUE(VisitRecordBatchWire(batch.SerializeAsString(), visit));
-  ASSERT_EQ(ids.size(), 300u);
-  for (int i = 0; i < 300; ++i) {
-    EXPECT_EQ(ids[i], batch.records(i).id());
-    EXPECT_EQ(sensors[i], batch.records(i).sensor_id());
-  }
-  ids.clear();
-  batch.mutable_records(200)->mutable_features()->set_service("caf\xc3\xa9");
-  EXPECT_FALSE(VisitRecordBatchWire(batch.SerializeAsString(), visit));
-  EXPECT_EQ(ids.size(), 200u);
-}
-
 }  // namespace
 }  // namespace dwae
