@@ -75,9 +75,10 @@ struct IntLayer {
   int max_abs_row_sum = 0;
   SigmoidTables sigmoid_tables;
   // Quads the register pass (ForwardTwoLayer) multiplies in the first layer
-  // whatever their bytes, before it walks the nonzero ones: a multiple of
-  // 4, at most quads.padded_quads(). Set from InferenceNetwork's
-  // dense_inputs; speed only, the sums are the same integers.
+  // whatever their bytes, before it walks the nonzero ones, for a record
+  // passed alone (TwoLayerCall): a multiple of 4, at most
+  // quads.padded_quads(). Set from InferenceNetwork's dense_inputs; speed
+  // only, the sums are the same integers.
   int dense_quads = 0;
 };
 
@@ -139,14 +140,23 @@ class ScopedForcePairKernels {
 // the shapes).
 inline constexpr int kMaxTwoLayerQuads = 8 * kInt8RowBlock / 4;
 bool TwoLayerEligible(const std::vector<IntLayer>& layers);
+// How a record comes to the register pass. Alone, its pass is bound by its
+// chain of dependent steps, which the hidden layer's dense quads shorten
+// (the nonzero ones are found after the first multiplies, not before); in
+// a batch, several records' passes overlap and the dense quads' extra
+// multiplies are the cost, so the pass walks every nonzero quad
+// (docs/performance.md, issue 13's eighth round: about 8 % either way).
+// The same bits either way.
+enum class TwoLayerCall { kAlone, kBatch };
 float ForwardTwoLayer(const std::vector<IntLayer>& layers, const float* x,
-                      Workspace* ws);
+                      Workspace* ws, TwoLayerCall call);
 // ForwardTwoLayer of an input x in [0, 1] already quantized into q (at
 // least layers[0].levels.padded_inputs() bytes, zero past the inputs), as
 // FeatureEncoder::EncodeQuantized writes it: the same bits, without the
 // range scan and the quantization.
 float ForwardTwoLayerEncoded(const std::vector<IntLayer>& layers,
-                             const float* x, const uint8_t* q, Workspace* ws);
+                             const float* x, const uint8_t* q, Workspace* ws,
+                             TwoLayerCall call);
 
 }  // namespace inference_internal
 }  // namespace dwae

@@ -12,6 +12,13 @@ namespace {
 // devices' float read-out of (notch - center) * alpha rounds once.
 constexpr float kLevelTolerance = 1e-4f;
 
+using inference_internal::TwoLayerCall;
+
+// A batch of one is a record alone (the unary Score call's path).
+TwoLayerCall CallFor(int n) {
+  return n == 1 ? TwoLayerCall::kAlone : TwoLayerCall::kBatch;
+}
+
 }  // namespace
 
 QuantizedRange QuantizeInput(const float* v, int n, int padded_n, uint8_t* q,
@@ -154,7 +161,10 @@ void InferenceNetwork::ForwardLayer(int l, const Eigen::VectorXf& in,
 float InferenceNetwork::Forward(const float* x, Workspace* ws) const {
   if (fused_) {
     FitWorkspace(ws);
-    if (two_layer()) return inference_internal::ForwardTwoLayer(layers_, x, ws);
+    if (two_layer()) {
+      return inference_internal::ForwardTwoLayer(layers_, x, ws,
+                                                 TwoLayerCall::kAlone);
+    }
     return inference_internal::ForwardFusedAvx512(layers_, x, ws);
   }
   return ForwardLayered(x, ws);
@@ -165,7 +175,8 @@ float InferenceNetwork::ForwardEncoded(const float* x, const uint8_t* q,
   if (!two_layer()) return Forward(x, ws);
   // The register pass from the bytes uses only ws->activations (no integer
   // buffers), which every workspace of the network has.
-  return inference_internal::ForwardTwoLayerEncoded(layers_, x, q, ws);
+  return inference_internal::ForwardTwoLayerEncoded(layers_, x, q, ws,
+                                                    TwoLayerCall::kAlone);
 }
 
 void InferenceNetwork::ForwardEncodedBatch(int n, const float* const* x,
@@ -177,8 +188,8 @@ void InferenceNetwork::ForwardEncodedBatch(int n, const float* const* x,
     return;
   }
   for (int i = 0; i < n; ++i) {
-    scores[i] =
-        inference_internal::ForwardTwoLayerEncoded(layers_, x[i], q[i], ws[i]);
+    scores[i] = inference_internal::ForwardTwoLayerEncoded(layers_, x[i], q[i],
+                                                           ws[i], CallFor(n));
   }
 }
 
@@ -199,7 +210,8 @@ void InferenceNetwork::ForwardBatch(int n, const float* const* x,
   for (int i = 0; i < n; ++i) FitWorkspace(ws[i]);
   if (two_layer()) {
     for (int i = 0; i < n; ++i) {
-      scores[i] = inference_internal::ForwardTwoLayer(layers_, x[i], ws[i]);
+      scores[i] =
+          inference_internal::ForwardTwoLayer(layers_, x[i], ws[i], CallFor(n));
     }
     return;
   }

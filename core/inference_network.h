@@ -46,11 +46,12 @@ namespace dwae {
 class InferenceNetwork {
  public:
   // `dense_inputs`: how many leading inputs are usually nonzero (an
-  // encoder's numeric features, FeatureEncoder::num_numeric()). The
+  // encoder's numeric features, FeatureEncoder::num_numeric()). For a
+  // record scored alone (Forward, ForwardEncoded, a batch of one), the
   // two-layer register pass multiplies their quads without first finding
-  // the nonzero ones, which shortens the path from the input to the hidden
-  // sums (docs/performance.md). Speed only: every score and activation is
-  // the same bits whatever it is.
+  // the nonzero ones, which shortens the record's chain of dependent steps
+  // (inference_fused.h, TwoLayerCall). Speed only: every score and
+  // activation is the same bits whatever it is.
   explicit InferenceNetwork(const Network& network, int dense_inputs = 0);
 
   const Network& network() const { return network_; }

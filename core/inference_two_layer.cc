@@ -67,15 +67,16 @@ namespace {
 // the sigmoid by the tables (stored to `y`), and its output quantized onto
 // [0, 1] (zero past the rows) returned in a register: the bytes the general
 // pass's epilogue writes to next_q. The sums: the input's quads in two
-// registers; the first layer.dense_quads of them multiplied whatever their
-// bytes (each broadcast from the registers), then the nonzero quads after
-// them by a walk over a mask (lowest set bit, cleared) in steps of kChains.
+// registers; the first `dense` of them (0 or layer.dense_quads) multiplied
+// whatever their bytes (each broadcast from the registers), then the
+// nonzero quads after them by a walk over a mask (lowest set bit, cleared)
+// in steps of kChains.
 // The mask always holds a sentinel bit at padded_quads(), whose levels are
 // zero (QuadLevels' sentinel quad): a step past the last nonzero quad adds
 // nothing, so the walk needs no test per step.
 template <int kHidden>
 DWAE_VNNI __m256i HiddenLayer(const IntLayer& layer, const uint8_t* in,
-                              float* y) {
+                              int dense, float* y) {
   constexpr int kChains = 4;
   const QuadLevels& k = layer.quads;
   const int quads = k.quads();  // <= kMaxTwoLayerQuads (TwoLayerEligible)
@@ -110,7 +111,6 @@ DWAE_VNNI __m256i HiddenLayer(const IntLayer& layer, const uint8_t* in,
       sums[b][u] = DpbusdFrom(sums[b][u], xv, w + 64 * b);
     }
   };
-  const int dense = layer.dense_quads;
   for (int j = 0; j < dense; j += kChains) {
 #pragma GCC unroll 4
     for (int u = 0; u < kChains; ++u) add_quad(u, j + u);
@@ -216,9 +216,10 @@ DWAE_VNNI float OutputLayer(const IntLayer& layer, __m256i h, const float* x,
 // copied to `copy` when not null (as OutputLayer).
 template <int kHidden, int kOut>
 DWAE_VNNI float FromBytes(const IntLayer& hidden, const IntLayer& out,
-                          const float* x, const uint8_t* q, Workspace* ws,
-                          float* copy) {
-  const __m256i h = HiddenLayer<kHidden>(hidden, q, ws->activations[1].data());
+                          const float* x, const uint8_t* q, int dense,
+                          Workspace* ws, float* copy) {
+  const __m256i h =
+      HiddenLayer<kHidden>(hidden, q, dense, ws->activations[1].data());
   return OutputLayer<kHidden, kOut>(out, h, x, ws->activations[2].data(), copy);
 }
 
@@ -226,7 +227,8 @@ DWAE_VNNI float FromBytes(const IntLayer& hidden, const IntLayer& out,
 // else done, when it leaves [0, 1]).
 template <int kHidden, int kOut>
 DWAE_VNNI float FromFloats(const IntLayer& hidden, const IntLayer& out,
-                           const float* x, Workspace* ws, bool* done) {
+                           const float* x, int dense, Workspace* ws,
+                           bool* done) {
   float lo, hi;
   uint8_t* q = ws->quantized.data();
   QuantizeOnto(x, hidden.levels.cols(), hidden.levels.padded_inputs(), 0.0f,
@@ -238,7 +240,7 @@ DWAE_VNNI float FromFloats(const IntLayer& hidden, const IntLayer& out,
   }
   *done = true;
   // QuantizeOnto has copied x to the workspace's input.
-  return FromBytes<kHidden, kOut>(hidden, out, x, q, ws, nullptr);
+  return FromBytes<kHidden, kOut>(hidden, out, x, q, dense, ws, nullptr);
 }
 
 // From the bytes; the floats are copied to the workspace's input by the
@@ -247,15 +249,16 @@ DWAE_VNNI float FromFloats(const IntLayer& hidden, const IntLayer& out,
 // its own (which cost about 5 ns of BM_ForwardEncoded's 108).
 template <int kHidden, int kOut>
 DWAE_VNNI float FromEncoded(const IntLayer& hidden, const IntLayer& out,
-                            const float* x, const uint8_t* q, Workspace* ws) {
-  return FromBytes<kHidden, kOut>(hidden, out, x, q, ws,
+                            const float* x, const uint8_t* q, int dense,
+                            Workspace* ws) {
+  return FromBytes<kHidden, kOut>(hidden, out, x, q, dense, ws,
                                   ws->activations[0].data());
 }
 
 using FromFloatsFn = float (*)(const IntLayer&, const IntLayer&, const float*,
-                               Workspace*, bool*);
+                               int, Workspace*, bool*);
 using FromEncodedFn = float (*)(const IntLayer&, const IntLayer&, const float*,
-                                const uint8_t*, Workspace*);
+                                const uint8_t*, int, Workspace*);
 
 template <int kHidden>
 constexpr FromFloatsFn kFloatsByOut[8] = {
@@ -268,10 +271,15 @@ constexpr FromEncodedFn kEncodedByOut[8] = {
     FromEncoded<kHidden, 4>, FromEncoded<kHidden, 5>, FromEncoded<kHidden, 6>,
     FromEncoded<kHidden, 7>, FromEncoded<kHidden, 8>};
 
+// The hidden layer's dense quads for a record passed alone or in a batch.
+int DenseQuads(const IntLayer& hidden, TwoLayerCall call) {
+  return call == TwoLayerCall::kAlone ? hidden.dense_quads : 0;
+}
+
 }  // namespace
 
 float ForwardTwoLayer(const std::vector<IntLayer>& layers, const float* x,
-                      Workspace* ws) {
+                      Workspace* ws, TwoLayerCall call) {
   const IntLayer& hidden = layers[0];
   const IntLayer& out = layers[1];
   const int out_blocks = out.levels.row_blocks();
@@ -279,19 +287,20 @@ float ForwardTwoLayer(const std::vector<IntLayer>& layers, const float* x,
                               ? kFloatsByOut<1>[out_blocks - 1]
                               : kFloatsByOut<2>[out_blocks - 1];
   bool done;
-  const float score = fn(hidden, out, x, ws, &done);
+  const float score = fn(hidden, out, x, DenseQuads(hidden, call), ws, &done);
   return done ? score : ForwardFusedAvx512(layers, x, ws);
 }
 
 float ForwardTwoLayerEncoded(const std::vector<IntLayer>& layers,
-                             const float* x, const uint8_t* q, Workspace* ws) {
+                             const float* x, const uint8_t* q, Workspace* ws,
+                             TwoLayerCall call) {
   const IntLayer& hidden = layers[0];
   const IntLayer& out = layers[1];
   const int out_blocks = out.levels.row_blocks();
   const FromEncodedFn fn = hidden.levels.row_blocks() == 1
                                ? kEncodedByOut<1>[out_blocks - 1]
                                : kEncodedByOut<2>[out_blocks - 1];
-  return fn(hidden, out, x, q, ws);
+  return fn(hidden, out, x, q, DenseQuads(hidden, call), ws);
 }
 
 #undef DWAE_VNNI
@@ -300,12 +309,13 @@ float ForwardTwoLayerEncoded(const std::vector<IntLayer>& layers,
 #else  // !DWAE_HAVE_X86
 
 float ForwardTwoLayer(const std::vector<IntLayer>& layers, const float* x,
-                      Workspace* ws) {
+                      Workspace* ws, TwoLayerCall) {
   return ForwardFusedAvx512(layers, x, ws);  // never called: no VNNI
 }
 
 float ForwardTwoLayerEncoded(const std::vector<IntLayer>& layers,
-                             const float* x, const uint8_t*, Workspace* ws) {
+                             const float* x, const uint8_t*, Workspace* ws,
+                             TwoLayerCall) {
   return ForwardFusedAvx512(layers, x, ws);  // never called: no VNNI
 }
 

@@ -79,7 +79,10 @@ TEST(InferenceBatchTest, ForwardBatchIsForwardBitForBit) {
         trial % 2 == 0 ? RuleKind::kDwStochastic : RuleKind::kDwShadow;
     std::unique_ptr<Autoencoder> model =
         TrainedModel(dim, hidden, activation, kind, 100 + trial);
-    const InferenceNetwork net(model->network());
+    // Dense inputs change how a record alone goes through the two-layer
+    // pass (Forward) and not a batch (TwoLayerCall): the same bits.
+    const int dense_inputs = std::vector<int>{0, dim / 2, dim}[trial % 3];
+    const InferenceNetwork net(model->network(), dense_inputs);
     ASSERT_TRUE(net.integer()) << "trial " << trial;
     const int n = 1 + int(shapes.Below(40));  // 16-record chunks + remainder
     Rng rng(300 + trial);
@@ -224,7 +227,8 @@ TEST(InferenceBatchTest, ScoreEncodedBatchIsScoreBatchBitForBit) {
           ++two_layer_members;
         }
       }
-      const ScoringEnsemble scorer(*e);
+      // As ScoringModel builds it.
+      const ScoringEnsemble scorer(*e, rows.encoder.num_numeric());
       const int n = 37;  // two chunks of 16 and a remainder
       std::vector<ScoringEnsembleScratch> plain(n, scorer.MakeScratch());
       std::vector<ScoringEnsembleScratch> encoded(n, scorer.MakeScratch());
@@ -246,6 +250,12 @@ TEST(InferenceBatchTest, ScoreEncodedBatchIsScoreBatchBitForBit) {
       for (int i = 0; i < n; ++i) {
         ASSERT_EQ(Bits(got[i]), Bits(want[i]))
             << spec << " record " << i << ": " << got[i] << " vs " << want[i];
+        // A batch of one: the record alone.
+        ScoringEnsembleScratch alone = scorer.MakeScratch();
+        ScoringEnsembleScratch* alone_ptr = &alone;
+        float one;
+        scorer.ScoreEncodedBatch(1, &x[i], &q[i], &alone_ptr, &one);
+        ASSERT_EQ(Bits(one), Bits(want[i])) << spec << " record " << i;
         scorer.Explain(&plain[i], e1.data(), r1.data());
         scorer.Explain(&encoded[i], e2.data(), r2.data());
         ASSERT_EQ(e1, e2) << spec << " record " << i;
