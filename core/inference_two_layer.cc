@@ -4,12 +4,12 @@
 //
 // Per record: the input quantized onto [0, 1] (as the general pass) or the
 // encoder's bytes; the hidden sums in registers, over the leading dense
-// quads (IntLayer::dense_quads: the encoder's numeric features) whatever
-// their bytes and then over the other quads that are not all zero, the
-// hidden sigmoid by the tables, its output quantized in registers; then
-// the output layer row
-// block by row block: the kHidden * 4 quads of hidden bytes broadcast once,
-// each block's sums in two chains started at the tables' offset (so the
+// quads (IntLayer::dense_quads: the encoder's numeric features, for a
+// record alone) whatever their bytes and then over the other quads that
+// are not all zero, the hidden sigmoid by the tables, its output quantized
+// in registers; then the output layer row block by row block: the
+// kHidden * 4 quads of hidden bytes broadcast once, each block's sums in
+// two chains started at the tables' offset (so the
 // sums are the tables' index a = acc + offset without an add) and its
 // epilogue right after them (so it overlaps the next block's multiply-adds
 // on the other port). No int32 sums are stored; the layers' tables and

@@ -19,8 +19,7 @@ QuadLevels::QuadLevels(const int8_t* k, int rows, int cols)
       cols_(cols),
       row_blocks_((rows + kInt8RowBlock - 1) / kInt8RowBlock) {
   // padded_quads() + 1: the sentinel quad (int8_kernels.h).
-  data_.assign(size_t(padded_quads() + 1) * row_blocks_ * 4 * kInt8RowBlock,
-               0);
+  data_.assign(size_t(padded_quads() + 1) * row_blocks_ * 4 * kInt8RowBlock, 0);
   for (int r = 0; r < rows; ++r) {
     for (int c = 0; c < cols; ++c) {
       int8_t* b =

@@ -17,10 +17,9 @@ ScoringEnsemble::ScoringEnsemble(const Ensemble& ensemble, int dense_inputs)
     const std::vector<int>& dims = ensemble.member_dims(m);
     // A member of a feature group reads gathered dimensions.
     const int dense = dims.empty() ? dense_inputs : 0;
-    members_.push_back({dims,
-                        InferenceNetwork(ensemble.member(m).network(), dense),
-                        ensemble.member_inv_scale(m),
-                        ensemble.member_weight(m)});
+    members_.push_back(
+        {dims, InferenceNetwork(ensemble.member(m).network(), dense),
+         ensemble.member_inv_scale(m), ensemble.member_weight(m)});
     if (dims.empty()) {
       for (float& c : inv_coverage_) c += 1.0f;
     } else {

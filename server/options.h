@@ -7,8 +7,8 @@
 #include <string>
 
 #include "core/config.h"
-#include "server/kafka_options.h"
 #include "core/zeek_sensors.h"
+#include "server/kafka_options.h"
 
 namespace dwae::server {
 

@@ -325,9 +325,9 @@ TEST(EvalCliTest, EnsemblesDefaultPerRuleAndCanBeSetPerRule) {
   EXPECT_EQ(d["dw-stochastic"].as_string(), "k5-g32");
   EXPECT_EQ(defaults["results"]["dw-shadow"]["mean"]["members"].as_number(), 5);
 
-  const JsonValue set = RunJson({"eval", "--rule", "dw-stochastic", "--seeds",
-                                 "1", "--epochs", "1", "--json", "--ensemble",
-                                 "float:k2,dw-stochastic:k3-g16"});
+  const JsonValue set =
+      RunJson({"eval", "--rule", "dw-stochastic", "--seeds", "1", "--epochs",
+               "1", "--json", "--ensemble", "float:k2,dw-stochastic:k3-g16"});
   EXPECT_EQ(set["model"]["ensembles"]["dw-stochastic"].as_string(), "k3-g16");
   const double members =
       set["results"]["dw-stochastic"]["mean"]["members"].as_number();

@@ -59,8 +59,8 @@ v1::Connection Valid() {
 }
 
 TEST(ConnectionProtoTest, RoundTripsEveryShippedRow) {
-  for (const char* name : {"ctu-normal-42-day2.conn.log.labeled",
-                           "nmap-scans.conn.json.log"}) {
+  for (const char* name :
+       {"ctu-normal-42-day2.conn.log.labeled", "nmap-scans.conn.json.log"}) {
     std::ifstream in(absl::StrCat(DWAE_SOURCE_DIR, "/data/zeek/", name));
     ASSERT_TRUE(in) << name;
     RecordReader reader(InputFormat::kAuto);

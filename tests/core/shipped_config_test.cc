@@ -4,8 +4,8 @@
 #include <sstream>
 
 #include "core/config.h"
-#include "gtest/gtest.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
 
 namespace dwae {
 namespace {

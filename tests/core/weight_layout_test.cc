@@ -128,10 +128,11 @@ void CheckSameTrajectories(RuleKind kind, const NetworkShape& shape) {
     if (step == kSteps / 2) {  // learners from the padded checkpoint
       v1::RuleState state;
       padded.rule->SaveState(padded.net, step + 1, &state);  // steps done
-      for (WeightLayout layout : {WeightLayout::kPacked, WeightLayout::kPadded}) {
+      for (WeightLayout layout :
+           {WeightLayout::kPacked, WeightLayout::kPadded}) {
         loaded.push_back(std::make_unique<Learner>(config, 99, shape, layout));
-        ASSERT_TRUE(loaded.back()->rule->LoadState(state, &loaded.back()->net)
-                        .ok());
+        ASSERT_TRUE(
+            loaded.back()->rule->LoadState(state, &loaded.back()->net).ok());
         ExpectSameNetwork(padded.net, loaded.back()->net, "after the load");
       }
     }
