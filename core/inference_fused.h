@@ -77,8 +77,9 @@ struct IntLayer {
   // Quads the register pass (ForwardTwoLayer) multiplies in the first layer
   // whatever their bytes, before it walks the nonzero ones, for a record
   // passed alone (TwoLayerCall): a multiple of 4, at most
-  // quads.padded_quads(). Set from InferenceNetwork's dense_inputs; speed
-  // only, the sums are the same integers.
+  // quads.padded_quads() (the pass also clamps it to that). Set from
+  // InferenceNetwork's dense_inputs; speed only, the sums are the same
+  // integers.
   int dense_quads = 0;
 };
 
@@ -133,11 +134,10 @@ class ScopedForcePairKernels {
 // ForwardFusedAvx512 gives (score and ws->activations), keeping the hidden
 // layer's outputs and the output layer's sums in registers; for a record
 // with inputs outside [0, 1] it runs ForwardFusedAvx512.
-// The register pass holds the hidden layer's input in two registers and
-// its nonzero quads in a 64-bit mask with a sentinel bit at
-// padded_quads(), so at most kMaxTwoLayerQuads quads (128 inputs;
-// TwoLayerEligible also checks the count, so the bound does not rest on
-// the shapes).
+// The register pass holds the hidden layer's input in two registers of 16
+// quads and broadcasts quad j with a two-register permute (5 bits of j),
+// so at most kMaxTwoLayerQuads quads (128 inputs; TwoLayerEligible also
+// checks the count, so the bound does not rest on the shapes).
 inline constexpr int kMaxTwoLayerQuads = 8 * kInt8RowBlock / 4;
 bool TwoLayerEligible(const std::vector<IntLayer>& layers);
 // How a record comes to the register pass. Alone, its pass is bound by its
@@ -145,7 +145,8 @@ bool TwoLayerEligible(const std::vector<IntLayer>& layers);
 // (the nonzero ones are found after the first multiplies, not before); in
 // a batch, several records' passes overlap and the dense quads' extra
 // multiplies are the cost, so the pass walks every nonzero quad
-// (docs/performance.md, issue 13's eighth round: about 8 % either way).
+// (docs/performance.md, issue 13's eighth round: a record alone 7-17 %
+// faster with them, a batch 4-6 % slower).
 // The same bits either way.
 enum class TwoLayerCall { kAlone, kBatch };
 float ForwardTwoLayer(const std::vector<IntLayer>& layers, const float* x,

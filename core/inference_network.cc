@@ -92,9 +92,9 @@ InferenceNetwork::InferenceNetwork(const Network& network, int dense_inputs)
   }
   if (!layers.empty()) {
     // Whole groups of 4 quads (the register pass's chains), rounded up.
-    const QuadLevels& quads = layers[0].quads;
-    const int dense_quads = (std::max(dense_inputs, 0) + 15) / 16 * 4;
-    layers[0].dense_quads = std::min(dense_quads, quads.padded_quads());
+    const int padded_quads = layers[0].quads.padded_quads();
+    const int inputs = std::clamp(dense_inputs, 0, 4 * padded_quads);
+    layers[0].dense_quads = std::min((inputs + 15) / 16 * 4, padded_quads);
   }
   layers_ = std::move(layers);
   fused_ = inference_internal::CpuHasFusedForward();

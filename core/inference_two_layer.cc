@@ -9,27 +9,29 @@
 // are not all zero, the hidden sigmoid by the tables, its output quantized
 // in registers; then the output layer row block by row block: the
 // kHidden * 4 quads of hidden bytes broadcast once, each block's sums in
-// two chains started at the tables' offset (so the
-// sums are the tables' index a = acc + offset without an add) and its
-// epilogue right after them (so it overlaps the next block's multiply-adds
-// on the other port). No int32 sums are stored; the layers' tables and
-// level pointers are read into locals once (the stores to the activations
-// could alias them otherwise, and were followed by reloads). Every float
-// operation is the general pass's, in the same order, so the score and the
-// activations are equal bit for bit; the test compares them
-// (inference_two_layer_test), from the floats and from the bytes.
+// two chains started at the tables' offset (so the sums are the tables'
+// index a = acc + offset without an add) and its epilogue right after them
+// (so it overlaps the next block's multiply-adds on the other port). No
+// int32 sums are stored; the layers' tables and level pointers are read
+// into locals once (the stores to the activations could alias them
+// otherwise, and were followed by reloads). Every float operation is the
+// general pass's, in the same order, so the score and the activations are
+// equal bit for bit; the test compares them (inference_two_layer_test),
+// from the floats and from the bytes.
 //
 // What this layout gained over the previous one (quad-major output sums,
 // the hidden sums through MatVecSparseVnni and memory, the tables reloaded
 // per block): docs/performance.md, issue 13's seventh round. A dense hidden
 // pass (every quad, 8 chains per block) was slower (130 against 113 ns per
-// forward: vpdpbusd issues on one port here, and the list skips most quads
-// of an encoded record); broadcasting the hidden quads from memory instead
-// of with vpermd measured the same. The dense prefix and the walk replaced
-// a list of the nonzero quads built with vpcompressd, stored and read back
-// (issue 13's eighth round): a single record's pass is bound by its chain
-// of dependent steps more than by its instruction count, and the list sat
-// on that chain between the encoder's bytes and the first multiply.
+// forward: vpdpbusd issues on one port here, and the list of nonzero quads
+// then skipped most quads of an encoded record); broadcasting the hidden
+// quads from memory instead of with vpermd measured the same. The dense
+// prefix and the walk replaced a list of the nonzero quads built with
+// vpcompressd, stored and read back (issue 13's eighth round): a single
+// record's pass is bound by its chain of dependent steps more than by its
+// instruction count, and the list sat on that chain between the encoder's
+// bytes and the first multiply.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -111,6 +113,9 @@ DWAE_VNNI __m256i HiddenLayer(const IntLayer& layer, const uint8_t* in,
       sums[b][u] = DpbusdFrom(sums[b][u], xv, w + 64 * b);
     }
   };
+  // Whole groups of kChains quads within the levels, whatever the caller
+  // passed (the walk takes the rest).
+  dense = std::min(dense / kChains * kChains, k.padded_quads());
   for (int j = 0; j < dense; j += kChains) {
 #pragma GCC unroll 4
     for (int u = 0; u < kChains; ++u) add_quad(u, j + u);

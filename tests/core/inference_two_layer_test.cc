@@ -220,7 +220,8 @@ TEST(InferenceTwoLayerTest, EveryBlockPairAndEdgeRecords) {
     std::unique_ptr<Autoencoder> model = Trained(
         dim, hidden, seed % 2 ? RuleKind::kDwStochastic : RuleKind::kDwShadow,
         700 + seed);
-    for (const int dense : {0, 17, dim}) {
+    // 80 inputs: 20 quads, into the second register, then the walk.
+    for (const int dense : {0, 17, 80, dim}) {
       ASSERT_NO_FATAL_FAILURE(
           ExpectEdgeRecordsMatch(*model, dim, hidden, dense, seed));
     }
