@@ -21,15 +21,16 @@
 #include "server/engine.h"
 #include "server/service.h"
 #include "tests/server/engine_testing.h"
+#include "tests/server/service_testing.h"
 #include "tests/testing/grpc_loopback.h"
 
 namespace dwae::server {
 namespace {
 
 using testing_engine::Batch;
-using testing_engine::MakeEngine;
-using testing_engine::MakeMetrics;
-using testing_engine::SmallOptions;
+using testing_engine::LoopbackDetector;
+using testing_engine::LoopbackDetectorOptions;
+using testing_engine::StartLoopbackDetector;
 
 constexpr int kDaemonMaxMessageBytes = 16 << 20;  // dwaed's default
 constexpr size_t kMaxBatch = 4096;                // the engine's default
@@ -47,11 +48,9 @@ std::string EmptyRecords(size_t n) {
 
 // The answer to a batch of `n` records over the limit.
 std::string OverLimit(size_t n) {
-  v1::VerdictBatch refusal;
-  refusal.set_error_code(3);  // INVALID_ARGUMENT
-  refusal.set_error_message("records: batch of " + std::to_string(n) +
-                            " records exceeds the limit of 4096");
-  return refusal.SerializeAsString();
+  return testing_engine::RefusalBytes(3,  // INVALID_ARGUMENT
+                                      "records: batch of " + std::to_string(n) +
+                                          " records exceeds the limit of 4096");
 }
 
 // The process's peak resident set so far, in MB.
@@ -64,35 +63,26 @@ long PeakRssMb() {
 class ServiceRefusalTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    metrics_ = MakeMetrics();
-    ASSERT_NE(metrics_, nullptr);
-    EngineOptions options = SmallOptions();
-    options.detector.serving.max_batch_records = kMaxBatch;
-    engine_ = MakeEngine(options, metrics_.get());
-    ASSERT_NE(engine_, nullptr);
     // The learner takes the scored records off the learn queue (every
     // scored record goes there), which would fill up after a few batches
     // of the limit's size and block scoring.
-    engine_->Start();
-    service_ = std::make_unique<DetectorService>(engine_.get(), metrics_.get());
-    loopback_ =
-        testutil::StartLoopbackServer(service_.get(), kDaemonMaxMessageBytes);
-    ASSERT_NE(loopback_.server, nullptr);
+    LoopbackDetectorOptions options;
+    options.max_batch_records = kMaxBatch;
+    options.start_engine = true;
+    options.max_message_bytes = kDaemonMaxMessageBytes;
+    detector_ = StartLoopbackDetector(options);
+    ASSERT_NE(detector_, nullptr);
     v1::RecordBatch full;
     *full.mutable_records() = Batch(0, kMaxBatch, "full");
     full.set_learning(v1::LEARNING_MODE_OFF);
     full_ = full.SerializeAsString();
-  }
-  void TearDown() override {
-    if (loopback_.server != nullptr) loopback_.server->Shutdown();
-    if (engine_ != nullptr) engine_->Stop();
   }
 
   // One stream: `first`, then a batch of exactly the limit, which must be
   // scored. Returns the answer to `first` (empty if the stream broke).
   std::string RefuseThenScore(const std::string& first) {
     const std::vector<std::string> out = testutil::StreamBytes(
-        *loopback_.channel, {first, full_}, absl::Seconds(120));
+        *detector_->loopback.channel, {first, full_}, absl::Seconds(120));
     if (out.size() != 2) {
       ADD_FAILURE() << "answered " << out.size() << " of 2 messages";
       return "";
@@ -125,10 +115,7 @@ class ServiceRefusalTest : public ::testing::Test {
     EXPECT_LT(after - before, 400);
   }
 
-  std::unique_ptr<Metrics> metrics_;
-  std::unique_ptr<Engine> engine_;
-  std::unique_ptr<DetectorService> service_;
-  testutil::LoopbackServer loopback_;
+  std::unique_ptr<LoopbackDetector> detector_;
   std::string full_;
 };
 
@@ -164,8 +151,9 @@ TEST_F(ServiceRefusalTest, TheLimitIsScoredOneMoreIsRefused) {
             OverLimit(kMaxBatch + 1));
   EXPECT_EQ(RefuseThenScore(EmptyRecords(kMaxBatch + 1) + kUnknownField),
             OverLimit(kMaxBatch + 1));
-  const std::vector<std::string> out = testutil::StreamBytes(
-      *loopback_.channel, {full_ + kUnknownField, full_}, absl::Seconds(60));
+  const std::vector<std::string> out =
+      testutil::StreamBytes(*detector_->loopback.channel,
+                            {full_ + kUnknownField, full_}, absl::Seconds(60));
   ASSERT_EQ(out.size(), 2u);
   v1::VerdictBatch via_protobuf;
   ASSERT_TRUE(via_protobuf.ParseFromString(out[0]));

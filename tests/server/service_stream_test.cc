@@ -21,15 +21,17 @@
 #include "server/service.h"
 #include "server/service_wire.h"
 #include "tests/server/engine_testing.h"
+#include "tests/server/service_testing.h"
 #include "tests/testing/grpc_loopback.h"
 
 namespace dwae::server {
 namespace {
 
 using testing_engine::Batch;
-using testing_engine::MakeEngine;
-using testing_engine::MakeMetrics;
-using testing_engine::SmallOptions;
+using testing_engine::LoopbackDetector;
+using testing_engine::LoopbackDetectorOptions;
+using testing_engine::RefusalBytes;
+using testing_engine::StartLoopbackDetector;
 using testutil::VerdictsWithoutPlace;
 
 constexpr uint32_t kMaxBatch = 50;
@@ -55,19 +57,11 @@ size_t WireReaderOverLimit(const v1::RecordBatch& batch) {
 class ServiceStreamTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    metrics_ = MakeMetrics();
-    ASSERT_NE(metrics_, nullptr);
-    EngineOptions options = SmallOptions();
-    options.detector.serving.max_batch_records = kMaxBatch;
-    engine_ = MakeEngine(options, metrics_.get());
-    ASSERT_NE(engine_, nullptr);
-    service_ = std::make_unique<DetectorService>(engine_.get(), metrics_.get());
-    loopback_ = testutil::StartLoopbackServer(service_.get());
-    ASSERT_NE(loopback_.server, nullptr);
-    stub_ = v1::Detector::NewStub(loopback_.channel);
-  }
-  void TearDown() override {
-    if (loopback_.server != nullptr) loopback_.server->Shutdown();
+    LoopbackDetectorOptions options;
+    options.max_batch_records = kMaxBatch;
+    detector_ = StartLoopbackDetector(options);
+    ASSERT_NE(detector_, nullptr);
+    stub_ = v1::Detector::NewStub(detector_->loopback.channel);
   }
 
   // One stream: each batch written and its verdicts read in turn.
@@ -76,10 +70,7 @@ class ServiceStreamTest : public ::testing::Test {
     return testutil::StreamBatches(*stub_, batches, absl::Seconds(30));
   }
 
-  std::unique_ptr<Metrics> metrics_;
-  std::unique_ptr<Engine> engine_;
-  std::unique_ptr<DetectorService> service_;
-  testutil::LoopbackServer loopback_;
+  std::unique_ptr<LoopbackDetector> detector_;
   std::unique_ptr<v1::Detector::Stub> stub_;
 };
 
@@ -123,15 +114,6 @@ TEST_F(ServiceStreamTest, DeclinedBatchesGetTheWirePathsVerdicts) {
   EXPECT_LT(out[0].verdicts(0).sequence(), out[1].verdicts(0).sequence());
 }
 
-// The answer to a batch refused as a whole with `code` and `message`: no
-// verdicts, the batch-level error (detector.proto's VerdictBatch).
-std::string Refusal(int code, const std::string& message) {
-  v1::VerdictBatch refusal;
-  refusal.set_error_code(code);
-  refusal.set_error_message(message);
-  return refusal.SerializeAsString();
-}
-
 // `big` is refused by the handler's wire reader without protobuf (it
 // declines it for its size alone), `big_unknown` (the same with an unknown
 // field) on the handler's count before protobuf parses it: the same small
@@ -161,7 +143,7 @@ TEST_F(ServiceStreamTest, OversizedBatchIsRefusedAsAWholeAndStreamStaysOpen) {
       StreamBatches({big, full, big_unknown, big, full_unknown});
   ASSERT_EQ(out.size(), 5u);
   const std::string want =
-      Refusal(3, "records: batch of 51 records exceeds the limit of 50");
+      RefusalBytes(3, "records: batch of 51 records exceeds the limit of 50");
   for (int b : {0, 2, 3}) {
     SCOPED_TRACE(b);
     EXPECT_EQ(out[b].verdicts_size(), 0);
@@ -203,17 +185,18 @@ TEST_F(ServiceStreamTest, EveryWholeBatchRefusalIsOneSmallAnswer) {
   const std::vector<v1::VerdictBatch> out =
       StreamBatches({odd, odd_unknown, mixed, many_connections, ok});
   ASSERT_EQ(out.size(), 5u);
-  const std::string unknown_mode = Refusal(3, "learning: unknown mode 42");
+  const std::string unknown_mode = RefusalBytes(3, "learning: unknown mode 42");
   EXPECT_EQ(out[0].SerializeAsString(), unknown_mode);
   EXPECT_EQ(out[1].SerializeAsString(), unknown_mode);
   EXPECT_EQ(out[2].SerializeAsString(),
-            Refusal(3,
-                    "records, connections: a batch carries one kind, not "
-                    "both"));
-  EXPECT_EQ(out[3].SerializeAsString(),
-            Refusal(3,
-                    "connections: batch of 51 connections exceeds the limit "
-                    "of 50"));
+            RefusalBytes(3,
+                         "records, connections: a batch carries one kind, not "
+                         "both"));
+  EXPECT_EQ(
+      out[3].SerializeAsString(),
+      RefusalBytes(3,
+                   "connections: batch of 51 connections exceeds the limit "
+                   "of 50"));
   EXPECT_EQ(out[4].error_code(), 0);
   ASSERT_EQ(out[4].verdicts_size(), 2);
   for (const v1::Verdict& v : out[4].verdicts()) EXPECT_EQ(v.error_code(), 0);
