@@ -14,6 +14,9 @@
 //                        loop and the verdict (Conclude)
 //   BM_ScoreOneFloat     the same model on the float path (Network::Forward),
 //                        for the integer/float ratio
+//   BM_ScoreOnePaired    both, in pairs of 256-record slices timed one after
+//                        the other: the ratio measured at one moment
+//                        (counter float_over_int; int_ns, float_ns)
 //   BM_ForwardInt8       the integer forward pass alone, on encoded rows
 //   BM_ForwardFloat      the float forward pass alone, same model and rows
 //   BM_ForwardInt8Batch/16  the integer forward pass of 16 encoded rows per
@@ -41,18 +44,16 @@
 // then under DWAE_SOURCE_DIR. All benchmarks are single-threaded and measure
 // items (records) per second.
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
+#include <chrono>
 #include <memory>
 #include <string>
-#include <utility>
 #include <vector>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "bench/core_bench_data.h"
+#include "bench/paired_rounds.h"
 #include "benchmark/benchmark.h"
-#include "core/dataset.h"
+#include "core/cache_aligned.h"
 #include "core/encoder.h"
 #include "core/inference_network.h"
 #include "core/learn_kernels.h"
@@ -62,109 +63,15 @@
 #include "core/rng.h"
 #include "core/rules.h"
 
-#ifndef DWAE_SOURCE_DIR
-#define DWAE_SOURCE_DIR "."
-#endif
-
 namespace dwae {
 namespace {
 
-constexpr char kTrainFile[] = "KDDTrain+_20Percent.txt";
-constexpr char kTestFile[] = "KDDTest+.txt";
-
-[[noreturn]] void Die(const std::string& message) {
-  std::fprintf(stderr, "dwae_core_bench: %s\n", message.c_str());
-  std::exit(1);
-}
-
-// Path of data/nsl-kdd/`name`: relative to the working directory if it
-// exists there, else under the source tree.
-std::string DataPath(const std::string& name) {
-  const std::string relative = absl::StrCat("data/nsl-kdd/", name);
-  if (std::ifstream(relative).good()) return relative;
-  const std::string in_source =
-      absl::StrCat(DWAE_SOURCE_DIR, "/data/nsl-kdd/", name);
-  if (std::ifstream(in_source).good()) return in_source;
-  Die(absl::StrCat("cannot find ", name, ": tried ./", relative, " and ",
-                   in_source, "; run from the repository root"));
-}
-
-std::vector<Record> Load(const std::string& name) {
-  absl::StatusOr<std::vector<Record>> rows =
-      LoadRecords(DataPath(name), RecordFormat::kNslKdd);
-  if (!rows.ok()) Die(std::string(rows.status().message()));
-  if (rows->empty()) Die(absl::StrCat(name, ": no records"));
-  return *std::move(rows);
-}
-
-std::unique_ptr<Autoencoder> MakeModel(RuleKind kind) {
-  ModelConfig config;
-  config.shape.input_dim = kInputDim;
-  config.shape.hidden = {32};
-  config.shape.hidden_activation = Activation::kSigmoid;
-  config.rule.kind = kind;
-  config.seed = 1;
-  absl::StatusOr<std::unique_ptr<Autoencoder>> model =
-      Autoencoder::Create(config);
-  if (!model.ok()) Die(std::string(model.status().message()));
-  return *std::move(model);
-}
-
-// Everything loaded once, on first use.
-struct Data {
-  std::vector<std::string> test_lines;  // non-blank lines of KDDTest+
-  std::vector<Record> test_rows;        // parsed KDDTest+
-  std::vector<Record> normal_train;     // normal rows of KDDTrain+_20Percent
-  std::vector<float> normal_encoded;    // normal_train encoded, row-major
-  FeatureEncoder encoder;               // fitted on normal_train
-
-  int num_normal() const { return static_cast<int>(normal_train.size()); }
-  const float* normal_row(int i) const {
-    return normal_encoded.data() + static_cast<size_t>(i) * kInputDim;
-  }
-};
-
-const Data& GetData() {
-  static const Data* const data = [] {
-    auto* d = new Data;
-    d->normal_train = NormalRows(Load(kTrainFile));
-    if (d->normal_train.empty()) Die("no normal rows in the training file");
-    d->test_rows = Load(kTestFile);
-    std::ifstream in(DataPath(kTestFile));
-    for (std::string line; std::getline(in, line);) {
-      if (!absl::StripAsciiWhitespace(line).empty()) {
-        d->test_lines.push_back(std::move(line));
-      }
-    }
-    d->encoder.Fit(d->normal_train);
-    d->normal_encoded.resize(d->normal_train.size() * kInputDim);
-    for (int i = 0; i < d->num_normal(); ++i) {
-      d->encoder.Encode(
-          d->normal_train[i],
-          d->normal_encoded.data() + static_cast<size_t>(i) * kInputDim);
-    }
-    return d;
-  }();
-  return *data;
-}
-
-// A model of `kind` after one learning pass over the normal training rows.
-std::unique_ptr<Autoencoder> MakeWarmModel(RuleKind kind) {
-  const Data& data = GetData();
-  std::unique_ptr<Autoencoder> model = MakeModel(kind);
-  Workspace ws = model->MakeWorkspace();
-  for (int i = 0; i < data.num_normal(); ++i) {
-    model->Learn(data.normal_row(i), &ws);
-  }
-  return model;
-}
-
-// The benchmarks' model: default rule (dw-stochastic), warmed up.
-const Autoencoder& WarmDefaultModel() {
-  static const Autoencoder* const model =
-      MakeWarmModel(ModelConfig().rule.kind).release();
-  return *model;
-}
+using bench::Data;
+using bench::GetData;
+using bench::MakeWarmModel;
+using bench::Median;
+using bench::ScoringNetwork;
+using bench::WarmDefaultModel;
 
 void BM_ParseLine(benchmark::State& state) {
   const std::vector<std::string>& lines = GetData().test_lines;
@@ -196,7 +103,7 @@ BENCHMARK(BM_EncodeOne);
 void BM_EncodeQuantized(benchmark::State& state) {
   const Data& data = GetData();
   std::vector<float> x(kInputDim);
-  std::vector<uint8_t> q(size_t(data.encoder.quantized_size()));
+  CacheAlignedBytes q(size_t(data.encoder.quantized_size()));
   size_t i = 0;
   for (auto _ : state) {
     data.encoder.EncodeQuantized(data.test_rows[i], x.data(), q.data());
@@ -208,17 +115,6 @@ void BM_EncodeQuantized(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_EncodeQuantized);
-
-// The served form of the scoring model.
-const InferenceNetwork& ScoringNetwork() {
-  static const InferenceNetwork* const net = [] {
-    auto* n = new InferenceNetwork(WarmDefaultModel().network(),
-                                   GetData().encoder.num_numeric());
-    if (!n->integer()) Die("the scoring model's weights are not levels");
-    return n;
-  }();
-  return *net;
-}
 
 // One test record per iteration through `score(record)`, walking through
 // the test rows.
@@ -236,32 +132,119 @@ void ScoreEachRecord(benchmark::State& state, Score score) {
 
 // The kernels of the daemon's path (ScoringModel::ScoreBatch of one record)
 // on one InferenceNetwork: the record encoded with its bytes, the integer
-// pass from them.
+// pass from them. Holds its own buffers: one per thread. Both scorers'
+// buffers start on a cache line: the encoders write them with 64-byte
+// stores, and from malloc's 16-byte alignment a path's time depended on
+// where its buffers happened to land (up to 9 ns for either path).
+class IntegerScorer {
+ public:
+  IntegerScorer()
+      : encoder_(GetData().encoder),
+        net_(ScoringNetwork()),
+        ws_(net_.MakeWorkspace()),
+        x_(kInputDim),
+        q_(size_t(encoder_.quantized_size())) {}
+  float operator()(const Record& r) {
+    encoder_.EncodeQuantized(r, x_.data(), q_.data());
+    return net_.ForwardEncoded(x_.data(), q_.data(), &ws_);
+  }
+
+ private:
+  const FeatureEncoder& encoder_;
+  const InferenceNetwork& net_;
+  Workspace ws_;
+  CacheAlignedFloats x_;
+  CacheAlignedBytes q_;
+};
+
+// The float path of the same model: Encode, then Network::Forward.
+class FloatScorer {
+ public:
+  FloatScorer()
+      : encoder_(GetData().encoder),
+        net_(WarmDefaultModel().network()),
+        ws_(net_.MakeWorkspace()),
+        x_(kInputDim) {}
+  float operator()(const Record& r) {
+    encoder_.Encode(r, x_.data());
+    return net_.Forward(x_.data(), &ws_);
+  }
+
+ private:
+  const FeatureEncoder& encoder_;
+  const Network& net_;
+  Workspace ws_;
+  CacheAlignedFloats x_;
+};
+
 void BM_ScoreOne(benchmark::State& state) {
-  const FeatureEncoder& encoder = GetData().encoder;
-  const InferenceNetwork& net = ScoringNetwork();
-  Workspace ws = net.MakeWorkspace();
-  std::vector<float> x(kInputDim);
-  std::vector<uint8_t> q(size_t(encoder.quantized_size()));
-  ScoreEachRecord(state, [&](const Record& r) {
-    encoder.EncodeQuantized(r, x.data(), q.data());
-    return net.ForwardEncoded(x.data(), q.data(), &ws);
-  });
+  ScoreEachRecord(state, IntegerScorer());
 }
 BENCHMARK(BM_ScoreOne);
 
-// The float path of the same model: Encode, then Network::Forward.
 void BM_ScoreOneFloat(benchmark::State& state) {
-  const FeatureEncoder& encoder = GetData().encoder;
-  const Network& net = WarmDefaultModel().network();
-  Workspace ws = net.MakeWorkspace();
-  std::vector<float> x(kInputDim);
-  ScoreEachRecord(state, [&](const Record& r) {
-    encoder.Encode(r, x.data());
-    return net.Forward(x.data(), &ws);
-  });
+  ScoreEachRecord(state, FloatScorer());
 }
 BENCHMARK(BM_ScoreOneFloat);
+
+// Records per slice in BM_ScoreOnePaired: long enough that the switch from
+// one path to the other (its tables back into the L1 cache) is a small part
+// of a slice, short enough (tens of microseconds) that the VM's speed does
+// not change between the two slices of a pair.
+constexpr int kPairedSlice = 256;
+
+// Nanoseconds per record of `score` over rows [first, first + kPairedSlice)
+// (wrapping around).
+template <typename Score>
+double SliceNanos(const std::vector<Record>& rows, size_t first, Score& score) {
+  const auto start = std::chrono::steady_clock::now();
+  size_t i = first;
+  for (int n = 0; n < kPairedSlice; ++n) {
+    float s = score(rows[i]);
+    benchmark::DoNotOptimize(s);
+    if (++i == rows.size()) i = 0;
+  }
+  const std::chrono::duration<double, std::nano> elapsed =
+      std::chrono::steady_clock::now() - start;
+  return elapsed.count() / kPairedSlice;
+}
+
+// BM_ScoreOne and BM_ScoreOneFloat in pairs: each iteration scores the same
+// kPairedSlice test records through both paths, one after the other (the
+// order alternating), each slice timed. This machine's speed drifts by up
+// to 1.5x over seconds, which moves the ratio of two benchmarks run at
+// different moments by as much; within a pair both slices run at the same
+// speed. Counters: int_ns and float_ns, the median time per record of each
+// path's slices; float_over_int, the median over the pairs of the float
+// slice's time over the integer slice's (the integer path's speed-up).
+void BM_ScoreOnePaired(benchmark::State& state) {
+  const std::vector<Record>& rows = GetData().test_rows;
+  IntegerScorer integer;
+  FloatScorer floating;
+  std::vector<double> int_ns, float_ns, ratios;
+  size_t first = 0;
+  bool integer_first = true;
+  for (auto _ : state) {
+    double a, b;
+    if (integer_first) {
+      a = SliceNanos(rows, first, integer);
+      b = SliceNanos(rows, first, floating);
+    } else {
+      b = SliceNanos(rows, first, floating);
+      a = SliceNanos(rows, first, integer);
+    }
+    int_ns.push_back(a);
+    float_ns.push_back(b);
+    ratios.push_back(b / a);
+    integer_first = !integer_first;
+    first = (first + kPairedSlice) % rows.size();
+  }
+  state.SetItemsProcessed(state.iterations() * 2 * kPairedSlice);
+  state.counters["int_ns"] = Median(int_ns);
+  state.counters["float_ns"] = Median(float_ns);
+  state.counters["float_over_int"] = Median(ratios);
+}
+BENCHMARK(BM_ScoreOnePaired);
 
 // The forward pass alone on pre-encoded rows: integer and float paths.
 template <typename Net>
@@ -302,7 +285,7 @@ struct Workspaces {
 constexpr int kEncodedRows = 512;
 struct EncodedRows {
   std::vector<float> x;
-  std::vector<uint8_t> q;
+  CacheAlignedBytes q;
   size_t bytes;
   const float* row(int i) const { return &x[size_t(i) * kInputDim]; }
   const uint8_t* row_bytes(int i) const { return &q[size_t(i) * bytes]; }
@@ -395,7 +378,7 @@ void ScoreBatchRows(benchmark::State& state, bool hot) {
   const Workspaces ws(net, kScoreChunk);
   std::vector<float> x(size_t(kScoreChunk) * kInputDim);
   const size_t bytes = size_t(data.encoder.quantized_size());
-  std::vector<uint8_t> q(kScoreChunk * bytes);
+  CacheAlignedBytes q(kScoreChunk * bytes);
   std::vector<const float*> rows;
   std::vector<const uint8_t*> row_bytes;
   for (int b = 0; b < kScoreChunk; ++b) {

@@ -82,7 +82,7 @@ ScoringScratch ScoringModel::MakeScratch() const {
   const size_t dim = size_t(model_.dim());
   return {model_.MakeScratch(), std::vector<float>(dim),
           std::vector<float>(dim), std::vector<float>(dim),
-          std::vector<uint8_t>(size_t(encoder_.quantized_size()))};
+          CacheAlignedBytes(size_t(encoder_.quantized_size()))};
 }
 
 void ScoringModel::Score(const Record& record, int top_k,

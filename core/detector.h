@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/cache_aligned.h"
 #include "core/config.h"
 #include "core/detector_top_k.h"
 #include "core/encoder.h"
@@ -78,8 +79,8 @@ struct ScoringScratch {
   std::vector<float> errors;
   std::vector<float> reconstruction;
   // The encoded record's bytes for the integer pass
-  // (FeatureEncoder::EncodeQuantized).
-  std::vector<uint8_t> quantized;
+  // (FeatureEncoder::EncodeQuantized), starting a cache line.
+  CacheAlignedBytes quantized;
 };
 
 class ScoringModel {

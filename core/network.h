@@ -25,6 +25,7 @@
 #include "Eigen/Core"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/cache_aligned.h"
 #include "core/padded_matrix.h"
 
 namespace dwae {
@@ -93,7 +94,7 @@ struct Workspace {
   int num_active_inputs = 0;
   // Scratch of the integer inference path (inference_network.h), sized on
   // first use.
-  std::vector<uint8_t> quantized;
+  CacheAlignedBytes quantized;  // starts a cache line
   std::vector<int32_t> accumulators;
 };
 
