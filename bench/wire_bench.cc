@@ -7,6 +7,13 @@
 //   BM_StreamBatchWire      StreamBatchReader::Read (server/service_wire.h)
 //   BM_VerdictBatchWire     WriteVerdictBatchWire of 512 valid verdicts
 //                           with 3 top features (the answer's bytes)
+//   BM_ConnectionBatchProtobuf  the same protobuf way for 512 Zeek
+//                           connections (the CTU day-1 conn.log's first):
+//                           every connection batch takes it
+//   BM_ConnectionBatchDeclined  what the Stream handler does with such a
+//                           batch before that parse: StreamBatchReader::Read
+//                           (which declines it) and CountEntries (for the
+//                           limit), per connection
 #include <cstdlib>
 #include <fstream>
 #include <memory>
@@ -16,8 +23,10 @@
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "core/config.h"
+#include "core/connection.h"
 #include "core/record.h"
 #include "core/record_proto.h"
+#include "core/zeek_parser.h"
 #include "dwae/v1/detector.pb.h"
 #include "google/protobuf/arena.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -54,12 +63,36 @@ const std::string& BatchBytes() {
   return *bytes;
 }
 
-grpc::ByteBuffer Message() {
-  grpc::Slice slice(BatchBytes().data(), BatchBytes().size());
+// The first kBatch connections of the CTU day-1 conn.log, serialized as
+// one RecordBatch.
+const std::string& ConnectionBatchBytes() {
+  static const std::string* bytes = [] {
+    std::ifstream in(absl::StrCat(
+        DWAE_SOURCE_DIR, "/data/zeek/ctu-normal-43-day1.conn.log.labeled"));
+    v1::RecordBatch batch;
+    batch.set_learning(v1::LEARNING_MODE_GATED);
+    ZeekTsvParser parser;
+    Connection c;
+    for (std::string line;
+         batch.connections_size() < kBatch && std::getline(in, line);) {
+      absl::StatusOr<bool> got = parser.ParseLine(line, &c);
+      if (!got.ok()) std::abort();
+      if (*got) *batch.add_connections() = ConnectionToProto(c, "", "sensor-1");
+    }
+    if (batch.connections_size() != kBatch) std::abort();
+    return new std::string(batch.SerializeAsString());
+  }();
+  return *bytes;
+}
+
+grpc::ByteBuffer Message(const std::string& bytes = BatchBytes()) {
+  grpc::Slice slice(bytes.data(), bytes.size());
   return grpc::ByteBuffer(&slice, 1);
 }
 
-void BM_StreamBatchProtobuf(benchmark::State& state) {
+// Parses `bytes` on an arena as the Stream handler does and converts its
+// records or connections, each iteration.
+void ParseAndConvert(benchmark::State& state, const std::string& bytes) {
   prometheus::Registry registry;
   absl::StatusOr<std::unique_ptr<Featurizer>> featurizer =
       Featurizer::Create(ZeekSensorOptions(), &registry);
@@ -71,17 +104,25 @@ void BM_StreamBatchProtobuf(benchmark::State& state) {
   options.max_block_size = block.size();
   google::protobuf::Arena arena(options);
   std::vector<BatchEntry> entries;
-  grpc::ByteBuffer in = Message();
+  grpc::ByteBuffer in = Message(bytes);
   for (auto _ : state) {
     arena.Reset();
     auto* batch =
         google::protobuf::Arena::CreateMessage<v1::RecordBatch>(&arena);
     grpc::ProtoBufferReader reader(&in);
     if (!batch->ParseFromZeroCopyStream(&reader)) std::abort();
-    (*featurizer)->Convert(batch->records(), &entries);
+    if (batch->records_size() > 0) {
+      (*featurizer)->Convert(batch->records(), &entries);
+    } else {
+      (*featurizer)->Convert(batch->connections(), &entries);
+    }
     benchmark::DoNotOptimize(entries.data());
   }
   state.SetItemsProcessed(state.iterations() * kBatch);
+}
+
+void BM_StreamBatchProtobuf(benchmark::State& state) {
+  ParseAndConvert(state, BatchBytes());
 }
 BENCHMARK(BM_StreamBatchProtobuf);
 
@@ -95,6 +136,25 @@ void BM_StreamBatchWire(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
 BENCHMARK(BM_StreamBatchWire);
+
+void BM_ConnectionBatchProtobuf(benchmark::State& state) {
+  ParseAndConvert(state, ConnectionBatchBytes());
+}
+BENCHMARK(BM_ConnectionBatchProtobuf);
+
+void BM_ConnectionBatchDeclined(benchmark::State& state) {
+  StreamBatchReader reader(ServingPolicy().max_batch_records);
+  grpc::ByteBuffer in = Message(ConnectionBatchBytes());
+  size_t records = 0, connections = 0;
+  for (auto _ : state) {
+    if (reader.Read(in) || reader.over_limit() != 0) std::abort();
+    if (!reader.CountEntries(&records, &connections)) std::abort();
+    benchmark::DoNotOptimize(connections);
+  }
+  if (connections != kBatch) std::abort();
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+BENCHMARK(BM_ConnectionBatchDeclined);
 
 void BM_VerdictBatchWire(benchmark::State& state) {
   const std::string sensor = "sensor-1";
