@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/arena.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "grpc/slice.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/method_handler.h"
@@ -35,6 +36,16 @@ grpc::Status Timed(Metrics* metrics, const char* method, Handler&& handler) {
   return ToGrpcStatus(status);
 }
 
+// The index of the Detector service's method `name` (the generated
+// service registers its methods in the proto's order).
+int MethodIndex(const char* name) {
+  return v1::RecordBatch::descriptor()
+      ->file()
+      ->FindServiceByName("Detector")
+      ->FindMethodByName(name)
+      ->index();
+}
+
 }  // namespace
 
 std::vector<std::string> DetectorService::MethodNames() {
@@ -45,16 +56,18 @@ std::vector<std::string> DetectorService::MethodNames() {
 DetectorService::DetectorService(Engine* engine, Metrics* metrics,
                                  std::string admin_token)
     : engine_(engine), metrics_(metrics), admin_auth_(std::move(admin_token)) {
-  // Stream takes and sends bytes: the generated handler is replaced by one
-  // with grpc::ByteBuffer messages (the wire is unchanged). The generated
-  // service registers the methods in the order of the proto's service.
-  const google::protobuf::MethodDescriptor* method =
-      v1::RecordBatch::descriptor()
-          ->file()
-          ->FindServiceByName("Detector")
-          ->FindMethodByName("Stream");
+  // Score and Stream take bytes: their generated handlers are replaced by
+  // ones with grpc::ByteBuffer messages (the wire is unchanged). Score as a
+  // "streamed unary" method: one message in, one out, as a unary call.
   MarkMethodStreamed(
-      method->index(),
+      MethodIndex("Score"),
+      new grpc::internal::StreamedUnaryHandler<grpc::ByteBuffer,
+                                               v1::ScoreResponse>(
+          [this](grpc::ServerContext* context,
+                 grpc::ServerUnaryStreamer<grpc::ByteBuffer, v1::ScoreResponse>*
+                     call) { return Score(context, call); }));
+  MarkMethodStreamed(
+      MethodIndex("Stream"),
       new grpc::internal::BidiStreamingHandler<
           DetectorService, grpc::ByteBuffer, grpc::ByteBuffer>(
           [](DetectorService* service, grpc::ServerContext* context,
@@ -73,16 +86,53 @@ absl::Status DetectorService::CheckAdmin(
   return admin_auth_.Check(authorization, context->peer());
 }
 
-grpc::Status DetectorService::Score(grpc::ServerContext*,
-                                    const v1::ScoreRequest* request,
-                                    v1::ScoreResponse* response) {
-  return Timed(metrics_, "Score", [&] {
-    const v1::LearningMode mode =
-        request->learning() == v1::LEARNING_MODE_DEFAULT ? v1::LEARNING_MODE_OFF
-                                                         : request->learning();
-    return engine_->Score(request->records(), request->connections(), mode,
-                          request->top_k(), response->mutable_verdicts());
+grpc::Status DetectorService::Score(
+    grpc::ServerContext*,
+    grpc::ServerUnaryStreamer<grpc::ByteBuffer, v1::ScoreResponse>* call) {
+  v1::ScoreResponse response;
+  const grpc::Status status = Timed(metrics_, "Score", [&]() -> absl::Status {
+    grpc::ByteBuffer in;
+    if (!call->Read(&in)) return absl::CancelledError("no request");
+    // Over the limit (or of both kinds): refused on the count, before
+    // protobuf builds a message per entry. Those checks come before the
+    // mode's, which the count does not know (the default passes it).
+    size_t records = 0, connections = 0;
+    {
+      grpc::ProtoBufferReader bytes(&in);
+      google::protobuf::io::CodedInputStream coded(&bytes);
+      if (bytes.status().ok() &&
+          CountBatchEntries(&coded, &records, &connections)) {
+        absl::Status refused = engine_->CheckBatch(records, connections,
+                                                   v1::LEARNING_MODE_DEFAULT);
+        if (!refused.ok()) return refused;
+      }
+    }
+    google::protobuf::Arena arena;
+    auto* request =
+        google::protobuf::Arena::CreateMessage<v1::ScoreRequest>(&arena);
+    grpc::ProtoBufferReader bytes(&in);
+    if (!bytes.status().ok() || !request->ParseFromZeroCopyStream(&bytes)) {
+      return absl::InvalidArgumentError(
+          "the request is not a dwae.v1.ScoreRequest");
+    }
+    return ScoreRequest(*request, &response);
   });
+  // As the last message: sent with the status, in one batch of operations
+  // as a unary handler sends them, not in a round of its own.
+  if (status.ok() &&
+      !call->Write(response, grpc::WriteOptions().set_last_message())) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "client went away");
+  }
+  return status;
+}
+
+absl::Status DetectorService::ScoreRequest(const v1::ScoreRequest& request,
+                                           v1::ScoreResponse* response) {
+  const v1::LearningMode mode = request.learning() == v1::LEARNING_MODE_DEFAULT
+                                    ? v1::LEARNING_MODE_OFF
+                                    : request.learning();
+  return engine_->Score(request.records(), request.connections(), mode,
+                        request.top_k(), response->mutable_verdicts());
 }
 
 grpc::Status DetectorService::Stream(

@@ -55,7 +55,19 @@ bool StreamBatchReader::Read(const grpc::ByteBuffer& message) {
 
 bool StreamBatchReader::CountEntries(size_t* records,
                                      size_t* connections) const {
+  if (bytes_.empty()) return false;
+  google::protobuf::io::CodedInputStream in(
+      reinterpret_cast<const uint8_t*>(bytes_.data()), int(bytes_.size()));
+  return CountBatchEntries(&in, records, connections);
+}
+
+bool CountBatchEntries(google::protobuf::io::CodedInputStream* in,
+                       size_t* records, size_t* connections) {
   using google::protobuf::internal::WireFormatLite;
+  static_assert(int(v1::RecordBatch::kRecordsFieldNumber) ==
+                    int(v1::ScoreRequest::kRecordsFieldNumber) &&
+                int(v1::RecordBatch::kConnectionsFieldNumber) ==
+                    int(v1::ScoreRequest::kConnectionsFieldNumber));
   constexpr uint32_t kRecordTag =
       WireFormatLite::MakeTag(v1::RecordBatch::kRecordsFieldNumber,
                               WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
@@ -64,17 +76,14 @@ bool StreamBatchReader::CountEntries(size_t* records,
                               WireFormatLite::WIRETYPE_LENGTH_DELIMITED);
   *records = 0;
   *connections = 0;
-  if (bytes_.empty()) return false;
-  google::protobuf::io::CodedInputStream in(
-      reinterpret_cast<const uint8_t*>(bytes_.data()), int(bytes_.size()));
   // Each occurrence of a repeated message field is one more element; a
   // record's bytes are skipped by their length, not read.
-  while (const uint32_t tag = in.ReadTag()) {
+  while (const uint32_t tag = in->ReadTag()) {
     if (tag == kRecordTag) ++*records;
     if (tag == kConnectionTag) ++*connections;
-    if (!WireFormatLite::SkipField(&in, tag)) return false;
+    if (!WireFormatLite::SkipField(in, tag)) return false;
   }
-  return in.ConsumedEntireMessage();
+  return in->ConsumedEntireMessage();
 }
 
 std::string BatchRefusalBytes(const absl::Status& status) {

@@ -30,6 +30,7 @@
 #include "absl/strings/string_view.h"
 #include "core/record_wire.h"
 #include "dwae/v1/detector.pb.h"
+#include "google/protobuf/io/coded_stream.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/slice.h"
 #include "server/featurizer.h"
@@ -58,10 +59,8 @@ class StreamBatchReader {
   // (also when the message's bytes could not be had).
   size_t over_limit() const { return wire_.over_limit; }
 
-  // After a Read: the number of top-level records (field 1) and
-  // connections (field 4) of the message, skipping every other field
-  // without reading records; false (counts unspecified) when the bytes are
-  // not a well-formed message, or Read could not get them.
+  // After a Read: CountBatchEntries of the message; false when Read could
+  // not get its bytes.
   bool CountEntries(size_t* records, size_t* connections) const;
 
   std::vector<BatchEntry>* entries() { return &entries_; }
@@ -83,6 +82,15 @@ class StreamBatchReader {
   // not get them).
   absl::string_view bytes_;
 };
+
+// The number of top-level records (field 1) and connections (field 4) of
+// the serialized RecordBatch or ScoreRequest (they number the two fields
+// alike) that `in` reads, skipping every other field and each entry's bytes
+// by their length, without reading an entry; false (counts unspecified)
+// when the bytes are not a well-formed message. So that a batch over the
+// limit is refused before protobuf builds a message per entry.
+bool CountBatchEntries(google::protobuf::io::CodedInputStream* in,
+                       size_t* records, size_t* connections);
 
 // The serialized VerdictBatch refusing a batch as a whole with `status`
 // (not OK): no verdicts, error_code and error_message set.

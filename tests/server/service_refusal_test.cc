@@ -6,7 +6,10 @@
 // ~32 times the batch: a 600 KB batch got an 18.6 MB answer that gRPC
 // would not send (the stream died), a 16 MiB one a 545 MB answer. Each case
 // on the wire reader's path and on the protobuf path (an unknown field:
-// the reader declines the batch, the handler counts its records).
+// the reader declines the batch, the handler counts its records). The unary
+// Score with the same records: refused with one status from their count,
+// before protobuf builds a message per record (it built 8 million of them
+// for a 16 MiB request before).
 #include <sys/resource.h>
 
 #include <cstdint>
@@ -162,6 +165,65 @@ TEST_F(ServiceRefusalTest, TheLimitIsScoredOneMoreIsRefused) {
   for (const v1::Verdict& v : via_protobuf.verdicts()) {
     EXPECT_EQ(v.error_code(), 0) << v.error_message();
   }
+}
+
+// Unary Score with `request` (a ScoreRequest's bytes: its records and
+// connections have RecordBatch's field numbers) over the limit: refused
+// with INVALID_ARGUMENT and the engine's message, from the count alone, in
+// well under the gigabytes a parsed message per record would take; a
+// request of the limit's size is then scored.
+void ExpectUnaryRefusal(grpc::Channel& channel, const std::string& request,
+                        size_t records, const std::string& full) {
+  const long before = PeakRssMb();
+  std::string answer;
+  const grpc::Status status =
+      testutil::UnaryScoreBytes(channel, request, absl::Seconds(120), &answer);
+  const long after = PeakRssMb();
+  std::cout << "unary request " << request.size() << " bytes (" << records
+            << " records): status " << status.error_code() << ", peak RSS "
+            << before << " -> " << after << " MB\n";
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(), "records: batch of " +
+                                        std::to_string(records) +
+                                        " records exceeds the limit of 4096");
+  EXPECT_LT(after - before, 400);
+  const grpc::Status scored =
+      testutil::UnaryScoreBytes(channel, full, absl::Seconds(60), &answer);
+  ASSERT_TRUE(scored.ok()) << scored.error_message();
+  v1::ScoreResponse response;
+  ASSERT_TRUE(response.ParseFromString(answer));
+  ASSERT_EQ(response.verdicts_size(), int(kMaxBatch));
+  for (const v1::Verdict& v : response.verdicts()) {
+    EXPECT_EQ(v.error_code(), 0) << v.error_message();
+  }
+}
+
+TEST_F(ServiceRefusalTest, AMaximalUnaryScoreIsRefusedOnItsCount) {
+  const size_t n = kDaemonMaxMessageBytes / 2;
+  ExpectUnaryRefusal(*detector_->loopback.channel, EmptyRecords(n), n, full_);
+}
+
+TEST_F(ServiceRefusalTest, UnaryScoreOneOverTheLimitIsRefused) {
+  ExpectUnaryRefusal(*detector_->loopback.channel,
+                     EmptyRecords(kMaxBatch + 1) + kUnknownField, kMaxBatch + 1,
+                     full_);
+}
+
+// Bytes that are not a ScoreRequest: INVALID_ARGUMENT, and the daemon
+// serves the next call.
+TEST_F(ServiceRefusalTest, UnaryScoreOfBadBytesIsInvalidArgument) {
+  std::string answer;
+  // A length-delimited record that claims 100 bytes and has 1.
+  const grpc::Status status = testutil::UnaryScoreBytes(
+      *detector_->loopback.channel, std::string("\x0a\x64\x08", 3),
+      absl::Seconds(60), &answer);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << status.error_message();
+  EXPECT_EQ(status.error_message(),
+            "the request is not a dwae.v1.ScoreRequest");
+  const grpc::Status scored = testutil::UnaryScoreBytes(
+      *detector_->loopback.channel, full_, absl::Seconds(60), &answer);
+  EXPECT_TRUE(scored.ok()) << scored.error_message();
 }
 
 }  // namespace

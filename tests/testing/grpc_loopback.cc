@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/impl/client_unary_call.h"
 #include "grpcpp/impl/rpc_method.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
@@ -102,6 +103,30 @@ std::vector<std::string> StreamBytes(grpc::Channel& channel,
   const grpc::Status s = stream->Finish();
   EXPECT_TRUE(s.ok()) << s.error_code() << ": " << s.error_message();
   return out;
+}
+
+grpc::Status UnaryScoreBytes(grpc::Channel& channel, const std::string& request,
+                             absl::Duration timeout, std::string* response) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  const std::string method =
+      absl::StrCat("/", v1::Detector::service_full_name(), "/Score");
+  const grpc::internal::RpcMethod rpc(method.c_str(),
+                                      grpc::internal::RpcMethod::NORMAL_RPC);
+  grpc::Slice slice(request.data(), request.size());
+  const grpc::ByteBuffer in(&slice, 1);
+  grpc::ByteBuffer out;
+  const grpc::Status status =
+      grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+          &channel, rpc, &context, in, &out);
+  response->clear();
+  std::vector<grpc::Slice> slices;
+  if (status.ok() && out.Dump(&slices).ok()) {
+    for (const grpc::Slice& s : slices) {
+      response->append(reinterpret_cast<const char*>(s.begin()), s.size());
+    }
+  }
+  return status;
 }
 
 std::vector<std::string> VerdictsWithoutPlace(const v1::VerdictBatch& batch) {

@@ -48,6 +48,13 @@ std::vector<std::string> StreamBytes(grpc::Channel& channel,
                                      const std::vector<std::string>& messages,
                                      absl::Duration timeout);
 
+// Calls dwae.v1.Detector/Score with `request`'s bytes (a serialized
+// ScoreRequest, or any bytes) as the generated stub would send them; the
+// call's status, and the response's bytes in *response when OK. `timeout`
+// bounds the call.
+grpc::Status UnaryScoreBytes(grpc::Channel& channel, const std::string& request,
+                             absl::Duration timeout, std::string* response);
+
 // The verdicts of `batch`, serialized, without their place in the window
 // (sequence, scored_at): what two paths that score the same batch agree on.
 std::vector<std::string> VerdictsWithoutPlace(const v1::VerdictBatch& batch);
