@@ -14,9 +14,11 @@
 //                        loop and the verdict (Conclude)
 //   BM_ScoreOneFloat     the same model on the float path (Network::Forward),
 //                        for the integer/float ratio
-//   BM_ScoreOnePaired    both, in pairs of 256-record slices timed one after
-//                        the other: the ratio measured at one moment
-//                        (counter float_over_int; int_ns, float_ns)
+//   BM_ScoreOnePaired/hot:<0|1>  both, in pairs of 256-record slices timed
+//                        one after the other: the ratio measured at one
+//                        moment (counter float_over_int; int_ns, float_ns),
+//                        on records walked through as above (0) or on 512
+//                        records in cache (1)
 //   BM_ForwardInt8       the integer forward pass alone, on encoded rows
 //   BM_ForwardFloat      the float forward pass alone, same model and rows
 //   BM_ForwardInt8Batch/16  the integer forward pass of 16 encoded rows per
@@ -194,57 +196,70 @@ BENCHMARK(BM_ScoreOneFloat);
 constexpr int kPairedSlice = 256;
 
 // Nanoseconds per record of `score` over rows [first, first + kPairedSlice)
-// (wrapping around).
+// (first + kPairedSlice <= rows.size(): the walks are multiples of it).
 template <typename Score>
 double SliceNanos(const std::vector<Record>& rows, size_t first, Score& score) {
   const auto start = std::chrono::steady_clock::now();
-  size_t i = first;
-  for (int n = 0; n < kPairedSlice; ++n) {
+  for (size_t i = first; i < first + kPairedSlice; ++i) {
     float s = score(rows[i]);
     benchmark::DoNotOptimize(s);
-    if (++i == rows.size()) i = 0;
   }
   const std::chrono::duration<double, std::nano> elapsed =
       std::chrono::steady_clock::now() - start;
   return elapsed.count() / kPairedSlice;
 }
 
-// BM_ScoreOne and BM_ScoreOneFloat in pairs: each iteration scores the same
-// kPairedSlice test records through both paths, one after the other (the
-// order alternating), each slice timed. This machine's speed drifts by up
-// to 1.5x over seconds, which moves the ratio of two benchmarks run at
+// BM_ScoreOne and BM_ScoreOneFloat in pairs: each iteration scores
+// kPairedSlice test records through each path, one slice after the other
+// (the order alternating), each slice timed. This machine's speed drifts by
+// up to 1.5x over seconds, which moves the ratio of two benchmarks run at
 // different moments by as much; within a pair both slices run at the same
-// speed. Counters: int_ns and float_ns, the median time per record of each
-// path's slices; float_over_int, the median over the pairs of the float
-// slice's time over the integer slice's (the integer path's speed-up).
+// speed. With range(0) 0 (cold) the slices take turns along the walk
+// through all test rows, as BM_ScoreOne's and BM_ScoreOneFloat's records
+// come (mostly from memory), never records the other path has just read;
+// with 1 (hot) both paths score the same kPairedHotRows rows over and over
+// (in cache, as a record the daemon has just parsed). Counters: int_ns and
+// float_ns, the median time per record of each path's slices;
+// float_over_int, the median over the pairs of the float slice's time over
+// the integer slice's (the integer path's speed-up).
+constexpr size_t kPairedHotRows = 512;
 void BM_ScoreOnePaired(benchmark::State& state) {
   const std::vector<Record>& rows = GetData().test_rows;
+  const bool hot = state.range(0) == 1;
+  // Whole slices (the last 16 test rows are left out of the cold walk).
+  const size_t walk =
+      hot ? kPairedHotRows : rows.size() / kPairedSlice * kPairedSlice;
   IntegerScorer integer;
   FloatScorer floating;
   std::vector<double> int_ns, float_ns, ratios;
-  size_t first = 0;
+  size_t next = 0;
+  // The first row of the next slice, moving on along the walk.
+  auto take = [&] {
+    const size_t first = next;
+    next = (next + kPairedSlice) % walk;
+    return first;
+  };
   bool integer_first = true;
   for (auto _ : state) {
     double a, b;
     if (integer_first) {
-      a = SliceNanos(rows, first, integer);
-      b = SliceNanos(rows, first, floating);
+      a = SliceNanos(rows, take(), integer);
+      b = SliceNanos(rows, take(), floating);
     } else {
-      b = SliceNanos(rows, first, floating);
-      a = SliceNanos(rows, first, integer);
+      b = SliceNanos(rows, take(), floating);
+      a = SliceNanos(rows, take(), integer);
     }
     int_ns.push_back(a);
     float_ns.push_back(b);
     ratios.push_back(b / a);
     integer_first = !integer_first;
-    first = (first + kPairedSlice) % rows.size();
   }
   state.SetItemsProcessed(state.iterations() * 2 * kPairedSlice);
   state.counters["int_ns"] = Median(int_ns);
   state.counters["float_ns"] = Median(float_ns);
   state.counters["float_over_int"] = Median(ratios);
 }
-BENCHMARK(BM_ScoreOnePaired);
+BENCHMARK(BM_ScoreOnePaired)->ArgName("hot")->Arg(0)->Arg(1);
 
 // The forward pass alone on pre-encoded rows: integer and float paths.
 template <typename Net>
