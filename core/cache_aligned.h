@@ -6,7 +6,7 @@
 // with 64-byte stores and the pass reads them back with 64-byte loads right
 // away. malloc aligns to 16 bytes only, and from there each of those may
 // split a cache line; measured on BM_ScoreOne (docs/performance.md, issue
-// 13's ninth round) a split buffer cost 5-12 ns of about 145.
+// 13's ninth round) bytes 16 or 48 past a line cost 7-16 ns of about 141.
 //
 // Thread-safety: stateless; any thread.
 #ifndef DWAE_CORE_CACHE_ALIGNED_H_

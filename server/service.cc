@@ -115,7 +115,7 @@ grpc::Status DetectorService::Score(
       return absl::InvalidArgumentError(
           "the request is not a dwae.v1.ScoreRequest");
     }
-    return ScoreRequest(*request, &response);
+    return ScoreParsed(*request, &response);
   });
   // As the last message: sent with the status, in one batch of operations
   // as a unary handler sends them, not in a round of its own.
@@ -126,8 +126,8 @@ grpc::Status DetectorService::Score(
   return status;
 }
 
-absl::Status DetectorService::ScoreRequest(const v1::ScoreRequest& request,
-                                           v1::ScoreResponse* response) {
+absl::Status DetectorService::ScoreParsed(const v1::ScoreRequest& request,
+                                          v1::ScoreResponse* response) {
   const v1::LearningMode mode = request.learning() == v1::LEARNING_MODE_DEFAULT
                                     ? v1::LEARNING_MODE_OFF
                                     : request.learning();

@@ -74,8 +74,8 @@ class DetectorService final : public v1::Detector::Service {
 
  private:
   // Score's work once the request is parsed.
-  absl::Status ScoreRequest(const v1::ScoreRequest& request,
-                            v1::ScoreResponse* response);
+  absl::Status ScoreParsed(const v1::ScoreRequest& request,
+                           v1::ScoreResponse* response);
   // OK when the call may use an admin RPC.
   absl::Status CheckAdmin(const grpc::ServerContext* context) const;
 

@@ -49,11 +49,16 @@ std::string EmptyRecords(size_t n) {
   return out;
 }
 
-// The answer to a batch of `n` records over the limit.
+// The engine's message refusing a batch of `n` records over the limit.
+std::string OverLimitMessage(size_t n) {
+  return "records: batch of " + std::to_string(n) +
+         " records exceeds the limit of 4096";
+}
+
+// The Stream's answer to such a batch.
 std::string OverLimit(size_t n) {
   return testing_engine::RefusalBytes(3,  // INVALID_ARGUMENT
-                                      "records: batch of " + std::to_string(n) +
-                                          " records exceeds the limit of 4096");
+                                      OverLimitMessage(n));
 }
 
 // The process's peak resident set so far, in MB.
@@ -183,9 +188,7 @@ void ExpectUnaryRefusal(grpc::Channel& channel, const std::string& request,
             << " records): status " << status.error_code() << ", peak RSS "
             << before << " -> " << after << " MB\n";
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_EQ(status.error_message(), "records: batch of " +
-                                        std::to_string(records) +
-                                        " records exceeds the limit of 4096");
+  EXPECT_EQ(status.error_message(), OverLimitMessage(records));
   EXPECT_LT(after - before, 400);
   const grpc::Status scored =
       testutil::UnaryScoreBytes(channel, full, absl::Seconds(60), &answer);

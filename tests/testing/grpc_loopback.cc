@@ -18,6 +18,26 @@
 
 namespace dwae::testutil {
 
+namespace {
+
+// "/dwae.v1.Detector/<name>", the path a generated stub calls.
+std::string DetectorMethod(const char* name) {
+  return absl::StrCat("/", v1::Detector::service_full_name(), "/", name);
+}
+
+// The bytes of `buffer`, joined; false when gRPC cannot give its slices.
+bool JoinedBytes(grpc::ByteBuffer& buffer, std::string* out) {
+  std::vector<grpc::Slice> slices;
+  if (!buffer.Dump(&slices).ok()) return false;
+  out->clear();
+  for (const grpc::Slice& s : slices) {
+    out->append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return true;
+}
+
+}  // namespace
+
 LoopbackServer StartLoopbackServer(grpc::Service* service,
                                    int max_message_bytes) {
   grpc::ServerBuilder builder;
@@ -71,8 +91,7 @@ std::vector<std::string> StreamBytes(grpc::Channel& channel,
                                      absl::Duration timeout) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  const std::string method =
-      absl::StrCat("/", v1::Detector::service_full_name(), "/Stream");
+  const std::string method = DetectorMethod("Stream");
   const grpc::internal::RpcMethod rpc(
       method.c_str(), grpc::internal::RpcMethod::BIDI_STREAMING);
   std::unique_ptr<grpc::ClientReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>>
@@ -88,14 +107,10 @@ std::vector<std::string> StreamBytes(grpc::Channel& channel,
       break;
     }
     grpc::ByteBuffer answer;
-    std::vector<grpc::Slice> slices;
-    if (!stream->Read(&answer) || !answer.Dump(&slices).ok()) {
+    std::string bytes;
+    if (!stream->Read(&answer) || !JoinedBytes(answer, &bytes)) {
       ADD_FAILURE() << "stream read failed after " << out.size() << " messages";
       break;
-    }
-    std::string bytes;
-    for (const grpc::Slice& s : slices) {
-      bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
     }
     out.push_back(std::move(bytes));
   }
@@ -109,8 +124,7 @@ grpc::Status UnaryScoreBytes(grpc::Channel& channel, const std::string& request,
                              absl::Duration timeout, std::string* response) {
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-  const std::string method =
-      absl::StrCat("/", v1::Detector::service_full_name(), "/Score");
+  const std::string method = DetectorMethod("Score");
   const grpc::internal::RpcMethod rpc(method.c_str(),
                                       grpc::internal::RpcMethod::NORMAL_RPC);
   grpc::Slice slice(request.data(), request.size());
@@ -120,11 +134,8 @@ grpc::Status UnaryScoreBytes(grpc::Channel& channel, const std::string& request,
       grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
           &channel, rpc, &context, in, &out);
   response->clear();
-  std::vector<grpc::Slice> slices;
-  if (status.ok() && out.Dump(&slices).ok()) {
-    for (const grpc::Slice& s : slices) {
-      response->append(reinterpret_cast<const char*>(s.begin()), s.size());
-    }
+  if (status.ok() && !JoinedBytes(out, response)) {
+    ADD_FAILURE() << "the response's bytes could not be read";
   }
   return status;
 }
