@@ -41,6 +41,9 @@
 //                        125x32 output layer (forward, and back to the
 //                        hidden layer) with columns ld floats apart: 128
 //                        (the layers' padded layout) or 125 (packed)
+//   BM_ScoreOneBufferSweep (buffer_sweep.cc)  both paths through 256
+//                        scorers each, every scorer with its own buffers:
+//                        the integer path's slow mode counted in one process
 //
 // Data are looked up as data/nsl-kdd/... relative to the working directory,
 // then under DWAE_SOURCE_DIR. All benchmarks are single-threaded and measure
@@ -53,6 +56,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/core_bench_data.h"
+#include "bench/core_bench_scorers.h"
 #include "bench/paired_rounds.h"
 #include "benchmark/benchmark.h"
 #include "core/cache_aligned.h"
@@ -69,7 +73,9 @@ namespace dwae {
 namespace {
 
 using bench::Data;
+using bench::FloatScorer;
 using bench::GetData;
+using bench::IntegerScorer;
 using bench::MakeWarmModel;
 using bench::Median;
 using bench::ScoringNetwork;
@@ -131,53 +137,6 @@ void ScoreEachRecord(benchmark::State& state, Score score) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-
-// The kernels of the daemon's path (ScoringModel::ScoreBatch of one record)
-// on one InferenceNetwork: the record encoded with its bytes, the integer
-// pass from them. Holds its own buffers: one per thread. Both scorers'
-// buffers start on a cache line: the encoders write them with 64-byte
-// stores, and from malloc's 16-byte alignment a path's time depended on
-// where its buffers happened to land (7-16 ns of the integer path's 141).
-class IntegerScorer {
- public:
-  IntegerScorer()
-      : encoder_(GetData().encoder),
-        net_(ScoringNetwork()),
-        ws_(net_.MakeWorkspace()),
-        x_(kInputDim),
-        q_(size_t(encoder_.quantized_size())) {}
-  float operator()(const Record& r) {
-    encoder_.EncodeQuantized(r, x_.data(), q_.data());
-    return net_.ForwardEncoded(x_.data(), q_.data(), &ws_);
-  }
-
- private:
-  const FeatureEncoder& encoder_;
-  const InferenceNetwork& net_;
-  Workspace ws_;
-  CacheAlignedFloats x_;
-  CacheAlignedBytes q_;
-};
-
-// The float path of the same model: Encode, then Network::Forward.
-class FloatScorer {
- public:
-  FloatScorer()
-      : encoder_(GetData().encoder),
-        net_(WarmDefaultModel().network()),
-        ws_(net_.MakeWorkspace()),
-        x_(kInputDim) {}
-  float operator()(const Record& r) {
-    encoder_.Encode(r, x_.data());
-    return net_.Forward(x_.data(), &ws_);
-  }
-
- private:
-  const FeatureEncoder& encoder_;
-  const Network& net_;
-  Workspace ws_;
-  CacheAlignedFloats x_;
-};
 
 void BM_ScoreOne(benchmark::State& state) {
   ScoreEachRecord(state, IntegerScorer());
