@@ -31,7 +31,6 @@
 //                             placements where BM_ScoreOne would miss the
 //                             2x target against a typical float scorer)
 #include <algorithm>
-#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <vector>
@@ -50,19 +49,13 @@ constexpr int kRounds = 2;
 constexpr size_t kSlice = 2048;
 constexpr double kSlowFactor = 1.15;
 
-// Nanoseconds per record of `score` over kSlice rows from *next, which
-// moves on (wrapping around the rows).
-template <typename Score>
-double TimeSlice(const std::vector<Record>& rows, size_t* next, Score& score) {
-  const auto start = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < kSlice; ++i) {
-    float s = score(rows[*next]);
-    benchmark::DoNotOptimize(s);
-    if (++*next == rows.size()) *next = 0;
-  }
-  const std::chrono::duration<double, std::nano> elapsed =
-      std::chrono::steady_clock::now() - start;
-  return elapsed.count() / kSlice;
+// The first row of the next slice, from *next, which moves on along the
+// walk through the test rows (whole slices: the last rows' remainder is
+// left out).
+size_t TakeSlice(const std::vector<Record>& rows, size_t* next) {
+  const size_t first = *next;
+  *next = (*next + kSlice) % (rows.size() / kSlice * kSlice);
+  return first;
 }
 
 // The scorer visited i-th in pass `pass`: in order, in reverse, then by an
@@ -82,7 +75,8 @@ void SweepPass(const std::vector<Record>& rows, int pass,
   for (int i = 0; i < kScorers; ++i) {
     const int s = ScorerAt(pass, i);
     for (int r = 0; r < kRounds; ++r) {
-      (*ns)[s] = std::min((*ns)[s], TimeSlice(rows, next, *scorers[s]));
+      (*ns)[s] = std::min((*ns)[s], NanosPerRecord(rows, TakeSlice(rows, next),
+                                                   kSlice, *scorers[s]));
     }
   }
 }

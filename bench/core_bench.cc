@@ -49,7 +49,6 @@
 // then under DWAE_SOURCE_DIR. All benchmarks are single-threaded and measure
 // items (records) per second.
 #include <algorithm>
-#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -78,6 +77,7 @@ using bench::GetData;
 using bench::IntegerScorer;
 using bench::MakeWarmModel;
 using bench::Median;
+using bench::NanosPerRecord;
 using bench::ScoringNetwork;
 using bench::WarmDefaultModel;
 
@@ -154,20 +154,6 @@ BENCHMARK(BM_ScoreOneFloat);
 // not change between the two slices of a pair.
 constexpr int kPairedSlice = 256;
 
-// Nanoseconds per record of `score` over rows [first, first + kPairedSlice)
-// (first + kPairedSlice <= rows.size(): the walks are multiples of it).
-template <typename Score>
-double SliceNanos(const std::vector<Record>& rows, size_t first, Score& score) {
-  const auto start = std::chrono::steady_clock::now();
-  for (size_t i = first; i < first + kPairedSlice; ++i) {
-    float s = score(rows[i]);
-    benchmark::DoNotOptimize(s);
-  }
-  const std::chrono::duration<double, std::nano> elapsed =
-      std::chrono::steady_clock::now() - start;
-  return elapsed.count() / kPairedSlice;
-}
-
 // BM_ScoreOne and BM_ScoreOneFloat in pairs: each iteration scores
 // kPairedSlice test records through each path, one slice after the other
 // (the order alternating), each slice timed. This machine's speed drifts by
@@ -202,11 +188,11 @@ void BM_ScoreOnePaired(benchmark::State& state) {
   for (auto _ : state) {
     double a, b;
     if (integer_first) {
-      a = SliceNanos(rows, take(), integer);
-      b = SliceNanos(rows, take(), floating);
+      a = NanosPerRecord(rows, take(), kPairedSlice, integer);
+      b = NanosPerRecord(rows, take(), kPairedSlice, floating);
     } else {
-      b = SliceNanos(rows, take(), floating);
-      a = SliceNanos(rows, take(), integer);
+      b = NanosPerRecord(rows, take(), kPairedSlice, floating);
+      a = NanosPerRecord(rows, take(), kPairedSlice, integer);
     }
     int_ns.push_back(a);
     float_ns.push_back(b);

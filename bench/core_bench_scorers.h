@@ -1,12 +1,18 @@
 // The two scoring paths of one record that BM_ScoreOne, BM_ScoreOneFloat,
 // BM_ScoreOnePaired and BM_ScoreOneBufferSweep time: the record encoded,
-// then the integer or the float forward pass of the default warm model.
+// then the integer or the float forward pass of the default warm model;
+// and NanosPerRecord, which times a slice of records through one.
 //
 // Thread-safety: a scorer holds its own buffers; use one per thread.
 #ifndef DWAE_BENCH_CORE_BENCH_SCORERS_H_
 #define DWAE_BENCH_CORE_BENCH_SCORERS_H_
 
+#include <chrono>
+#include <cstddef>
+#include <vector>
+
 #include "bench/core_bench_data.h"
+#include "benchmark/benchmark.h"
 #include "core/cache_aligned.h"
 #include "core/encoder.h"
 #include "core/inference_network.h"
@@ -61,6 +67,21 @@ class FloatScorer {
   Workspace ws_;
   CacheAlignedFloats x_;
 };
+
+// Nanoseconds per record of `score` over rows [first, first + count)
+// (first + count <= rows.size()), timed as one slice.
+template <typename Score>
+double NanosPerRecord(const std::vector<Record>& rows, size_t first,
+                      size_t count, Score& score) {
+  const auto start = std::chrono::steady_clock::now();
+  for (size_t i = first; i < first + count; ++i) {
+    float s = score(rows[i]);
+    benchmark::DoNotOptimize(s);
+  }
+  const std::chrono::duration<double, std::nano> elapsed =
+      std::chrono::steady_clock::now() - start;
+  return elapsed.count() / static_cast<double>(count);
+}
 
 }  // namespace dwae::bench
 

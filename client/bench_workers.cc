@@ -63,6 +63,7 @@
 #include "grpcpp/support/channel_arguments.h"
 #include "grpcpp/support/slice.h"
 #include "grpcpp/support/sync_stream.h"
+#include "proto/byte_buffer_bytes.h"
 
 namespace dwae {
 namespace bench {
@@ -102,24 +103,6 @@ bool ScanErrorCode(absl::string_view verdict, int32_t* error_code) {
       return false;
     }
   }
-}
-
-// The bytes of a received message: its single slice, held in `single` (a
-// small slice keeps its bytes inline, in the grpc::Slice itself), or its
-// slices copied into `joined`. Valid while both are unchanged.
-absl::string_view Contiguous(const grpc::ByteBuffer& buffer,
-                             grpc::Slice* single, std::string* joined) {
-  if (buffer.TrySingleSlice(single).ok()) {
-    return absl::string_view(reinterpret_cast<const char*>(single->begin()),
-                             single->size());
-  }
-  std::vector<grpc::Slice> slices;
-  joined->clear();
-  if (!buffer.Dump(&slices).ok()) return *joined;
-  for (const grpc::Slice& s : slices) {
-    joined->append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
-  return *joined;
 }
 
 }  // namespace
@@ -291,8 +274,9 @@ void RunStreamWorker(const BenchCommandOptions& o, Clock::time_point deadline,
       }
       r.latency.Add(Millis(now - sent.at));
       ++r.calls;
-      if (!r.CountSerializedVerdicts(Contiguous(verdicts, &single, &joined),
-                                     sent.entries)) {
+      absl::string_view bytes;  // empty when gRPC cannot give them
+      ByteBufferBytes(verdicts, &single, &joined, &bytes);
+      if (!r.CountSerializedVerdicts(bytes, sent.entries)) {
         // Finish() then reports the cancelled stream as the failure.
         if (r.first_error.empty()) {
           r.first_error =

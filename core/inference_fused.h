@@ -77,7 +77,7 @@ struct IntLayer {
   // Quads the register pass (ForwardTwoLayer) multiplies in the first layer
   // whatever their bytes, before it walks the nonzero ones, for a record
   // passed alone (TwoLayerCall): a multiple of 4, at most
-  // quads.padded_quads() (the pass also clamps it to that). Set from
+  // quads.padded_quads() (TwoLayerEligible checks it). Set from
   // InferenceNetwork's dense_inputs; speed only, the sums are the same
   // integers.
   int dense_quads = 0;

@@ -31,7 +31,6 @@
 // record's pass is bound by its chain of dependent steps more than by its
 // instruction count, and the list sat on that chain between the encoder's
 // bytes and the first multiply.
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -56,7 +55,10 @@ bool TwoLayerEligible(const std::vector<IntLayer>& layers) {
          hidden.levels.rows() >= 1 && out.levels.rows() >= 1 &&
          out.levels.rows() <= 8 * kInt8RowBlock &&
          out.levels.cols() == hidden.levels.rows() &&
-         out.levels.rows() == hidden.levels.cols();
+         out.levels.rows() == hidden.levels.cols() &&
+         // Whole groups of the pass's 4 chains, within the levels.
+         hidden.dense_quads % 4 == 0 && hidden.dense_quads >= 0 &&
+         hidden.dense_quads <= hidden.quads.padded_quads();
 }
 
 #if DWAE_HAVE_X86
@@ -69,7 +71,8 @@ namespace {
 // the sigmoid by the tables (stored to `y`), and its output quantized onto
 // [0, 1] (zero past the rows) returned in a register: the bytes the general
 // pass's epilogue writes to next_q. The sums: the input's quads in two
-// registers; the first `dense` of them (0 or layer.dense_quads) multiplied
+// registers; the first `dense` of them (0 or layer.dense_quads: whole
+// groups of kChains within the levels, TwoLayerEligible) multiplied
 // whatever their bytes (each broadcast from the registers), then the
 // nonzero quads after them by a walk over a mask (lowest set bit, cleared)
 // in steps of kChains.
@@ -113,9 +116,6 @@ DWAE_VNNI __m256i HiddenLayer(const IntLayer& layer, const uint8_t* in,
       sums[b][u] = DpbusdFrom(sums[b][u], xv, w + 64 * b);
     }
   };
-  // Whole groups of kChains quads within the levels, whatever the caller
-  // passed (the walk takes the rest).
-  dense = std::min(dense / kChains * kChains, k.padded_quads());
   for (int j = 0; j < dense; j += kChains) {
 #pragma GCC unroll 4
     for (int u = 0; u < kChains; ++u) add_quad(u, j + u);

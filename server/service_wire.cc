@@ -9,6 +9,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/wire_format_lite.h"
 #include "grpcpp/support/slice.h"
+#include "proto/byte_buffer_bytes.h"
 
 namespace dwae::server {
 
@@ -19,20 +20,8 @@ bool StreamBatchReader::Read(const grpc::ByteBuffer& message) {
   bytes_ = absl::string_view();
   single_ = grpc::Slice();
   absl::string_view bytes;
-  // A small slice keeps its bytes inline, in the grpc::Slice itself: the
-  // view points into single_, kept until the next Read.
-  if (message.TrySingleSlice(&single_).ok()) {
-    bytes = absl::string_view(reinterpret_cast<const char*>(single_.begin()),
-                              single_.size());
-  } else {
-    std::vector<grpc::Slice> slices;
-    if (!message.Dump(&slices).ok()) return false;
-    joined_.clear();
-    for (const grpc::Slice& s : slices) {
-      joined_.append(reinterpret_cast<const char*>(s.begin()), s.size());
-    }
-    bytes = joined_;
-  }
+  // The view points into single_ or joined_, kept until the next Read.
+  if (!ByteBufferBytes(message, &single_, &joined_, &bytes)) return false;
   bytes_ = bytes;
   if (!wire_.Parse(bytes, max_records_)) return false;
 

@@ -15,6 +15,7 @@
 #include "grpcpp/support/slice.h"
 #include "grpcpp/support/sync_stream.h"
 #include "gtest/gtest.h"
+#include "proto/byte_buffer_bytes.h"
 
 namespace dwae::testutil {
 
@@ -25,14 +26,13 @@ std::string DetectorMethod(const char* name) {
   return absl::StrCat("/", v1::Detector::service_full_name(), "/", name);
 }
 
-// The bytes of `buffer`, joined; false when gRPC cannot give its slices.
-bool JoinedBytes(grpc::ByteBuffer& buffer, std::string* out) {
-  std::vector<grpc::Slice> slices;
-  if (!buffer.Dump(&slices).ok()) return false;
-  out->clear();
-  for (const grpc::Slice& s : slices) {
-    out->append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
+// The bytes of `buffer`; false when gRPC cannot give its slices.
+bool JoinedBytes(const grpc::ByteBuffer& buffer, std::string* out) {
+  grpc::Slice single;
+  std::string joined;
+  absl::string_view bytes;
+  if (!ByteBufferBytes(buffer, &single, &joined, &bytes)) return false;
+  out->assign(bytes.data(), bytes.size());
   return true;
 }
 
